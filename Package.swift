@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "PluginHost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "PluginHost", targets: ["PluginHost"]),
+        .library(name: "PluginKit", targets: ["PluginKit"]),
+        .executable(name: "plugin-host", targets: ["plugin-host"]),
+        .executable(name: "plugin-worker", targets: ["plugin-worker"]),
+        // Plugins: each a shared library beside the executables.
+        .library(name: "ChaosPlugin", type: .dynamic, targets: ["ChaosPlugin"]),
+        .library(name: "EchoSwiftPlugin", type: .dynamic, targets: ["EchoSwiftPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // The versioned C ABI every plugin implements (header only).
+        .target(name: "PluginABI"),
+        // Small C shims for libc pieces Swift's Glibc module does not expose.
+        .target(name: "CSupport"),
+        // Wire protocol, plugin loading and process plumbing shared by host and worker.
+        // Must not import Foundation: the worker's start-up path stays lean.
+        .target(
+            name: "PluginProtocol",
+            dependencies: [
+                "PluginABI", "CSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // Typed Swift layer for plugins written in Swift.
+        .target(name: "PluginKit", dependencies: ["PluginABI"]),
+        // The master: queue, pool, scheduling, events.
+        .target(
+            name: "PluginHost",
+            dependencies: [
+                "PluginProtocol", "PluginABI", "CSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .executableTarget(
+            name: "plugin-host",
+            dependencies: [
+                "PluginHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "plugin-worker", dependencies: ["PluginProtocol", "PluginABI"]),
+        // Fixture plugins used by the tests and the demo.
+        .target(name: "ChaosPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/ChaosPlugin"),
+        .target(name: "EchoSwiftPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/EchoSwiftPlugin"),
+        .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["PluginHost", "PluginProtocol", "PluginKit"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

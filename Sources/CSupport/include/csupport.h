@@ -1,0 +1,22 @@
+/* csupport.h — libc pieces Swift's Glibc module does not expose (pipe2, prctl, wait macros). */
+#ifndef CSUPPORT_H
+#define CSUPPORT_H
+
+#include <sys/types.h>
+#include <spawn.h>
+
+/** pipe2(fds, O_CLOEXEC). Returns 0 or -1 with errno set. */
+int csupport_pipe_cloexec(int fds[2]);
+/** Asks the kernel to send `signal` to this process when its parent dies. */
+int csupport_set_parent_death_signal(int signal);
+/** Decodes a wait status: 1 if exited (code in *value), 2 if signalled (signal in *value), 0 otherwise. */
+int csupport_decode_wait_status(int status, int *value);
+/** posix_spawn with SIGPIPE and friends reset to default and an empty signal mask in the child. */
+int csupport_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+                   char *const argv[], char *const envp[]);
+/** Sets FD_CLOEXEC on or off. */
+int csupport_set_cloexec(int fd, int on);
+/** Resident set size of a process in bytes from /proc/PID/statm, or -1. */
+long long csupport_rss_bytes(pid_t pid);
+
+#endif
