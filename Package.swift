@@ -54,7 +54,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "plugin-worker", dependencies: ["PluginProtocol", "PluginABI"]),
+        .executableTarget(
+            name: "plugin-worker",
+            dependencies: [
+                "PluginProtocol", "PluginABI", "CSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Fixture plugins used by the tests and the demo.
         .target(name: "ChaosPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/ChaosPlugin"),
         .target(name: "EchoSwiftPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/EchoSwiftPlugin"),

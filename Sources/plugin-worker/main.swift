@@ -1,1 +1,105 @@
-print("plugin-worker")
+// plugin-worker: the generic worker process. It loads one task-kind plugin and performs the
+// requests the master sends over standard input, answering on standard output.
+import CSupport
+import PluginABI
+import PluginProtocol
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Moves the protocol off fds 0 and 1 so that plugin prints cannot corrupt it: stdout now goes
+/// to stderr and stdin reads /dev/null. Returns the private (close-on-exec) protocol descriptors.
+func takeProtocolDescriptors() -> (input: FileDescriptor, output: FileDescriptor) {
+    let input = fcntl(0, F_DUPFD_CLOEXEC, 3)
+    let output = fcntl(1, F_DUPFD_CLOEXEC, 3)
+    guard input >= 0, output >= 0 else {
+        printError("plugin-worker: cannot duplicate the protocol descriptors")
+        exit(2)
+    }
+    dup2(2, 1)
+    let null = open("/dev/null", O_RDONLY)
+    if null >= 0 {
+        dup2(null, 0)
+        close(null)
+    }
+    setenv("PLUGIN_HOST_PROTOCOL_FD", String(output), 1)
+    return (FileDescriptor(rawValue: input), FileDescriptor(rawValue: output))
+}
+
+/// Reports a start-up failure to the master as an error frame (the master shows it as a spawn
+/// failure) and on stderr, then exits with status 2.
+func failStart(_ message: String, writer: inout FrameWriter) -> Never {
+    try? writer.write(Frame(type: .error, payload: Array(message.utf8)))
+    printError(message + "")
+    exit(2)
+}
+
+signal(SIGPIPE, SIG_DFL)
+let descriptors = takeProtocolDescriptors()
+var writer = FrameWriter(descriptor: descriptors.output)
+
+let arguments: WorkerArguments
+switch WorkerArguments.parse(Array(CommandLine.arguments.dropFirst())) {
+case .success(let parsed): arguments = parsed
+case .failure(let error): failStart(error.message, writer: &writer)
+}
+
+// Die with the master: a parent-death signal, then a check that the parent did not die first.
+if let parent = arguments.parentPID {
+    _ = csupport_set_parent_death_signal(SIGKILL)
+    if getppid() != parent { exit(2) }
+}
+StopSignal.install()
+
+let plugin: PluginLibrary
+do {
+    plugin = try PluginLibrary(path: arguments.pluginPath)
+} catch {
+    failStart(error.description, writer: &writer)
+}
+guard let digest = PluginDigest.ofFile(atPath: arguments.pluginPath) else {
+    failStart("\(arguments.pluginPath): cannot read the plugin file", writer: &writer)
+}
+
+let workerInstance: UnsafeMutableRawPointer? = arguments.workerName.withCString { name in
+    var params = ph_worker_params(worker_name: name)
+    return plugin.descriptor.worker_init?(&params)
+}
+
+let hello = Hello(abiMajor: plugin.descriptor.abi_major, abiMinor: plugin.descriptor.abi_minor, pid: getpid(),
+                  pluginDigest: digest, pluginName: plugin.name, pluginVersion: plugin.version)
+do {
+    try writer.write(Frame(type: .hello, payload: hello.encoded()))
+} catch {
+    exit(2)
+}
+
+let session = PerformSession(writer: writer)
+var reader = FrameReader(descriptor: descriptors.input)
+while true {
+    let frame: Frame?
+    do {
+        frame = try reader.next()
+    } catch {
+        printError("plugin-worker: \(arguments.workerName): unreadable input from the master: \(error)")
+        exit(2)
+    }
+    guard let frame else { exit(0) }  // The master closed the pipe: it is done with us, or gone.
+    switch frame.type {
+    case .request:
+        do {
+            try session.run(plugin: plugin, worker: workerInstance, request: frame)
+        } catch {
+            exit(0)  // The master went away while we answered.
+        }
+    case .broadcast:
+        frame.payload.withUnsafeBufferPointer { bytes in
+            plugin.descriptor.on_broadcast?(workerInstance, ph_bytes(data: bytes.baseAddress, len: bytes.count))
+        }
+    case .hello, .response, .feedback, .error:
+        printError("plugin-worker: \(arguments.workerName): unexpected \(frame.type) frame from the master")
+        exit(2)
+    }
+}

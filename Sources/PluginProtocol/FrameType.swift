@@ -1,0 +1,16 @@
+/// The kind of a frame on the master–worker wire.
+public enum FrameType: UInt8, Sendable, CaseIterable {
+    /// Worker → master, once, first: who the worker is (see ``Hello``).
+    case hello = 1
+    /// Master → worker: perform this request; the frame's id is the task id.
+    case request = 2
+    /// Worker → master: the response to the request with the same id.
+    case response = 3
+    /// Worker → master: one feedback message for the running request, before its response.
+    case feedback = 4
+    /// Master → worker: a feedback message for every worker, handled between requests.
+    case broadcast = 5
+    /// Worker → master: the request could not be performed (decode failure, plugin refused, or
+    /// the plugin failed to load before the handshake); payload is a UTF-8 message.
+    case error = 6
+}

@@ -1,0 +1,61 @@
+import PluginABI
+import PluginProtocol
+import SystemPackage
+
+/// The state of one `perform` call, reached from the C callbacks through `host_data`.
+final class PerformSession {
+    var writer: FrameWriter
+    var taskID: UInt64 = 0
+    var response: [UInt8]?
+    var failure: String?
+    var writeFailed = false
+
+    init(writer: FrameWriter) {
+        self.writer = writer
+    }
+
+    func reset(taskID: UInt64) {
+        self.taskID = taskID
+        response = nil
+        failure = nil
+    }
+
+    /// Runs `perform` for one request and writes its outcome frame.
+    func run(plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, request: Frame) throws(Errno) {
+        reset(taskID: request.id)
+        var context = ph_perform_context()
+        context.host_data = Unmanaged.passUnretained(self).toOpaque()
+        context.respond = { ctx, data, len in
+            PerformSession.from(ctx).response = Array(UnsafeRawBufferPointer(start: data, count: len))
+        }
+        context.feedback = { ctx, data, len in
+            let session = PerformSession.from(ctx)
+            do {
+                try session.writer.write(type: .feedback, id: session.taskID, payload: UnsafeRawBufferPointer(start: data, count: len))
+            } catch {
+                session.writeFailed = true
+            }
+        }
+        context.should_stop = { _ in StopSignal.requested.load(ordering: .relaxed) ? 1 : 0 }
+        context.fail = { ctx, message in
+            PerformSession.from(ctx).failure = message.map { String(cString: $0) } ?? "request failed"
+        }
+        StopSignal.requested.store(false, ordering: .relaxed)
+        StopSignal.performing.store(true, ordering: .relaxed)
+        let status = request.payload.withUnsafeBufferPointer { bytes in
+            plugin.descriptor.perform(worker, ph_bytes(data: bytes.baseAddress, len: bytes.count), &context)
+        }
+        StopSignal.performing.store(false, ordering: .relaxed)
+        if writeFailed { throw Errno.brokenPipe }
+        if status == 0, let response {
+            try writer.write(Frame(type: .response, id: taskID, payload: response))
+        } else {
+            let message = failure ?? (status == 0 ? "plugin returned no response" : "perform failed with status \(status)")
+            try writer.write(Frame(type: .error, id: taskID, payload: Array(message.utf8)))
+        }
+    }
+
+    private static func from(_ context: UnsafePointer<ph_perform_context>?) -> PerformSession {
+        Unmanaged<PerformSession>.fromOpaque(context!.pointee.host_data!).takeUnretainedValue()
+    }
+}
