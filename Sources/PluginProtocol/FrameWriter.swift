@@ -20,6 +20,14 @@ public struct FrameWriter {
         try flush()
     }
 
+    /// Writes one frame whose payload is a byte array. Throws `Errno` when the peer is gone.
+    public mutating func write(type: FrameType, id: UInt64, payload: [UInt8]) throws(Errno) {
+        buffer.removeAll(keepingCapacity: true)
+        Frame.encodeHeader(type: type, id: id, payloadLength: payload.count, into: &buffer)
+        buffer.append(contentsOf: payload)
+        try flush()
+    }
+
     /// Writes one frame. Throws `Errno` when the peer is gone.
     public mutating func write(_ frame: Frame) throws(Errno) {
         buffer.removeAll(keepingCapacity: true)

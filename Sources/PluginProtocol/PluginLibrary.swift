@@ -59,12 +59,16 @@ public final class PluginLibrary: @unchecked Sendable {
             throw .invalidDescriptor(path: path, reason: "master_open, request_of_task, use_response and perform are required")
         }
         self.descriptor = descriptor
+        self.digest = PluginDigest.ofFile(atPath: path) ?? 0
         self.name = name
         self.version = descriptor.version.map { String(cString: $0) } ?? ""
         self.summary = descriptor.description.map { String(cString: $0) } ?? ""
         self.usage = descriptor.usage.map { String(cString: $0) } ?? ""
         self.defaultPolicy = descriptor.default_policy == PH_POLICY_PERSISTENT ? .persistent : .oneShot
     }
+
+    /// Digest of the plugin file when it was loaded (see ``PluginDigest``); 0 if unreadable.
+    public let digest: UInt64
 
     /// The ABI version the plugin declared, as `major.minor`.
     public var abiVersion: String { "\(descriptor.abi_major).\(descriptor.abi_minor)" }

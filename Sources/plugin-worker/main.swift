@@ -32,7 +32,7 @@ func takeProtocolDescriptors() -> (input: FileDescriptor, output: FileDescriptor
 /// failure) and on stderr, then exits with status 2.
 func failStart(_ message: String, writer: inout FrameWriter) -> Never {
     try? writer.write(Frame(type: .error, payload: Array(message.utf8)))
-    printError(message + "")
+    printError(message)
     exit(2)
 }
 
@@ -59,9 +59,7 @@ do {
 } catch {
     failStart(error.description, writer: &writer)
 }
-guard let digest = PluginDigest.ofFile(atPath: arguments.pluginPath) else {
-    failStart("\(arguments.pluginPath): cannot read the plugin file", writer: &writer)
-}
+let digest = plugin.digest
 
 let workerInstance: UnsafeMutableRawPointer? = arguments.workerName.withCString { name in
     var params = ph_worker_params(worker_name: name)

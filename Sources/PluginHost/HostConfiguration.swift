@@ -1,0 +1,40 @@
+/// Settings of one run of the host.
+public struct HostConfiguration: Sendable {
+    /// The worker budget shared by every task kind of the run (`-j`).
+    public var jobs: Int
+    /// Default time limit per task attempt, in seconds; nil for none.
+    public var timeout: Double?
+    /// How many times a task whose worker died or expired is tried again on a fresh worker.
+    public var retries: Int
+    /// Retire a worker after this many jobs (checked between jobs); nil for no limit.
+    public var maxJobsPerWorker: Int?
+    /// Retire a worker whose resident memory exceeds this many bytes (checked between jobs).
+    public var maxWorkerRSSBytes: Int?
+    /// Seconds between SIGTERM and SIGKILL when a running task is cancelled.
+    public var killGracePeriod: Double
+    /// Path of the `plugin-worker` executable.
+    public var workerExecutable: String
+    /// How many of a worker's last stderr lines go into a death report.
+    public var stderrTailLines: Int
+    /// Keep one ``TaskResult`` per task in the report (costs memory on huge runs).
+    public var collectResults: Bool
+
+    /// Creates a configuration; `workerExecutable` defaults to `plugin-worker` beside this program.
+    public init(jobs: Int = HostConfiguration.defaultJobs, timeout: Double? = nil, retries: Int = 1,
+                maxJobsPerWorker: Int? = nil, maxWorkerRSSBytes: Int? = nil, killGracePeriod: Double = 1.0,
+                workerExecutable: String = PluginCatalog.executableDirectory + "/plugin-worker",
+                stderrTailLines: Int = 5, collectResults: Bool = false) {
+        self.jobs = max(1, jobs)
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.maxJobsPerWorker = maxJobsPerWorker
+        self.maxWorkerRSSBytes = maxWorkerRSSBytes
+        self.killGracePeriod = killGracePeriod
+        self.workerExecutable = workerExecutable
+        self.stderrTailLines = stderrTailLines
+        self.collectResults = collectResults
+    }
+
+    /// The number of cores this process may run on.
+    public static var defaultJobs: Int { max(1, SystemInfo.activeProcessorCount) }
+}

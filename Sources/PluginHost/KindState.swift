@@ -1,0 +1,27 @@
+import PluginProtocol
+
+/// One task kind in a run: its plugin, queue, policy and counters.
+final class KindState {
+    let index: Int
+    let name: String
+    let plugin: MasterPlugin
+    let policy: WorkerPolicy
+    var queue = PendingQueue()
+    /// False once `pull` said the input is exhausted (true from the start without `pull`).
+    var inputExhausted: Bool
+    /// Set when workers of this kind cannot be started; its tasks then go to `on_task_lost`.
+    var spawnFailure: String?
+    var consecutiveSpawnFailures = 0
+    var everStarted = false
+    /// Next never-reused worker uid of this kind.
+    var nextUID = 0
+    var counts = OutcomeCounts()
+
+    init(index: Int, plugin: MasterPlugin, policy: WorkerPolicy) {
+        self.index = index
+        self.name = plugin.library.name
+        self.plugin = plugin
+        self.policy = policy
+        self.inputExhausted = !plugin.canPull
+    }
+}

@@ -1,0 +1,269 @@
+import PluginABI
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The master side of one loaded task kind: the plugin's master instance behind safe Swift calls.
+///
+/// This file is the host's ABI edge: every C callback of the master side is called here, with
+/// sinks whose `host_data` points at a ``MasterCallState`` that copies what the plugin hands over.
+/// Calls are not thread-safe; the scheduler serialises them under its lock.
+final class MasterPlugin: @unchecked Sendable {
+    let library: PluginLibrary
+    private let host: UnsafeMutablePointer<ph_master_host>
+    private let state = MasterCallState()
+    private var instance: UnsafeMutableRawPointer?
+    private var finished = false
+
+    private var descriptor: ph_plugin_descriptor { library.descriptor }
+
+    /// Opens the plugin's master side: parses its arguments and collects its initial tasks.
+    init(library: PluginLibrary, arguments: [String], policy: WorkerPolicy, maxWorkers: Int) throws(HostError) {
+        self.library = library
+        host = .allocate(capacity: 1)
+        host.initialize(to: ph_master_host())
+        host.pointee.host_data = Unmanaged.passUnretained(state).toOpaque()
+        host.pointee.push_task = { host, data, len, priority, timeout in
+            MasterCallState.from(host?.pointee.host_data).pushes.append(
+                PushedTask(bytes: copyBytes(data, len), priority: priority, timeoutMilliseconds: timeout, isFollowUp: false))
+        }
+        host.pointee.broadcast = { host, data, len in
+            MasterCallState.from(host?.pointee.host_data).broadcasts.append(copyBytes(data, len))
+        }
+        host.pointee.log = { host, level, message in
+            MasterCallState.from(host?.pointee.host_data).logs.append((level, message.map { String(cString: $0) } ?? ""))
+        }
+        let argv = ([library.name] + arguments).map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var errorSink = ph_error_sink()
+        errorSink.host_data = Unmanaged.passUnretained(state).toOpaque()
+        errorSink.set_error = { sink, message in
+            MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "usage error"
+        }
+        let constArgv: [UnsafePointer<CChar>?] = argv.map { UnsafePointer($0) }
+        let opened: UnsafeMutableRawPointer? = constArgv.withUnsafeBufferPointer { pointers in
+            var params = ph_open_params(argc: Int32(pointers.count), argv: pointers.baseAddress,
+                                        policy: policy.abiValue, max_workers: UInt32(maxWorkers))
+            return descriptor.master_open(host, &params, &errorSink)
+        }
+        if opened == nil, let message = state.error {
+            throw .usage("\(library.name): \(message)")
+        }
+        instance = opened
+    }
+
+    deinit { host.deallocate() }
+
+    /// True if the plugin feeds tasks lazily.
+    var canPull: Bool { descriptor.pull != nil }
+
+    /// Asks for up to `max` more tasks; returns false once the input is exhausted.
+    func pull(max: Int) -> Bool {
+        guard let pull = descriptor.pull else { return false }
+        return pull(instance, UInt32(clamping: max)) != 0
+    }
+
+    /// Whether `task` suits a worker in `status`.
+    func taskMatch(_ status: WorkerStatus, _ task: [UInt8]) -> Bool {
+        guard let match = descriptor.task_match else { return true }
+        return withStatus(status) { status in withBytes(task) { match(instance, status, $0) != 0 } }
+    }
+
+    /// What `request_of_task` decided.
+    enum RequestDecision {
+        case request([UInt8])
+        case obsolete
+        case marshalError(String)
+    }
+
+    /// Turns a task into a request for a worker in `status`.
+    func requestOfTask(_ status: WorkerStatus, _ task: [UInt8]) -> RequestDecision {
+        state.resetCall()
+        var sink = ph_request_sink()
+        sink.host_data = Unmanaged.passUnretained(state).toOpaque()
+        sink.set_request = { sink, data, len in
+            MasterCallState.from(sink?.pointee.host_data).request = copyBytes(data, len)
+        }
+        sink.set_marshal_error = { sink, message in
+            MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "marshal error"
+        }
+        let result = withStatus(status) { status in
+            withBytes(task) { descriptor.request_of_task(instance, status, $0, &sink) }
+        }
+        if result == PH_REQUEST_OBSOLETE { return .obsolete }
+        if let error = state.error { return .marshalError(error) }
+        guard let request = state.request else { return .marshalError("request_of_task produced no request") }
+        return .request(request)
+    }
+
+    /// Judges a response.
+    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: [UInt8]) -> Decision {
+        state.resetCall()
+        var sink = makeResponseSink()
+        withStatus(status) { status in
+            withBytes(task) { task in
+                withBytes(response) { response in descriptor.use_response(instance, status, task, response, &sink) }
+            }
+        }
+        return state.decision
+    }
+
+    /// Reports a marshal error; the decision says whether the plugin resolved the task.
+    func marshalError(_ message: String, task: [UInt8]) -> Decision {
+        state.resetCall()
+        guard let callback = descriptor.on_marshal_error else { return state.decision }
+        var sink = makeResponseSink()
+        withBytes(task) { task in callback(instance, message, task, &sink) }
+        return state.decision
+    }
+
+    /// Reports a lost task (or, with `task == nil`, an idle worker's death).
+    func taskLost(_ task: [UInt8]?, reason: ph_loss_reason, message: String, willRetry: Bool) -> Decision {
+        state.resetCall()
+        guard let callback = descriptor.on_task_lost else { return state.decision }
+        var sink = makeResponseSink()
+        if let task {
+            withBytes(task) { task in callback(instance, task, reason, message, willRetry ? 1 : 0, &sink) }
+        } else {
+            callback(instance, ph_bytes(data: nil, len: 0), reason, message, 0, &sink)
+        }
+        return state.decision
+    }
+
+    /// Hands one feedback message to the plugin.
+    func forwardFeedback(worker: String, _ feedback: [UInt8]) {
+        guard let forward = descriptor.forward_feedback else { return }
+        withBytes(feedback) { feedback in forward(instance, worker, feedback) }
+    }
+
+    /// Finishes the master side; returns the report text and the exit status the plugin chose.
+    func finish(summary: OutcomeCounts) -> (report: String, exitStatus: Int32?) {
+        guard !finished else { return ("", nil) }
+        finished = true
+        state.resetCall()
+        guard let finish = descriptor.finish else { return ("", nil) }
+        var counts = ph_run_summary(done: UInt64(summary.done), failed: UInt64(summary.failed),
+                                    cancelled: UInt64(summary.cancelled), expired: UInt64(summary.expired),
+                                    skipped: UInt64(summary.skipped))
+        var sink = ph_report_sink()
+        sink.host_data = Unmanaged.passUnretained(state).toOpaque()
+        sink.write = { sink, text in
+            MasterCallState.from(sink?.pointee.host_data).report += text.map { String(cString: $0) } ?? ""
+        }
+        sink.set_exit_status = { sink, status in
+            MasterCallState.from(sink?.pointee.host_data).exitStatus = status
+        }
+        finish(instance, &counts, &sink)
+        return (state.report, state.exitStatus)
+    }
+
+    /// A short name for a task, or nil if the plugin gives none.
+    func name(ofTask task: [UInt8]) -> String? {
+        guard let nameOf = descriptor.name_of_task else { return nil }
+        state.name = nil
+        var sink = ph_name_sink()
+        sink.host_data = Unmanaged.passUnretained(state).toOpaque()
+        sink.set_name = { sink, name in
+            MasterCallState.from(sink?.pointee.host_data).name = name.map { String(cString: $0) }
+        }
+        withBytes(task) { task in nameOf(instance, task, &sink) }
+        return state.name
+    }
+
+    /// Takes the tasks, broadcasts and log lines the plugin produced since the last call.
+    func drainSideEffects() -> (pushes: [PushedTask], broadcasts: [[UInt8]], logs: [(UInt32, String)]) {
+        defer {
+            state.pushes.removeAll()
+            state.broadcasts.removeAll()
+            state.logs.removeAll()
+        }
+        return (state.pushes, state.broadcasts, state.logs)
+    }
+
+    var hasSideEffects: Bool { !state.pushes.isEmpty || !state.broadcasts.isEmpty || !state.logs.isEmpty }
+
+    private func makeResponseSink() -> ph_response_sink {
+        var sink = ph_response_sink()
+        sink.host_data = Unmanaged.passUnretained(state).toOpaque()
+        sink.stay = { sink, data, len in
+            MasterCallState.from(sink?.pointee.host_data).decision.stay = copyBytes(data, len)
+        }
+        sink.push_task = { sink, data, len, priority in
+            MasterCallState.from(sink?.pointee.host_data).pushes.append(
+                PushedTask(bytes: copyBytes(data, len), priority: priority, timeoutMilliseconds: 0, isFollowUp: true))
+        }
+        sink.resolve = { sink, outcome, message in
+            MasterCallState.from(sink?.pointee.host_data).decision.resolution =
+                (outcome == PH_OUTCOME_DONE ? .done : .failed, message.map { String(cString: $0) })
+        }
+        return sink
+    }
+
+    private func withStatus<T>(_ status: WorkerStatus, _ body: (UnsafePointer<ph_worker_status>) -> T) -> T {
+        switch status {
+        case .fresh:
+            var value = ph_worker_status(is_old: 0, competence: ph_bytes(data: nil, len: 0))
+            return body(&value)
+        case .old(let competence):
+            return competence.withUnsafeBufferPointer { bytes in
+                var value = ph_worker_status(is_old: 1, competence: ph_bytes(data: bytes.baseAddress, len: bytes.count))
+                return body(&value)
+            }
+        }
+    }
+}
+
+/// Borrowed view of a byte array for the duration of `body`.
+@inline(__always)
+func withBytes<T>(_ bytes: [UInt8], _ body: (ph_bytes) -> T) -> T {
+    bytes.withUnsafeBufferPointer { body(ph_bytes(data: $0.baseAddress, len: $0.count)) }
+}
+
+/// Copies a plugin's borrowed buffer.
+@inline(__always)
+func copyBytes(_ data: UnsafeRawPointer?, _ length: Int) -> [UInt8] {
+    guard let data, length > 0 else { return [] }
+    return Array(UnsafeRawBufferPointer(start: data, count: length))
+}
+
+/// A task the plugin queued during a callback.
+struct PushedTask {
+    var bytes: [UInt8]
+    var priority: Int32
+    var timeoutMilliseconds: UInt32
+    /// Pushed from a response sink: a follow-up of the task being judged.
+    var isFollowUp: Bool
+}
+
+/// What the plugin decided in `use_response` or a loss / marshal-error callback.
+struct Decision {
+    /// Keep the worker as Old(competence); nil: the worker ends.
+    var stay: [UInt8]?
+    /// The outcome the plugin set, if any.
+    var resolution: (outcome: TaskOutcome, message: String?)?
+}
+
+/// Scratch state the C sinks write into during one master-side call.
+final class MasterCallState {
+    var pushes: [PushedTask] = []
+    var broadcasts: [[UInt8]] = []
+    var logs: [(UInt32, String)] = []
+    var request: [UInt8]?
+    var error: String?
+    var decision = Decision()
+    var report = ""
+    var exitStatus: Int32?
+    var name: String?
+
+    func resetCall() {
+        request = nil
+        error = nil
+        decision = Decision()
+    }
+
+    static func from(_ pointer: UnsafeMutableRawPointer?) -> MasterCallState {
+        Unmanaged<MasterCallState>.fromOpaque(pointer!).takeUnretainedValue()
+    }
+}

@@ -1,0 +1,103 @@
+import PluginProtocol
+
+/// One run of the host: task kinds, their queues, a shared pool of worker processes.
+///
+/// ```swift
+/// let catalog = PluginCatalog()
+/// let run = PluginRun(configuration: HostConfiguration(jobs: 2))
+/// try run.addKind(catalog.load("chaos"), arguments: ["echo:hi", "segv"])
+/// run.start()
+/// let report = await run.completion()
+/// ```
+///
+/// Tasks come from the plugins (`master_open`, `pull`, follow-ups) and can be cancelled from
+/// outside. Every task ends exactly once; the report counts each outcome. A run cannot be
+/// restarted: make a new one.
+public final class PluginRun: Sendable {
+    private let scheduler: Scheduler
+
+    /// Creates a run with `configuration`.
+    public init(configuration: HostConfiguration = HostConfiguration()) {
+        scheduler = Scheduler(configuration: configuration)
+    }
+
+    /// The run's configuration.
+    public var configuration: HostConfiguration { scheduler.configuration }
+
+    /// Adds a task kind: opens the plugin's master side with its arguments, which queues the
+    /// kind's initial tasks. `policy` overrides the plugin's default worker policy.
+    public func addKind(_ library: PluginLibrary, arguments: [String] = [], policy: WorkerPolicy? = nil) throws(HostError) {
+        let effective = policy ?? library.defaultPolicy
+        let plugin = try MasterPlugin(library: library, arguments: arguments, policy: effective,
+                                      maxWorkers: scheduler.configuration.jobs)
+        scheduler.addKind(plugin, policy: effective)
+    }
+
+    /// Calls `observer` for every event, in order, on the thread that caused it (keep it quick).
+    /// Add observers before ``start()`` to see every event.
+    public func observe(_ observer: @escaping @Sendable (HostEvent) -> Void) {
+        scheduler.addObserver(observer)
+    }
+
+    /// Every event of the run as an asynchronous sequence; it finishes when the run ends.
+    /// Call before ``start()``.
+    public func events() -> AsyncStream<HostEvent> {
+        let (stream, continuation) = AsyncStream<HostEvent>.makeStream()
+        scheduler.addObserver { continuation.yield($0) }
+        scheduler.onCompletion { _ in continuation.finish() }
+        return stream
+    }
+
+    /// Sends worker stderr lines (prefixed with the worker's name) to `handler` instead of the
+    /// host's stderr. Call before ``start()``.
+    public func redirectWorkerStandardError(_ handler: @escaping @Sendable (String) -> Void) {
+        scheduler.lock.withLock { scheduler.stderrHandler = handler }
+    }
+
+    /// Starts the workers' threads; returns at once.
+    public func start() {
+        scheduler.start()
+    }
+
+    /// Waits for the end of the run and returns its report.
+    public func completion() async -> RunReport {
+        await withCheckedContinuation { continuation in
+            scheduler.onCompletion { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Blocks the calling thread until the run ends (for programs without async code).
+    public func waitUntilFinished() -> RunReport {
+        scheduler.lock.withLock {
+            while scheduler.report == nil { scheduler.lock.wait() }
+            return scheduler.report!
+        }
+    }
+
+    /// Cancels a task by id (queued or running) with its follow-ups. Returns false if it is
+    /// unknown or already ended.
+    @discardableResult
+    public func cancel(task id: UInt64) -> Bool {
+        let (found, outbox) = scheduler.lock.withLock { (scheduler.cancelLocked(taskID: id), scheduler.dispatchLocked()) }
+        outbox.deliver()
+        return found
+    }
+
+    /// Cancels every task and ends the run (what Ctrl-C does).
+    public func cancelAll() {
+        scheduler.lock.withLock { scheduler.cancelAllLocked() }
+        scheduler.lock.withLock { scheduler.dispatchLocked() }.deliver()
+    }
+
+    /// Kills one worker by name; its running task counts as lost with its worker (and is retried).
+    @discardableResult
+    public func cancelWorker(named name: String) -> Bool {
+        scheduler.lock.withLock { scheduler.cancelWorkerLocked(name: name) }
+    }
+
+    /// Names of the live workers.
+    public var workerNames: [String] { scheduler.lock.withLock { scheduler.workerNamesLocked } }
+
+    /// Counts for a progress display.
+    public var progress: Progress { scheduler.lock.withLock { scheduler.progressLocked } }
+}

@@ -1,0 +1,641 @@
+import CSupport
+import PluginABI
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The run's shared state and every scheduling decision, guarded by one lock.
+///
+/// Worker threads (see ``WorkerSlot``) call in with the lock held; every method named
+/// `…Locked` expects that. Master-side plugin callbacks are made here, so they are serialised.
+/// Writes to workers are never done under the lock: methods return ``Outbox`` items that the
+/// caller sends after unlocking.
+final class Scheduler: @unchecked Sendable {
+    let lock = ConditionLock()
+    let configuration: HostConfiguration
+    private(set) var kinds: [KindState] = []
+    /// Workers by slot; nil where the slot holds no process.
+    private(set) var slots: [WorkerState?]
+    private var nextTaskID: UInt64 = 1
+    private let startTime = monotonicNanoseconds()
+    let watchdog: Watchdog
+
+    // Run-wide state.
+    private(set) var draining = false
+    private(set) var interrupted = false
+    private(set) var liveSlotThreads = 0
+    private var started = false
+    private var counts = OutcomeCounts()
+    private var results: [TaskResult] = []
+    private var setupErrors: [String] = []
+    private var workersStarted = 0
+    private(set) var report: RunReport?
+    private var completionHandlers: [@Sendable (RunReport) -> Void] = []
+    private var observers: [@Sendable (HostEvent) -> Void] = []
+    /// Where worker stderr lines go (already prefixed with the worker's name).
+    var stderrHandler: @Sendable (String) -> Void = { line in printToStandardError(line) }
+
+    init(configuration: HostConfiguration) {
+        self.configuration = configuration
+        self.slots = Array(repeating: nil, count: configuration.jobs)
+        self.watchdog = Watchdog()
+    }
+
+    // MARK: - Set-up
+
+    func addKind(_ plugin: MasterPlugin, policy: WorkerPolicy) {
+        lock.withLock {
+            let kind = KindState(index: kinds.count, plugin: plugin, policy: policy)
+            kinds.append(kind)
+            absorbSideEffectsLocked(kind, parent: nil, origin: nil)
+        }
+    }
+
+    func addObserver(_ observer: @escaping @Sendable (HostEvent) -> Void) {
+        lock.withLock { observers.append(observer) }
+    }
+
+    func onCompletion(_ handler: @escaping @Sendable (RunReport) -> Void) {
+        let finished: RunReport? = lock.withLock {
+            if let report { return report }
+            completionHandlers.append(handler)
+            return nil
+        }
+        if let finished { handler(finished) }
+    }
+
+    /// Starts one thread per slot and the watchdog.
+    func start() {
+        // A write to a dead worker must fail with EPIPE, not kill the master.
+        signal(SIGPIPE, SIG_IGN)
+        let outbox: Outbox = lock.withLock {
+            precondition(!started, "a run starts once")
+            started = true
+            liveSlotThreads = slots.count
+            return dispatchLocked()
+        }
+        watchdog.start(scheduler: self)
+        for index in slots.indices {
+            let slot = WorkerSlot(index: index, scheduler: self)
+            startThread { slot.run() }
+        }
+        outbox.deliver()
+    }
+
+    // MARK: - Events
+
+    func emitLocked(_ kind: HostEvent.Kind) {
+        guard !observers.isEmpty else { return }
+        let event = HostEvent(time: Double(monotonicNanoseconds() - startTime) / 1e9, kind: kind)
+        for observer in observers { observer(event) }
+    }
+
+    var hasObservers: Bool { !observers.isEmpty }
+
+    // MARK: - Tasks
+
+    /// Queues tasks pushed by the plugin during the last callback; sends its broadcasts and logs.
+    @discardableResult
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?, outbox: Outbox? = nil) -> [TaskRecord] {
+        guard kind.plugin.hasSideEffects else { return [] }
+        let effects = kind.plugin.drainSideEffects()
+        var queued: [TaskRecord] = []
+        for pushed in effects.pushes {
+            let isFollowUp = pushed.isFollowUp && parent != nil
+            let timeout = pushed.timeoutMilliseconds > 0 ? UInt64(pushed.timeoutMilliseconds) * 1_000_000 : 0
+            let task = TaskRecord(id: nextTaskID, kind: kind, bytes: pushed.bytes, priority: pushed.priority,
+                                  timeoutNanoseconds: timeout, parent: isFollowUp ? parent : nil,
+                                  origin: isFollowUp ? origin : nil)
+            nextTaskID += 1
+            queued.append(task)
+            if interrupted {
+                endLocked(task, .cancelled, "the run was interrupted")
+                continue
+            }
+            kind.queue.append(task)
+            if hasObservers {
+                emitLocked(.taskQueued(task: task.id, kind: kind.name, name: kind.plugin.name(ofTask: task.bytes),
+                                       parent: task.parent))
+            }
+        }
+        if !effects.broadcasts.isEmpty {
+            let targets = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase != .starting && $0.phase != .gone }
+            for payload in effects.broadcasts {
+                for worker in targets { outbox?.items.append(.init(worker: worker, type: .broadcast, id: 0, payload: payload)) }
+            }
+        }
+        for (level, message) in effects.logs {
+            emitLocked(.log(source: kind.name, level: Int(level), message: message))
+            if level >= 2 { stderrHandler("\(kind.name): \(message)") }
+        }
+        return queued
+    }
+
+    /// Ends a task exactly once.
+    func endLocked(_ task: TaskRecord, _ outcome: TaskOutcome, _ message: String?) {
+        guard !task.ended else { return }
+        task.ended = true
+        counts.record(outcome)
+        task.kind.counts.record(outcome)
+        if configuration.collectResults {
+            results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
+                                      outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))
+        }
+        emitLocked(.taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message))
+    }
+
+    // MARK: - Dispatch
+
+    /// Matches idle workers with queued tasks, pulls lazy input, wakes slots that should spawn,
+    /// fails tasks no worker can ever take, and notices the end of the run.
+    func dispatchLocked() -> Outbox {
+        let outbox = Outbox()
+        guard started else { return outbox }
+        var progress = true
+        while progress {
+            progress = false
+            for kind in kinds { pullIfNeededLocked(kind) }
+            for worker in slots.compactMap({ $0 }) where worker.phase == .idle && worker.exitIntent == nil {
+                if assignLocked(worker, outbox: outbox) { progress = true }
+            }
+            for kind in kinds where !kind.queue.isEmpty {
+                if kind.spawnFailure != nil {
+                    failUnstartableLocked(kind)
+                    progress = true
+                } else if failOrphansLocked(kind) {
+                    progress = true
+                }
+            }
+        }
+        if let kind = kindNeedingWorkerLocked() {
+            if slots.contains(where: { $0 == nil }) {
+                lock.broadcast()
+            } else {
+                freeSlotLocked(for: kind)
+            }
+        }
+        checkDrainedLocked()
+        return outbox
+    }
+
+    private func pullIfNeededLocked(_ kind: KindState) {
+        guard !kind.inputExhausted, !interrupted, kind.queue.count < configuration.jobs else { return }
+        let wanted = configuration.jobs * 2 - kind.queue.count
+        let more = kind.plugin.pull(max: wanted)
+        absorbSideEffectsLocked(kind, parent: nil, origin: nil)
+        if !more { kind.inputExhausted = true }
+    }
+
+    /// Offers `worker` the first queued task of its kind it matches. Returns true if it got one.
+    private func assignLocked(_ worker: WorkerState, outbox: Outbox) -> Bool {
+        let kind = worker.kind
+        while true {
+            guard let task = kind.queue.removeFirst(where: { task in
+                if let origin = task.origin, origin !== worker, origin.phase != .gone, origin.exitIntent == nil,
+                   worker.status == .fresh {
+                    return false  // A follow-up waits for the worker that pushed it while it lives.
+                }
+                return kind.plugin.taskMatch(worker.status, task.bytes)
+            }) else { return false }
+            switch kind.plugin.requestOfTask(worker.status, task.bytes) {
+            case .obsolete:
+                endLocked(task, .skipped, "request_of_task: task no longer valid")
+                continue
+            case .marshalError(let message):
+                resolveMarshalErrorLocked(task, message: message)
+                retireLocked(worker, .marshalError(message))
+                return true
+            case .request(let request):
+                task.attempts += 1
+                worker.running = task
+                worker.phase = .busy
+                emitLocked(.taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
+                let limit = task.timeoutNanoseconds > 0 ? task.timeoutNanoseconds
+                    : configuration.timeout.map { UInt64($0 * 1e9) } ?? 0
+                if limit > 0 {
+                    watchdog.schedule(at: monotonicNanoseconds() + limit, .expire(worker: worker, taskID: task.id))
+                }
+                outbox.items.append(.init(worker: worker, type: .request, id: task.id, payload: request))
+                return true
+            }
+        }
+    }
+
+    /// The first kind that has queued work a fresh worker could take, beyond the workers starting.
+    private func kindNeedingWorkerLocked() -> KindState? {
+        guard !interrupted else { return nil }
+        for kind in kinds where kind.spawnFailure == nil && !kind.queue.isEmpty {
+            let starting = slots.reduce(0) { $0 + (($1?.kind === kind && $1?.phase == .starting) ? 1 : 0) }
+            var freshTasks = 0
+            _ = kind.queue.contains(limit: starting + 64) { task in
+                if freshMatchLocked(task) { freshTasks += 1 }
+                return freshTasks > starting
+            }
+            if freshTasks > starting { return kind }
+        }
+        return nil
+    }
+
+    private func freshMatchLocked(_ task: TaskRecord) -> Bool {
+        if let origin = task.origin, origin.phase != .gone, origin.exitIntent == nil { return false }
+        if let cached = task.matchesFresh { return cached }
+        let matches = task.kind.plugin.taskMatch(.fresh, task.bytes)
+        task.matchesFresh = matches
+        return matches
+    }
+
+    /// Every slot is taken but `kind` needs a worker: retire an idle worker with nothing to do.
+    private func freeSlotLocked(for kind: KindState) {
+        for worker in slots.compactMap({ $0 }) where worker.phase == .idle && worker.exitIntent == nil {
+            let hasWork = worker.kind.queue.contains(limit: 64) { worker.kind.plugin.taskMatch(worker.status, $0.bytes) }
+            if !hasWork {
+                retireLocked(worker, .retired("its slot is needed by \(kind.name)"))
+                return
+            }
+        }
+    }
+
+    /// Fails queued tasks that no live worker matches and no fresh worker could take.
+    private func failOrphansLocked(_ kind: KindState) -> Bool {
+        let workers = slots.compactMap { $0 }.filter { $0.kind === kind }
+        if workers.contains(where: { $0.phase == .busy || $0.phase == .starting }) { return false }
+        if !kind.inputExhausted { return false }
+        let idle = workers.filter { $0.phase == .idle && $0.exitIntent == nil }
+        let orphans = kind.queue.removeAll { task in
+            if freshMatchLocked(task) { return false }
+            return !idle.contains { kind.plugin.taskMatch($0.status, task.bytes) }
+        }
+        for task in orphans {
+            let message = "no worker can take this task (the worker holding its state is gone)"
+            let decision = kind.plugin.taskLost(task.bytes, reason: PH_LOSS_ORPHANED, message: message, willRetry: false)
+            absorbSideEffectsLocked(kind, parent: task, origin: nil)
+            if let resolution = decision.resolution {
+                endLocked(task, resolution.outcome, resolution.message)
+            } else {
+                endLocked(task, .failed, message)
+            }
+        }
+        return !orphans.isEmpty
+    }
+
+    private func failUnstartableLocked(_ kind: KindState) {
+        let message = kind.spawnFailure ?? "workers cannot be started"
+        let tasks = kind.queue.removeAll { _ in true }
+        for task in tasks {
+            let decision = kind.plugin.taskLost(task.bytes, reason: PH_LOSS_SPAWN_FAILED, message: message, willRetry: false)
+            absorbSideEffectsLocked(kind, parent: task, origin: nil)
+            if let resolution = decision.resolution {
+                endLocked(task, resolution.outcome, resolution.message)
+            } else {
+                endLocked(task, .failed, "worker could not be started: \(message)")
+            }
+        }
+    }
+
+    private func checkDrainedLocked() {
+        guard !draining else { return }
+        for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
+        for worker in slots.compactMap({ $0 }) where worker.phase == .busy || worker.phase == .starting { return }
+        draining = true
+        for worker in slots.compactMap({ $0 }) where worker.phase == .idle {
+            retireLocked(worker, .shutdown)
+        }
+        lock.broadcast()
+    }
+
+    // MARK: - Worker life
+
+    /// Asks for a worker to end: its slot thread kills and reaps it.
+    func retireLocked(_ worker: WorkerState, _ intent: WorkerState.ExitIntent) {
+        if worker.exitIntent == nil { worker.exitIntent = intent }
+        worker.process?.send(signal: SIGKILL)
+    }
+
+    /// A slot with no process asks what to do: spawn a worker of some kind, or stop.
+    func nextWorkerLocked(slot: Int) -> WorkerState? {
+        while true {
+            if draining { return nil }
+            if let kind = kindNeedingWorkerLocked() {
+                let uid = kind.nextUID
+                kind.nextUID += 1
+                let worker = WorkerState(name: "\(kind.name):\(slot):\(uid)", kind: kind, slot: slot)
+                slots[slot] = worker
+                return worker
+            }
+            lock.wait()
+        }
+    }
+
+    /// The worker answered its handshake.
+    func workerReadyLocked(_ worker: WorkerState) -> Outbox {
+        worker.kind.everStarted = true
+        worker.kind.consecutiveSpawnFailures = 0
+        workersStarted += 1
+        emitLocked(.workerStarted(worker: worker.name, pid: worker.pid))
+        if worker.exitIntent == nil { worker.phase = .idle }
+        return dispatchLocked()
+    }
+
+    /// The worker could not be started.
+    func spawnFailedLocked(_ worker: WorkerState, message: String) -> Outbox {
+        let kind = worker.kind
+        worker.phase = .gone
+        slots[worker.slot] = nil
+        kind.consecutiveSpawnFailures += 1
+        emitLocked(.spawnFailed(kind: kind.name, message: message))
+        if !kind.everStarted || kind.consecutiveSpawnFailures >= 3 {
+            kind.spawnFailure = message
+            setupErrors.append("\(kind.name): worker could not be started: \(message)")
+        }
+        return dispatchLocked()
+    }
+
+    /// One feedback frame.
+    func feedbackLocked(_ worker: WorkerState, frame: Frame) {
+        guard let task = worker.running, task.id == frame.id else { return }
+        worker.kind.plugin.forwardFeedback(worker: worker.name, frame.payload)
+        absorbSideEffectsLocked(worker.kind, parent: task, origin: worker)
+        emitLocked(.feedback(worker: worker.name, task: task.id, bytes: frame.payload.count))
+    }
+
+    /// A response frame: judge it, keep or retire the worker, dispatch again.
+    func responseLocked(_ worker: WorkerState, frame: Frame) -> Outbox {
+        guard let task = worker.running, task.id == frame.id, worker.exitIntent == nil else {
+            // A late answer from a worker already being killed (cancelled or expired): ignore it.
+            return Outbox()
+        }
+        let kind = worker.kind
+        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload)
+        worker.running = nil
+        worker.jobs += 1
+        let outbox = Outbox()
+        if let resolution = decision.resolution {
+            endLocked(task, resolution.outcome, resolution.message)
+        } else {
+            endLocked(task, .done, nil)
+        }
+        if let competence = decision.stay {
+            worker.status = .old(competence: competence)
+            worker.phase = .idle
+            if let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
+                retireLocked(worker, .retired("recycled after \(worker.jobs) jobs"))
+            } else if let limit = configuration.maxWorkerRSSBytes {
+                let rss = csupport_rss_bytes(worker.pid)
+                if rss > Int64(limit) {
+                    retireLocked(worker, .retired("recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"))
+                }
+            }
+        } else {
+            retireLocked(worker, .retired("end"))
+        }
+        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: outbox)
+        outbox.merge(dispatchLocked())
+        return outbox
+    }
+
+    /// The worker sent an error frame, a malformed frame, or an unexpected one.
+    func marshalErrorLocked(_ worker: WorkerState, message: String) -> Outbox {
+        if let task = worker.running, worker.exitIntent == nil {
+            worker.running = nil
+            resolveMarshalErrorLocked(task, message: message)
+        }
+        retireLocked(worker, .marshalError(message))
+        return dispatchLocked()
+    }
+
+    private func resolveMarshalErrorLocked(_ task: TaskRecord, message: String) {
+        let decision = task.kind.plugin.marshalError(message, task: task.bytes)
+        absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
+        if let resolution = decision.resolution {
+            endLocked(task, resolution.outcome, resolution.message)
+        } else {
+            endLocked(task, .failed, "marshal error: \(message)")
+        }
+    }
+
+    /// The worker process is gone and reaped.
+    func workerGoneLocked(_ worker: WorkerState, termination: WorkerProcess.Termination, stderrTail: [String]) -> Outbox {
+        worker.phase = .gone
+        slots[worker.slot] = nil
+        let kind = worker.kind
+        var reason: String
+        switch worker.exitIntent {
+        case .retired(let why)?: reason = why
+        case .expired?: reason = "killed: its task ran past the time limit"
+        case .taskCancelled?: reason = "killed: its task was cancelled"
+        case .workerCancelled?: reason = "killed: worker cancelled"
+        case .marshalError(let message)?: reason = "killed after a marshal error: \(message)"
+        case .shutdown?: reason = "run finished"
+        case nil:
+            reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
+            if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
+        }
+        emitLocked(.workerEnded(worker: worker.name, reason: reason))
+        if let task = worker.running {
+            worker.running = nil
+            let expired: Bool
+            switch worker.exitIntent {
+            case .expired?: expired = true
+            default: expired = false
+            }
+            if case .workerCancelled? = worker.exitIntent {
+                reason = "worker \(worker.name) was cancelled"
+            }
+            if !task.ended {
+                taskLostLocked(task, reason: expired ? PH_LOSS_EXPIRED : PH_LOSS_WORKER_DIED, message: reason)
+            }
+        } else if worker.exitIntent == nil {
+            _ = kind.plugin.taskLost(nil, reason: PH_LOSS_WORKER_DIED, message: reason, willRetry: false)
+            absorbSideEffectsLocked(kind, parent: nil, origin: nil)
+        }
+        return dispatchLocked()
+    }
+
+    /// A running task lost its worker: retry it, or let the plugin resolve it, or end it.
+    private func taskLostLocked(_ task: TaskRecord, reason: ph_loss_reason, message: String) {
+        let willRetry = task.attempts <= configuration.retries && !interrupted
+        let decision = task.kind.plugin.taskLost(task.bytes, reason: reason, message: message, willRetry: willRetry)
+        absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
+        if let resolution = decision.resolution {
+            endLocked(task, resolution.outcome, resolution.message)
+        } else if willRetry {
+            emitLocked(.taskRetried(task: task.id, reason: message))
+            task.origin = nil
+            task.kind.queue.prepend(task)
+        } else if reason == PH_LOSS_EXPIRED {
+            endLocked(task, .expired, "expired after \(task.attempts) attempt(s): \(message)")
+        } else {
+            endLocked(task, .failed, "worker died \(task.attempts) time(s): \(message)")
+        }
+    }
+
+    /// Called by the watchdog when a task's time limit passes.
+    func expireLocked(_ worker: WorkerState, taskID: UInt64) {
+        guard let task = worker.running, task.id == taskID, worker.exitIntent == nil else { return }
+        worker.exitIntent = .expired
+        worker.process?.send(signal: SIGKILL)
+    }
+
+    // MARK: - Cancellation
+
+    /// Cancels a task (queued or running) and its follow-ups. Returns false if it is unknown or ended.
+    func cancelLocked(taskID: UInt64) -> Bool {
+        var found = false
+        for kind in kinds {
+            for task in kind.queue.removeAll(where: { $0.id == taskID || $0.root == taskID }) {
+                cancelTaskLocked(task)
+                found = true
+            }
+        }
+        for worker in slots.compactMap({ $0 }) {
+            if let task = worker.running, task.id == taskID || task.root == taskID {
+                cancelRunningLocked(worker, task)
+                found = true
+            }
+        }
+        return found
+    }
+
+    private func cancelTaskLocked(_ task: TaskRecord) {
+        let decision = task.kind.plugin.taskLost(task.bytes, reason: PH_LOSS_CANCELLED, message: "cancelled", willRetry: false)
+        absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
+        if let resolution = decision.resolution, resolution.outcome == .done {
+            endLocked(task, .done, resolution.message)
+        } else {
+            endLocked(task, .cancelled, "cancelled")
+        }
+    }
+
+    private func cancelRunningLocked(_ worker: WorkerState, _ task: TaskRecord) {
+        cancelTaskLocked(task)
+        worker.running = nil
+        worker.exitIntent = .taskCancelled
+        terminateLocked(worker)
+    }
+
+    /// SIGTERM now, SIGKILL after the grace period.
+    private func terminateLocked(_ worker: WorkerState) {
+        worker.process?.send(signal: SIGTERM)
+        let grace = UInt64(configuration.killGracePeriod * 1e9)
+        watchdog.schedule(at: monotonicNanoseconds() + grace, .kill(worker: worker))
+    }
+
+    /// Cancels every task and stops the run.
+    func cancelAllLocked() {
+        interrupted = true
+        for kind in kinds {
+            for task in kind.queue.removeAll(where: { _ in true }) { cancelTaskLocked(task) }
+            kind.inputExhausted = true
+        }
+        for worker in slots.compactMap({ $0 }) {
+            if let task = worker.running {
+                cancelRunningLocked(worker, task)
+            } else if worker.exitIntent == nil {
+                retireLocked(worker, .shutdown)
+            }
+        }
+        lock.broadcast()
+    }
+
+    /// Kills one worker by name; its running task is handled as a worker death (and retried).
+    func cancelWorkerLocked(name: String) -> Bool {
+        guard let worker = slots.compactMap({ $0 }).first(where: { $0.name == name }), worker.exitIntent == nil else {
+            return false
+        }
+        worker.exitIntent = .workerCancelled
+        terminateLocked(worker)
+        return true
+    }
+
+    /// Names of the live workers.
+    var workerNamesLocked: [String] { slots.compactMap { $0?.name } }
+
+    /// A snapshot of counts for progress displays.
+    var progressLocked: Progress {
+        Progress(counts: counts, queued: kinds.reduce(0) { $0 + $1.queue.count },
+                 busy: slots.reduce(0) { $0 + ($1?.phase == .busy ? 1 : 0) },
+                 workers: slots.reduce(0) { $0 + ($1 == nil ? 0 : 1) },
+                 inputExhausted: kinds.allSatisfy { $0.inputExhausted },
+                 elapsed: Double(monotonicNanoseconds() - startTime) / 1e9)
+    }
+
+    // MARK: - End of the run
+
+    /// A slot thread leaves; the last one finishes the run.
+    func slotThreadExitedLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
+        liveSlotThreads -= 1
+        guard liveSlotThreads == 0 else { return nil }
+        watchdog.stop()
+        var reports: [(String, String)] = []
+        var pluginStatus: Int32?
+        for kind in kinds {
+            let (text, status) = kind.plugin.finish(summary: kind.counts)
+            reports.append((kind.name, text))
+            if let status, status != 0 { pluginStatus = max(pluginStatus ?? 0, status) }
+        }
+        var exit: Int32 = 0
+        if counts.failed + counts.expired + counts.cancelled > 0 { exit = 1 }
+        if !setupErrors.isEmpty { exit = 2 }
+        if let pluginStatus { exit = pluginStatus }
+        let report = RunReport(counts: counts, countsByKind: Dictionary(kinds.map { ($0.name, $0.counts) }) { a, _ in a },
+                               results: results, pluginReports: reports, setupErrors: setupErrors,
+                               interrupted: interrupted, workersStarted: workersStarted,
+                               elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, exitStatus: exit)
+        self.report = report
+        let handlers = completionHandlers
+        completionHandlers = []
+        lock.broadcast()
+        return (report, handlers)
+    }
+}
+
+/// Counts for a progress line.
+public struct Progress: Sendable {
+    /// Outcomes so far.
+    public var counts: OutcomeCounts
+    /// Tasks waiting for a worker.
+    public var queued: Int
+    /// Workers running a task.
+    public var busy: Int
+    /// Live workers.
+    public var workers: Int
+    /// True once every kind has produced all its tasks.
+    public var inputExhausted: Bool
+    /// Seconds since the start.
+    public var elapsed: Double
+}
+
+/// Frames to write after the scheduler lock is released.
+final class Outbox {
+    struct Item {
+        let worker: WorkerState
+        let type: FrameType
+        let id: UInt64
+        let payload: [UInt8]
+    }
+
+    var items: [Item] = []
+
+    func merge(_ other: Outbox) { items += other.items }
+
+    /// Writes every frame (outside the lock).
+    func deliver() {
+        for item in items { item.worker.send(type: item.type, id: item.id, payload: item.payload) }
+    }
+}
+
+/// Writes a line to the host's stderr.
+func printToStandardError(_ line: String) {
+    var text = line
+    if !text.hasSuffix("\n") { text += "\n" }
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}

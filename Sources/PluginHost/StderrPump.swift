@@ -1,0 +1,33 @@
+import SystemPackage
+
+/// Reads a worker's stderr on its own thread: each line goes to the host's stderr prefixed with
+/// the worker's name, and the last lines are kept for the report if the worker dies.
+enum StderrPump {
+    static func start(worker: WorkerState, descriptor: FileDescriptor, tailLines: Int,
+                      forward: @escaping @Sendable (String) -> Void) {
+        startThread {
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            func emit(_ bytes: ArraySlice<UInt8>) {
+                let line = String(decoding: bytes, as: UTF8.self)
+                worker.appendStderr(line, limit: tailLines)
+                forward("[\(worker.name)] \(line)")
+            }
+            while true {
+                let count = (try? buffer.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }) ?? 0
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
+                while let newline = pending.firstIndex(of: 10) {
+                    emit(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                }
+                if pending.count > 16_384 {
+                    emit(pending[...])
+                    pending.removeAll()
+                }
+            }
+            if !pending.isEmpty { emit(pending[...]) }
+            worker.markStderrClosed()
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// A task known to the scheduler, from the moment it is queued until it ends.
+final class TaskRecord {
+    let id: UInt64
+    let kind: KindState
+    let bytes: [UInt8]
+    let priority: Int32
+    /// This task's time limit per attempt, in nanoseconds (0: the run's default).
+    let timeoutNanoseconds: UInt64
+    /// The task whose response pushed this one, if it is a follow-up.
+    let parent: UInt64?
+    /// The first ancestor: cancelling it cancels this task too.
+    let root: UInt64
+    /// The worker that pushed this follow-up; it is offered that worker first.
+    weak var origin: WorkerState?
+    /// Requests sent so far.
+    var attempts = 0
+    /// Set once the task ended; guards the exactly-once rule.
+    var ended = false
+    /// Cached `task_match(Fresh, task)`.
+    var matchesFresh: Bool?
+
+    init(id: UInt64, kind: KindState, bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64,
+         parent: TaskRecord?, origin: WorkerState?) {
+        self.id = id
+        self.kind = kind
+        self.bytes = bytes
+        self.priority = priority
+        self.timeoutNanoseconds = timeoutNanoseconds
+        self.parent = parent?.id
+        self.root = parent?.root ?? id
+        self.origin = origin
+    }
+}

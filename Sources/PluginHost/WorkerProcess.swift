@@ -1,0 +1,136 @@
+import CSupport
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A spawned worker process and the master's ends of its three pipes.
+///
+/// The child gets the request pipe as stdin, the response pipe as stdout and the stderr pipe as
+/// stderr. Every master-side end is close-on-exec, so a later worker never inherits an earlier
+/// worker's pipe (which would hide that worker's EOF from the master).
+final class WorkerProcess: @unchecked Sendable {
+    /// The child's process id.
+    let pid: pid_t
+    /// Requests go here (the child's stdin).
+    let input: FileDescriptor
+    /// Responses come from here (the child's stdout).
+    let output: FileDescriptor
+    /// The child's stderr.
+    let errors: FileDescriptor
+
+    private init(pid: pid_t, input: FileDescriptor, output: FileDescriptor, errors: FileDescriptor) {
+        self.pid = pid
+        self.input = input
+        self.output = output
+        self.errors = errors
+    }
+
+    /// Spawns `executable` with `arguments` (argv[1...]). Throws the errno of the failure.
+    static func spawn(executable: String, arguments: [String]) throws(Errno) -> WorkerProcess {
+        var toChild: [Int32] = [-1, -1]
+        var fromChild: [Int32] = [-1, -1]
+        var errorPipe: [Int32] = [-1, -1]
+        guard csupport_pipe_cloexec(&toChild) == 0 else { throw Errno(rawValue: errno) }
+        guard csupport_pipe_cloexec(&fromChild) == 0 else {
+            close(toChild[0]); close(toChild[1])
+            throw Errno(rawValue: errno)
+        }
+        guard csupport_pipe_cloexec(&errorPipe) == 0 else {
+            for fd in toChild + fromChild { close(fd) }
+            throw Errno(rawValue: errno)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+        let argv = [executable] + arguments
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        var pid: pid_t = 0
+        // The Swift runtime's crash backtracer would make every worker crash slow and verbose.
+        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
+        var entry = environ
+        while let variable = entry.pointee {
+            if strncmp(variable, "SWIFT_BACKTRACE=", 16) != 0 { environment.append(strdup(variable)) }
+            entry += 1
+        }
+        environment.append(nil)
+        defer { for pointer in environment { free(pointer) } }
+        let rc = csupport_spawn(&pid, executable, &actions, &cArguments, &environment)
+        posix_spawn_file_actions_destroy(&actions)
+        for pointer in cArguments { free(pointer) }
+        close(toChild[0])
+        close(fromChild[1])
+        close(errorPipe[1])
+        guard rc == 0 else {
+            close(toChild[1]); close(fromChild[0]); close(errorPipe[0])
+            throw Errno(rawValue: rc)
+        }
+        return WorkerProcess(pid: pid, input: FileDescriptor(rawValue: toChild[1]),
+                             output: FileDescriptor(rawValue: fromChild[0]),
+                             errors: FileDescriptor(rawValue: errorPipe[0]))
+    }
+
+    /// Sends `signal` to the process (harmless if it already exited but was not reaped).
+    func send(signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Waits for the process to exit and returns how it ended. Call once.
+    func waitForExit() -> Termination {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return .unknown }
+        }
+        var value: Int32 = 0
+        switch csupport_decode_wait_status(status, &value) {
+        case 1: return .exited(value)
+        case 2: return .signalled(value)
+        default: return .unknown
+        }
+    }
+
+    /// Closes the master's ends of the pipes. Call once, after the reader is done.
+    func closeDescriptors() {
+        try? input.close()
+        try? output.close()
+        try? errors.close()
+    }
+
+    /// How a worker process ended.
+    enum Termination: Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signalled(Int32)
+        case unknown
+
+        var description: String {
+            switch self {
+            case .exited(let code): return "exited with status \(code)"
+            case .signalled(let signal): return "was killed by signal \(signal) (\(signalName(signal)))"
+            case .unknown: return "ended in an unknown way"
+            }
+        }
+    }
+}
+
+/// The conventional name of a signal number.
+func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGHUP: return "SIGHUP"
+    case SIGINT: return "SIGINT"
+    case SIGQUIT: return "SIGQUIT"
+    case SIGILL: return "SIGILL"
+    case SIGTRAP: return "SIGTRAP"
+    case SIGABRT: return "SIGABRT"
+    case SIGBUS: return "SIGBUS"
+    case SIGFPE: return "SIGFPE"
+    case SIGKILL: return "SIGKILL"
+    case SIGSEGV: return "SIGSEGV"
+    case SIGPIPE: return "SIGPIPE"
+    case SIGALRM: return "SIGALRM"
+    case SIGTERM: return "SIGTERM"
+    default: return "signal \(signal)"
+    }
+}

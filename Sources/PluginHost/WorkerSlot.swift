@@ -1,0 +1,144 @@
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One unit of the worker budget, served by one thread for the whole run.
+///
+/// The thread spawns a worker when the scheduler has work for one, then blocks reading that
+/// worker's responses (so a death is seen at once, as EOF, even while the worker is idle). After
+/// the worker ends it kills and reaps it, reports how it ended, and waits for the next one.
+/// Blocking reads on a thread per worker are the fastest master design measured on these machines.
+struct WorkerSlot: Sendable {
+    let index: Int
+    let scheduler: Scheduler
+
+    func run() {
+        let lock = scheduler.lock
+        while true {
+            lock.lock()
+            guard let worker = scheduler.nextWorkerLocked(slot: index) else {
+                let finished = scheduler.slotThreadExitedLocked()
+                lock.unlock()
+                if let (report, handlers) = finished {
+                    for handler in handlers { handler(report) }
+                }
+                return
+            }
+            lock.unlock()
+            serve(worker)
+        }
+    }
+
+    private func serve(_ worker: WorkerState) {
+        let configuration = scheduler.configuration
+        let process: WorkerProcess
+        do {
+            process = try WorkerProcess.spawn(
+                executable: configuration.workerExecutable,
+                arguments: ["--plugin", worker.kind.plugin.library.path, "--name", worker.name,
+                            "--parent-pid", String(getpid())])
+        } catch {
+            let outbox = scheduler.lock.withLock {
+                scheduler.spawnFailedLocked(worker, message: "\(configuration.workerExecutable): \(error)")
+            }
+            outbox.deliver()
+            return
+        }
+        worker.attach(process)
+        StderrPump.start(worker: worker, descriptor: process.errors, tailLines: configuration.stderrTailLines,
+                         forward: scheduler.stderrHandler)
+        var reader = FrameReader(descriptor: process.output)
+
+        // Handshake.
+        if let problem = handshake(worker, reader: &reader) {
+            process.send(signal: SIGKILL)
+            _ = process.waitForExit()
+            let tail = worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000)
+            worker.closePipes()
+            var message = problem
+            if !tail.isEmpty && !problem.contains(tail.last!) { message += " (stderr: \(tail.joined(separator: " | ")))" }
+            let outbox = scheduler.lock.withLock { scheduler.spawnFailedLocked(worker, message: message) }
+            outbox.deliver()
+            return
+        }
+        scheduler.lock.withLock { scheduler.workerReadyLocked(worker) }.deliver()
+
+        // Serve until the worker ends.
+        readLoop: while true {
+            let frame: Frame?
+            do {
+                frame = try reader.next()
+            } catch .malformed(let error) {
+                scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: error.description) }.deliver()
+                break readLoop
+            } catch {
+                break readLoop  // I/O error: the worker is gone.
+            }
+            guard let frame else { break readLoop }
+            switch frame.type {
+            case .response:
+                scheduler.lock.withLock { scheduler.responseLocked(worker, frame: frame) }.deliver()
+            case .feedback:
+                scheduler.lock.withLock { scheduler.feedbackLocked(worker, frame: frame) }
+            case .error:
+                let message = String(decoding: frame.payload, as: UTF8.self)
+                scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: message) }.deliver()
+                break readLoop
+            case .hello, .request, .broadcast:
+                scheduler.lock.withLock {
+                    scheduler.marshalErrorLocked(worker, message: "unexpected \(frame.type) frame from the worker")
+                }.deliver()
+                break readLoop
+            }
+            if scheduler.lock.withLock({ worker.exitIntent != nil }) {
+                break readLoop
+            }
+        }
+
+        // Reap.
+        process.send(signal: SIGKILL)
+        let termination = process.waitForExit()
+        let dying = scheduler.lock.withLock { worker.exitIntent == nil }
+        let tail = dying ? worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000) : []
+        worker.closePipes()
+        scheduler.lock.withLock {
+            scheduler.workerGoneLocked(worker, termination: termination, stderrTail: tail)
+        }.deliver()
+    }
+
+    /// Reads and checks the worker's hello. Returns a problem description, or nil if all is well.
+    private func handshake(_ worker: WorkerState, reader: inout FrameReader) -> String? {
+        let frame: Frame?
+        do {
+            frame = try reader.next()
+        } catch {
+            return "bad handshake from \(worker.name): \(error)"
+        }
+        guard let frame else { return "\(worker.name) exited before its handshake" }
+        switch frame.type {
+        case .hello:
+            break
+        case .error:
+            return String(decoding: frame.payload, as: UTF8.self)
+        default:
+            return "\(worker.name) sent \(frame.type) instead of a handshake"
+        }
+        let hello: Hello
+        do { hello = try Hello(decoding: frame.payload) } catch { return "\(worker.name): \(error)" }
+        let library = worker.kind.plugin.library
+        if hello.protocolVersion != Hello.currentProtocolVersion {
+            return "\(worker.name): worker speaks protocol \(hello.protocolVersion), host speaks \(Hello.currentProtocolVersion)"
+        }
+        if hello.pluginName != library.name || hello.abiMajor != library.descriptor.abi_major {
+            return "\(worker.name): worker loaded plugin '\(hello.pluginName)' ABI \(hello.abiMajor).\(hello.abiMinor), "
+                + "host expects '\(library.name)' ABI \(library.abiVersion)"
+        }
+        if hello.pluginDigest != library.digest {
+            return "\(worker.name): the worker's copy of \(library.path) differs from the host's (digest mismatch)"
+        }
+        worker.pid = hello.pid
+        return nil
+    }
+}

@@ -1,0 +1,101 @@
+import PluginProtocol
+import SystemPackage
+
+/// One worker process as the scheduler sees it.
+final class WorkerState: @unchecked Sendable {
+    /// Where a worker is in its life.
+    enum Phase {
+        case starting, idle, busy, gone
+    }
+
+    /// Why the host itself ended a worker (nil: it died on its own).
+    enum ExitIntent {
+        /// The plugin answered `end`, a recycling limit was hit, or the slot was needed elsewhere.
+        case retired(String)
+        /// Its task ran past the time limit.
+        case expired
+        /// Its task was cancelled (the task already ended `cancelled`).
+        case taskCancelled
+        /// The worker itself was cancelled by name.
+        case workerCancelled
+        /// It sent something that was not a valid frame or answer.
+        case marshalError(String)
+        /// The run is over or was interrupted.
+        case shutdown
+    }
+
+    let name: String
+    let kind: KindState
+    let slot: Int
+    var process: WorkerProcess?
+    var pid: Int32 = 0
+    var status: WorkerStatus = .fresh
+    var phase: Phase = .starting
+    var running: TaskRecord?
+    var jobs = 0
+    var exitIntent: ExitIntent?
+    /// Serialises writes to the worker from the threads that dispatch to it.
+    let io = ConditionLock()
+    private var writer: FrameWriter?
+    /// The last lines the worker wrote to stderr (guarded by `io`).
+    var stderrTail: [String] = []
+    var stderrClosed = false
+
+    init(name: String, kind: KindState, slot: Int) {
+        self.name = name
+        self.kind = kind
+        self.slot = slot
+    }
+
+    /// Attaches the spawned process.
+    func attach(_ process: WorkerProcess) {
+        io.withLock {
+            self.process = process
+            self.pid = process.pid
+            self.writer = FrameWriter(descriptor: process.input)
+        }
+    }
+
+    /// Writes a frame unless the worker's pipes are closed; failures are left to the reader, which
+    /// sees the worker's EOF.
+    func send(type: FrameType, id: UInt64, payload: [UInt8]) {
+        io.withLock {
+            guard writer != nil else { return }
+            try? writer!.write(type: type, id: id, payload: payload)
+        }
+    }
+
+    /// Closes the master's ends of the pipes; later sends are dropped.
+    func closePipes() {
+        io.withLock {
+            writer = nil
+            process?.closeDescriptors()
+        }
+    }
+
+    /// Records one stderr line, keeping the last `limit`.
+    func appendStderr(_ line: String, limit: Int) {
+        if line.allSatisfy({ $0 == " " || $0 == "\t" }) { return }
+        io.withLock {
+            stderrTail.append(line)
+            if stderrTail.count > limit { stderrTail.removeFirst(stderrTail.count - limit) }
+        }
+    }
+
+    /// Waits until the stderr pipe closed or `deadline` passed, then returns the tail.
+    func stderrTail(waitingUntil deadline: UInt64) -> [String] {
+        io.withLock {
+            while !stderrClosed && monotonicNanoseconds() < deadline {
+                io.wait(untilNanoseconds: deadline)
+            }
+            return stderrTail
+        }
+    }
+
+    func markStderrClosed() {
+        io.withLock {
+            stderrClosed = true
+            io.broadcast()
+        }
+    }
+}

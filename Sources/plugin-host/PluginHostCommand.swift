@@ -1,0 +1,27 @@
+import ArgumentParser
+import PluginHost
+
+/// `plugin-host`: runs task kinds (plugins) over a pool of crash-isolated worker processes.
+@main
+struct PluginHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugin-host",
+        abstract: "Run task-kind plugins over a pool of crash-isolated worker processes.",
+        subcommands: [RunCommand.self, ListCommand.self, DescribeCommand.self],
+        defaultSubcommand: nil
+    )
+}
+
+/// Options shared by the subcommands that look plugins up.
+struct SearchOptions: ParsableArguments {
+    @Option(name: .customLong("plugin-path"), help: "A directory to search for plugins (repeatable; searched before PLUGIN_HOST_PATH and the executable's directory).")
+    var pluginPaths: [String] = []
+
+    var catalog: PluginCatalog { PluginCatalog(extraDirectories: pluginPaths) }
+}
+
+/// Prints a one-line error and exits with status 2.
+func fail(_ message: String) -> Never {
+    printLine("plugin-host: error: \(message)", toStandardError: true)
+    exitProcess(2)
+}

@@ -1,0 +1,230 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import PluginHost
+
+/// `plugin-host run`: runs one task kind (or several, from a job file) to completion.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a task kind to completion.",
+        discussion: """
+            Exit status: 0 when every task is done, 1 when some task failed, expired or was \
+            cancelled, 2 on a usage or set-up error, 130/143 when interrupted by SIGINT/SIGTERM.
+            """
+    )
+
+    @OptionGroup var search: SearchOptions
+
+    @Option(name: [.short, .customLong("jobs")], help: "Worker processes at once, shared by every task kind (default: cores).")
+    var jobs: Int = HostConfiguration.defaultJobs
+
+    @Option(help: "Time limit per task attempt, in seconds.")
+    var timeout: Double?
+
+    @Option(help: "Retries of a task whose worker died or expired.")
+    var retries: Int = 1
+
+    @Option(name: .customLong("max-jobs-per-worker"), help: "Recycle a worker after this many jobs.")
+    var maxJobsPerWorker: Int?
+
+    @Option(name: .customLong("max-worker-rss"), help: "Recycle a worker whose resident memory exceeds this many MiB (checked between jobs).")
+    var maxWorkerRSS: Int?
+
+    @Option(help: "Override the plugin's default worker policy: one-shot or persistent.")
+    var policy: String?
+
+    @Option(help: "Write every task and worker event to this file as JSON Lines.")
+    var events: String?
+
+    @Flag(inversion: .prefixedNo, help: "Show a live progress line (default: when stderr is a terminal).")
+    var progress: Bool?
+
+    @Flag(help: "Print only the plugin's report and errors.")
+    var quiet = false
+
+    @Option(name: .customLong("job-file"), help: "Run several task kinds at once: one 'PLUGIN [--policy P] ARGS...' per line.")
+    var jobFile: String?
+
+    @Option(help: "Path of the plugin-worker executable (default: beside plugin-host).")
+    var worker: String?
+
+    @Argument(help: "The plugin: a name on the search path or a path to a .so.")
+    var plugin: String?
+
+    @Argument(parsing: .captureForPassthrough, help: "The plugin's own arguments.")
+    var pluginArguments: [String] = []
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("-j/--jobs must be at least 1") }
+        guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw ValidationError("--max-jobs-per-worker must be at least 1") }
+        if let maxWorkerRSS, maxWorkerRSS < 1 { throw ValidationError("--max-worker-rss must be at least 1 (MiB)") }
+        if let policy, WorkerPolicy(rawValue: policy) == nil { throw ValidationError("--policy takes one-shot or persistent") }
+        if plugin == nil && jobFile == nil { throw ValidationError("name a plugin, or give --job-file") }
+        if plugin != nil && jobFile != nil { throw ValidationError("give a plugin or --job-file, not both") }
+    }
+
+    func run() throws {
+        var configuration = HostConfiguration(jobs: jobs, timeout: timeout, retries: retries,
+                                              maxJobsPerWorker: maxJobsPerWorker,
+                                              maxWorkerRSSBytes: maxWorkerRSS.map { $0 << 20 })
+        if let worker { configuration.workerExecutable = worker }
+        guard access(configuration.workerExecutable, X_OK) == 0 else {
+            fail("\(configuration.workerExecutable): worker executable not found or not executable")
+        }
+        let run = PluginRun(configuration: configuration)
+        let catalog = search.catalog
+        do {
+            for entry in try kindEntries() {
+                let library = try catalog.load(entry.plugin)
+                try run.addKind(library, arguments: entry.arguments, policy: entry.policy)
+            }
+        } catch {
+            fail(error.description)
+        }
+
+        var eventsFile: EventsFile?
+        if let events {
+            guard let file = EventsFile(path: events) else { fail("\(events): cannot open the events file for writing") }
+            eventsFile = file
+            run.observe { file.write($0.jsonLine) }
+        }
+        let verbose = !quiet
+        run.observe { event in
+            guard verbose, case .taskEnded(let id, let kind, let outcome, let message) = event.kind,
+                  outcome == .failed || outcome == .expired else { return }
+            printLine("plugin-host: \(kind) task \(id) \(outcome.rawValue): \(message ?? "")", toStandardError: true)
+        }
+
+        let interruption = InterruptionHandler(run: run)
+        let showProgress = !quiet && (progress ?? isTerminal(2))
+        let display = showProgress ? ProgressDisplay(run: run) : nil
+        run.start()
+        display?.start()
+        let report = run.waitUntilFinished()
+        display?.stop()
+        eventsFile?.close()
+
+        for (_, text) in report.pluginReports where !text.isEmpty {
+            printLine(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+        }
+        for error in report.setupErrors { printLine("plugin-host: error: \(error)", toStandardError: true) }
+        if !quiet { printLine(summary(report), toStandardError: true) }
+        if let signal = interruption.received { exitProcess(128 + signal) }
+        exitProcess(report.exitStatus)
+    }
+
+    private func kindEntries() throws(HostError) -> [JobFile.Entry] {
+        if let jobFile {
+            guard let text = try? String(contentsOfFile: jobFile, encoding: .utf8) else {
+                throw .usage("\(jobFile): cannot read the job file")
+            }
+            return try JobFile.parse(text, path: jobFile).entries
+        }
+        return [JobFile.Entry(plugin: plugin!, policy: policy.flatMap(WorkerPolicy.init(rawValue:)),
+                              arguments: pluginArguments, line: 0)]
+    }
+
+    private func summary(_ report: RunReport) -> String {
+        let c = report.counts
+        var parts = ["\(c.total) tasks", "\(c.done) done"]
+        for outcome in [TaskOutcome.failed, .expired, .cancelled, .skipped] where c[outcome] > 0 {
+            parts.append("\(c[outcome]) \(outcome.rawValue)")
+        }
+        let seconds = (report.elapsed * 1000).rounded() / 1000
+        return "plugin-host: " + parts.joined(separator: ", ")
+            + " in \(seconds) s, \(report.workersStarted) workers started" + (report.interrupted ? " (interrupted)" : "")
+    }
+}
+
+/// Appends JSON lines to a file; called under the run's event ordering.
+final class EventsFile: @unchecked Sendable {
+    private let file: UnsafeMutablePointer<FILE>
+
+    init?(path: String) {
+        guard let file = fopen(path, "w") else { return nil }
+        self.file = file
+    }
+
+    func write(_ line: String) {
+        fputs(line, file)
+        fputc(10, file)
+    }
+
+    func close() { fclose(file) }
+}
+
+/// SIGINT / SIGTERM: cancel everything, let the run finish, exit 128 + signal.
+final class InterruptionHandler: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var signal: Int32?
+
+    var received: Int32? { lock.withLock { signal } }
+
+    init(run: PluginRun) {
+        for number in [SIGINT, SIGTERM] {
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { @Sendable [weak self] in
+                guard let self else { return }
+                let first = self.lock.withLock { () -> Bool in
+                    defer { if self.signal == nil { self.signal = number } }
+                    return self.signal == nil
+                }
+                if first { run.cancelAll() }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+/// A live progress line on stderr: done/total, failures, busy workers, rate, ETA.
+final class ProgressDisplay: @unchecked Sendable {
+    private let run: PluginRun
+    private let lock = NSLock()
+    private var running = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(run: PluginRun) { self.run = run }
+
+    func start() {
+        lock.withLock { running = true }
+        Thread.detachNewThread { [self] in
+            while lock.withLock({ running }) {
+                draw()
+                usleep(200_000)
+            }
+            finished.signal()
+        }
+    }
+
+    func stop() {
+        lock.withLock { running = false }
+        finished.wait()
+        printRaw("\r\u{1B}[K")
+    }
+
+    private func draw() {
+        let p = run.progress
+        let ended = p.counts.total
+        let total = ended + p.queued + p.busy
+        let rate = p.elapsed > 0 ? Double(ended) / p.elapsed : 0
+        var line = "\r\u{1B}[K\(ended)/\(total)\(p.inputExhausted ? "" : "+") done"
+        let failures = p.counts.failed + p.counts.expired
+        if failures > 0 { line += ", \(failures) failed" }
+        line += ", \(p.busy)/\(p.workers) workers busy, \(Int(rate))/s"
+        if p.inputExhausted, rate > 0 {
+            line += ", ETA \(Int(Double(total - ended) / rate)) s"
+        }
+        printRaw(line)
+    }
+
+    private func printRaw(_ text: String) {
+        var copy = text
+        copy.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
