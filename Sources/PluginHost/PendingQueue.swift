@@ -3,46 +3,52 @@ import DequeModule
 /// Tasks waiting for a worker: ordered by priority (lower first), FIFO among equals.
 ///
 /// Popping is "picky" as in Coq's TQueue: the first task in order that a predicate accepts.
+/// Each priority level is a `Deque` mutated in place, so the common pop (the first task of the
+/// first level) is O(1).
 struct PendingQueue {
-    private var levels: [Int32: Deque<TaskRecord>] = [:]
-    private var priorities: [Int32] = []
+    private struct Level {
+        let priority: Int32
+        var tasks: Deque<TaskRecord>
+    }
+
+    /// Levels sorted by priority; never holds an empty level.
+    private var levels: [Level] = []
     private(set) var count = 0
 
     var isEmpty: Bool { count == 0 }
 
     /// Appends `task` behind the tasks of its priority.
     mutating func append(_ task: TaskRecord) {
-        insertLevel(task.priority)
-        levels[task.priority, default: []].append(task)
+        levels[levelIndex(task.priority)].tasks.append(task)
         count += 1
     }
 
     /// Puts `task` ahead of the tasks of its priority (a retried task keeps its turn).
     mutating func prepend(_ task: TaskRecord) {
-        insertLevel(task.priority)
-        levels[task.priority, default: []].prepend(task)
+        levels[levelIndex(task.priority)].tasks.prepend(task)
         count += 1
     }
 
     /// Removes and returns the first task, in order, that `accepts`; scans at most `limit` tasks.
     mutating func removeFirst(limit: Int = .max, where accepts: (TaskRecord) -> Bool) -> TaskRecord? {
         var scanned = 0
-        for priority in priorities {
-            guard var level = levels[priority] else { continue }
-            for index in level.indices {
+        for levelIndex in levels.indices {
+            var position = levels[levelIndex].tasks.startIndex
+            while position < levels[levelIndex].tasks.endIndex {
                 if scanned >= limit { return nil }
                 scanned += 1
-                if accepts(level[index]) {
-                    let task = level.remove(at: index)
-                    count -= 1
-                    if level.isEmpty {
-                        levels[priority] = nil
-                        priorities.removeAll { $0 == priority }
+                if accepts(levels[levelIndex].tasks[position]) {
+                    let task: TaskRecord
+                    if position == levels[levelIndex].tasks.startIndex {
+                        task = levels[levelIndex].tasks.removeFirst()
                     } else {
-                        levels[priority] = level
+                        task = levels[levelIndex].tasks.remove(at: position)
                     }
+                    count -= 1
+                    if levels[levelIndex].tasks.isEmpty { levels.remove(at: levelIndex) }
                     return task
                 }
+                position += 1
             }
         }
         return nil
@@ -51,8 +57,8 @@ struct PendingQueue {
     /// Whether some task among the first `limit` satisfies `predicate`.
     func contains(limit: Int = .max, where predicate: (TaskRecord) -> Bool) -> Bool {
         var scanned = 0
-        for priority in priorities {
-            for task in levels[priority] ?? [] {
+        for level in levels {
+            for task in level.tasks {
                 if scanned >= limit { return false }
                 scanned += 1
                 if predicate(task) { return true }
@@ -64,22 +70,29 @@ struct PendingQueue {
     /// Removes and returns every task that satisfies `predicate`, in order.
     mutating func removeAll(where predicate: (TaskRecord) -> Bool) -> [TaskRecord] {
         var removed: [TaskRecord] = []
-        for priority in priorities {
-            guard let level = levels[priority] else { continue }
+        for index in levels.indices {
             var kept = Deque<TaskRecord>()
-            for task in level {
+            for task in levels[index].tasks {
                 if predicate(task) { removed.append(task) } else { kept.append(task) }
             }
-            levels[priority] = kept.isEmpty ? nil : kept
+            levels[index].tasks = kept
         }
-        priorities.removeAll { levels[$0] == nil }
+        levels.removeAll { $0.tasks.isEmpty }
         count -= removed.count
         return removed
     }
 
-    private mutating func insertLevel(_ priority: Int32) {
-        guard levels[priority] == nil else { return }
-        let position = priorities.firstIndex { $0 > priority } ?? priorities.endIndex
-        priorities.insert(priority, at: position)
+    /// The index of the level for `priority`, creating it if needed.
+    private mutating func levelIndex(_ priority: Int32) -> Int {
+        var low = 0
+        var high = levels.count
+        while low < high {
+            let middle = (low + high) / 2
+            if levels[middle].priority < priority { low = middle + 1 } else { high = middle }
+        }
+        if low == levels.count || levels[low].priority != priority {
+            levels.insert(Level(priority: priority, tasks: []), at: low)
+        }
+        return low
     }
 }
