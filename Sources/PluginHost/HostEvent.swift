@@ -27,6 +27,9 @@ public struct HostEvent: Sendable {
         case log(source: String, level: Int, message: String)
     }
 
+    /// The category of this event, for filtered observers.
+    public var category: HostEventCategories { kind.category }
+
     /// The event as one JSON object (one line of an `--events` file).
     public var jsonLine: String {
         var fields: [(String, JSONValue)] = [("time", .number(time))]
@@ -92,6 +95,38 @@ enum JSONValue {
                 }
             }
             return out + "\""
+        }
+    }
+}
+
+/// Groups of events an observer can ask for; events of other groups are not even built.
+public struct HostEventCategories: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// `taskQueued`, `taskStarted`, `taskRetried`.
+    public static let taskProgress = HostEventCategories(rawValue: 1 << 0)
+    /// `taskEnded`.
+    public static let taskEnds = HostEventCategories(rawValue: 1 << 1)
+    /// `workerStarted`, `workerEnded`, `spawnFailed`.
+    public static let workers = HostEventCategories(rawValue: 1 << 2)
+    /// `feedback`.
+    public static let feedback = HostEventCategories(rawValue: 1 << 3)
+    /// `log`.
+    public static let logs = HostEventCategories(rawValue: 1 << 4)
+    /// Everything.
+    public static let all: HostEventCategories = [.taskProgress, .taskEnds, .workers, .feedback, .logs]
+}
+
+extension HostEvent.Kind {
+    /// The category this kind of event belongs to.
+    public var category: HostEventCategories {
+        switch self {
+        case .taskQueued, .taskStarted, .taskRetried: return .taskProgress
+        case .taskEnded: return .taskEnds
+        case .workerStarted, .workerEnded, .spawnFailed: return .workers
+        case .feedback: return .feedback
+        case .log: return .logs
         }
     }
 }

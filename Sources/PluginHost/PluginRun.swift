@@ -33,17 +33,18 @@ public final class PluginRun: Sendable {
         scheduler.addKind(plugin, policy: effective)
     }
 
-    /// Calls `observer` for every event, in order, on the thread that caused it (keep it quick).
-    /// Add observers before ``start()`` to see every event.
-    public func observe(_ observer: @escaping @Sendable (HostEvent) -> Void) {
-        scheduler.addObserver(observer)
+    /// Calls `observer` for every event of `categories`, in order, on the thread that caused it,
+    /// with the run's lock held: keep it quick and do not call back into the run from it.
+    /// Add observers before ``start()`` to see every event. Events no observer wants cost nothing.
+    public func observe(_ categories: HostEventCategories = .all, _ observer: @escaping @Sendable (HostEvent) -> Void) {
+        scheduler.addObserver(categories, observer)
     }
 
     /// Every event of the run as an asynchronous sequence; it finishes when the run ends.
     /// Call before ``start()``.
     public func events() -> AsyncStream<HostEvent> {
         let (stream, continuation) = AsyncStream<HostEvent>.makeStream()
-        scheduler.addObserver { continuation.yield($0) }
+        scheduler.addObserver(.all) { continuation.yield($0) }
         scheduler.onCompletion { _ in continuation.finish() }
         return stream
     }

@@ -33,7 +33,9 @@ final class Scheduler: @unchecked Sendable {
     private var workersStarted = 0
     private(set) var report: RunReport?
     private var completionHandlers: [@Sendable (RunReport) -> Void] = []
-    private var observers: [@Sendable (HostEvent) -> Void] = []
+    private var observers: [(categories: HostEventCategories, handler: @Sendable (HostEvent) -> Void)] = []
+    /// The union of what the observers want: events outside it are never built.
+    private var observed: HostEventCategories = []
     /// Where worker stderr lines go (already prefixed with the worker's name).
     var stderrHandler: @Sendable (String) -> Void = { line in printToStandardError(line) }
 
@@ -53,8 +55,11 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
-    func addObserver(_ observer: @escaping @Sendable (HostEvent) -> Void) {
-        lock.withLock { observers.append(observer) }
+    func addObserver(_ categories: HostEventCategories, _ observer: @escaping @Sendable (HostEvent) -> Void) {
+        lock.withLock {
+            observers.append((categories, observer))
+            observed.formUnion(categories)
+        }
     }
 
     func onCompletion(_ handler: @escaping @Sendable (RunReport) -> Void) {
@@ -86,13 +91,19 @@ final class Scheduler: @unchecked Sendable {
 
     // MARK: - Events
 
-    func emitLocked(_ kind: HostEvent.Kind) {
-        guard !observers.isEmpty else { return }
+    /// Sends an event to the observers that want it. Build arguments lazily: call sites guard
+    /// costly ones with `wants(_:)`.
+    func emitLocked(_ kind: @autoclosure () -> HostEvent.Kind) {
+        guard !observed.isEmpty else { return }
+        let kind = kind()
+        let category = kind.category
+        guard observed.contains(category) else { return }
         let event = HostEvent(time: Double(monotonicNanoseconds() - startTime) / 1e9, kind: kind)
-        for observer in observers { observer(event) }
+        for observer in observers where observer.categories.contains(category) { observer.handler(event) }
     }
 
-    var hasObservers: Bool { !observers.isEmpty }
+    /// Whether some observer wants events of `category`.
+    func wants(_ category: HostEventCategories) -> Bool { observed.contains(category) }
 
     // MARK: - Tasks
 
@@ -115,13 +126,14 @@ final class Scheduler: @unchecked Sendable {
                 continue
             }
             kind.queue.append(task)
-            if hasObservers {
+            if wants(.taskProgress) {
                 emitLocked(.taskQueued(task: task.id, kind: kind.name, name: kind.plugin.name(ofTask: task.bytes),
                                        parent: task.parent))
             }
         }
         if !effects.broadcasts.isEmpty {
             let targets = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase != .starting && $0.phase != .gone }
+            // (Broadcasts are rare; this allocation is off the per-task path.)
             for payload in effects.broadcasts {
                 for worker in targets { outbox?.items.append(.init(worker: worker, type: .broadcast, id: 0, payload: payload)) }
             }
@@ -153,22 +165,28 @@ final class Scheduler: @unchecked Sendable {
     func dispatchLocked() -> Outbox {
         let outbox = Outbox()
         guard started else { return outbox }
-        var progress = true
-        while progress {
-            progress = false
-            for kind in kinds { pullIfNeededLocked(kind) }
-            for worker in slots.compactMap({ $0 }) where worker.phase == .idle && worker.exitIntent == nil {
-                if assignLocked(worker, outbox: outbox) { progress = true }
+        var rounds = 0
+        repeat {
+            rounds += 1
+            var queued = 0
+            for kind in kinds where !kind.inputExhausted {
+                queued += pullIfNeededLocked(kind)
             }
+            for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
+                assignLocked(worker, outbox: outbox)
+            }
+            var changed = queued > 0
             for kind in kinds where !kind.queue.isEmpty {
                 if kind.spawnFailure != nil {
                     failUnstartableLocked(kind)
-                    progress = true
+                    changed = true
                 } else if failOrphansLocked(kind) {
-                    progress = true
+                    changed = true
                 }
             }
-        }
+            // Pulls and loss callbacks may queue tasks that idle workers can take at once.
+            if !changed { break }
+        } while rounds < 64
         if let kind = kindNeedingWorkerLocked() {
             if slots.contains(where: { $0 == nil }) {
                 lock.broadcast()
@@ -180,15 +198,18 @@ final class Scheduler: @unchecked Sendable {
         return outbox
     }
 
-    private func pullIfNeededLocked(_ kind: KindState) {
-        guard !kind.inputExhausted, !interrupted, kind.queue.count < configuration.jobs else { return }
+    /// Asks a lazy kind for more input when its queue runs low; returns how many tasks came.
+    private func pullIfNeededLocked(_ kind: KindState) -> Int {
+        guard !kind.inputExhausted, !interrupted, kind.queue.count < configuration.jobs else { return 0 }
         let wanted = configuration.jobs * 2 - kind.queue.count
         let more = kind.plugin.pull(max: wanted)
-        absorbSideEffectsLocked(kind, parent: nil, origin: nil)
+        let queued = absorbSideEffectsLocked(kind, parent: nil, origin: nil).count
         if !more { kind.inputExhausted = true }
+        return queued
     }
 
     /// Offers `worker` the first queued task of its kind it matches. Returns true if it got one.
+    @discardableResult
     private func assignLocked(_ worker: WorkerState, outbox: Outbox) -> Bool {
         let kind = worker.kind
         while true {
@@ -227,7 +248,8 @@ final class Scheduler: @unchecked Sendable {
     private func kindNeedingWorkerLocked() -> KindState? {
         guard !interrupted else { return nil }
         for kind in kinds where kind.spawnFailure == nil && !kind.queue.isEmpty {
-            let starting = slots.reduce(0) { $0 + (($1?.kind === kind && $1?.phase == .starting) ? 1 : 0) }
+            var starting = 0
+            for case let worker? in slots where worker.kind === kind && worker.phase == .starting { starting += 1 }
             var freshTasks = 0
             _ = kind.queue.contains(limit: starting + 64) { task in
                 if freshMatchLocked(task) { freshTasks += 1 }
@@ -248,7 +270,7 @@ final class Scheduler: @unchecked Sendable {
 
     /// Every slot is taken but `kind` needs a worker: retire an idle worker with nothing to do.
     private func freeSlotLocked(for kind: KindState) {
-        for worker in slots.compactMap({ $0 }) where worker.phase == .idle && worker.exitIntent == nil {
+        for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
             let hasWork = worker.kind.queue.contains(limit: 64) { worker.kind.plugin.taskMatch(worker.status, $0.bytes) }
             if !hasWork {
                 retireLocked(worker, .retired("its slot is needed by \(kind.name)"))
@@ -259,10 +281,11 @@ final class Scheduler: @unchecked Sendable {
 
     /// Fails queued tasks that no live worker matches and no fresh worker could take.
     private func failOrphansLocked(_ kind: KindState) -> Bool {
-        let workers = slots.compactMap { $0 }.filter { $0.kind === kind }
-        if workers.contains(where: { $0.phase == .busy || $0.phase == .starting }) { return false }
         if !kind.inputExhausted { return false }
-        let idle = workers.filter { $0.phase == .idle && $0.exitIntent == nil }
+        for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
+            return false
+        }
+        let idle = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase == .idle && $0.exitIntent == nil }
         let orphans = kind.queue.removeAll { task in
             if freshMatchLocked(task) { return false }
             return !idle.contains { kind.plugin.taskMatch($0.status, task.bytes) }
@@ -297,9 +320,9 @@ final class Scheduler: @unchecked Sendable {
     private func checkDrainedLocked() {
         guard !draining else { return }
         for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
-        for worker in slots.compactMap({ $0 }) where worker.phase == .busy || worker.phase == .starting { return }
+        for case let worker? in slots where worker.phase == .busy || worker.phase == .starting { return }
         draining = true
-        for worker in slots.compactMap({ $0 }) where worker.phase == .idle {
+        for case let worker? in slots where worker.phase == .idle {
             retireLocked(worker, .shutdown)
         }
         lock.broadcast()
@@ -489,7 +512,7 @@ final class Scheduler: @unchecked Sendable {
                 found = true
             }
         }
-        for worker in slots.compactMap({ $0 }) {
+        for case let worker? in slots {
             if let task = worker.running, task.id == taskID || task.root == taskID {
                 cancelRunningLocked(worker, task)
                 found = true
@@ -529,7 +552,7 @@ final class Scheduler: @unchecked Sendable {
             for task in kind.queue.removeAll(where: { _ in true }) { cancelTaskLocked(task) }
             kind.inputExhausted = true
         }
-        for worker in slots.compactMap({ $0 }) {
+        for case let worker? in slots {
             if let task = worker.running {
                 cancelRunningLocked(worker, task)
             } else if worker.exitIntent == nil {
