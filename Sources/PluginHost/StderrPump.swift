@@ -27,6 +27,7 @@ enum StderrPump {
                 }
             }
             if !pending.isEmpty { emit(pending[...]) }
+            try? descriptor.close()
             worker.markStderrClosed()
         }
     }

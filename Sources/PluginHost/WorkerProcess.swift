@@ -46,6 +46,9 @@ final class WorkerProcess: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+        // Nothing else of the master's leaks into the worker (files opened without O_CLOEXEC by
+        // libraries, for instance): a stray pipe end would hide another worker's EOF.
+        csupport_spawn_actions_closefrom(&actions, 3)
         let argv = [executable] + arguments
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         var pid: pid_t = 0
@@ -92,11 +95,12 @@ final class WorkerProcess: @unchecked Sendable {
         }
     }
 
-    /// Closes the master's ends of the pipes. Call once, after the reader is done.
+    /// Closes the master's ends of the request and response pipes. Call once, after the reader
+    /// is done. The stderr pipe belongs to its pump thread, which closes it at end of stream:
+    /// closing it from here could let the pump's next read land on a reused descriptor number.
     func closeDescriptors() {
         try? input.close()
         try? output.close()
-        try? errors.close()
     }
 
     /// How a worker process ended.

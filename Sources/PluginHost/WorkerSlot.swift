@@ -34,6 +34,7 @@ struct WorkerSlot: Sendable {
     private func serve(_ worker: WorkerState) {
         let configuration = scheduler.configuration
         let process: WorkerProcess
+        worker.spawnedAt = monotonicNanoseconds()
         do {
             process = try WorkerProcess.spawn(
                 executable: configuration.workerExecutable,
@@ -49,7 +50,7 @@ struct WorkerSlot: Sendable {
         worker.attach(process)
         StderrPump.start(worker: worker, descriptor: process.errors, tailLines: configuration.stderrTailLines,
                          forward: scheduler.stderrHandler)
-        var reader = FrameReader(descriptor: process.output)
+        var reader = FrameReader(descriptor: Descriptor(process.output.rawValue))
 
         // Handshake.
         if let problem = handshake(worker, reader: &reader) {

@@ -33,6 +33,8 @@ final class WorkerState: @unchecked Sendable {
     var phase: Phase = .starting
     var running: TaskRecord?
     var jobs = 0
+    /// When the process was spawned (monotonic nanoseconds).
+    var spawnedAt: UInt64 = 0
     var exitIntent: ExitIntent?
     /// Serialises writes to the worker from the threads that dispatch to it.
     let io = ConditionLock()
@@ -52,7 +54,7 @@ final class WorkerState: @unchecked Sendable {
         io.withLock {
             self.process = process
             self.pid = process.pid
-            self.writer = FrameWriter(descriptor: process.input)
+            self.writer = FrameWriter(descriptor: Descriptor(process.input.rawValue))
         }
     }
 

@@ -1,5 +1,3 @@
-import SystemPackage
-
 /// Reads frames from a file descriptor with blocking reads.
 ///
 /// Meant for a thread that owns one worker's input: `next()` blocks until a whole frame arrived,
@@ -7,12 +5,12 @@ import SystemPackage
 /// ``ReadError`` when the descriptor fails.
 public struct FrameReader {
     /// The descriptor read from (not owned: the caller closes it).
-    public let descriptor: FileDescriptor
+    public let descriptor: Descriptor
     private var decoder: FrameDecoder
     private var scratch: [UInt8]
 
     /// Creates a reader of `descriptor`.
-    public init(descriptor: FileDescriptor, maximumPayload: Int = Frame.defaultMaximumPayload) {
+    public init(descriptor: Descriptor, maximumPayload: Int = Frame.defaultMaximumPayload) {
         self.descriptor = descriptor
         self.decoder = FrameDecoder(maximumPayload: maximumPayload)
         self.scratch = [UInt8](repeating: 0, count: 64 * 1024)
@@ -23,7 +21,7 @@ public struct FrameReader {
         /// The bytes were not a frame.
         case malformed(FrameError)
         /// The descriptor failed (the peer is gone).
-        case io(Errno)
+        case io(SystemError)
     }
 
     /// Returns the next frame, or `nil` when the stream ended cleanly between frames.
@@ -34,15 +32,11 @@ public struct FrameReader {
             } catch {
                 throw .malformed(error)
             }
+            let result = scratch.withUnsafeMutableBytes { descriptor.readResult(into: $0) }
             let count: Int
-            do {
-                count = try scratch.withUnsafeMutableBytes { buffer in
-                    try descriptor.read(into: buffer, retryOnInterrupt: true)
-                }
-            } catch let errno as Errno {
-                throw .io(errno)
-            } catch {
-                throw .io(.ioError)
+            switch result {
+            case .success(let value): count = value
+            case .failure(let error): throw .io(error)
             }
             if count == 0 {
                 do { try decoder.finish() } catch { throw .malformed(error) }

@@ -144,7 +144,7 @@ final class EventsFile: @unchecked Sendable {
     private let file: UnsafeMutablePointer<FILE>
 
     init?(path: String) {
-        guard let file = fopen(path, "w") else { return nil }
+        guard let file = fopen(path, "we") else { return nil }
         self.file = file
     }
 

@@ -1,6 +1,10 @@
+import CSupport
 import PluginABI
 import PluginProtocol
-import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The state of one `perform` call, reached from the C callbacks through `host_data`.
 final class PerformSession {
@@ -21,7 +25,7 @@ final class PerformSession {
     }
 
     /// Runs `perform` for one request and writes its outcome frame.
-    func run(plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, request: Frame) throws(Errno) {
+    func run(plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, request: Frame) throws(SystemError) {
         reset(taskID: request.id)
         var context = ph_perform_context()
         context.host_data = Unmanaged.passUnretained(self).toOpaque()
@@ -36,17 +40,16 @@ final class PerformSession {
                 session.writeFailed = true
             }
         }
-        context.should_stop = { _ in StopSignal.requested.load(ordering: .relaxed) ? 1 : 0 }
+        context.should_stop = { _ in csupport_stop_requested() }
         context.fail = { ctx, message in
             PerformSession.from(ctx).failure = message.map { String(cString: $0) } ?? "request failed"
         }
-        StopSignal.requested.store(false, ordering: .relaxed)
-        StopSignal.performing.store(true, ordering: .relaxed)
+        csupport_set_performing(1)
         let status = request.payload.withUnsafeBufferPointer { bytes in
             plugin.descriptor.perform(worker, ph_bytes(data: bytes.baseAddress, len: bytes.count), &context)
         }
-        StopSignal.performing.store(false, ordering: .relaxed)
-        if writeFailed { throw Errno.brokenPipe }
+        csupport_set_performing(0)
+        if writeFailed { throw SystemError(code: EPIPE) }
         if status == 0, let response {
             try writer.write(Frame(type: .response, id: taskID, payload: response))
         } else {

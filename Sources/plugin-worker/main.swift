@@ -3,7 +3,6 @@
 import CSupport
 import PluginABI
 import PluginProtocol
-import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +10,7 @@ import Glibc
 
 /// Moves the protocol off fds 0 and 1 so that plugin prints cannot corrupt it: stdout now goes
 /// to stderr and stdin reads /dev/null. Returns the private (close-on-exec) protocol descriptors.
-func takeProtocolDescriptors() -> (input: FileDescriptor, output: FileDescriptor) {
+func takeProtocolDescriptors() -> (input: Descriptor, output: Descriptor) {
     let input = fcntl(0, F_DUPFD_CLOEXEC, 3)
     let output = fcntl(1, F_DUPFD_CLOEXEC, 3)
     guard input >= 0, output >= 0 else {
@@ -25,7 +24,7 @@ func takeProtocolDescriptors() -> (input: FileDescriptor, output: FileDescriptor
         close(null)
     }
     setenv("PLUGIN_HOST_PROTOCOL_FD", String(output), 1)
-    return (FileDescriptor(rawValue: input), FileDescriptor(rawValue: output))
+    return (Descriptor(input), Descriptor(output))
 }
 
 /// Reports a start-up failure to the master as an error frame (the master shows it as a spawn
@@ -36,68 +35,73 @@ func failStart(_ message: String, writer: inout FrameWriter) -> Never {
     exit(2)
 }
 
-signal(SIGPIPE, SIG_DFL)
-let descriptors = takeProtocolDescriptors()
-var writer = FrameWriter(descriptor: descriptors.output)
+/// The worker's whole life: set-up, handshake, then requests until the master closes the pipe.
+func workerMain() -> Never {
+    signal(SIGPIPE, SIG_DFL)
+    let descriptors = takeProtocolDescriptors()
+    var writer = FrameWriter(descriptor: descriptors.output)
 
-let arguments: WorkerArguments
-switch WorkerArguments.parse(Array(CommandLine.arguments.dropFirst())) {
-case .success(let parsed): arguments = parsed
-case .failure(let error): failStart(error.message, writer: &writer)
-}
+    let arguments: WorkerArguments
+    switch WorkerArguments.parse(Array(CommandLine.arguments.dropFirst())) {
+    case .success(let parsed): arguments = parsed
+    case .failure(let error): failStart(error.message, writer: &writer)
+    }
 
-// Die with the master: a parent-death signal, then a check that the parent did not die first.
-if let parent = arguments.parentPID {
-    _ = csupport_set_parent_death_signal(SIGKILL)
-    if getppid() != parent { exit(2) }
-}
-StopSignal.install()
+    // Die with the master: a parent-death signal, then a check that the parent did not die first.
+    if let parent = arguments.parentPID {
+        _ = csupport_set_parent_death_signal(SIGKILL)
+        if getppid() != parent { exit(2) }
+    }
+    csupport_install_stop_handler()
 
-let plugin: PluginLibrary
-do {
-    plugin = try PluginLibrary(path: arguments.pluginPath)
-} catch {
-    failStart(error.description, writer: &writer)
-}
-let digest = plugin.digest
-
-let workerInstance: UnsafeMutableRawPointer? = arguments.workerName.withCString { name in
-    var params = ph_worker_params(worker_name: name)
-    return plugin.descriptor.worker_init?(&params)
-}
-
-let hello = Hello(abiMajor: plugin.descriptor.abi_major, abiMinor: plugin.descriptor.abi_minor, pid: getpid(),
-                  pluginDigest: digest, pluginName: plugin.name, pluginVersion: plugin.version)
-do {
-    try writer.write(Frame(type: .hello, payload: hello.encoded()))
-} catch {
-    exit(2)
-}
-
-let session = PerformSession(writer: writer)
-var reader = FrameReader(descriptor: descriptors.input)
-while true {
-    let frame: Frame?
+    let plugin: PluginLibrary
     do {
-        frame = try reader.next()
+        plugin = try PluginLibrary(path: arguments.pluginPath)
     } catch {
-        printError("plugin-worker: \(arguments.workerName): unreadable input from the master: \(error)")
+        failStart(error.description, writer: &writer)
+    }
+    let digest = plugin.digest
+
+    let workerInstance: UnsafeMutableRawPointer? = arguments.workerName.withCString { name in
+        var params = ph_worker_params(worker_name: name)
+        return plugin.descriptor.worker_init?(&params)
+    }
+
+    let hello = Hello(abiMajor: plugin.descriptor.abi_major, abiMinor: plugin.descriptor.abi_minor, pid: getpid(),
+                      pluginDigest: digest, pluginName: plugin.name, pluginVersion: plugin.version)
+    do {
+        try writer.write(Frame(type: .hello, payload: hello.encoded()))
+    } catch {
         exit(2)
     }
-    guard let frame else { exit(0) }  // The master closed the pipe: it is done with us, or gone.
-    switch frame.type {
-    case .request:
+
+    let session = PerformSession(writer: writer)
+    var reader = FrameReader(descriptor: descriptors.input)
+    while true {
+        let frame: Frame?
         do {
-            try session.run(plugin: plugin, worker: workerInstance, request: frame)
+            frame = try reader.next()
         } catch {
-            exit(0)  // The master went away while we answered.
+            printError("plugin-worker: \(arguments.workerName): unreadable input from the master: \(error)")
+            exit(2)
         }
-    case .broadcast:
-        frame.payload.withUnsafeBufferPointer { bytes in
-            plugin.descriptor.on_broadcast?(workerInstance, ph_bytes(data: bytes.baseAddress, len: bytes.count))
+        guard let frame else { exit(0) }  // The master closed the pipe: it is done with us, or gone.
+        switch frame.type {
+        case .request:
+            do {
+                try session.run(plugin: plugin, worker: workerInstance, request: frame)
+            } catch {
+                exit(0)  // The master went away while we answered.
+            }
+        case .broadcast:
+            frame.payload.withUnsafeBufferPointer { bytes in
+                plugin.descriptor.on_broadcast?(workerInstance, ph_bytes(data: bytes.baseAddress, len: bytes.count))
+            }
+        case .hello, .response, .feedback, .error:
+            printError("plugin-worker: \(arguments.workerName): unexpected \(frame.type) frame from the master")
+            exit(2)
         }
-    case .hello, .response, .feedback, .error:
-        printError("plugin-worker: \(arguments.workerName): unexpected \(frame.type) frame from the master")
-        exit(2)
     }
 }
+
+workerMain()

@@ -14,9 +14,17 @@ int csupport_decode_wait_status(int status, int *value);
 /** posix_spawn with SIGPIPE and friends reset to default and an empty signal mask in the child. */
 int csupport_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                    char *const argv[], char *const envp[]);
+/** Adds "close every descriptor from `lowest` up" to spawn file actions (glibc >= 2.34). */
+int csupport_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int lowest);
 /** Sets FD_CLOEXEC on or off. */
 int csupport_set_cloexec(int fd, int on);
 /** Resident set size of a process in bytes from /proc/PID/statm, or -1. */
 long long csupport_rss_bytes(pid_t pid);
 
+
+
+/* Stop flags for the worker's SIGTERM handler (async-signal-safe, no Swift runtime needed). */
+void csupport_install_stop_handler(void);
+void csupport_set_performing(int performing);
+int csupport_stop_requested(void);
 #endif

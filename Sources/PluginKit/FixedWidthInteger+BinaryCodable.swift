@@ -1,0 +1,106 @@
+// Fixed-width integers: little-endian two's complement at their natural width. `Int` and `UInt`
+// travel as 8 bytes on every platform; decoding one that does not fit the platform throws.
+
+extension Int8: BinaryCodable {
+    /// Writes the value as 1 byte.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+    /// Reads 1 byte.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension Int16: BinaryCodable {
+    /// Writes the value as 2 bytes, little-endian.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+    /// Reads 2 bytes, little-endian.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension Int32: BinaryCodable {
+    /// Writes the value as 4 bytes, little-endian.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+    /// Reads 4 bytes, little-endian.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension Int64: BinaryCodable {
+    /// Writes the value as 8 bytes, little-endian.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+    /// Reads 8 bytes, little-endian.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension Int: BinaryCodable {
+    /// Writes the value as an `Int64` (8 bytes, little-endian).
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(Int64(self)) }
+    /// Reads an `Int64`; throws if it does not fit this platform's `Int`.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
+        let start = reader.offset
+        let wide: Int64 = try reader.readInteger()
+        guard let value = Int(exactly: wide) else {
+            throw BinaryDecodingError(.invalidValue, at: start, "\(wide) does not fit in an Int")
+        }
+        self = value
+    }
+}
+
+extension UInt8: BinaryCodable {
+    /// Writes the byte.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeByte(self) }
+    /// Reads 1 byte.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readByte() }
+}
+
+extension UInt16: BinaryCodable {
+    /// Writes the value as 2 bytes, little-endian.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+    /// Reads 2 bytes, little-endian.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension UInt32: BinaryCodable {
+    /// Writes the value as 4 bytes, little-endian.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+    /// Reads 4 bytes, little-endian.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension UInt64: BinaryCodable {
+    /// Writes the value as 8 bytes, little-endian.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+    /// Reads 8 bytes, little-endian.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension UInt: BinaryCodable {
+    /// Writes the value as a `UInt64` (8 bytes, little-endian).
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(UInt64(self)) }
+    /// Reads a `UInt64`; throws if it does not fit this platform's `UInt`.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
+        let start = reader.offset
+        let wide: UInt64 = try reader.readInteger()
+        guard let value = UInt(exactly: wide) else {
+            throw BinaryDecodingError(.invalidValue, at: start, "\(wide) does not fit in a UInt")
+        }
+        self = value
+    }
+}

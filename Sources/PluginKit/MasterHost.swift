@@ -1,0 +1,72 @@
+/// The host's services to a task kind's master side: queueing tasks, broadcasting to workers,
+/// logging.
+///
+/// A handle is valid from ``TaskKind/init(arguments:context:)`` until
+/// ``TaskKind/finish(summary:)`` returns; after that its methods do nothing. It is not
+/// thread-safe: call it only from the task kind's own callbacks, which the host serialises.
+public struct MasterHost<Kind: TaskKind> {
+    @usableFromInline
+    let channel: MasterHostChannel
+
+    @inlinable
+    init(channel: MasterHostChannel) {
+        self.channel = channel
+    }
+
+    /// Queues a task.
+    ///
+    /// Allowed while the host is in ``TaskKind/init(arguments:context:)``,
+    /// ``TaskKind/pull(upTo:)``, ``TaskKind/useResponse(_:for:worker:)``,
+    /// ``TaskKind/marshalError(_:task:)`` or ``TaskKind/taskLost(_:reason:message:willRetry:)``;
+    /// anywhere else the ABI forbids it, and the task is dropped with an error in the host's log.
+    /// Unlike a follow-up returned in a ``ResponseDecision``, a pushed task is independent of the
+    /// task being handled (it does not inherit its cancellation).
+    ///
+    /// - Parameters:
+    ///   - task: The task to queue.
+    ///   - priority: Lower values run first; equal priorities run in the order they were queued.
+    ///   - timeout: This task's time limit (rounded up to whole milliseconds, at least 1 ms), or
+    ///     `nil` for the run's default.
+    @inlinable
+    public func push(_ task: Kind.Task, priority: Int32 = 0, timeout: Duration? = nil) {
+        guard channel.isPushAllowed else {
+            log("\(Kind.name): push(_:) called outside init, pull, useResponse, marshalError or taskLost; task dropped",
+                level: .error)
+            return
+        }
+        let milliseconds = Self.milliseconds(timeout)
+        channel.writers.withWriter { writer in
+            task.encode(to: &writer)
+            channel.pushTask(writer, priority: priority, timeoutMilliseconds: milliseconds)
+        }
+    }
+
+    /// Sends `feedback` to every live worker of this task kind, delivered to
+    /// ``TaskWorker/receiveBroadcast(_:)`` between requests, in order.
+    @inlinable
+    public func broadcast(_ feedback: Kind.Feedback) {
+        channel.writers.withWriter { writer in
+            feedback.encode(to: &writer)
+            channel.broadcast(writer)
+        }
+    }
+
+    /// Logs one line in the host's log.
+    @inlinable
+    public func log(_ message: String, level: LogLevel = .info) {
+        channel.log(message, level: level)
+    }
+
+    /// The ABI's `timeout_ms`: 0 for the default, otherwise at least 1.
+    @usableFromInline
+    static func milliseconds(_ timeout: Duration?) -> UInt32 {
+        guard let timeout else { return 0 }
+        let (seconds, attoseconds) = timeout.components
+        guard seconds >= 0, attoseconds >= 0 else { return 1 }
+        guard seconds <= Int64(UInt32.max / 1000) else { return .max }
+        let attosecondsPerMillisecond: Int64 = 1_000_000_000_000_000
+        let roundUp: Int64 = attoseconds % attosecondsPerMillisecond == 0 ? 0 : 1
+        let milliseconds = seconds * 1000 + attoseconds / attosecondsPerMillisecond + roundUp
+        return UInt32(clamping: max(1, milliseconds))
+    }
+}
