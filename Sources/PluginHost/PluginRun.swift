@@ -75,6 +75,37 @@ public final class PluginRun: Sendable {
         }
     }
 
+    /// Queues a task for the kind named `kind`, as if its plugin had pushed it. The bytes are the
+    /// plugin's own task encoding. Returns the task's id, or nil if there is no such kind or the
+    /// run has already ended. To push while the run goes on, hold its input open with
+    /// ``holdInput()`` first: a run ends as soon as its queues drain.
+    @discardableResult
+    public func push(_ task: [UInt8], toKind kind: String, priority: Int32 = 0, timeout: Double? = nil) -> UInt64? {
+        let (id, outbox) = scheduler.lock.withLock {
+            (scheduler.pushLocked(kindName: kind, task: task, priority: priority,
+                                  timeoutNanoseconds: timeout.map { UInt64($0 * 1e9) } ?? 0),
+             scheduler.dispatchLocked())
+        }
+        outbox.deliver()
+        return id
+    }
+
+    /// Keeps the run from ending when its queues drain, until ``releaseInput()``. Returns false
+    /// if the run already ended.
+    @discardableResult
+    public func holdInput() -> Bool {
+        scheduler.lock.withLock { scheduler.holdInputLocked() }
+    }
+
+    /// Releases a hold taken with ``holdInput()``; the run ends once nothing is queued or running.
+    public func releaseInput() {
+        let outbox = scheduler.lock.withLock {
+            scheduler.releaseInputLocked()
+            return scheduler.dispatchLocked()
+        }
+        outbox.deliver()
+    }
+
     /// Cancels a task by id (queued or running) with its follow-ups. Returns false if it is
     /// unknown or already ended.
     @discardableResult

@@ -26,6 +26,9 @@ final class Scheduler: @unchecked Sendable {
     private(set) var draining = false
     private(set) var interrupted = false
     private(set) var liveSlotThreads = 0
+    /// While positive, the run does not end when its queues drain (the embedding program will
+    /// push more tasks).
+    private var inputHolds = 0
     private var started = false
     private var counts = OutcomeCounts()
     private var results: [TaskResult] = []
@@ -318,7 +321,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     private func checkDrainedLocked() {
-        guard !draining else { return }
+        guard !draining, inputHolds == 0 || interrupted else { return }
         for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
         for case let worker? in slots where worker.phase == .busy || worker.phase == .starting { return }
         draining = true
@@ -500,6 +503,32 @@ final class Scheduler: @unchecked Sendable {
         guard let task = worker.running, task.id == taskID, worker.exitIntent == nil else { return }
         worker.exitIntent = .expired
         worker.process?.send(signal: SIGKILL)
+    }
+
+    /// Queues a task from outside the plugin (an embedding program). Returns its id, or nil if
+    /// the kind is unknown or the run already ended.
+    func pushLocked(kindName: String, task bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64) -> UInt64? {
+        guard !draining, !interrupted, let kind = kinds.first(where: { $0.name == kindName }) else { return nil }
+        let task = TaskRecord(id: nextTaskID, kind: kind, bytes: bytes, priority: priority,
+                              timeoutNanoseconds: timeoutNanoseconds, parent: nil, origin: nil)
+        nextTaskID += 1
+        kind.queue.append(task)
+        if wants(.taskProgress) {
+            emitLocked(.taskQueued(task: task.id, kind: kind.name, name: kind.plugin.name(ofTask: bytes), parent: nil))
+        }
+        return task.id
+    }
+
+    /// Keeps the run open for outside pushes (see ``PluginRun/holdInput()``).
+    func holdInputLocked() -> Bool {
+        guard !draining else { return false }
+        inputHolds += 1
+        return true
+    }
+
+    /// Releases one hold; the run may end.
+    func releaseInputLocked() {
+        if inputHolds > 0 { inputHolds -= 1 }
     }
 
     // MARK: - Cancellation
