@@ -44,6 +44,15 @@ int csupport_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int lo
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
 }
 
+int csupport_mutex_init_adaptive(pthread_mutex_t *mutex) {
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ADAPTIVE_NP);
+    int rc = pthread_mutex_init(mutex, &attributes);
+    pthread_mutexattr_destroy(&attributes);
+    return rc;
+}
+
 int csupport_set_cloexec(int fd, int on) {
     int flags = fcntl(fd, F_GETFD);
     if (flags < 0) return -1;

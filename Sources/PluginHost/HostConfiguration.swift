@@ -16,6 +16,8 @@ public struct HostConfiguration: Sendable {
     public var workerExecutable: String
     /// How many of a worker's last stderr lines go into a death report.
     public var stderrTailLines: Int
+    /// Seconds a new worker has to send its handshake before it counts as a spawn failure.
+    public var handshakeTimeout: Double = 10
     /// Keep one ``TaskResult`` per task in the report (costs memory on huge runs).
     public var collectResults: Bool
 

@@ -17,9 +17,9 @@ final class KindState {
     var nextUID = 0
     var counts = OutcomeCounts()
 
-    init(index: Int, plugin: MasterPlugin, policy: WorkerPolicy) {
+    init(index: Int, name: String, plugin: MasterPlugin, policy: WorkerPolicy) {
         self.index = index
-        self.name = plugin.library.name
+        self.name = name
         self.plugin = plugin
         self.policy = policy
         self.inputExhausted = !plugin.canPull

@@ -52,7 +52,15 @@ final class Scheduler: @unchecked Sendable {
 
     func addKind(_ plugin: MasterPlugin, policy: WorkerPolicy) {
         lock.withLock {
-            let kind = KindState(index: kinds.count, plugin: plugin, policy: policy)
+            // Two kinds from one plugin get distinct names (chaos, chaos-2), so worker names and
+            // per-kind counts stay unambiguous.
+            var name = plugin.library.name
+            var suffix = 2
+            while kinds.contains(where: { $0.name == name }) {
+                name = "\(plugin.library.name)-\(suffix)"
+                suffix += 1
+            }
+            let kind = KindState(index: kinds.count, name: name, plugin: plugin, policy: policy)
             kinds.append(kind)
             absorbSideEffectsLocked(kind, parent: nil, origin: nil)
         }
@@ -81,6 +89,15 @@ final class Scheduler: @unchecked Sendable {
         let outbox: Outbox = lock.withLock {
             precondition(!started, "a run starts once")
             started = true
+            // Tasks queued by master_open, before observers could all be in place.
+            if wants(.taskProgress) {
+                var initial: [TaskRecord] = []
+                for kind in kinds { _ = kind.queue.contains { initial.append($0); return false } }
+                for task in initial.sorted(by: { $0.id < $1.id }) {
+                    emitLocked(.taskQueued(task: task.id, kind: task.kind.name,
+                                           name: task.kind.plugin.name(ofTask: task.bytes), parent: task.parent))
+                }
+            }
             liveSlotThreads = slots.count
             return dispatchLocked()
         }
@@ -129,7 +146,7 @@ final class Scheduler: @unchecked Sendable {
                 continue
             }
             kind.queue.append(task)
-            if wants(.taskProgress) {
+            if started && wants(.taskProgress) {
                 emitLocked(.taskQueued(task: task.id, kind: kind.name, name: kind.plugin.name(ofTask: task.bytes),
                                        parent: task.parent))
             }
@@ -138,7 +155,15 @@ final class Scheduler: @unchecked Sendable {
             let targets = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase != .starting && $0.phase != .gone }
             // (Broadcasts are rare; this allocation is off the per-task path.)
             for payload in effects.broadcasts {
-                for worker in targets { outbox?.items.append(.init(worker: worker, type: .broadcast, id: 0, payload: payload)) }
+                for worker in targets {
+                    // A busy worker reads nothing until it answers: writing now could fill its
+                    // pipe and block this thread. It gets the broadcast before its next request.
+                    if worker.phase == .busy || outbox == nil {
+                        worker.pendingBroadcasts.append(payload)
+                    } else {
+                        outbox!.items.append(.init(worker: worker, type: .broadcast, id: 0, payload: payload))
+                    }
+                }
             }
         }
         for (level, message) in effects.logs {
@@ -152,6 +177,11 @@ final class Scheduler: @unchecked Sendable {
     func endLocked(_ task: TaskRecord, _ outcome: TaskOutcome, _ message: String?) {
         guard !task.ended else { return }
         task.ended = true
+        if !started && wants(.taskProgress) {
+            // Ended before the run started (cancelled early): its queued event was not sent yet.
+            emitLocked(.taskQueued(task: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
+                                   parent: task.parent))
+        }
         counts.record(outcome)
         task.kind.counts.record(outcome)
         if configuration.collectResults {
@@ -241,6 +271,10 @@ final class Scheduler: @unchecked Sendable {
                 if limit > 0 {
                     watchdog.schedule(at: monotonicNanoseconds() + limit, .expire(worker: worker, taskID: task.id))
                 }
+                for payload in worker.pendingBroadcasts {
+                    outbox.items.append(.init(worker: worker, type: .broadcast, id: 0, payload: payload))
+                }
+                worker.pendingBroadcasts.removeAll()
                 outbox.items.append(.init(worker: worker, type: .request, id: task.id, payload: request))
                 return true
             }
@@ -361,7 +395,11 @@ final class Scheduler: @unchecked Sendable {
         workersStarted += 1
         emitLocked(.workerStarted(worker: worker.name, pid: worker.pid,
                                   startup: Double(monotonicNanoseconds() - worker.spawnedAt) / 1e9))
-        if worker.exitIntent == nil { worker.phase = .idle }
+        if worker.exitIntent == nil {
+            worker.phase = .idle
+        } else {
+            worker.process?.send(signal: SIGKILL)  // Cancelled while it started.
+        }
         return dispatchLocked()
     }
 
@@ -403,12 +441,15 @@ final class Scheduler: @unchecked Sendable {
         } else {
             endLocked(task, .done, nil)
         }
+        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: outbox)
         if let competence = decision.stay {
             worker.status = .old(competence: competence)
             worker.phase = .idle
-            if let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
+            // Recycling waits while follow-ups pinned to this worker are queued: they need it.
+            let holdsFollowUps = kind.queue.contains { $0.origin === worker }
+            if !holdsFollowUps, let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
                 retireLocked(worker, .retired("recycled after \(worker.jobs) jobs"))
-            } else if let limit = configuration.maxWorkerRSSBytes {
+            } else if !holdsFollowUps, let limit = configuration.maxWorkerRSSBytes {
                 let rss = csupport_rss_bytes(worker.pid)
                 if rss > Int64(limit) {
                     retireLocked(worker, .retired("recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"))
@@ -417,7 +458,6 @@ final class Scheduler: @unchecked Sendable {
         } else {
             retireLocked(worker, .retired("end"))
         }
-        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: outbox)
         outbox.merge(dispatchLocked())
         return outbox
     }
@@ -444,6 +484,7 @@ final class Scheduler: @unchecked Sendable {
 
     /// The worker process is gone and reaped.
     func workerGoneLocked(_ worker: WorkerState, termination: WorkerProcess.Termination, stderrTail: [String]) -> Outbox {
+        let everStarted = worker.phase != .starting
         worker.phase = .gone
         slots[worker.slot] = nil
         let kind = worker.kind
@@ -459,7 +500,7 @@ final class Scheduler: @unchecked Sendable {
             reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
             if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
         }
-        emitLocked(.workerEnded(worker: worker.name, reason: reason))
+        if everStarted { emitLocked(.workerEnded(worker: worker.name, reason: reason)) }
         if let task = worker.running {
             worker.running = nil
             let expired: Bool
@@ -513,7 +554,7 @@ final class Scheduler: @unchecked Sendable {
                               timeoutNanoseconds: timeoutNanoseconds, parent: nil, origin: nil)
         nextTaskID += 1
         kind.queue.append(task)
-        if wants(.taskProgress) {
+        if started && wants(.taskProgress) {
             emitLocked(.taskQueued(task: task.id, kind: kind.name, name: kind.plugin.name(ofTask: bytes), parent: nil))
         }
         return task.id

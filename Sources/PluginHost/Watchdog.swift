@@ -15,6 +15,8 @@ final class Watchdog: @unchecked Sendable {
         case expire(worker: WorkerState, taskID: UInt64)
         /// The grace period after SIGTERM passed: SIGKILL if the worker still lives.
         case kill(worker: WorkerState)
+        /// The worker had this long to send its hello: SIGKILL if it is still starting.
+        case handshake(worker: WorkerState)
     }
 
     private struct Entry: Comparable {
@@ -74,6 +76,11 @@ final class Watchdog: @unchecked Sendable {
                         scheduler.expireLocked(worker, taskID: taskID)
                     case .kill(let worker):
                         if worker.phase != .gone { worker.process?.send(signal: SIGKILL) }
+                    case .handshake(let worker):
+                        if worker.phase == .starting {
+                            worker.handshakeTimedOut = true
+                            worker.process?.send(signal: SIGKILL)
+                        }
                     }
                 }
             }

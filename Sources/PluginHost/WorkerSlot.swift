@@ -47,20 +47,34 @@ struct WorkerSlot: Sendable {
             outbox.deliver()
             return
         }
-        worker.attach(process)
+        scheduler.lock.withLock {
+            worker.attach(process)
+            // Cancelled or shut down before it even existed: kill it now, it is handled as gone.
+            if worker.exitIntent != nil { process.send(signal: SIGKILL) }
+        }
+        scheduler.watchdog.schedule(at: monotonicNanoseconds() + UInt64(configuration.handshakeTimeout * 1e9),
+                                    .handshake(worker: worker))
         StderrPump.start(worker: worker, descriptor: process.errors, tailLines: configuration.stderrTailLines,
                          forward: scheduler.stderrHandler)
         var reader = FrameReader(descriptor: Descriptor(process.output.rawValue))
 
         // Handshake.
-        if let problem = handshake(worker, reader: &reader) {
+        if var problem = handshake(worker, reader: &reader) {
+            if scheduler.lock.withLock({ worker.handshakeTimedOut }) {
+                problem = "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s"
+            }
             process.send(signal: SIGKILL)
             _ = process.waitForExit()
             let tail = worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000)
             worker.closePipes()
             var message = problem
-            if !tail.isEmpty && !problem.contains(tail.last!) { message += " (stderr: \(tail.joined(separator: " | ")))" }
-            let outbox = scheduler.lock.withLock { scheduler.spawnFailedLocked(worker, message: message) }
+            if !problem.contains("no handshake"), !tail.isEmpty && !problem.contains(tail.last!) { message += " (stderr: \(tail.joined(separator: " | ")))" }
+            let outbox = scheduler.lock.withLock {
+                // Killed on purpose while starting (cancelled, run interrupted): not a spawn failure.
+                worker.exitIntent != nil && !worker.handshakeTimedOut
+                    ? scheduler.workerGoneLocked(worker, termination: .signalled(SIGKILL), stderrTail: [])
+                    : scheduler.spawnFailedLocked(worker, message: message)
+            }
             outbox.deliver()
             return
         }

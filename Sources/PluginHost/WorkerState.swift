@@ -33,6 +33,10 @@ final class WorkerState: @unchecked Sendable {
     var phase: Phase = .starting
     var running: TaskRecord?
     var jobs = 0
+    /// Set by the watchdog when the worker did not say hello in time.
+    var handshakeTimedOut = false
+    /// Broadcasts held back while the worker was busy, sent before its next request.
+    var pendingBroadcasts: [[UInt8]] = []
     /// When the process was spawned (monotonic nanoseconds).
     var spawnedAt: UInt64 = 0
     var exitIntent: ExitIntent?

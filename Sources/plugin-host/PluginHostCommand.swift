@@ -10,6 +10,23 @@ struct PluginHostCommand: ParsableCommand {
         subcommands: [RunCommand.self, ListCommand.self, DescribeCommand.self],
         defaultSubcommand: nil
     )
+
+    /// Parses and runs; usage errors exit with status 2 (ArgumentParser's default is 64) so the
+    /// documented contract holds: 0 done, 1 task failures, 2 usage or set-up errors.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                printLine(fullMessage(for: error))
+                exitProcess(0)
+            }
+            printLine("plugin-host: error: " + message(for: error), toStandardError: true)
+            exitProcess(code.rawValue == 64 ? 2 : code.rawValue)
+        }
+    }
 }
 
 /// Options shared by the subcommands that look plugins up.

@@ -76,13 +76,16 @@ struct RunCommand: ParsableCommand {
         }
         let run = PluginRun(configuration: configuration)
         let catalog = search.catalog
-        do {
-            for entry in try kindEntries() {
+        let entries: [JobFile.Entry]
+        do { entries = try kindEntries() } catch { fail(error.description) }
+        for entry in entries {
+            do {
                 let library = try catalog.load(entry.plugin)
                 try run.addKind(library, arguments: entry.arguments, policy: entry.policy)
+            } catch {
+                // A job file's problem names its line.
+                fail(jobFile.map { "\($0):\(entry.line): \(error.description)" } ?? error.description)
             }
-        } catch {
-            fail(error.description)
         }
 
         var eventsFile: EventsFile?

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 #include <spawn.h>
+#include <pthread.h>
 
 /** pipe2(fds, O_CLOEXEC). Returns 0 or -1 with errno set. */
 int csupport_pipe_cloexec(int fds[2]);
@@ -16,6 +17,8 @@ int csupport_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_
                    char *const argv[], char *const envp[]);
 /** Adds "close every descriptor from `lowest` up" to spawn file actions (glibc >= 2.34). */
 int csupport_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int lowest);
+/** Initialises an adaptive mutex (spins briefly before sleeping: the host's critical sections are short). */
+int csupport_mutex_init_adaptive(pthread_mutex_t *mutex);
 /** Sets FD_CLOEXEC on or off. */
 int csupport_set_cloexec(int fd, int on);
 /** Resident set size of a process in bytes from /proc/PID/statm, or -1. */
