@@ -233,8 +233,16 @@ final class Scheduler: @unchecked Sendable {
 
     /// Asks a lazy kind for more input when its queue runs low; returns how many tasks came.
     private func pullIfNeededLocked(_ kind: KindState) -> Int {
-        guard !kind.inputExhausted, !interrupted, kind.queue.count < configuration.jobs else { return 0 }
-        let wanted = configuration.jobs * 2 - kind.queue.count
+        guard !kind.inputExhausted, !interrupted else { return 0 }
+        if kind.queue.count >= configuration.jobs {
+            // Enough queued, unless none of it can run now (e.g. follow-ups pinned to a dead
+            // worker): then more input is what lets the run go on, and end.
+            for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
+                return 0
+            }
+            if kind.queue.contains(limit: 64, where: { freshMatchLocked($0) }) { return 0 }
+        }
+        let wanted = max(1, configuration.jobs * 2 - kind.queue.count)
         let more = kind.plugin.pull(max: wanted)
         let queued = absorbSideEffectsLocked(kind, parent: nil, origin: nil).count
         if !more { kind.inputExhausted = true }
@@ -281,20 +289,27 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
-    /// The first kind that has queued work a fresh worker could take, beyond the workers starting.
+    /// A kind that has queued work a fresh worker could take, beyond the workers starting; among
+    /// several, the one with the fewest live workers, so kinds share the budget.
     private func kindNeedingWorkerLocked() -> KindState? {
         guard !interrupted else { return nil }
+        var best: (kind: KindState, live: Int)?
         for kind in kinds where kind.spawnFailure == nil && !kind.queue.isEmpty {
             var starting = 0
-            for case let worker? in slots where worker.kind === kind && worker.phase == .starting { starting += 1 }
+            var live = 0
+            for case let worker? in slots where worker.kind === kind {
+                live += 1
+                if worker.phase == .starting { starting += 1 }
+            }
+            if let best, best.live <= live { continue }
             var freshTasks = 0
             _ = kind.queue.contains(limit: starting + 64) { task in
                 if freshMatchLocked(task) { freshTasks += 1 }
                 return freshTasks > starting
             }
-            if freshTasks > starting { return kind }
+            if freshTasks > starting { best = (kind, live) }
         }
-        return nil
+        return best?.kind
     }
 
     private func freshMatchLocked(_ task: TaskRecord) -> Bool {
@@ -445,15 +460,19 @@ final class Scheduler: @unchecked Sendable {
         if let competence = decision.stay {
             worker.status = .old(competence: competence)
             worker.phase = .idle
-            // Recycling waits while follow-ups pinned to this worker are queued: they need it.
-            let holdsFollowUps = kind.queue.contains { $0.origin === worker }
-            if !holdsFollowUps, let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
-                retireLocked(worker, .retired("recycled after \(worker.jobs) jobs"))
-            } else if !holdsFollowUps, let limit = configuration.maxWorkerRSSBytes {
+            var recycle: String?
+            if let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
+                recycle = "recycled after \(worker.jobs) jobs"
+            } else if let limit = configuration.maxWorkerRSSBytes {
                 let rss = csupport_rss_bytes(worker.pid)
                 if rss > Int64(limit) {
-                    retireLocked(worker, .retired("recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"))
+                    recycle = "recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"
                 }
+            }
+            // Recycling waits while follow-ups pinned to this worker are queued: they need it.
+            // (The scan runs only when a limit is reached, never on the ordinary path.)
+            if let recycle, !kind.queue.contains(where: { $0.origin === worker }) {
+                retireLocked(worker, .retired(recycle))
             }
         } else {
             retireLocked(worker, .retired("end"))
