@@ -741,14 +741,5 @@ final class Outbox {
 
 /// Writes a line to the host's stderr.
 func printToStandardError(_ line: String) {
-    var text = line
-    if !text.hasSuffix("\n") { text += "\n" }
-    text.withUTF8 { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
-            if written <= 0 { return }
-            offset += written
-        }
-    }
+    StandardStreams.writeLine(line, to: 2)
 }

@@ -1,20 +1,12 @@
+import PluginHost
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Writes one line to stdout or stderr, unbuffered.
 func printLine(_ text: String, toStandardError: Bool = false) {
-    var line = text
-    line += "\n"
-    let fd: Int32 = toStandardError ? 2 : 1
-    line.withUTF8 { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if written <= 0 { return }
-            offset += written
-        }
-    }
+    StandardStreams.writeLine(text, to: toStandardError ? 2 : 1)
 }
 
 /// Ends the process.
