@@ -107,8 +107,10 @@ public struct HostEventCategories: OptionSet, Sendable {
 
     /// `taskQueued`, `taskStarted`, `taskRetried`.
     public static let taskProgress = HostEventCategories(rawValue: 1 << 0)
-    /// `taskEnded`.
+    /// `taskEnded`, whatever the outcome.
     public static let taskEnds = HostEventCategories(rawValue: 1 << 1)
+    /// `taskEnded` with an outcome other than done or skipped (failed, expired, cancelled).
+    public static let taskFailures = HostEventCategories(rawValue: 1 << 5)
     /// `workerStarted`, `workerEnded`, `spawnFailed`.
     public static let workers = HostEventCategories(rawValue: 1 << 2)
     /// `feedback`.
@@ -116,15 +118,16 @@ public struct HostEventCategories: OptionSet, Sendable {
     /// `log`.
     public static let logs = HostEventCategories(rawValue: 1 << 4)
     /// Everything.
-    public static let all: HostEventCategories = [.taskProgress, .taskEnds, .workers, .feedback, .logs]
+    public static let all: HostEventCategories = [.taskProgress, .taskEnds, .taskFailures, .workers, .feedback, .logs]
 }
 
 extension HostEvent.Kind {
-    /// The category this kind of event belongs to.
+    /// The categories this kind of event belongs to.
     public var category: HostEventCategories {
         switch self {
         case .taskQueued, .taskStarted, .taskRetried: return .taskProgress
-        case .taskEnded: return .taskEnds
+        case .taskEnded(_, _, let outcome, _):
+            return outcome == .done || outcome == .skipped ? .taskEnds : [.taskEnds, .taskFailures]
         case .workerStarted, .workerEnded, .spawnFailed: return .workers
         case .feedback: return .feedback
         case .log: return .logs

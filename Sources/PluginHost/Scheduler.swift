@@ -117,13 +117,13 @@ final class Scheduler: @unchecked Sendable {
         guard !observed.isEmpty else { return }
         let kind = kind()
         let category = kind.category
-        guard observed.contains(category) else { return }
+        guard !observed.isDisjoint(with: category) else { return }
         let event = HostEvent(time: Double(monotonicNanoseconds() - startTime) / 1e9, kind: kind)
-        for observer in observers where observer.categories.contains(category) { observer.handler(event) }
+        for observer in observers where !observer.categories.isDisjoint(with: category) { observer.handler(event) }
     }
 
     /// Whether some observer wants events of `category`.
-    func wants(_ category: HostEventCategories) -> Bool { observed.contains(category) }
+    func wants(_ category: HostEventCategories) -> Bool { !observed.isDisjoint(with: category) }
 
     // MARK: - Tasks
 

@@ -95,7 +95,7 @@ struct RunCommand: ParsableCommand {
             run.observe { file.write($0.jsonLine) }
         }
         let verbose = !quiet
-        run.observe(.taskEnds) { event in
+        run.observe(.taskFailures) { event in
             guard verbose, case .taskEnded(let id, let kind, let outcome, let message) = event.kind,
                   outcome == .failed || outcome == .expired else { return }
             printLine("plugin-host: \(kind) task \(id) \(outcome.rawValue): \(message ?? "")", toStandardError: true)
