@@ -34,7 +34,10 @@ int csupport_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_
     sigemptyset(&empty);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    /* Its own process group: a terminal's Ctrl-C reaches the master only (which cancels
+       cleanly), and the master can kill the worker together with any child it forked. */
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
     rc = posix_spawn(pid, path, actions, &attr, argv, envp);
     posix_spawnattr_destroy(&attr);
     return rc;

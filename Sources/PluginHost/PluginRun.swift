@@ -25,12 +25,14 @@ public final class PluginRun: Sendable {
     public var configuration: HostConfiguration { scheduler.configuration }
 
     /// Adds a task kind: opens the plugin's master side with its arguments, which queues the
-    /// kind's initial tasks. `policy` overrides the plugin's default worker policy.
+    /// kind's initial tasks. `policy` overrides the plugin's default worker policy. Kinds are
+    /// added before ``start()``; afterwards this throws a usage error.
     public func addKind(_ library: PluginLibrary, arguments: [String] = [], policy: WorkerPolicy? = nil) throws(HostError) {
+        guard !scheduler.isStarted else { throw .usage("task kinds must be added before the run starts") }
         let effective = policy ?? library.defaultPolicy
         let plugin = try MasterPlugin(library: library, arguments: arguments, policy: effective,
                                       maxWorkers: scheduler.configuration.jobs)
-        scheduler.addKind(plugin, policy: effective)
+        try scheduler.addKind(plugin, policy: effective)
     }
 
     /// Calls `observer` for every event of `categories`, in order, on the thread that caused it,
@@ -83,7 +85,7 @@ public final class PluginRun: Sendable {
     public func push(_ task: [UInt8], toKind kind: String, priority: Int32 = 0, timeout: Double? = nil) -> UInt64? {
         let (id, outbox) = scheduler.lock.withLock {
             (scheduler.pushLocked(kindName: kind, task: task, priority: priority,
-                                  timeoutNanoseconds: timeout.map { UInt64($0 * 1e9) } ?? 0),
+                                  timeoutNanoseconds: timeout.map(nanoseconds(fromSeconds:)) ?? 0),
              scheduler.dispatchLocked())
         }
         outbox.deliver()

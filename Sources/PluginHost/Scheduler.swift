@@ -50,21 +50,25 @@ final class Scheduler: @unchecked Sendable {
 
     // MARK: - Set-up
 
-    func addKind(_ plugin: MasterPlugin, policy: WorkerPolicy) {
-        lock.withLock {
-            // Two kinds from one plugin get distinct names (chaos, chaos-2), so worker names and
-            // per-kind counts stay unambiguous.
-            var name = plugin.library.name
-            var suffix = 2
-            while kinds.contains(where: { $0.name == name }) {
-                name = "\(plugin.library.name)-\(suffix)"
-                suffix += 1
-            }
-            let kind = KindState(index: kinds.count, name: name, plugin: plugin, policy: policy)
-            kinds.append(kind)
-            absorbSideEffectsLocked(kind, parent: nil, origin: nil)
+    func addKind(_ plugin: MasterPlugin, policy: WorkerPolicy) throws(HostError) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !started else { throw HostError.usage("task kinds must be added before the run starts") }
+        // Two kinds from one plugin get distinct names (chaos, chaos-2), so worker names and
+        // per-kind counts stay unambiguous.
+        var name = plugin.library.name
+        var suffix = 2
+        while kinds.contains(where: { $0.name == name }) {
+            name = "\(plugin.library.name)-\(suffix)"
+            suffix += 1
         }
+        let kind = KindState(index: kinds.count, name: name, plugin: plugin, policy: policy)
+        kinds.append(kind)
+        absorbSideEffectsLocked(kind, parent: nil, origin: nil)
     }
+
+    /// True once ``start()`` ran.
+    var isStarted: Bool { lock.withLock { started } }
 
     func addObserver(_ categories: HostEventCategories, _ observer: @escaping @Sendable (HostEvent) -> Void) {
         lock.withLock {
@@ -154,14 +158,14 @@ final class Scheduler: @unchecked Sendable {
         if !effects.broadcasts.isEmpty {
             let targets = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase != .starting && $0.phase != .gone }
             // (Broadcasts are rare; this allocation is off the per-task path.)
-            for payload in effects.broadcasts {
+            for payload in effects.broadcasts where payload.count <= Frame.defaultMaximumPayload {
                 for worker in targets {
                     // A busy worker reads nothing until it answers: writing now could fill its
                     // pipe and block this thread. It gets the broadcast before its next request.
                     if worker.phase == .busy || outbox == nil {
                         worker.pendingBroadcasts.append(payload)
                     } else {
-                        outbox!.items.append(.init(worker: worker, type: .broadcast, id: 0, payload: payload))
+                        outbox!.append(worker, type: .broadcast, id: 0, payload: payload)
                     }
                 }
             }
@@ -254,13 +258,7 @@ final class Scheduler: @unchecked Sendable {
     private func assignLocked(_ worker: WorkerState, outbox: Outbox) -> Bool {
         let kind = worker.kind
         while true {
-            guard let task = kind.queue.removeFirst(where: { task in
-                if let origin = task.origin, origin !== worker, origin.phase != .gone, origin.exitIntent == nil,
-                   worker.status == .fresh {
-                    return false  // A follow-up waits for the worker that pushed it while it lives.
-                }
-                return kind.plugin.taskMatch(worker.status, task.bytes)
-            }) else { return false }
+            guard let task = kind.queue.removeFirst(where: { canTakeLocked(worker, $0) }) else { return false }
             switch kind.plugin.requestOfTask(worker.status, task.bytes) {
             case .obsolete:
                 endLocked(task, .skipped, "request_of_task: task no longer valid")
@@ -269,21 +267,24 @@ final class Scheduler: @unchecked Sendable {
                 resolveMarshalErrorLocked(task, message: message)
                 retireLocked(worker, .marshalError(message))
                 return true
+            case .request(let request) where request.count > Frame.defaultMaximumPayload:
+                resolveMarshalErrorLocked(task, message: "request of \(request.count) bytes exceeds the frame limit of \(Frame.defaultMaximumPayload)")
+                continue
             case .request(let request):
                 task.attempts += 1
                 worker.running = task
                 worker.phase = .busy
                 emitLocked(.taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
                 let limit = task.timeoutNanoseconds > 0 ? task.timeoutNanoseconds
-                    : configuration.timeout.map { UInt64($0 * 1e9) } ?? 0
+                    : configuration.timeout.map(nanoseconds(fromSeconds:)) ?? 0
                 if limit > 0 {
-                    watchdog.schedule(at: monotonicNanoseconds() + limit, .expire(worker: worker, taskID: task.id))
+                    watchdog.schedule(at: monotonicNanoseconds() &+ limit, .expire(worker: worker, taskID: task.id))
                 }
                 for payload in worker.pendingBroadcasts {
-                    outbox.items.append(.init(worker: worker, type: .broadcast, id: 0, payload: payload))
+                    outbox.append(worker, type: .broadcast, id: 0, payload: payload)
                 }
                 worker.pendingBroadcasts.removeAll()
-                outbox.items.append(.init(worker: worker, type: .request, id: task.id, payload: request))
+                outbox.append(worker, type: .request, id: task.id, payload: request)
                 return true
             }
         }
@@ -312,8 +313,27 @@ final class Scheduler: @unchecked Sendable {
         return best?.kind
     }
 
+    /// The worker that pushed `task` as a follow-up, if it is alive and still suits the task:
+    /// the task waits for it.
+    private func reservingOriginLocked(_ task: TaskRecord) -> WorkerState? {
+        guard let origin = task.origin, origin.phase == .idle || origin.phase == .busy, origin.exitIntent == nil,
+              task.kind.plugin.taskMatch(origin.status, task.bytes)
+        else { return nil }
+        return origin
+    }
+
+    /// One rule for "may this worker run this task now": a follow-up is offered to the worker
+    /// that pushed it while that worker lives and suits it; otherwise `task_match` decides.
+    private func canTakeLocked(_ worker: WorkerState, _ task: TaskRecord) -> Bool {
+        if task.origin != nil, let origin = reservingOriginLocked(task), origin !== worker { return false }
+        return task.kind.plugin.taskMatch(worker.status, task.bytes)
+    }
+
     private func freshMatchLocked(_ task: TaskRecord) -> Bool {
-        if let origin = task.origin, origin.phase != .gone, origin.exitIntent == nil { return false }
+        if task.origin != nil {
+            if reservingOriginLocked(task) != nil { return false }
+            return task.kind.plugin.taskMatch(.fresh, task.bytes)
+        }
         if let cached = task.matchesFresh { return cached }
         let matches = task.kind.plugin.taskMatch(.fresh, task.bytes)
         task.matchesFresh = matches
@@ -323,7 +343,7 @@ final class Scheduler: @unchecked Sendable {
     /// Every slot is taken but `kind` needs a worker: retire an idle worker with nothing to do.
     private func freeSlotLocked(for kind: KindState) {
         for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
-            let hasWork = worker.kind.queue.contains(limit: 64) { worker.kind.plugin.taskMatch(worker.status, $0.bytes) }
+            let hasWork = worker.kind.queue.contains(limit: 64) { canTakeLocked(worker, $0) }
             if !hasWork {
                 retireLocked(worker, .retired("its slot is needed by \(kind.name)"))
                 return
@@ -340,7 +360,7 @@ final class Scheduler: @unchecked Sendable {
         let idle = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase == .idle && $0.exitIntent == nil }
         let orphans = kind.queue.removeAll { task in
             if freshMatchLocked(task) { return false }
-            return !idle.contains { kind.plugin.taskMatch($0.status, task.bytes) }
+            return !idle.contains { canTakeLocked($0, task) }
         }
         for task in orphans {
             let message = "no worker can take this task (the worker holding its state is gone)"
@@ -372,7 +392,9 @@ final class Scheduler: @unchecked Sendable {
     private func checkDrainedLocked() {
         guard !draining, inputHolds == 0 || interrupted else { return }
         for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
-        for case let worker? in slots where worker.phase == .busy || worker.phase == .starting { return }
+        for case let worker? in slots where worker.phase == .busy || worker.phase == .starting || worker.phase == .exiting {
+            return
+        }
         draining = true
         for case let worker? in slots where worker.phase == .idle {
             retireLocked(worker, .shutdown)
@@ -385,7 +407,7 @@ final class Scheduler: @unchecked Sendable {
     /// Asks for a worker to end: its slot thread kills and reaps it.
     func retireLocked(_ worker: WorkerState, _ intent: WorkerState.ExitIntent) {
         if worker.exitIntent == nil { worker.exitIntent = intent }
-        worker.process?.send(signal: SIGKILL)
+        worker.signal(SIGKILL)
     }
 
     /// A slot with no process asks what to do: spawn a worker of some kind, or stop.
@@ -408,12 +430,16 @@ final class Scheduler: @unchecked Sendable {
         worker.kind.everStarted = true
         worker.kind.consecutiveSpawnFailures = 0
         workersStarted += 1
+        worker.everStarted = true
+        if worker.handshakeTimedOut && worker.exitIntent == nil {
+            worker.exitIntent = .retired("killed at its handshake deadline")  // The deadline raced the hello.
+        }
         emitLocked(.workerStarted(worker: worker.name, pid: worker.pid,
                                   startup: Double(monotonicNanoseconds() - worker.spawnedAt) / 1e9))
         if worker.exitIntent == nil {
             worker.phase = .idle
         } else {
-            worker.process?.send(signal: SIGKILL)  // Cancelled while it started.
+            worker.signal(SIGKILL)  // Cancelled while it started.
         }
         return dispatchLocked()
     }
@@ -442,9 +468,11 @@ final class Scheduler: @unchecked Sendable {
 
     /// A response frame: judge it, keep or retire the worker, dispatch again.
     func responseLocked(_ worker: WorkerState, frame: Frame) -> Outbox {
-        guard let task = worker.running, task.id == frame.id, worker.exitIntent == nil else {
-            // A late answer from a worker already being killed (cancelled or expired): ignore it.
-            return Outbox()
+        guard worker.exitIntent == nil else {
+            return Outbox()  // A late answer from a worker already being killed: ignore it.
+        }
+        guard let task = worker.running, task.id == frame.id else {
+            return marshalErrorLocked(worker, message: "response for task \(frame.id), which this worker was not running")
         }
         let kind = worker.kind
         let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload)
@@ -503,7 +531,7 @@ final class Scheduler: @unchecked Sendable {
 
     /// The worker process is gone and reaped.
     func workerGoneLocked(_ worker: WorkerState, termination: WorkerProcess.Termination, stderrTail: [String]) -> Outbox {
-        let everStarted = worker.phase != .starting
+        let everStarted = worker.everStarted
         worker.phase = .gone
         slots[worker.slot] = nil
         let kind = worker.kind
@@ -562,7 +590,7 @@ final class Scheduler: @unchecked Sendable {
     func expireLocked(_ worker: WorkerState, taskID: UInt64) {
         guard let task = worker.running, task.id == taskID, worker.exitIntent == nil else { return }
         worker.exitIntent = .expired
-        worker.process?.send(signal: SIGKILL)
+        worker.signal(SIGKILL)
     }
 
     /// Queues a task from outside the plugin (an embedding program). Returns its id, or nil if
@@ -630,9 +658,9 @@ final class Scheduler: @unchecked Sendable {
 
     /// SIGTERM now, SIGKILL after the grace period.
     private func terminateLocked(_ worker: WorkerState) {
-        worker.process?.send(signal: SIGTERM)
-        let grace = UInt64(configuration.killGracePeriod * 1e9)
-        watchdog.schedule(at: monotonicNanoseconds() + grace, .kill(worker: worker))
+        worker.signal(SIGTERM)
+        watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.killGracePeriod),
+                          .kill(worker: worker))
     }
 
     /// Cancels every task and stops the run.
@@ -720,23 +748,34 @@ public struct Progress: Sendable {
     public var elapsed: Double
 }
 
-/// Frames to write after the scheduler lock is released.
+/// Frames decided under the scheduler lock, written after it is released.
+///
+/// Each frame goes at once into its worker's ordered queue (``WorkerState/enqueue(type:id:payload:)``);
+/// the outbox only remembers which workers to flush. Whichever thread flushes first writes every
+/// frame decided so far for that worker, in decision order.
 final class Outbox {
-    struct Item {
-        let worker: WorkerState
-        let type: FrameType
-        let id: UInt64
-        let payload: [UInt8]
+    private(set) var workers: [WorkerState] = []
+
+    /// Queues a frame for `worker` (scheduler lock held).
+    func append(_ worker: WorkerState, type: FrameType, id: UInt64, payload: [UInt8]) {
+        worker.enqueue(type: type, id: id, payload: payload)
+        if !workers.contains(where: { $0 === worker }) { workers.append(worker) }
     }
 
-    var items: [Item] = []
+    func merge(_ other: Outbox) {
+        for worker in other.workers where !workers.contains(where: { $0 === worker }) { workers.append(worker) }
+    }
 
-    func merge(_ other: Outbox) { items += other.items }
-
-    /// Writes every frame (outside the lock).
+    /// Writes the queued frames (outside the lock).
     func deliver() {
-        for item in items { item.worker.send(type: item.type, id: item.id, payload: item.payload) }
+        for worker in workers { worker.flush() }
     }
+}
+
+/// Seconds as nanoseconds, clamped to [0, about 100 years] so no configuration can overflow.
+func nanoseconds(fromSeconds seconds: Double) -> UInt64 {
+    guard seconds.isFinite, seconds > 0 else { return 0 }
+    return UInt64(min(seconds, 3.0e9) * 1e9)
 }
 
 /// Writes a line to the host's stderr.

@@ -75,11 +75,11 @@ final class Watchdog: @unchecked Sendable {
                     case .expire(let worker, let taskID):
                         scheduler.expireLocked(worker, taskID: taskID)
                     case .kill(let worker):
-                        if worker.phase != .gone { worker.process?.send(signal: SIGKILL) }
+                        worker.signal(SIGKILL)
                     case .handshake(let worker):
                         if worker.phase == .starting {
                             worker.handshakeTimedOut = true
-                            worker.process?.send(signal: SIGKILL)
+                            worker.signal(SIGKILL)
                         }
                     }
                 }

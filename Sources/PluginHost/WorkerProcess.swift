@@ -76,9 +76,10 @@ final class WorkerProcess: @unchecked Sendable {
                              errors: FileDescriptor(rawValue: errorPipe[0]))
     }
 
-    /// Sends `signal` to the process (harmless if it already exited but was not reaped).
+    /// Sends `signal` to the worker's process group (the worker and any child it forked).
+    /// Only call before the worker is reaped: afterwards its pid may belong to someone else.
     func send(signal: Int32) {
-        kill(pid, signal)
+        kill(-pid, signal)
     }
 
     /// Waits for the process to exit and returns how it ended. Call once.

@@ -60,6 +60,7 @@ struct WorkerSlot: Sendable {
 
         // Handshake.
         if var problem = handshake(worker, reader: &reader) {
+            scheduler.lock.withLock { worker.phase = .exiting }
             if scheduler.lock.withLock({ worker.handshakeTimedOut }) {
                 problem = "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s"
             }
@@ -112,10 +113,13 @@ struct WorkerSlot: Sendable {
             }
         }
 
-        // Reap.
+        // Reap. From here on nothing is sent to the worker and nobody else signals it.
+        let dying = scheduler.lock.withLock {
+            worker.phase = .exiting
+            return worker.exitIntent == nil
+        }
         process.send(signal: SIGKILL)
         let termination = process.waitForExit()
-        let dying = scheduler.lock.withLock { worker.exitIntent == nil }
         let tail = dying ? worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000) : []
         worker.closePipes()
         scheduler.lock.withLock {
@@ -153,7 +157,6 @@ struct WorkerSlot: Sendable {
         if hello.pluginDigest != library.digest {
             return "\(worker.name): the worker's copy of \(library.path) differs from the host's (digest mismatch)"
         }
-        worker.pid = hello.pid
-        return nil
+        return nil  // (worker.pid stays the spawned child's: hello.pid is only informative.)
     }
 }

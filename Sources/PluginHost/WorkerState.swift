@@ -5,7 +5,13 @@ import SystemPackage
 final class WorkerState: @unchecked Sendable {
     /// Where a worker is in its life.
     enum Phase {
-        case starting, idle, busy, gone
+        /// Spawned, handshake not read yet.
+        case starting
+        case idle, busy
+        /// Its pipe ended: being reaped. Nothing is sent to it and it is never signalled again.
+        case exiting
+        /// Reaped and out of its slot.
+        case gone
     }
 
     /// Why the host itself ended a worker (nil: it died on its own).
@@ -33,6 +39,8 @@ final class WorkerState: @unchecked Sendable {
     var phase: Phase = .starting
     var running: TaskRecord?
     var jobs = 0
+    /// Set once the handshake was accepted.
+    var everStarted = false
     /// Set by the watchdog when the worker did not say hello in time.
     var handshakeTimedOut = false
     /// Broadcasts held back while the worker was busy, sent before its next request.
@@ -53,21 +61,40 @@ final class WorkerState: @unchecked Sendable {
         self.slot = slot
     }
 
+    /// Signals the worker's process group unless it is being reaped or gone (its pid could be
+    /// reused). Call with the scheduler lock held.
+    func signal(_ number: Int32) {
+        guard phase != .exiting && phase != .gone else { return }
+        process?.send(signal: number)
+    }
+
+    /// Frames decided under the scheduler lock, written in that order by whichever thread
+    /// delivers first (guarded by `io`).
+    private var outgoing: [(type: FrameType, id: UInt64, payload: [UInt8])] = []
+
+    /// Queues a frame; call with the scheduler lock held, then ``flush()`` after unlocking.
+    func enqueue(type: FrameType, id: UInt64, payload: [UInt8]) {
+        io.withLock { outgoing.append((type, id, payload)) }
+    }
+
+    /// Writes every queued frame, in order. Write failures are left to the reader, which sees
+    /// the worker's end of file.
+    func flush() {
+        io.withLock {
+            guard !outgoing.isEmpty else { return }
+            let frames = outgoing
+            outgoing.removeAll(keepingCapacity: true)
+            guard writer != nil else { return }
+            for frame in frames { try? writer!.write(type: frame.type, id: frame.id, payload: frame.payload) }
+        }
+    }
+
     /// Attaches the spawned process.
     func attach(_ process: WorkerProcess) {
         io.withLock {
             self.process = process
             self.pid = process.pid
             self.writer = FrameWriter(descriptor: Descriptor(process.input.rawValue))
-        }
-    }
-
-    /// Writes a frame unless the worker's pipes are closed; failures are left to the reader, which
-    /// sees the worker's EOF.
-    func send(type: FrameType, id: UInt64, payload: [UInt8]) {
-        io.withLock {
-            guard writer != nil else { return }
-            try? writer!.write(type: type, id: id, payload: payload)
         }
     }
 

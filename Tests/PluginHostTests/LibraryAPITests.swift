@@ -1,6 +1,10 @@
 import PluginHost
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The embedding API: tasks pushed from outside the plugin, with the run's input held open.
 @Suite struct LibraryAPITests {
     @Test func pushedTasksRunWhileInputIsHeld() async throws {
@@ -30,4 +34,53 @@ import Testing
         let report = try await test.startAndFinish()
         #expect(report.counts.done == 1)
     }
+}
+
+/// Guards found by review: configuration values that could overflow, kinds added too late,
+/// workers reachable by the terminal's Ctrl-C.
+@Suite struct RobustnessTests {
+    @Test func anAbsurdTimeoutIsClampedNotATrap() async throws {
+        let test = try TestRun(chaos: ["echo:a", "@4294967295 echo:b"], .test(jobs: 1, timeout: 1e11))
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 2)
+    }
+
+    @Test func addingAKindAfterStartIsAUsageError() async throws {
+        let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1))
+        test.start()
+        #expect(throws: HostError.self) { try test.addChaos(["echo:late"]) }
+        let report = try await test.finish()
+        #expect(report.counts.total == 1)
+    }
+
+    /// Each worker leads its own process group, so a terminal's SIGINT (sent to the foreground
+    /// group) reaches only the master, which cancels cleanly; and the master can kill a worker
+    /// together with anything it forked.
+    @Test func workersLeadTheirOwnProcessGroup() async throws {
+        let test = try TestRun(chaos: ["sleep:20000"], .test(jobs: 1))
+        test.start()
+        let started = await test.log.waitFor("the worker to start") { kind in
+            if case .workerStarted = kind { return true } else { return false }
+        }
+        guard case .workerStarted(_, let pid, _)? = started?.kind else {
+            Issue.record("no worker started")
+            return
+        }
+        let stat = try #require(readProcStat(pid))
+        // Fields after the parenthesised command: state, ppid, pgrp.
+        let fields = stat.split(separator: ")").last!.split(separator: " ")
+        #expect(Int32(fields[2]) == pid, "pgrp of the worker: \(fields[2])")
+        #expect(getpgrp() != pid)
+        test.run.cancelAll()
+        let report = try await test.finish()
+        #expect(report.counts.cancelled == 1)
+    }
+}
+
+private func readProcStat(_ pid: Int32) -> String? {
+    guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 1024)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
