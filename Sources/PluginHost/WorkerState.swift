@@ -82,10 +82,10 @@ final class WorkerState: @unchecked Sendable {
     func flush() {
         io.withLock {
             guard !outgoing.isEmpty else { return }
-            let frames = outgoing
+            if writer != nil {
+                for frame in outgoing { try? writer!.write(type: frame.type, id: frame.id, payload: frame.payload) }
+            }
             outgoing.removeAll(keepingCapacity: true)
-            guard writer != nil else { return }
-            for frame in frames { try? writer!.write(type: frame.type, id: frame.id, payload: frame.payload) }
         }
     }
 
