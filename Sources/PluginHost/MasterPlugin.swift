@@ -66,9 +66,9 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     /// Whether `task` suits a worker in `status`.
-    func taskMatch(_ status: WorkerStatus, _ task: [UInt8]) -> Bool {
+    func taskMatch(_ status: WorkerStatus, _ task: [UInt8], worker: String? = nil) -> Bool {
         guard let match = descriptor.task_match else { return true }
-        return withStatus(status) { status in withBytes(task) { match(instance, status, $0) != 0 } }
+        return withStatus(status, worker: worker) { status in withBytes(task) { match(instance, status, $0) != 0 } }
     }
 
     /// What `request_of_task` decided.
@@ -79,7 +79,7 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     /// Turns a task into a request for a worker in `status`.
-    func requestOfTask(_ status: WorkerStatus, _ task: [UInt8]) -> RequestDecision {
+    func requestOfTask(_ status: WorkerStatus, _ task: [UInt8], worker: String) -> RequestDecision {
         state.resetCall()
         var sink = ph_request_sink()
         sink.host_data = Unmanaged.passUnretained(state).toOpaque()
@@ -89,7 +89,7 @@ final class MasterPlugin: @unchecked Sendable {
         sink.set_marshal_error = { sink, message in
             MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "marshal error"
         }
-        let result = withStatus(status) { status in
+        let result = withStatus(status, worker: worker) { status in
             withBytes(task) { descriptor.request_of_task(instance, status, $0, &sink) }
         }
         if result == PH_REQUEST_OBSOLETE { return .obsolete }
@@ -99,10 +99,10 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     /// Judges a response.
-    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: [UInt8]) -> Decision {
+    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: [UInt8], worker: String) -> Decision {
         state.resetCall()
         var sink = makeResponseSink()
-        withStatus(status) { status in
+        withStatus(status, worker: worker) { status in
             withBytes(task) { task in
                 withBytes(response) { response in descriptor.use_response(instance, status, task, response, &sink) }
             }
@@ -201,25 +201,38 @@ final class MasterPlugin: @unchecked Sendable {
         return sink
     }
 
-    private func withStatus<T>(_ status: WorkerStatus, _ body: (UnsafePointer<ph_worker_status>) -> T) -> T {
-        switch status {
-        case .fresh:
-            var value = ph_worker_status(is_old: 0, competence: ph_bytes(data: nil, len: 0))
-            return body(&value)
-        case .old(let competence):
-            return competence.withUnsafeBufferPointer { bytes in
-                var value = ph_worker_status(is_old: 1, competence: ph_bytes(data: bytes.baseAddress, len: bytes.count))
+    private func withStatus<T>(_ status: WorkerStatus, worker: String?, _ body: (UnsafePointer<ph_worker_status>) -> T) -> T {
+        func make(_ name: UnsafePointer<CChar>?) -> T {
+            switch status {
+            case .fresh:
+                var value = ph_worker_status(is_old: 0, competence: ph_bytes(data: nil, len: 0), worker_name: name)
                 return body(&value)
+            case .old(let competence):
+                return withBytes(competence) { bytes in
+                    var value = ph_worker_status(is_old: 1, competence: bytes, worker_name: name)
+                    return body(&value)
+                }
             }
         }
+        guard let worker else { return make(nil) }
+        return worker.withCString { make($0) }
     }
 }
 
-/// Borrowed view of a byte array for the duration of `body`.
+/// Borrowed view of a byte array for the duration of `body`. An empty array still gets a
+/// non-NULL pointer: the ABI keeps NULL for "no task".
 @inline(__always)
 func withBytes<T>(_ bytes: [UInt8], _ body: (ph_bytes) -> T) -> T {
-    bytes.withUnsafeBufferPointer { body(ph_bytes(data: $0.baseAddress, len: $0.count)) }
+    bytes.withUnsafeBufferPointer { buffer in
+        guard let base = buffer.baseAddress else {
+            return withUnsafePointer(to: emptyByte) { body(ph_bytes(data: $0, len: 0)) }
+        }
+        return body(ph_bytes(data: base, len: buffer.count))
+    }
 }
+
+/// Where an empty buffer points.
+private let emptyByte: UInt8 = 0
 
 /// Copies a plugin's borrowed buffer.
 @inline(__always)

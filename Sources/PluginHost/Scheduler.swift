@@ -259,7 +259,7 @@ final class Scheduler: @unchecked Sendable {
         let kind = worker.kind
         while true {
             guard let task = kind.queue.removeFirst(where: { canTakeLocked(worker, $0) }) else { return false }
-            switch kind.plugin.requestOfTask(worker.status, task.bytes) {
+            switch kind.plugin.requestOfTask(worker.status, task.bytes, worker: worker.name) {
             case .obsolete:
                 endLocked(task, .skipped, "request_of_task: task no longer valid")
                 continue
@@ -317,7 +317,7 @@ final class Scheduler: @unchecked Sendable {
     /// the task waits for it.
     private func reservingOriginLocked(_ task: TaskRecord) -> WorkerState? {
         guard let origin = task.origin, origin.phase == .idle || origin.phase == .busy, origin.exitIntent == nil,
-              task.kind.plugin.taskMatch(origin.status, task.bytes)
+              task.kind.plugin.taskMatch(origin.status, task.bytes, worker: origin.name)
         else { return nil }
         return origin
     }
@@ -326,7 +326,7 @@ final class Scheduler: @unchecked Sendable {
     /// that pushed it while that worker lives and suits it; otherwise `task_match` decides.
     private func canTakeLocked(_ worker: WorkerState, _ task: TaskRecord) -> Bool {
         if task.origin != nil, let origin = reservingOriginLocked(task), origin !== worker { return false }
-        return task.kind.plugin.taskMatch(worker.status, task.bytes)
+        return task.kind.plugin.taskMatch(worker.status, task.bytes, worker: worker.name)
     }
 
     private func freshMatchLocked(_ task: TaskRecord) -> Bool {
@@ -397,7 +397,12 @@ final class Scheduler: @unchecked Sendable {
         }
         draining = true
         for case let worker? in slots where worker.phase == .idle {
-            retireLocked(worker, .shutdown)
+            // A clean exit: the worker sees end of file and runs the plugin's worker_fini; the
+            // watchdog kills it if it lingers.
+            if worker.exitIntent == nil { worker.exitIntent = .shutdown }
+            worker.closeInput()
+            watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.killGracePeriod),
+                              .kill(worker: worker))
         }
         lock.broadcast()
     }
@@ -475,7 +480,7 @@ final class Scheduler: @unchecked Sendable {
             return marshalErrorLocked(worker, message: "response for task \(frame.id), which this worker was not running")
         }
         let kind = worker.kind
-        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload)
+        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name)
         worker.running = nil
         worker.jobs += 1
         let outbox = Outbox()

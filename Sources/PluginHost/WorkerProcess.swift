@@ -96,11 +96,15 @@ final class WorkerProcess: @unchecked Sendable {
         }
     }
 
-    /// Closes the master's ends of the request and response pipes. Call once, after the reader
-    /// is done. The stderr pipe belongs to its pump thread, which closes it at end of stream:
-    /// closing it from here could let the pump's next read land on a reused descriptor number.
-    func closeDescriptors() {
+    /// Closes the request pipe: the worker reads end of file and exits by itself. Call once.
+    func closeInput() {
         try? input.close()
+    }
+
+    /// Closes the response pipe. Call once, after the reader is done. The stderr pipe belongs
+    /// to its pump thread, which closes it at end of stream: closing it from here could let the
+    /// pump's next read land on a reused descriptor number.
+    func closeOutput() {
         try? output.close()
     }
 

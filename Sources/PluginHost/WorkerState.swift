@@ -98,12 +98,20 @@ final class WorkerState: @unchecked Sendable {
         }
     }
 
+    /// Closes the request pipe (later frames are dropped): an idle worker then sees end of
+    /// file, calls the plugin's `worker_fini` and exits by itself.
+    func closeInput() {
+        io.withLock {
+            guard writer != nil else { return }
+            writer = nil
+            process?.closeInput()
+        }
+    }
+
     /// Closes the master's ends of the pipes; later sends are dropped.
     func closePipes() {
-        io.withLock {
-            writer = nil
-            process?.closeDescriptors()
-        }
+        closeInput()
+        io.withLock { process?.closeOutput() }
     }
 
     /// Records one stderr line, keeping the last `limit`.

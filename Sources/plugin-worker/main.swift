@@ -85,7 +85,11 @@ func workerMain() -> Never {
             printError("plugin-worker: \(arguments.workerName): unreadable input from the master: \(error)")
             exit(2)
         }
-        guard let frame else { exit(0) }  // The master closed the pipe: it is done with us, or gone.
+        guard let frame else {
+            // The master closed the pipe: it is done with us, or gone.
+            plugin.descriptor.worker_fini?(workerInstance)
+            exit(0)
+        }
         switch frame.type {
         case .request:
             do {

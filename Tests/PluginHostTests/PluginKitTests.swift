@@ -802,7 +802,7 @@ private func withView<R>(_ bytes: [UInt8]?, _ body: (ph_bytes) -> R) -> R {
 
 private func withStatus<R>(_ competence: [UInt8]?, _ body: (UnsafePointer<ph_worker_status>) -> R) -> R {
     withView(competence) { view in
-        var status = ph_worker_status(is_old: competence == nil ? 0 : 1, competence: view)
+        var status = ph_worker_status(is_old: competence == nil ? 0 : 1, competence: view, worker_name: nil)
         return withUnsafePointer(to: &status) { body($0) }
     }
 }

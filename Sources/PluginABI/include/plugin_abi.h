@@ -61,6 +61,13 @@ typedef struct ph_worker_status {
     uint32_t is_old;
     /** The competence given with the last `stay` (borrowed). */
     ph_bytes competence;
+    /**
+     * The worker's name (`kind:slot:uid`, never reused in a run) when the call concerns one live
+     * worker (request_of_task, use_response, task_match offered to a worker); NULL when the host
+     * asks about a worker yet to be born (task_match with a Fresh status while deciding to spawn).
+     * It is the name forward_feedback receives, so feedback can be matched to a response.
+     */
+    const char *worker_name;
 } ph_worker_status;
 
 /** How a task ended (see the host's README for the full list of outcomes). */
@@ -258,7 +265,8 @@ typedef struct ph_plugin_descriptor {
                              const ph_response_sink *out);
     /**
      * Optional. A task was cancelled, expired, lost with its worker, or could not be started.
-     * `task` is empty (data NULL) when an idle worker died. `will_retry` is 1 when the host is
+     * `task.data` is NULL only when there is no task (an idle worker died); a task whose bytes
+     * are empty still has a non-NULL `data`. `will_retry` is 1 when the host is
      * about to retry the task on a fresh worker. `out->resolve` may settle the task.
      */
     void (*on_task_lost)(void *master, ph_bytes task, ph_loss_reason reason,
@@ -288,6 +296,13 @@ typedef struct ph_plugin_descriptor {
 
     /** Optional. Returns the table of an optional capability by id, or NULL if unsupported. */
     const void *(*get_extension)(const char *id);
+
+    /**
+     * Optional. Called once when the master closes the worker's input, before the process exits:
+     * release what `worker_init` made. The host does this to idle workers at the end of a run;
+     * a worker retired between jobs (`end`, recycling) or one that crashes is killed instead.
+     */
+    void (*worker_fini)(void *worker);
 } ph_plugin_descriptor;
 
 /**
