@@ -743,9 +743,10 @@ static void master_forward_feedback(void *master, const char *worker_name, ph_by
     r->arrived[r->arrived_len] = '\0';
 }
 
-/* Judges a feedback:N response "pid=P S sent N by WORKER". */
-static void check_feedback(chaos_master *m, const task_view *t, const char *resp, size_t n,
-                           const ph_response_sink *out) {
+/* Judges a feedback:N response "pid=P S sent N by WORKER". The host names the responding
+   worker in status->worker_name; it must be the worker that says it sent the feedback. */
+static void check_feedback(chaos_master *m, const ph_worker_status *status, const task_view *t,
+                           const char *resp, size_t n, const ph_response_sink *out) {
     uint64_t want = 0;
     parse_u64(t->a.arg, t->a.arg_len, UINT64_MAX, &want);
     const char *by = NULL;
@@ -766,6 +767,19 @@ static void check_feedback(chaos_master *m, const task_view *t, const char *resp
     }
     const char *worker = by + 4;
     size_t wlen = n - (size_t)(worker - resp);
+    const char *named = status != NULL ? status->worker_name : NULL;
+    if (named == NULL || strlen(named) != wlen || memcmp(named, worker, wlen) != 0) {
+        sbuf b;
+        sb_init(&b);
+        sb_adds(&b, "chaos: status->worker_name (");
+        sb_adds(&b, named != NULL ? named : "NULL");
+        sb_adds(&b, ") is not the responding worker (");
+        sb_add_clipped(&b, worker, wlen, 100);
+        sb_adds(&b, ")");
+        out->resolve(out, PH_OUTCOME_FAILED, b.p);
+        sb_free(&b);
+        return;
+    }
     fb_record *r = find_fb(m, worker, wlen, 0);
     uint64_t total = r ? r->total : 0;
     int ok = r != NULL ? (!r->out_of_order && r->in_order == want && r->total == want)
@@ -895,7 +909,7 @@ static void master_use_response(void *master, const ph_worker_status *status, ph
 
     case A_FEEDBACK:
         stay_chaos(m, out);
-        check_feedback(m, &t, resp, n, out);
+        check_feedback(m, status, &t, resp, n, out);
         break;
 
     case A_BROADCAST:
