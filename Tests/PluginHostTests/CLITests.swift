@@ -250,4 +250,33 @@ struct CLITests {
         let text = String(decoding: ProcessProbe.readFile(events) ?? [], as: UTF8.self)
         #expect(text.contains("\"event\":\"task-ended\",\"task\":1,\"kind\":\"chaos\",\"outcome\":\"cancelled\""), "events: \(text)")
     }
+
+    @Test("kill -9 of the master: its workers die with it (no orphans)")
+    func masterKilledLeavesNoOrphans() async throws {
+        let host = try HostProcess(["run", "-j", "2", "--progress", "chaos", "hang", "hang"])
+        var running = false
+        for _ in 0..<3_000 where !running {
+            running = host.stderrSoFar.contains("2/2 workers busy")
+            if !running { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try #require(running, "the hang tasks never showed as running")
+        let workers = ProcessProbe.children(of: host.pid, containing: "plugin-worker")
+        #expect(workers.count == 2)
+        let names = workers.map { pid -> String in
+            let line = ProcessProbe.commandLine(of: pid) ?? []
+            return line.firstIndex(of: "--name").map { line[$0 + 1] } ?? "?"
+        }
+        kill(host.pid, SIGKILL)
+        let result = await host.result()
+        #expect(result.signalled)
+        // The parent-death signal kills each worker; wait (bounded) for the kernel to deliver it.
+        for (pid, name) in zip(workers, names) {
+            var alive = true
+            for _ in 0..<500 where alive {
+                alive = ProcessProbe.isAlive(pid: pid, name: name)
+                if alive { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(!alive, "worker \(name) pid \(pid) outlived its master")
+        }
+    }
 }
