@@ -22,6 +22,7 @@ let package = Package(
         // Plugins: each a shared library beside the executables.
         .library(name: "ChaosPlugin", type: .dynamic, targets: ["ChaosPlugin"]),
         .library(name: "EchoSwiftPlugin", type: .dynamic, targets: ["EchoSwiftPlugin"]),
+        .library(name: "FutureABIPlugin", type: .dynamic, targets: ["FutureABIPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -72,6 +73,7 @@ let package = Package(
         // Fixture plugins used by the tests and the demo.
         .target(name: "ChaosPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/ChaosPlugin"),
         .target(name: "EchoSwiftPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/EchoSwiftPlugin"),
+        .target(name: "FutureABIPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/FutureABIPlugin"),
         .testTarget(
             name: "PluginHostTests",
             dependencies: ["PluginHost", "PluginProtocol", "PluginKit"]

@@ -41,8 +41,16 @@ public final class PluginLibrary: @unchecked Sendable {
             throw .missingEntry(path: path)
         }
         let entry = unsafeBitCast(symbol, to: ph_entry_fn.self)
-        var descriptor = ph_plugin_descriptor()
-        let status = entry(PluginLibrary.hostABI.major, PluginLibrary.hostABI.minor, &descriptor)
+        // The plugin fills a struct the host owns. A plugin built against a later minor version
+        // knows a longer descriptor, so it gets room for one: PH_DESCRIPTOR_ROOM zeroed bytes, of
+        // which the host reads only the fields it knows.
+        let room = UnsafeMutableRawPointer.allocate(byteCount: Int(PH_DESCRIPTOR_ROOM),
+                                                    alignment: MemoryLayout<ph_plugin_descriptor>.alignment)
+        defer { room.deallocate() }
+        room.initializeMemory(as: UInt8.self, repeating: 0, count: Int(PH_DESCRIPTOR_ROOM))
+        let status = entry(PluginLibrary.hostABI.major, PluginLibrary.hostABI.minor,
+                           room.assumingMemoryBound(to: ph_plugin_descriptor.self))
+        let descriptor = room.load(as: ph_plugin_descriptor.self)
         if descriptor.abi_major != PluginLibrary.hostABI.major {
             throw .abiMismatch(path: path, pluginMajor: descriptor.abi_major, pluginMinor: descriptor.abi_minor,
                                hostMajor: PluginLibrary.hostABI.major, hostMinor: PluginLibrary.hostABI.minor)

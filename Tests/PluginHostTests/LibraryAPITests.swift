@@ -84,3 +84,17 @@ private func readProcStat(_ pid: Int32) -> String? {
     guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+/// ABI growth: a plugin built against a later minor version fills a longer descriptor.
+@Suite struct ABIGrowthTests {
+    @Test func aLongerDescriptorFromALaterMinorVersionLoadsAndRuns() async throws {
+        let library = try PluginLibrary(path: TestPaths.binDirectory + "/libFutureABIPlugin.so")
+        #expect(library.name == "future")
+        #expect(library.descriptor.abi_minor == PluginLibrary.hostABI.minor + 1)
+        let run = PluginRun(configuration: .test(jobs: 1))
+        try run.addKind(library, arguments: ["alpha", "beta"])
+        run.start()
+        let report = await run.completion()
+        #expect(report.counts.done == 2)
+    }
+}

@@ -38,6 +38,13 @@ extern "C" {
 /** Minor version: grows when optional, backward-compatible fields or extensions are added. */
 #define PH_ABI_VERSION_MINOR 0
 
+/**
+ * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills: a plugin built
+ * against a later minor version, whose descriptor has more fields, cannot write past the host's
+ * memory. A descriptor never grows beyond this; the host reads only the fields it knows.
+ */
+#define PH_DESCRIPTOR_ROOM 4096
+
 /** Name of the one symbol every plugin exports (type: ph_entry_fn). */
 #define PH_ENTRY_SYMBOL "plugin_host_entry"
 
