@@ -51,8 +51,9 @@ public final class PluginRun: Sendable {
         return stream
     }
 
-    /// Sends worker stderr lines (prefixed with the worker's name) to `handler` instead of the
-    /// host's stderr. Call before ``start()``.
+    /// Sends worker stderr lines (prefixed with the worker's name) and plugin warnings to
+    /// `handler` instead of the host's stderr. Call before ``start()``. Plugin warnings reach it
+    /// with the run's lock held: do not call back into the run from it.
     public func redirectWorkerStandardError(_ handler: @escaping @Sendable (String) -> Void) {
         scheduler.lock.withLock { scheduler.stderrHandler = handler }
     }

@@ -55,7 +55,7 @@ struct WorkerSlot: Sendable {
         scheduler.watchdog.schedule(at: monotonicNanoseconds() + UInt64(configuration.handshakeTimeout * 1e9),
                                     .handshake(worker: worker))
         StderrPump.start(worker: worker, descriptor: process.errors, tailLines: configuration.stderrTailLines,
-                         forward: scheduler.stderrHandler)
+                         forward: scheduler.lock.withLock { scheduler.stderrHandler })
         var reader = FrameReader(descriptor: Descriptor(process.output.rawValue))
 
         // Handshake.
