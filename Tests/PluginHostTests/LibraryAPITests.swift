@@ -85,6 +85,21 @@ private func readProcStat(_ pid: Int32) -> String? {
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
+/// Rule 10: when no worker can be started, the plugin may run a task in the master instead.
+@Suite struct SpawnFallbackTests {
+    @Test func onTaskLostMayResolveTasksWhenWorkersCannotStart() async throws {
+        let test = try TestRun(chaos: ["death-local", "echo:a"], .test(jobs: 1, workerExecutable: "/nonexistent/plugin-worker"))
+        let report = try await test.startAndFinish()
+        let fallback = try #require(report.results.first { $0.id == 1 })
+        #expect(fallback.outcome == .done)
+        #expect(fallback.message == "ran in master after loss")
+        let plain = try #require(report.results.first { $0.id == 2 })
+        #expect(plain.outcome == .failed)
+        #expect(plain.message?.contains("/nonexistent/plugin-worker") == true, "\(plain.message ?? "")")
+        #expect(report.exitStatus == 2)
+    }
+}
+
 /// ABI growth: a plugin built against a later minor version fills a longer descriptor.
 @Suite struct ABIGrowthTests {
     @Test func aLongerDescriptorFromALaterMinorVersionLoadsAndRuns() async throws {
