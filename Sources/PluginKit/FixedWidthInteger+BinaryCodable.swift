@@ -1,40 +1,34 @@
 // Fixed-width integers: little-endian two's complement at their natural width. `Int` and `UInt`
 // travel as 8 bytes on every platform; decoding one that does not fit the platform throws.
 
-extension Int8: BinaryCodable {
-    /// Writes the value as 1 byte.
+extension BinaryEncodable where Self: FixedWidthInteger & BitwiseCopyable {
+    /// Writes the value at its natural width, little-endian.
     @inlinable
     public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
+}
+
+extension BinaryDecodable where Self: FixedWidthInteger & BitwiseCopyable {
+    /// Reads the value at its natural width, little-endian.
+    @inlinable
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+}
+
+extension Int16: BinaryCodable {}
+extension Int32: BinaryCodable {}
+extension Int64: BinaryCodable {}
+extension UInt16: BinaryCodable {}
+extension UInt32: BinaryCodable {}
+extension UInt64: BinaryCodable {}
+
+extension Int8: BinaryCodable {}
+
+extension UInt8: BinaryCodable {
+    /// Writes the byte.
+    @inlinable
+    public func encode(to writer: inout BinaryWriter) { writer.writeByte(self) }
     /// Reads 1 byte.
     @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
-}
-
-extension Int16: BinaryCodable {
-    /// Writes the value as 2 bytes, little-endian.
-    @inlinable
-    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
-    /// Reads 2 bytes, little-endian.
-    @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
-}
-
-extension Int32: BinaryCodable {
-    /// Writes the value as 4 bytes, little-endian.
-    @inlinable
-    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
-    /// Reads 4 bytes, little-endian.
-    @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
-}
-
-extension Int64: BinaryCodable {
-    /// Writes the value as 8 bytes, little-endian.
-    @inlinable
-    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
-    /// Reads 8 bytes, little-endian.
-    @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
+    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readByte() }
 }
 
 extension Int: BinaryCodable {
@@ -51,42 +45,6 @@ extension Int: BinaryCodable {
         }
         self = value
     }
-}
-
-extension UInt8: BinaryCodable {
-    /// Writes the byte.
-    @inlinable
-    public func encode(to writer: inout BinaryWriter) { writer.writeByte(self) }
-    /// Reads 1 byte.
-    @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readByte() }
-}
-
-extension UInt16: BinaryCodable {
-    /// Writes the value as 2 bytes, little-endian.
-    @inlinable
-    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
-    /// Reads 2 bytes, little-endian.
-    @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
-}
-
-extension UInt32: BinaryCodable {
-    /// Writes the value as 4 bytes, little-endian.
-    @inlinable
-    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
-    /// Reads 4 bytes, little-endian.
-    @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
-}
-
-extension UInt64: BinaryCodable {
-    /// Writes the value as 8 bytes, little-endian.
-    @inlinable
-    public func encode(to writer: inout BinaryWriter) { writer.writeInteger(self) }
-    /// Reads 8 bytes, little-endian.
-    @inlinable
-    public init(from reader: inout BinaryReader) throws(BinaryDecodingError) { self = try reader.readInteger() }
 }
 
 extension UInt: BinaryCodable {
