@@ -39,6 +39,8 @@ final class Scheduler: @unchecked Sendable {
     private var observers: [(categories: HostEventCategories, handler: @Sendable (HostEvent) -> Void)] = []
     /// The union of what the observers want: events outside it are never built.
     private var observed: HostEventCategories = []
+    /// Plugin warnings waiting to be written, outside the lock, by the next delivered outbox.
+    private var pendingWarnings: [String] = []
     /// Where worker stderr lines go (already prefixed with the worker's name).
     var stderrHandler: @Sendable (String) -> Void = { line in printToStandardError(line) }
 
@@ -172,7 +174,8 @@ final class Scheduler: @unchecked Sendable {
         }
         for (level, message) in effects.logs {
             emitLocked(.log(source: kind.name, level: Int(level), message: message))
-            if level >= 2 { stderrHandler("\(kind.name): \(message)") }
+            // Printed after the lock is released (a stalled stderr must not stall the run).
+            if level >= 2 { pendingWarnings.append("\(kind.name): \(message)") }
         }
         return queued
     }
@@ -201,6 +204,12 @@ final class Scheduler: @unchecked Sendable {
     /// fails tasks no worker can ever take, and notices the end of the run.
     func dispatchLocked() -> Outbox {
         let outbox = Outbox()
+        defer {
+            if !pendingWarnings.isEmpty {
+                outbox.warnings(pendingWarnings, to: stderrHandler)
+                pendingWarnings.removeAll()
+            }
+        }
         guard started else { return outbox }
         var rounds = 0
         repeat {
@@ -760,6 +769,14 @@ public struct Progress: Sendable {
 /// frame decided so far for that worker, in decision order.
 final class Outbox {
     private(set) var workers: [WorkerState] = []
+    private var lines: [String] = []
+    private var lineHandler: (@Sendable (String) -> Void)?
+
+    /// Lines for the warning handler, written on delivery.
+    func warnings(_ lines: [String], to handler: @escaping @Sendable (String) -> Void) {
+        self.lines += lines
+        lineHandler = handler
+    }
 
     /// Queues a frame for `worker` (scheduler lock held).
     func append(_ worker: WorkerState, type: FrameType, id: UInt64, payload: [UInt8]) {
@@ -769,11 +786,13 @@ final class Outbox {
 
     func merge(_ other: Outbox) {
         for worker in other.workers where !workers.contains(where: { $0 === worker }) { workers.append(worker) }
+        if let handler = other.lineHandler { warnings(other.lines, to: handler) }
     }
 
     /// Writes the queued frames (outside the lock).
     func deliver() {
         for worker in workers { worker.flush() }
+        if let lineHandler { for line in lines { lineHandler(line) } }
     }
 }
 
