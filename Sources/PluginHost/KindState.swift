@@ -12,6 +12,9 @@ final class KindState {
     /// Set when workers of this kind cannot be started; its tasks then go to `on_task_lost`.
     var spawnFailure: String?
     var consecutiveSpawnFailures = 0
+    /// After a spawn failure, no new worker of this kind before this time (monotonic ns): a
+    /// transient failure (EAGAIN, EMFILE) gets time to clear instead of three instant retries.
+    var spawnNotBefore: UInt64 = 0
     var everStarted = false
     /// Next never-reused worker uid of this kind.
     var nextUID = 0

@@ -304,7 +304,8 @@ final class Scheduler: @unchecked Sendable {
     private func kindNeedingWorkerLocked() -> KindState? {
         guard !interrupted else { return nil }
         var best: (kind: KindState, live: Int)?
-        for kind in kinds where kind.spawnFailure == nil && !kind.queue.isEmpty {
+        let now = monotonicNanoseconds()
+        for kind in kinds where kind.spawnFailure == nil && !kind.queue.isEmpty && kind.spawnNotBefore <= now {
             var starting = 0
             var live = 0
             for case let worker? in slots where worker.kind === kind {
@@ -435,7 +436,10 @@ final class Scheduler: @unchecked Sendable {
                 slots[slot] = worker
                 return worker
             }
-            lock.wait()
+            // Sleep until woken, or until a kind's spawn back-off ends.
+            let backOff = kinds.filter { $0.spawnFailure == nil && !$0.queue.isEmpty && $0.spawnNotBefore > monotonicNanoseconds() }
+                .map(\.spawnNotBefore).min()
+            if let backOff { lock.wait(untilNanoseconds: backOff) } else { lock.wait() }
         }
     }
 
@@ -468,6 +472,10 @@ final class Scheduler: @unchecked Sendable {
         if !kind.everStarted || kind.consecutiveSpawnFailures >= 3 {
             kind.spawnFailure = message
             setupErrors.append("\(kind.name): worker could not be started: \(message)")
+        } else {
+            // 50 ms, then 100 ms before the third and last try.
+            let delay: UInt64 = 50_000_000 << UInt64(kind.consecutiveSpawnFailures - 1)
+            kind.spawnNotBefore = monotonicNanoseconds() &+ delay
         }
         return dispatchLocked()
     }

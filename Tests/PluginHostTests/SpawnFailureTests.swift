@@ -120,5 +120,11 @@ struct SpawnFailureTests {
         #expect(test.log.kinds.filter { if case .spawnFailed = $0 { true } else { false } }.count == 3)
         #expect(!report.setupErrors.isEmpty)
         #expect(report.exitStatus == 2)
+        // The retries back off (50 ms, then 100 ms) instead of following each other at once.
+        let failures = test.log.events.filter { if case .spawnFailed = $0.kind { true } else { false } }.map(\.time)
+        if failures.count == 3 {
+            #expect(failures[1] - failures[0] >= 0.05, "\(failures)")
+            #expect(failures[2] - failures[1] >= 0.1, "\(failures)")
+        }
     }
 }
