@@ -99,10 +99,7 @@ final class Scheduler: @unchecked Sendable {
             if wants(.taskProgress) {
                 var initial: [TaskRecord] = []
                 for kind in kinds { _ = kind.queue.contains { initial.append($0); return false } }
-                for task in initial.sorted(by: { $0.id < $1.id }) {
-                    emitLocked(.taskQueued(task: task.id, kind: task.kind.name,
-                                           name: task.kind.plugin.name(ofTask: task.bytes), parent: task.parent))
-                }
+                for task in initial.sorted(by: { $0.id < $1.id }) { emitQueuedLocked(task) }
             }
             liveSlotThreads = slots.count
             return dispatchLocked()
@@ -141,20 +138,14 @@ final class Scheduler: @unchecked Sendable {
         var queued: [TaskRecord] = []
         for pushed in effects.pushes {
             let isFollowUp = pushed.isFollowUp && parent != nil
-            let timeout = pushed.timeoutMilliseconds > 0 ? UInt64(pushed.timeoutMilliseconds) * 1_000_000 : 0
-            let task = TaskRecord(id: nextTaskID, kind: kind, bytes: pushed.bytes, priority: pushed.priority,
-                                  timeoutNanoseconds: timeout, parent: isFollowUp ? parent : nil,
-                                  origin: isFollowUp ? origin : nil)
-            nextTaskID += 1
+            let timeout = UInt64(pushed.timeoutMilliseconds) * 1_000_000
+            let task = newTaskLocked(kind, bytes: pushed.bytes, priority: pushed.priority, timeoutNanoseconds: timeout,
+                                     parent: isFollowUp ? parent : nil, origin: isFollowUp ? origin : nil)
             queued.append(task)
             if interrupted {
                 endLocked(task, .cancelled, "the run was interrupted")
-                continue
-            }
-            kind.queue.append(task)
-            if started && wants(.taskProgress) {
-                emitLocked(.taskQueued(task: task.id, kind: kind.name, name: kind.plugin.name(ofTask: task.bytes),
-                                       parent: task.parent))
+            } else {
+                queueLocked(task)
             }
         }
         if !effects.broadcasts.isEmpty {
@@ -180,14 +171,33 @@ final class Scheduler: @unchecked Sendable {
         return queued
     }
 
+    /// A new task with the next id (not queued yet).
+    private func newTaskLocked(_ kind: KindState, bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64,
+                               parent: TaskRecord?, origin: WorkerState?) -> TaskRecord {
+        defer { nextTaskID += 1 }
+        return TaskRecord(id: nextTaskID, kind: kind, bytes: bytes, priority: priority,
+                          timeoutNanoseconds: timeoutNanoseconds, parent: parent, origin: origin)
+    }
+
+    /// Queues a task and tells the observers (tasks queued before the start are announced by
+    /// ``start()``, once every observer is in place).
+    private func queueLocked(_ task: TaskRecord) {
+        task.kind.queue.append(task)
+        if started { emitQueuedLocked(task) }
+    }
+
+    private func emitQueuedLocked(_ task: TaskRecord) {
+        guard wants(.taskProgress) else { return }  // name_of_task is a plugin call: only when watched.
+        emitLocked(.taskQueued(task: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
+                               parent: task.parent))
+    }
+
     /// Ends a task exactly once.
     func endLocked(_ task: TaskRecord, _ outcome: TaskOutcome, _ message: String?) {
         guard !task.ended else { return }
         task.ended = true
-        if !started && wants(.taskProgress) {
-            // Ended before the run started (cancelled early): its queued event was not sent yet.
-            emitLocked(.taskQueued(task: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
-                                   parent: task.parent))
+        if !started {
+            emitQueuedLocked(task)  // Ended before the run started: its queued event was not sent yet.
         }
         counts.record(outcome)
         task.kind.counts.record(outcome)
@@ -361,6 +371,23 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
+    /// Tells the plugin a task was lost (`on_task_lost`) and queues what it pushed meanwhile.
+    private func lossDecisionLocked(_ task: TaskRecord, _ reason: ph_loss_reason, _ message: String,
+                                    willRetry: Bool) -> Decision {
+        let decision = task.kind.plugin.taskLost(task.bytes, reason: reason, message: message, willRetry: willRetry)
+        absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
+        return decision
+    }
+
+    /// Ends `task` as the plugin resolved it, or else with `outcome` and `message`.
+    private func settleLocked(_ task: TaskRecord, _ decision: Decision, otherwise outcome: TaskOutcome, _ message: String) {
+        if let resolution = decision.resolution {
+            endLocked(task, resolution.outcome, resolution.message)
+        } else {
+            endLocked(task, outcome, message)
+        }
+    }
+
     /// Fails queued tasks that no live worker matches and no fresh worker could take.
     private func failOrphansLocked(_ kind: KindState) -> Bool {
         if !kind.inputExhausted { return false }
@@ -374,13 +401,8 @@ final class Scheduler: @unchecked Sendable {
         }
         for task in orphans {
             let message = "no worker can take this task (the worker holding its state is gone)"
-            let decision = kind.plugin.taskLost(task.bytes, reason: PH_LOSS_ORPHANED, message: message, willRetry: false)
-            absorbSideEffectsLocked(kind, parent: task, origin: nil)
-            if let resolution = decision.resolution {
-                endLocked(task, resolution.outcome, resolution.message)
-            } else {
-                endLocked(task, .failed, message)
-            }
+            settleLocked(task, lossDecisionLocked(task, PH_LOSS_ORPHANED, message, willRetry: false),
+                         otherwise: .failed, message)
         }
         return !orphans.isEmpty
     }
@@ -389,13 +411,8 @@ final class Scheduler: @unchecked Sendable {
         let message = kind.spawnFailure ?? "workers cannot be started"
         let tasks = kind.queue.removeAll { _ in true }
         for task in tasks {
-            let decision = kind.plugin.taskLost(task.bytes, reason: PH_LOSS_SPAWN_FAILED, message: message, willRetry: false)
-            absorbSideEffectsLocked(kind, parent: task, origin: nil)
-            if let resolution = decision.resolution {
-                endLocked(task, resolution.outcome, resolution.message)
-            } else {
-                endLocked(task, .failed, "worker could not be started: \(message)")
-            }
+            settleLocked(task, lossDecisionLocked(task, PH_LOSS_SPAWN_FAILED, message, willRetry: false),
+                         otherwise: .failed, "worker could not be started: \(message)")
         }
     }
 
@@ -544,11 +561,7 @@ final class Scheduler: @unchecked Sendable {
     private func resolveMarshalErrorLocked(_ task: TaskRecord, message: String) {
         let decision = task.kind.plugin.marshalError(message, task: task.bytes)
         absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
-        if let resolution = decision.resolution {
-            endLocked(task, resolution.outcome, resolution.message)
-        } else {
-            endLocked(task, .failed, "marshal error: \(message)")
-        }
+        settleLocked(task, decision, otherwise: .failed, "marshal error: \(message)")
     }
 
     /// The worker process is gone and reaped.
@@ -593,18 +606,15 @@ final class Scheduler: @unchecked Sendable {
     /// A running task lost its worker: retry it, or let the plugin resolve it, or end it.
     private func taskLostLocked(_ task: TaskRecord, reason: ph_loss_reason, message: String) {
         let willRetry = task.attempts <= configuration.retries && !interrupted
-        let decision = task.kind.plugin.taskLost(task.bytes, reason: reason, message: message, willRetry: willRetry)
-        absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
-        if let resolution = decision.resolution {
-            endLocked(task, resolution.outcome, resolution.message)
-        } else if willRetry {
+        let decision = lossDecisionLocked(task, reason, message, willRetry: willRetry)
+        if decision.resolution == nil && willRetry {
             emitLocked(.taskRetried(task: task.id, reason: message))
             task.origin = nil
             task.kind.queue.prepend(task)
         } else if reason == PH_LOSS_EXPIRED {
-            endLocked(task, .expired, "expired after \(task.attempts) attempt(s): \(message)")
+            settleLocked(task, decision, otherwise: .expired, "expired after \(task.attempts) attempt(s): \(message)")
         } else {
-            endLocked(task, .failed, "worker died \(task.attempts) time(s): \(message)")
+            settleLocked(task, decision, otherwise: .failed, "worker died \(task.attempts) time(s): \(message)")
         }
     }
 
@@ -619,13 +629,9 @@ final class Scheduler: @unchecked Sendable {
     /// the kind is unknown or the run already ended.
     func pushLocked(kindName: String, task bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64) -> UInt64? {
         guard !draining, !interrupted, let kind = kinds.first(where: { $0.name == kindName }) else { return nil }
-        let task = TaskRecord(id: nextTaskID, kind: kind, bytes: bytes, priority: priority,
-                              timeoutNanoseconds: timeoutNanoseconds, parent: nil, origin: nil)
-        nextTaskID += 1
-        kind.queue.append(task)
-        if started && wants(.taskProgress) {
-            emitLocked(.taskQueued(task: task.id, kind: kind.name, name: kind.plugin.name(ofTask: bytes), parent: nil))
-        }
+        let task = newTaskLocked(kind, bytes: bytes, priority: priority, timeoutNanoseconds: timeoutNanoseconds,
+                                 parent: nil, origin: nil)
+        queueLocked(task)
         return task.id
     }
 
@@ -662,8 +668,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     private func cancelTaskLocked(_ task: TaskRecord) {
-        let decision = task.kind.plugin.taskLost(task.bytes, reason: PH_LOSS_CANCELLED, message: "cancelled", willRetry: false)
-        absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
+        let decision = lossDecisionLocked(task, PH_LOSS_CANCELLED, "cancelled", willRetry: false)
         if let resolution = decision.resolution, resolution.outcome == .done {
             endLocked(task, .done, resolution.message)
         } else {
