@@ -59,17 +59,19 @@ struct WorkerSlot: Sendable {
         var reader = FrameReader(descriptor: Descriptor(process.output.rawValue))
 
         // Handshake.
-        if var problem = handshake(worker, reader: &reader) {
-            scheduler.lock.withLock { worker.phase = .exiting }
-            if scheduler.lock.withLock({ worker.handshakeTimedOut }) {
-                problem = "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s"
+        if let problem = handshake(worker, reader: &reader) {
+            let timedOut = scheduler.lock.withLock {
+                worker.phase = .exiting
+                return worker.handshakeTimedOut
             }
             process.send(signal: SIGKILL)
             _ = process.waitForExit()
             let tail = worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000)
             worker.closePipes()
-            var message = problem
-            if !problem.contains("no handshake"), !tail.isEmpty && !problem.contains(tail.last!) { message += " (stderr: \(tail.joined(separator: " | ")))" }
+            var message = timedOut ? "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s" : problem
+            if !timedOut, let last = tail.last, !problem.contains(last) {
+                message += " (stderr: \(tail.joined(separator: " | ")))"
+            }
             let outbox = scheduler.lock.withLock {
                 // Killed on purpose while starting (cancelled, run interrupted): not a spawn failure.
                 worker.exitIntent != nil && !worker.handshakeTimedOut
@@ -95,9 +97,17 @@ struct WorkerSlot: Sendable {
             guard let frame else { break readLoop }
             switch frame.type {
             case .response:
-                scheduler.lock.withLock { scheduler.responseLocked(worker, frame: frame) }.deliver()
+                let (outbox, retiring) = scheduler.lock.withLock {
+                    (scheduler.responseLocked(worker, frame: frame), worker.exitIntent != nil)
+                }
+                outbox.deliver()
+                if retiring { break readLoop }
             case .feedback:
-                scheduler.lock.withLock { scheduler.feedbackLocked(worker, frame: frame) }
+                let retiring = scheduler.lock.withLock {
+                    scheduler.feedbackLocked(worker, frame: frame)
+                    return worker.exitIntent != nil
+                }
+                if retiring { break readLoop }
             case .error:
                 let message = String(decoding: frame.payload, as: UTF8.self)
                 scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: message) }.deliver()
@@ -106,9 +116,6 @@ struct WorkerSlot: Sendable {
                 scheduler.lock.withLock {
                     scheduler.marshalErrorLocked(worker, message: "unexpected \(frame.type) frame from the worker")
                 }.deliver()
-                break readLoop
-            }
-            if scheduler.lock.withLock({ worker.exitIntent != nil }) {
                 break readLoop
             }
         }
