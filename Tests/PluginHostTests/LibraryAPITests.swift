@@ -66,10 +66,8 @@ import Glibc
             Issue.record("no worker started")
             return
         }
-        let stat = try #require(readProcStat(pid))
-        // Fields after the parenthesised command: state, ppid, pgrp.
-        let fields = stat.split(separator: ")").last!.split(separator: " ")
-        #expect(Int32(fields[2]) == pid, "pgrp of the worker: \(fields[2])")
+        let group = try #require(ProcessProbe.processGroup(of: pid))
+        #expect(group == pid, "pgrp of the worker: \(group)")
         #expect(getpgrp() != pid)
         test.run.cancelAll()
         let report = try await test.finish()
@@ -77,13 +75,6 @@ import Glibc
     }
 }
 
-private func readProcStat(_ pid: Int32) -> String? {
-    guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
-    defer { fclose(file) }
-    var buffer = [CChar](repeating: 0, count: 1024)
-    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
 
 /// Rule 10: when no worker can be started, the plugin may run a task in the master instead.
 @Suite struct SpawnFallbackTests {

@@ -465,22 +465,30 @@ enum ProcessProbe {
         return bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The state letter from /proc/PID/stat (R, S, Z...), or nil if gone.
-    static func state(of pid: Int32) -> Character? {
+    /// The fields of /proc/PID/stat after the parenthesised command (state, ppid, pgrp, ...),
+    /// or nil if the process is gone.
+    static func statFields(of pid: Int32) -> [Substring]? {
         guard let bytes = readFile("/proc/\(pid)/stat") else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let close = text.lastIndex(of: ")") else { return nil }
-        let rest = text[text.index(after: close)...].drop { $0 == " " }
-        return rest.first
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+
+    /// The state letter from /proc/PID/stat (R, S, Z...), or nil if gone.
+    static func state(of pid: Int32) -> Character? {
+        statFields(of: pid)?.first?.first
     }
 
     /// The parent pid from /proc/PID/stat.
     static func parent(of pid: Int32) -> Int32? {
-        guard let bytes = readFile("/proc/\(pid)/stat") else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? Int32(fields[1]) : nil
+        guard let fields = statFields(of: pid), fields.count > 1 else { return nil }
+        return Int32(fields[1])
+    }
+
+    /// The process group from /proc/PID/stat.
+    static func processGroup(of pid: Int32) -> Int32? {
+        guard let fields = statFields(of: pid), fields.count > 2 else { return nil }
+        return Int32(fields[2])
     }
 
     /// True if `pid` is still the worker called `name` (alive or zombie). A pid that was reused by
