@@ -11,6 +11,8 @@ final class KindState {
     var inputExhausted: Bool
     /// Set when workers of this kind cannot be started; its tasks then go to `on_task_lost`.
     var spawnFailure: String?
+    /// True once a task failed because of `spawnFailure` (a set-up error of the run).
+    var reportedSpawnFailure = false
     var consecutiveSpawnFailures = 0
     /// After a spawn failure, no new worker of this kind before this time (monotonic ns): a
     /// transient failure (EAGAIN, EMFILE) gets time to clear instead of three instant retries.

@@ -411,8 +411,12 @@ final class Scheduler: @unchecked Sendable {
         let message = kind.spawnFailure ?? "workers cannot be started"
         let tasks = kind.queue.removeAll { _ in true }
         for task in tasks {
-            settleLocked(task, lossDecisionLocked(task, PH_LOSS_SPAWN_FAILED, message, willRetry: false),
-                         otherwise: .failed, "worker could not be started: \(message)")
+            let decision = lossDecisionLocked(task, PH_LOSS_SPAWN_FAILED, message, willRetry: false)
+            if decision.resolution == nil && !kind.reportedSpawnFailure {
+                kind.reportedSpawnFailure = true
+                setupErrors.append("\(kind.name): worker could not be started: \(message)")
+            }
+            settleLocked(task, decision, otherwise: .failed, "worker could not be started: \(message)")
         }
     }
 
@@ -487,8 +491,9 @@ final class Scheduler: @unchecked Sendable {
         kind.consecutiveSpawnFailures += 1
         emitLocked(.spawnFailed(kind: kind.name, message: message))
         if !kind.everStarted || kind.consecutiveSpawnFailures >= 3 {
+            // A set-up error (exit status 2) once a task fails for it: a plugin that runs the
+            // tasks in the master instead (failUnstartableLocked) keeps the run successful.
             kind.spawnFailure = message
-            setupErrors.append("\(kind.name): worker could not be started: \(message)")
         } else {
             // 50 ms, then 100 ms before the third and last try.
             let delay: UInt64 = 50_000_000 << UInt64(kind.consecutiveSpawnFailures - 1)
