@@ -90,6 +90,14 @@ import Glibc
         #expect(plain.message?.contains("/nonexistent/plugin-worker") == true, "\(plain.message ?? "")")
         #expect(report.exitStatus == 2)
     }
+
+    @Test func aRunWhoseEveryUnstartableTaskRanInTheMasterSucceeds() async throws {
+        let test = try TestRun(chaos: ["death-local", "death-local"], .test(jobs: 1, workerExecutable: "/nonexistent/plugin-worker"))
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 2)
+        #expect(report.setupErrors.isEmpty, "setup errors: \(report.setupErrors)")
+        #expect(report.exitStatus == 0)
+    }
 }
 
 /// ABI growth: a plugin built against a later minor version fills a longer descriptor.
