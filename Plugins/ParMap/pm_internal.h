@@ -3,6 +3,7 @@
  *
  *   pm_buf.c        growable byte buffer, little-endian helpers, digest
  *   pm_signature.c  the signature grammar and the libffi type of each argument
+ *   pm_number.c     exact and fast double <-> text (Clinger's fast path, Grisu2)
  *   pm_values.c     parsing a field into a C value, formatting a result
  *   pm_call.c       dlopen / dlsym / ffi_prep_cif once, then one chunk of lines through ffi_call
  *   pm_protocol.c   task, request and response encoding
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "plugin_abi.h"
+#include "pm_number.h"
 
 /* Nothing but plugin_host_entry leaves the library. */
 #pragma GCC visibility push(hidden)
@@ -97,7 +99,7 @@ typedef union pm_value {
 int pm_parse_field(pm_type t, char *s, size_t len, pm_value *v, const char **why);
 /* Appends the text of a result of type t held in `ret` (an ffi return buffer), no newline. */
 void pm_format_result(pm_type t, const void *ret, pm_buf *out);
-/* Appends a double so that strtod gives it back exactly (%.17g). */
+/* Appends a double so that strtod gives it back exactly (pm_write_double). */
 void pm_format_double(double d, pm_buf *out);
 
 /* ---- pm_call.c ---- */

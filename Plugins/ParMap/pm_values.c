@@ -119,8 +119,7 @@ int pm_parse_field(pm_type t, char *s, size_t len, pm_value *v, const char **why
             *why = "not a number";
             return -1;
         }
-        v->d = strtod(s, &end);
-        if (end != s + len) {
+        if (pm_parse_double(s, len, &v->d) != 0) {
             *why = "not a number";
             return -1;
         }
@@ -198,8 +197,7 @@ static void add_i64(pm_buf *out, int64_t v) {
 void pm_format_double(double d, pm_buf *out) {
     uint8_t *room = pm_buf_room(out, 32);
     if (room == NULL) return;
-    int n = snprintf((char *)room, 32, "%.17g", d);
-    if (n > 0 && n < 32) out->len += (size_t)n;
+    out->len += pm_write_double(d, (char *)room);
 }
 
 static void add_escaped(pm_buf *out, const char *s) {

@@ -30,8 +30,10 @@
  * Text formats, one field per argument:
  *
  *   intN, uintN   decimal, optional sign for intN; out of range is an error
- *   float, double parsed with strtof / strtod (decimal, hex floats, inf, nan);
- *                 printed with %.9g / %.17g, which round-trip exactly
+ *   float, double parsed as strtof / strtod do (decimal, hex floats, inf, nan). A double is
+ *                 printed with the shortest digits Grisu2 finds (nearly always the shortest)
+ *                 that read back to the same double, laid out like %g (1e+300, 0.1, 12.5);
+ *                 a float with %.9g. Both round-trip exactly.
  *   bool          true / false / 1 / 0; printed true / false
  *   string        the field's bytes (no escapes in input). A returned string is copied out with
  *                 \\ \n \t \r escaped; a NULL return prints #null
