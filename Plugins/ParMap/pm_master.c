@@ -171,7 +171,7 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
         }
     }
     if (lib == NULL || sym == NULL || sig == NULL)
-        return usage_error(m, errors, "parmap needs --library, --symbol and --signature");
+        return usage_error(m, errors, "--library, --symbol and --signature are required");
 
     /* A path is made absolute so that workers do not depend on the directory. */
     char *abs = NULL;
