@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define PM_TARGET_CHUNK_NS 5000000.0 /* adaptive chunks aim at about 5 ms of work */
@@ -476,6 +477,14 @@ static long peak_rss_kib(void) {
     return kib;
 }
 
+/* CPU seconds (user + system) of the whole master process so far. */
+static double master_cpu_seconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return -1;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
 static void master_finish(void *master, const ph_run_summary *summary, const ph_report_sink *out) {
     pm_master *m = master;
     (void)summary;
@@ -502,10 +511,11 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
                       "parmap stats: fresh requests %" PRIu64 " (%" PRIu64 " bytes, chunks %" PRIu64
                       " bytes); old requests %" PRIu64 " (%" PRIu64 " bytes, chunks %" PRIu64
                       " bytes); peak outstanding chunks %zu of window %zu; peak held output "
-                      "%zu bytes; master peak RSS %ld KiB\n",
+                      "%zu bytes; master peak RSS %ld KiB; master CPU %.2f s\n",
                       m->fresh_requests, m->fresh_request_bytes, m->fresh_chunk_bytes,
                       m->old_requests, m->old_request_bytes, m->old_chunk_bytes,
-                      m->peak_outstanding, m->window, m->out.peak_held_bytes, peak_rss_kib());
+                      m->peak_outstanding, m->window, m->out.peak_held_bytes, peak_rss_kib(),
+                      master_cpu_seconds());
     pm_buf_add(&rep, "", 1);
     if (!rep.failed) {
         if (m->output_is_file && out != NULL && out->write != NULL) {
