@@ -51,6 +51,11 @@ static int readable_now(int fd) {
     return poll(&p, 1, 0) > 0;
 }
 
+int pm_input_ready(const pm_input *in) {
+    return in->eof || memchr(in->buf + in->start, '\n', in->end - in->start) != NULL ||
+           readable_now(in->fd);
+}
+
 /* Reads more bytes after compacting; returns 0, or -1 when nothing more can come. */
 static int fill(pm_input *in, size_t *scan) {
     if (in->start > 0) {

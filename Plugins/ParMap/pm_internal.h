@@ -202,6 +202,8 @@ void pm_input_close(pm_input *in);
  * max_bytes, at the end of the input, or when more input would block and some lines are ready.
  * Returns the number of lines (0 at the end); the view stays valid until the next call.
  */
+/* 1 if a take would not block: a whole line is buffered, or the input is readable or ended. */
+int pm_input_ready(const pm_input *in);
 uint32_t pm_input_take(pm_input *in, uint32_t max_lines, size_t max_bytes, const uint8_t **data,
                        size_t *len, uint64_t *first_line);
 

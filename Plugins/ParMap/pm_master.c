@@ -228,6 +228,7 @@ static void deliver(pm_master *m, uint64_t first_line, uint32_t n_lines, const v
                     size_t len) {
     pm_output_piece(&m->out, first_line, n_lines, data, len);
     if (m->outstanding > 0) m->outstanding--;
+    if (m->outstanding == 0) pm_output_flush(&m->out); /* idle: a slow stream sees its output */
     if (m->out.error != 0 && !m->output_error_reported) {
         m->output_error_reported = 1;
         m->input_done = 1; /* stop reading: nothing more can be written */
@@ -253,6 +254,9 @@ static void fail_lines(pm_master *m, const pm_task_view *t, const char *cause) {
 static int master_pull(void *master, uint32_t max) {
     pm_master *m = master;
     for (uint32_t k = 0; k < max && !m->input_done && m->outstanding < m->window; k++) {
+        /* pull runs under the host's lock: block on a slow input only when no chunk is out
+           (a chunk's end calls pull again). */
+        if (m->outstanding > 0 && !pm_input_ready(&m->in)) break;
         const uint8_t *data;
         size_t len;
         uint64_t first;
