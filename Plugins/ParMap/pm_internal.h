@@ -226,6 +226,7 @@ typedef struct pm_output {
     pm_piece *held; /* ordered: pieces that arrived before their turn */
     size_t n_held, held_cap;
     size_t held_bytes, peak_held_bytes;
+    uint64_t pieces_written; /* pieces handed to write(), in order or not */
 } pm_output;
 
 int pm_output_open(pm_output *o, const char *path, int ordered, char *err, size_t errlen);

@@ -2,9 +2,10 @@
  * pm_master.c — the master side: options, pulling input in chunks, requests by competence,
  * responses into the output, and bisection of chunks whose worker died.
  *
- * Flow control: a chunk is "outstanding" from the pull that reads it until its output is handed
- * to pm_output (written, or held for ordered output). `pull` reads no input while `window`
- * chunks are outstanding, so the master holds at most `window` chunks of input and of output,
+ * Flow control: a chunk is "outstanding" from the pull that reads it until its output is
+ * written (for ordered output, a finished chunk held until the chunks before it are written is
+ * still outstanding). `pull` reads no input while `window` chunks are outstanding, so the
+ * master holds at most about `window` chunks of input and of output (a split adds one),
  * whatever the size of the input.
  */
 #if !defined(_GNU_SOURCE)
@@ -30,8 +31,8 @@
 #define PM_KEPT_FAILURES 100
 
 typedef struct pm_failure {
-    uint64_t line;
-    char *message; /* owned */
+    uint64_t line, last_line; /* a range when a whole chunk could not run */
+    char *message;            /* owned */
 } pm_failure;
 
 typedef struct pm_master {
@@ -56,7 +57,8 @@ typedef struct pm_master {
     uint32_t chunk_lines; /* adaptive: the current size */
     double ns_per_item;   /* adaptive: smoothed measure */
     size_t window;
-    size_t outstanding, peak_outstanding;
+    uint64_t pieces;          /* chunks pulled, plus one per split */
+    size_t peak_outstanding;
     uint32_t workers;
     int stats;
 
@@ -211,24 +213,40 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
 
 /* ---- output and failures ---- */
 
-static void keep_failure(pm_master *m, uint64_t line, const char *msg, size_t len) {
-    m->failed_items++;
+/* Counts `count` failed items from `line` on; keeps the first PM_KEPT_FAILURES records. */
+static void keep_failures(pm_master *m, uint64_t line, uint64_t count, const char *msg,
+                          size_t len) {
+    m->failed_items += count;
     if (m->n_fails == PM_KEPT_FAILURES) return;
     char *copy = malloc(len + 1);
     if (copy == NULL) return;
     memcpy(copy, msg, len);
     copy[len] = '\0';
     m->fails[m->n_fails].line = line;
+    m->fails[m->n_fails].last_line = line + count - 1;
     m->fails[m->n_fails].message = copy;
     m->n_fails++;
 }
 
-/* Hands a chunk's output over; the chunk stops being outstanding. */
+static void keep_failure(pm_master *m, uint64_t line, const char *msg, size_t len) {
+    keep_failures(m, line, 1, msg, len);
+}
+
+/* Chunks read (or split off) whose output is not written yet. */
+static size_t outstanding(const pm_master *m) {
+    return (size_t)(m->pieces - m->out.pieces_written);
+}
+
+static void note_pieces(pm_master *m, uint64_t more) {
+    m->pieces += more;
+    if (outstanding(m) > m->peak_outstanding) m->peak_outstanding = outstanding(m);
+}
+
+/* Hands a chunk's output over: written now, or held until its turn. */
 static void deliver(pm_master *m, uint64_t first_line, uint32_t n_lines, const void *data,
                     size_t len) {
     pm_output_piece(&m->out, first_line, n_lines, data, len);
-    if (m->outstanding > 0) m->outstanding--;
-    if (m->outstanding == 0) pm_output_flush(&m->out); /* idle: a slow stream sees its output */
+    if (outstanding(m) == 0) pm_output_flush(&m->out); /* idle: a slow stream sees its output */
     if (m->out.error != 0 && !m->output_error_reported) {
         m->output_error_reported = 1;
         m->input_done = 1; /* stop reading: nothing more can be written */
@@ -240,10 +258,9 @@ static void deliver(pm_master *m, uint64_t first_line, uint32_t n_lines, const v
 static void fail_lines(pm_master *m, const pm_task_view *t, const char *cause) {
     pm_buf text;
     pm_buf_init(&text);
-    for (uint32_t i = 0; i < t->n_lines; i++) {
+    for (uint32_t i = 0; i < t->n_lines; i++)
         pm_buf_printf(&text, "#error: line %" PRIu64 ": %s\n", t->first_line + i, cause);
-        keep_failure(m, t->first_line + i, cause, strlen(cause));
-    }
+    keep_failures(m, t->first_line, t->n_lines, cause, strlen(cause)); /* one record */
     m->unrun_items += t->n_lines;
     deliver(m, t->first_line, t->n_lines, text.p, text.len);
     pm_buf_free(&text);
@@ -253,10 +270,10 @@ static void fail_lines(pm_master *m, const pm_task_view *t, const char *cause) {
 
 static int master_pull(void *master, uint32_t max) {
     pm_master *m = master;
-    for (uint32_t k = 0; k < max && !m->input_done && m->outstanding < m->window; k++) {
+    for (uint32_t k = 0; k < max && !m->input_done && outstanding(m) < m->window; k++) {
         /* pull runs under the host's lock: block on a slow input only when no chunk is out
            (a chunk's end calls pull again). */
-        if (m->outstanding > 0 && !pm_input_ready(&m->in)) break;
+        if (outstanding(m) > 0 && !pm_input_ready(&m->in)) break;
         const uint8_t *data;
         size_t len;
         uint64_t first;
@@ -276,8 +293,7 @@ static int master_pull(void *master, uint32_t max) {
         }
         m->host->push_task(m->host, m->scratch.p, m->scratch.len, 0, 0);
         m->chunks++;
-        m->outstanding++;
-        if (m->outstanding > m->peak_outstanding) m->peak_outstanding = m->outstanding;
+        note_pieces(m, 1);
         if (m->in.eof && m->in.start == m->in.end) m->input_done = 1;
     }
     return m->input_done ? 0 : 1;
@@ -422,8 +438,7 @@ static void master_on_task_lost(void *master, ph_bytes task, ph_loss_reason reas
             push_part(m, out, t.first_line, half, t.data, left);
             push_part(m, out, mid, t.n_lines - half, p, t.len - left);
             m->splits++;
-            m->outstanding++; /* one chunk became two */
-            if (m->outstanding > m->peak_outstanding) m->peak_outstanding = m->outstanding;
+            note_pieces(m, 1); /* one chunk became two */
             char msg[256];
             snprintf(msg, sizeof msg,
                      "worker lost (%s) on lines %" PRIu64 "-%" PRIu64 ": split into %" PRIu64
@@ -502,12 +517,19 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
                   m->items + m->unrun_items, m->items + m->unrun_items - m->failed_items,
                   m->failed_items,
                   m->chunks, m->splits);
-    for (size_t i = 0; i < m->n_fails; i++)
-        pm_buf_printf(&rep, "parmap: failed line %" PRIu64 ": %s\n", m->fails[i].line,
-                      m->fails[i].message);
-    if (m->failed_items > m->n_fails)
+    uint64_t listed = 0;
+    for (size_t i = 0; i < m->n_fails; i++) {
+        const pm_failure *f = &m->fails[i];
+        if (f->last_line == f->line)
+            pm_buf_printf(&rep, "parmap: failed line %" PRIu64 ": %s\n", f->line, f->message);
+        else
+            pm_buf_printf(&rep, "parmap: failed lines %" PRIu64 "-%" PRIu64 ": %s\n", f->line,
+                          f->last_line, f->message);
+        listed += f->last_line - f->line + 1;
+    }
+    if (m->failed_items > listed)
         pm_buf_printf(&rep, "parmap: (and %" PRIu64 " more failed items)\n",
-                      m->failed_items - m->n_fails);
+                      m->failed_items - listed);
     if (write_error != 0)
         pm_buf_printf(&rep, "parmap: error: cannot write the output: %s\n", strerror(write_error));
     if (m->stats)

@@ -65,6 +65,7 @@ void pm_output_piece(pm_output *o, uint64_t first_line, uint32_t n_lines, const 
                      size_t len) {
     if (!o->ordered) {
         emit(o, data, len);
+        o->pieces_written++;
         return;
     }
     if (first_line != o->next_line) {
@@ -95,6 +96,7 @@ void pm_output_piece(pm_output *o, uint64_t first_line, uint32_t n_lines, const 
         return;
     }
     emit(o, data, len);
+    o->pieces_written++;
     o->next_line += n_lines;
     /* Pieces that were waiting for this one. */
     for (size_t i = 0; i < o->n_held;) {
@@ -104,6 +106,7 @@ void pm_output_piece(pm_output *o, uint64_t first_line, uint32_t n_lines, const 
             continue;
         }
         emit(o, pc->data, pc->len);
+        o->pieces_written++;
         o->next_line += pc->n_lines;
         o->held_bytes -= pc->len;
         free(pc->data);

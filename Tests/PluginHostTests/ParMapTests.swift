@@ -232,6 +232,30 @@ struct ParMapTests {
         }
     }
 
+    @Test("ordered output holds only a window of chunks behind a slow first chunk (here one that hangs until --timeout)")
+    func orderedHoldsAWindowOnly() async throws {
+        // Line 1 hangs; 20,000 quick lines follow. Unbounded, the other worker would finish them
+        // all while line 1 waits for its timeouts, and the master would hold all their output.
+        let input = "99\n" + numberLines(100...20099)
+        let run = try await ParMapRun.run(["--library", ParMapRun.fixture, "--symbol", "pmf_hang_on_99",
+                                           "--signature", "double(double)", "--chunk", "10", "--stats"],
+                                          input: input, hostOptions: ["--timeout", "0.5", "--retries", "0"])
+        #expect(run.result.status == 1)
+        let expected = ["#error: line 1: timeout"] + (100...20099).map { String($0) }
+        #expect(run.lines.map(String.init) == expected)
+        let stats = try #require(run.report.split(separator: "\n").first { $0.hasPrefix("parmap stats:") })
+        func number(after label: String) -> Int? {
+            guard let range = stats.range(of: label) else { return nil }
+            return Int(stats[range.upperBound...].prefix { $0.isNumber })
+        }
+        let held = try #require(number(after: "peak held output "))
+        let outstanding = try #require(number(after: "peak outstanding chunks "))
+        let window = try #require(number(after: " of window "))
+        // 4 splits isolate line 1 (10 -> 5 -> 3 -> 2 -> 1), each adding one piece.
+        #expect(outstanding <= window + 4, "stats: \(stats)")
+        #expect(held < window * 10 * 6, "held \(held) bytes: at most a window of 10-line chunks")
+    }
+
     @Test("standard input to standard output; the report then goes to stderr, not into the output")
     func standardStreams() async throws {
         let run = try await ParMapRun.run(["--library", ParMapRun.fixture, "--symbol", "pmf_abort_on_7",
