@@ -281,9 +281,7 @@ static int master_pull(void *master, uint32_t max) {
         uint32_t lines = pm_input_take(&m->in, m->chunk_lines, max_bytes, &data, &len, &first);
         if (lines == 0) {
             m->input_done = 1;
-            if (m->in.error != 0)
-                logf_(m, 3, "reading the input failed: %s", strerror(m->in.error));
-            break;
+            break; /* a read error is in m->in.error: reported by finish */
         }
         pm_task_encode(&m->scratch, first, lines, data, len);
         if (m->scratch.failed) {
@@ -530,6 +528,9 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
     if (m->failed_items > listed)
         pm_buf_printf(&rep, "parmap: (and %" PRIu64 " more failed items)\n",
                       m->failed_items - listed);
+    if (m->in.error != 0)
+        pm_buf_printf(&rep, "parmap: error: reading the input failed after line %" PRIu64 ": %s\n",
+                      m->in.next_line - 1, strerror(m->in.error));
     if (write_error != 0)
         pm_buf_printf(&rep, "parmap: error: cannot write the output: %s\n", strerror(write_error));
     if (m->stats)
@@ -556,7 +557,7 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
         }
     }
     pm_buf_free(&rep);
-    if (out != NULL && out->set_exit_status != NULL && (m->failed_items > 0 || write_error != 0))
+    if (out != NULL && out->set_exit_status != NULL && (m->failed_items > 0 || write_error != 0 || m->in.error != 0))
         out->set_exit_status(out, 1);
     master_free(m);
 }
