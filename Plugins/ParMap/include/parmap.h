@@ -58,8 +58,9 @@
  *             'O' (to an Old worker) is 20 bytes of header and the chunk: no library, symbol
  *             or signature.
  *   response  u32 n_items | u32 n_errors | u64 elapsed_ns | u64 request_len | u32 chunk_len |
- *             u8 had_setup | u8[3] 0 | u32 out_len | output lines | n_errors × (u64 line,
- *             u32 len, message)
+ *             u8 had_setup | u8[3] 0 | u32 out_len | u32 0 | output lines | n_errors ×
+ *             (u64 line, u32 len, message). request_len and chunk_len are what the worker
+ *             received (for --stats); elapsed_ns sizes the next adaptive chunks.
  *   competence  "parmap:" + 16 hex digits of the digest (FNV-1a 64 of lib, symbol, signature)
  */
 #ifndef PARMAP_H
