@@ -13,6 +13,7 @@ import Glibc
 final class MasterPlugin: @unchecked Sendable {
     let library: PluginLibrary
     private let host: UnsafeMutablePointer<ph_master_host>
+    private let progressExtension: UnsafeMutablePointer<ph_host_progress>
     private let state = MasterCallState()
     private var instance: UnsafeMutableRawPointer?
     private var finished = false
@@ -35,6 +36,22 @@ final class MasterPlugin: @unchecked Sendable {
         host.pointee.log = { host, level, message in
             MasterCallState.from(host?.pointee.host_data).logs.append((level, message.map { String(cString: $0) } ?? ""))
         }
+        progressExtension = .allocate(capacity: 1)
+        progressExtension.initialize(to: ph_host_progress(
+            set_total: { host, unit, total in
+                let state = MasterCallState.from(host?.pointee.host_data)
+                state.units = UnitProgress(unit: unit.map { String(cString: $0) } ?? "units", done: state.units?.done ?? 0, total: total)
+            },
+            advance: { host, units in
+                let state = MasterCallState.from(host?.pointee.host_data)
+                if state.units == nil { state.units = UnitProgress(unit: "units", done: 0, total: 0) }
+                state.units!.done &+= units
+            }))
+        state.progressExtension = UnsafeRawPointer(progressExtension)
+        host.pointee.get_extension = { host, id in
+            guard let id, strcmp(id, PH_HOST_EXT_PROGRESS) == 0 else { return nil }
+            return MasterCallState.from(host?.pointee.host_data).progressExtension
+        }
         let argv = ([library.name] + arguments).map { strdup($0) }
         defer { argv.forEach { free($0) } }
         var errorSink = ph_error_sink()
@@ -54,7 +71,13 @@ final class MasterPlugin: @unchecked Sendable {
         instance = opened
     }
 
-    deinit { host.deallocate() }
+    deinit {
+        host.deallocate()
+        progressExtension.deallocate()
+    }
+
+    /// The units of work the plugin counts through the progress extension, if it does.
+    var units: UnitProgress? { state.units }
 
     /// True if the plugin feeds tasks lazily.
     var canPull: Bool { descriptor.pull != nil }
@@ -269,6 +292,10 @@ final class MasterCallState {
     var report = ""
     var exitStatus: Int32?
     var name: String?
+    /// Units counted through the progress extension.
+    var units: UnitProgress?
+    /// The `ph_host_progress` table handed out by `get_extension`.
+    var progressExtension: UnsafeRawPointer?
 
     func resetCall() {
         request = nil

@@ -726,7 +726,8 @@ final class Scheduler: @unchecked Sendable {
                  busy: slots.reduce(0) { $0 + ($1?.phase == .busy ? 1 : 0) },
                  workers: slots.reduce(0) { $0 + ($1 == nil ? 0 : 1) },
                  inputExhausted: kinds.allSatisfy { $0.inputExhausted },
-                 elapsed: Double(monotonicNanoseconds() - startTime) / 1e9)
+                 elapsed: Double(monotonicNanoseconds() - startTime) / 1e9,
+                 units: kinds.compactMap { kind in kind.plugin.units.map { (kind.name, $0) } })
     }
 
     // MARK: - End of the run
@@ -773,6 +774,25 @@ public struct Progress: Sendable {
     public var inputExhausted: Bool
     /// Seconds since the start.
     public var elapsed: Double
+    /// Each kind's own units of work (e.g. proofs), for kinds that count them.
+    public var units: [(kind: String, progress: UnitProgress)]
+}
+
+/// A task kind's own count of work done, reported through the ABI's progress extension.
+public struct UnitProgress: Sendable, Hashable {
+    /// What is counted, plural ("proofs").
+    public var unit: String
+    /// Units done so far.
+    public var done: UInt64
+    /// Units in the run (0 when unknown).
+    public var total: UInt64
+
+    /// Creates a count.
+    public init(unit: String, done: UInt64, total: UInt64) {
+        self.unit = unit
+        self.done = done
+        self.total = total
+    }
 }
 
 /// Frames decided under the scheduler lock, written after it is released.

@@ -44,8 +44,12 @@ struct RawWorkerStatus {
     /// The competence bytes (meaningful only when old).
     @usableFromInline
     var competence: BorrowedBytes
+    /// The worker's name, borrowed (`nil` for a worker yet to be born).
+    @usableFromInline
+    var name: UnsafePointer<CChar>?
 
     init(_ status: UnsafePointer<ph_worker_status>?) {
+        name = status?.pointee.worker_name
         guard let status, status.pointee.is_old != 0 else {
             isOld = false
             competence = BorrowedBytes(ph_bytes(data: nil, len: 0))
@@ -54,6 +58,10 @@ struct RawWorkerStatus {
         isOld = true
         competence = BorrowedBytes(status.pointee.competence)
     }
+
+    /// The name as a Swift string (short names are stored inline: no allocation).
+    @usableFromInline
+    var nameString: String? { name.map { String(cString: $0) } }
 }
 
 /// A C string borrowed for one callback, as a Swift string (`""` for NULL; invalid UTF-8 is
@@ -186,8 +194,29 @@ final class MasterHostChannel {
     @usableFromInline
     let writers = WriterPool()
 
+    /// The host's progress extension, when it offers one (ABI 1.1).
+    private let progress: UnsafePointer<ph_host_progress>?
+
     init(_ host: UnsafePointer<ph_master_host>) {
         self.host = host
+        if KindRegistry.hostMinor >= 1, let getExtension = host.pointee.get_extension,
+           let table = getExtension(host, PH_HOST_EXT_PROGRESS) {
+            progress = table.assumingMemoryBound(to: ph_host_progress.self)
+        } else {
+            progress = nil
+        }
+    }
+
+    @usableFromInline
+    func setProgressTotal(_ total: UInt64, unit: String) {
+        guard let host, let setTotal = progress?.pointee.set_total else { return }
+        unit.withCString { setTotal(host, $0, total) }
+    }
+
+    @usableFromInline
+    func advanceProgress(by units: UInt64) {
+        guard let host, let advance = progress?.pointee.advance else { return }
+        advance(host, units)
     }
 
     /// True while the host is in a callback from which the ABI allows `push_task`.

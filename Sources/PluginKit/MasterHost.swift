@@ -51,6 +51,22 @@ public struct MasterHost<Kind: TaskKind> {
         }
     }
 
+    /// Declares the task kind's own unit of work and how many units the run has, for the
+    /// host's progress line (e.g. 8,573 "proofs" spread over a few dozen batch tasks).
+    ///
+    /// Does nothing on a host without the progress extension (ABI 1.0).
+    @inlinable
+    public func setProgressTotal(_ total: Int, unit: String) {
+        channel.setProgressTotal(UInt64(max(0, total)), unit: unit)
+    }
+
+    /// Counts `units` more units of work as done on the host's progress line.
+    @inlinable
+    public func advanceProgress(by units: Int) {
+        guard units > 0 else { return }
+        channel.advanceProgress(by: UInt64(units))
+    }
+
     /// Logs one line in the host's log.
     @inlinable
     public func log(_ message: String, level: LogLevel = .info) {

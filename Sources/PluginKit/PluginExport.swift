@@ -53,17 +53,18 @@ public enum PluginExport {
     public static func fill<Kind: TaskKind>(
         _ out: UnsafeMutablePointer<PluginDescriptor>?, hostMajor: UInt32, hostMinor: UInt32, kind: Kind.Type
     ) -> Int32 {
-        fill(out, hostMajor: hostMajor, kind: ObjectIdentifier(kind), metadata: KindMetadata(kind)) {
+        fill(out, hostMajor: hostMajor, hostMinor: hostMinor, kind: ObjectIdentifier(kind), metadata: KindMetadata(kind)) {
             KindDriver(kind)
         }
     }
 
     @usableFromInline
     static func fill(
-        _ out: UnsafeMutablePointer<PluginDescriptor>?, hostMajor: UInt32, kind: ObjectIdentifier,
+        _ out: UnsafeMutablePointer<PluginDescriptor>?, hostMajor: UInt32, hostMinor: UInt32, kind: ObjectIdentifier,
         metadata: KindMetadata, driver: () -> KindDriver
     ) -> Int32 {
         guard let out else { return Refusal.missingDescriptor.rawValue }
+        KindRegistry.recordHostMinor(hostMinor)
         guard hostMajor == abiVersion.major else {
             DescriptorFiller.fillVersionOnly(out)
             return Refusal.abiMajorMismatch.rawValue

@@ -194,7 +194,7 @@ final class TypedMasterSession<Kind: TaskKind> {
 
     @inlinable
     func decodeStatus(_ raw: RawWorkerStatus) throws(BinaryDecodingError) -> WorkerStatus<Kind.Competence> {
-        raw.isOld ? .old(try raw.competence.decode(Kind.Competence.self)) : .fresh
+        WorkerStatus(raw.isOld ? .old(try raw.competence.decode(Kind.Competence.self)) : .fresh, name: raw.nameString)
     }
 
     /// The task of a loss or marshal-error callback: `nil` when absent, or (logged) when it

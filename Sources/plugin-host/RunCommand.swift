@@ -216,7 +216,12 @@ final class ProgressDisplay: @unchecked Sendable {
         let ended = p.counts.total
         let total = ended + p.queued + p.busy
         let rate = p.elapsed > 0 ? Double(ended) / p.elapsed : 0
-        var line = "\r\u{1B}[K\(ended)/\(total)\(p.inputExhausted ? "" : "+") done"
+        var line = "\r\u{1B}[K"
+        for (_, units) in p.units {
+            let unitRate = p.elapsed > 0 ? Double(units.done) / p.elapsed : 0
+            line += "\(units.done)/\(units.total > 0 ? String(units.total) : "?") \(units.unit) (\(Int(unitRate))/s), "
+        }
+        line += "\(ended)/\(total)\(p.inputExhausted ? "" : "+") tasks done"
         let failures = p.counts.failed + p.counts.expired
         if failures > 0 { line += ", \(failures) failed" }
         line += ", \(p.busy)/\(p.workers) workers busy, \(Int(rate))/s"

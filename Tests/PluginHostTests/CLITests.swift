@@ -1,6 +1,7 @@
 // The `plugin-host` command line, run as a separate process: exit statuses, one-line errors that
 // name what is wrong (FILE:LINE: for files), the events file, job files, list/describe, SIGINT.
 import Foundation
+import PluginABI
 import PluginHost
 import Testing
 
@@ -219,7 +220,7 @@ struct CLITests {
     func describeChaos() async throws {
         let result = try await HostProcess.run(["describe", "chaos"])
         #expect(result.status == 0)
-        #expect(result.stdout.hasPrefix("chaos 1.0.0 (ABI 1.0, default policy one-shot)"))
+        #expect(result.stdout.hasPrefix("chaos 1.0.0 (ABI \(PH_ABI_VERSION_MAJOR).\(PH_ABI_VERSION_MINOR), default policy one-shot)"))
         #expect(result.stdout.contains("Fault injection for PluginHost tests"))
         #expect(result.stdout.contains("chaos [--file PATH]... [--repeat N] [--pull] [--] TASK..."))
         let missing = try await HostProcess.run(["describe", "nothing-like-this"])

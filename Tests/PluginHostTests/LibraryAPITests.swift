@@ -1,4 +1,5 @@
 import PluginHost
+import PluginProtocol
 import Testing
 
 #if canImport(Glibc)
@@ -102,5 +103,21 @@ import Glibc
         run.start()
         let report = await run.completion()
         #expect(report.counts.done == 2)
+    }
+}
+
+/// ABI 1.1's progress extension: a kind counts its own units of work on the host's progress.
+@Suite struct ProgressExtensionTests {
+    @Test func aKindCountsItsOwnUnits() async throws {
+        let library = try PluginLibrary(path: TestPaths.binDirectory + "/libEchoSwiftPlugin.so")
+        let run = PluginRun(configuration: .test(jobs: 2))
+        try run.addKind(library, arguments: ["--count", "50"])
+        #expect(run.progress.units.map(\.progress) == [UnitProgress(unit: "echoes", done: 0, total: 50)],
+                "the total is declared when the kind opens")
+        run.start()
+        let report = try #require(await awaitReport(run, timeout: 60))
+        #expect(report.counts.done == 50)
+        #expect(run.progress.units.map(\.kind) == ["echo-swift"])
+        #expect(run.progress.units.map(\.progress) == [UnitProgress(unit: "echoes", done: 50, total: 50)])
     }
 }

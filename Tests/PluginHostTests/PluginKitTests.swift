@@ -324,7 +324,7 @@ private struct KitTestKind: TaskKind {
         case "obsolete": return nil
         case "unmarshallable": throw UsageError("cannot marshal this task")
         default:
-            switch worker {
+            switch worker.state {
             case .fresh: return "fresh:" + task
             case .old(let served): return "old\(served):" + task
             }

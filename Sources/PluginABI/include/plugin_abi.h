@@ -36,7 +36,7 @@ extern "C" {
 /** Major version: a host refuses plugins with another major version. */
 #define PH_ABI_VERSION_MAJOR 1
 /** Minor version: grows when optional, backward-compatible fields or extensions are added. */
-#define PH_ABI_VERSION_MINOR 0
+#define PH_ABI_VERSION_MINOR 1
 
 /**
  * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills: a plugin built
@@ -116,7 +116,28 @@ typedef struct ph_master_host {
     void (*broadcast)(const struct ph_master_host *host, const void *feedback, size_t len);
     /** Logs one line. `level`: 0 debug, 1 info, 2 warning, 3 error. */
     void (*log)(const struct ph_master_host *host, uint32_t level, const char *message);
+    /**
+     * Since ABI 1.1: read this field only when the host's minor version (passed to the entry
+     * point) is 1 or more. Returns the table of an optional host capability by id (e.g.
+     * PH_HOST_EXT_PROGRESS), or NULL when the host does not offer it. Tables stay valid until
+     * `finish` returns.
+     */
+    const void *(*get_extension)(const struct ph_master_host *host, const char *id);
 } ph_master_host;
+
+/**
+ * Host extension (ABI 1.1): counts the task kind's own units of work (proofs, items, ...) on
+ * the host's progress line, when tasks are batches and a task count would say little.
+ */
+#define PH_HOST_EXT_PROGRESS "ph.host.progress/1"
+
+/** The table `get_extension(host, PH_HOST_EXT_PROGRESS)` returns. Call with the same `host`. */
+typedef struct ph_host_progress {
+    /** Declares the unit's name (plural, e.g. "proofs") and how many units the run has. */
+    void (*set_total)(const struct ph_master_host *host, const char *unit, uint64_t total);
+    /** Counts `units` more units as done. */
+    void (*advance)(const struct ph_master_host *host, uint64_t units);
+} ph_host_progress;
 
 /** Parameters of `master_open`. */
 typedef struct ph_open_params {

@@ -166,6 +166,7 @@ struct EchoKind: TaskKind {
         host = context.host
         policy = context.policy
         self.payload = payload
+        host.setProgressTotal(words.isEmpty ? count ?? 1 : words.count, unit: "echoes")
         if words.isEmpty {
             self.count = count ?? 1
             _ = pull(upTo: Self.initialBatch)
@@ -205,6 +206,7 @@ struct EchoKind: TaskKind {
             outcome = .failed("task \(task.index): expected \(task.text) uppercased, got \(response.text)")
         } else {
             outcome = .done
+            host.advanceProgress(by: 1)
         }
         return policy == .persistent ? .stay(Self.setup, outcome: outcome) : .end(outcome)
     }
