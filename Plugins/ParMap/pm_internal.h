@@ -239,6 +239,9 @@ void pm_output_close(pm_output *o);
 
 /* ---- pm_master.c, pm_worker.c: their callbacks into the descriptor ---- */
 
+/* The host's ABI minor version, from plugin_host_entry: get_extension exists from 1 on. */
+extern uint32_t pm_host_abi_minor;
+
 void pm_fill_master(ph_plugin_descriptor *d);
 void pm_fill_worker(ph_plugin_descriptor *d);
 

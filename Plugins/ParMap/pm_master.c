@@ -37,6 +37,7 @@ typedef struct pm_failure {
 
 typedef struct pm_master {
     const ph_master_host *host;
+    const ph_host_progress *progress; /* items on the host's progress line, or NULL */
     ph_policy policy;
     char *lib, *sym, *sig; /* owned; lib made absolute when it is a path */
     uint64_t digest;
@@ -205,6 +206,10 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
     m->out_open = 1;
     m->output_is_file = output != NULL && strcmp(output, "-") != 0;
 
+    if (pm_host_abi_minor >= 1 && host->get_extension != NULL) {
+        m->progress = host->get_extension(host, PH_HOST_EXT_PROGRESS);
+        if (m->progress != NULL) m->progress->set_total(host, "items", 0); /* 0: not known */
+    }
     m->chunk_lines = m->fixed_chunk ? m->fixed_chunk : PM_FIRST_CHUNK;
     m->window = 4 * (size_t)m->workers;
     if (m->window < 4) m->window = 4;
@@ -246,6 +251,7 @@ static void note_pieces(pm_master *m, uint64_t more) {
 static void deliver(pm_master *m, uint64_t first_line, uint32_t n_lines, const void *data,
                     size_t len) {
     pm_output_piece(&m->out, first_line, n_lines, data, len);
+    if (m->progress != NULL) m->progress->advance(m->host, n_lines);
     if (outstanding(m) == 0) pm_output_flush(&m->out); /* idle: a slow stream sees its output */
     if (m->out.error != 0 && !m->output_error_reported) {
         m->output_error_reported = 1;

@@ -1,7 +1,7 @@
 // The parmap task kind (Plugins/ParMap, C + libffi), run through the built `plugin-host` like a
 // user would: results bit for bit, crash and hang isolation by bisection, error markers, setup
 // errors, competence (Old-worker requests without the library), ordering, stdin/stdout, and the
-// master's memory on a large input.
+// master's memory on a large input, the progress line.
 import Foundation
 import Testing
 
@@ -109,6 +109,29 @@ struct ParMapTests {
         let expected = (1...95).map { $0 == 7 ? "#error: line 7: SIGABRT" : String($0 + 1) }
         #expect(run.lines.map(String.init) == expected)
         #expect(run.report.contains("parmap: failed line 7: SIGABRT"), "report: \(run.report)")
+    }
+
+    @Test("a function that exits the worker: '#error: line 5: exit 3'")
+    func exitIsolated() async throws {
+        let run = try await ParMapRun.run(["--library", ParMapRun.fixture, "--symbol", "pmf_exit_on_5",
+                                           "--signature", "int64(int64)", "--chunk", "4"],
+                                          input: numberLines(1...12), hostOptions: ["--retries", "0"])
+        #expect(run.result.status == 1)
+        let expected: [String] = (1...12).map { $0 == 5 ? "#error: line 5: exit 3" : String($0) }
+        #expect(run.lines.map(String.init) == expected)
+    }
+
+    @Test("--policy one-shot: every chunk goes to a fresh worker with the library; results unchanged")
+    func oneShotPolicy() async throws {
+        let run = try await ParMapRun.run(["--library", ParMapRun.fixture, "--symbol", "pmf_abort_on_7",
+                                           "--signature", "int64(int64)", "--chunk", "5", "--stats"],
+                                          input: numberLines(10...39), hostOptions: ["--policy", "one-shot"])
+        #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
+        let expected: [String] = (10...39).map { String($0 + 1) }
+        #expect(run.lines.map(String.init) == expected)
+        #expect(run.report.contains("fresh requests 6 ("), "report: \(run.report)")
+        #expect(run.report.contains("old requests 0 ("), "report: \(run.report)")
+        #expect(run.result.stderr.contains("6 workers started"), "stderr: \(run.result.stderr)")
     }
 
     @Test("a function that hangs on one input: --timeout kills it, '#error: line 99: timeout', the rest is right")
@@ -298,6 +321,14 @@ struct ParMapTests {
         #expect(large.outstanding <= large.window && small.outstanding <= small.window)
         // Holding the input would add 14 MB, holding the output more: allow a few MiB of noise.
         #expect(large.rssKiB - small.rssKiB < 6 * 1024, "peak RSS \(small.rssKiB) KiB -> \(large.rssKiB) KiB")
+    }
+
+    @Test("the progress line counts items (host progress extension, ABI 1.1)")
+    func progressCountsItems() async throws {
+        let run = try await ParMapRun.run(["--library", "libm.so.6", "--symbol", "cos", "--signature", "double(double)"],
+                                          input: numberLines(1...1000), hostOptions: ["--progress"])
+        #expect(run.result.status == 0, "stderr: \(run.result.stderr)")
+        #expect(run.result.stderr.contains("/? items ("), "stderr: \(run.result.stderr)")
     }
 
     @Test("list and describe show the parmap plugin")

@@ -23,6 +23,11 @@ int64_t pmf_abort_on_7(int64_t x) {
     return x + 1;
 }
 
+int64_t pmf_exit_on_5(int64_t x) {
+    if (x == 5) exit(3);
+    return x;
+}
+
 double pmf_hang_on_99(double x) {
     if (x == 99)
         for (;;) pause();

@@ -15,6 +15,8 @@
 PMF_EXPORT double pmf_segv_on_13(double x);
 /* x + 1; calls abort() (SIGABRT) when x == 7. */
 PMF_EXPORT int64_t pmf_abort_on_7(int64_t x);
+/* x; calls exit(3) when x == 5. */
+PMF_EXPORT int64_t pmf_exit_on_5(int64_t x);
 /* x; never returns when x == 99 (a hang, for --timeout). */
 PMF_EXPORT double pmf_hang_on_99(double x);
 /* The string upper-cased (ASCII), in a per-thread buffer. */
