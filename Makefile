@@ -30,6 +30,7 @@ test: build
 bench: deps
 	$(SWIFT) build -c release
 	bash Benchmarks/run.sh $(RELEASE_BIN)
+	bash Benchmarks/parmap/run.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build Benchmarks/out

@@ -23,6 +23,8 @@ let package = Package(
         .library(name: "ChaosPlugin", type: .dynamic, targets: ["ChaosPlugin"]),
         .library(name: "EchoSwiftPlugin", type: .dynamic, targets: ["EchoSwiftPlugin"]),
         .library(name: "FutureABIPlugin", type: .dynamic, targets: ["FutureABIPlugin"]),
+        .library(name: "ParMap", type: .dynamic, targets: ["ParMap"]),
+        .library(name: "ParMapFixture", type: .dynamic, targets: ["ParMapFixture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -74,6 +76,14 @@ let package = Package(
         .target(name: "ChaosPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/ChaosPlugin"),
         .target(name: "EchoSwiftPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/EchoSwiftPlugin"),
         .target(name: "FutureABIPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/FutureABIPlugin"),
+        // The parmap task kind, in C: any C function over lines of input, through libffi (libffi-dev).
+        .target(
+            name: "ParMap", dependencies: ["PluginABI"], path: "Plugins/ParMap",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra"])],
+            linkerSettings: [.linkedLibrary("ffi"), .linkedLibrary("dl")]
+        ),
+        // Functions the parmap tests and benchmarks call (crash, hang, strings, mixed types, ~1 µs work).
+        .target(name: "ParMapFixture", path: "Tests/Fixtures/ParMapFixture"),
         .testTarget(
             name: "PluginHostTests",
             dependencies: ["PluginHost", "PluginProtocol", "PluginKit"]

@@ -28,12 +28,17 @@ final class HostProcess: @unchecked Sendable {
     private let outPath: String
     private let errPath: String
 
-    init(_ arguments: [String]) throws {
+    /// `standardInput`: a file to read as stdin (default: /dev/null).
+    init(_ arguments: [String], standardInput: String? = nil) throws {
         outPath = directory.write("stdout", "")
         errPath = directory.write("stderr", "")
         process.executableURL = URL(fileURLWithPath: TestPaths.pluginHost)
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        if let standardInput {
+            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: standardInput))
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         let exited = self.exited
@@ -66,8 +71,9 @@ final class HostProcess: @unchecked Sendable {
                          stderr: String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self))
     }
 
-    static func run(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
-        try await HostProcess(arguments).result(sourceLocation: sourceLocation)
+    static func run(_ arguments: [String], standardInput: String? = nil, timeout: Double = 60,
+                    sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
+        try await HostProcess(arguments, standardInput: standardInput).result(timeout: timeout, sourceLocation: sourceLocation)
     }
 }
 

@@ -1,0 +1,127 @@
+/* pm_output.c — the output file and, for ordered output, the pieces waiting for their turn. */
+#if !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "pm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PM_OUTPUT_BUFFER (256u << 10)
+
+int pm_output_open(pm_output *o, const char *path, int ordered, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    pm_buf_init(&o->pending);
+    o->ordered = ordered;
+    o->next_line = 1;
+    if (path == NULL || strcmp(path, "-") == 0) {
+        o->fd = 1;
+    } else {
+        o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (o->fd < 0) {
+            snprintf(err, errlen, "cannot write output '%.300s': %s", path, strerror(errno));
+            return -1;
+        }
+        o->owns_fd = 1;
+    }
+    return 0;
+}
+
+static void write_all(pm_output *o, const uint8_t *p, size_t n) {
+    while (n > 0 && o->error == 0) {
+        ssize_t k = write(o->fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            o->error = k < 0 ? errno : EIO;
+            return;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+int pm_output_flush(pm_output *o) {
+    if (o->pending.len > 0) write_all(o, o->pending.p, o->pending.len);
+    o->pending.len = 0;
+    return o->error;
+}
+
+static void emit(pm_output *o, const void *data, size_t len) {
+    if (o->error != 0) return;
+    if (o->pending.len + len > PM_OUTPUT_BUFFER) pm_output_flush(o);
+    if (len >= PM_OUTPUT_BUFFER) {
+        write_all(o, data, len);
+    } else {
+        pm_buf_add(&o->pending, data, len);
+    }
+}
+
+void pm_output_piece(pm_output *o, uint64_t first_line, uint32_t n_lines, const void *data,
+                     size_t len) {
+    if (!o->ordered) {
+        emit(o, data, len);
+        o->pieces_written++;
+        return;
+    }
+    if (first_line != o->next_line) {
+        /* Not its turn: keep a copy. At most the window of outstanding chunks is held. */
+        if (o->n_held == o->held_cap) {
+            size_t cap = o->held_cap ? o->held_cap * 2 : 16;
+            pm_piece *n = realloc(o->held, cap * sizeof *n);
+            if (n == NULL) {
+                o->error = ENOMEM;
+                return;
+            }
+            o->held = n;
+            o->held_cap = cap;
+        }
+        pm_piece *pc = &o->held[o->n_held];
+        pc->data = malloc(len > 0 ? len : 1);
+        if (pc->data == NULL) {
+            o->error = ENOMEM;
+            return;
+        }
+        if (len > 0) memcpy(pc->data, data, len);
+        pc->first_line = first_line;
+        pc->n_lines = n_lines;
+        pc->len = len;
+        o->n_held++;
+        o->held_bytes += len;
+        if (o->held_bytes > o->peak_held_bytes) o->peak_held_bytes = o->held_bytes;
+        return;
+    }
+    emit(o, data, len);
+    o->pieces_written++;
+    o->next_line += n_lines;
+    /* Pieces that were waiting for this one. */
+    for (size_t i = 0; i < o->n_held;) {
+        pm_piece *pc = &o->held[i];
+        if (pc->first_line != o->next_line) {
+            i++;
+            continue;
+        }
+        emit(o, pc->data, pc->len);
+        o->pieces_written++;
+        o->next_line += pc->n_lines;
+        o->held_bytes -= pc->len;
+        free(pc->data);
+        o->held[i] = o->held[--o->n_held];
+        i = 0; /* the next one may be anywhere */
+    }
+}
+
+void pm_output_close(pm_output *o) {
+    pm_output_flush(o);
+    for (size_t i = 0; i < o->n_held; i++) free(o->held[i].data);
+    free(o->held);
+    o->held = NULL;
+    o->n_held = 0;
+    pm_buf_free(&o->pending);
+    if (o->owns_fd && o->fd >= 0) close(o->fd);
+    o->fd = -1;
+}
