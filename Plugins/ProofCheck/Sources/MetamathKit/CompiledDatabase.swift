@@ -1,0 +1,44 @@
+/// The parsed database, compiled into one flat, position-independent image.
+public final class CompiledDatabase: Sendable {
+    /// Every `$p` of the database, in database order.
+    public let theorems: [TheoremInfo]
+    /// The image that workers map and verifiers read.
+    public let image: DatabaseImage
+
+    private init(theorems: [TheoremInfo], image: DatabaseImage) {
+        self.theorems = theorems
+        self.image = image
+    }
+
+    /// Parses `path` (following `$[ $]` includes) and checks everything that is not a proof.
+    ///
+    /// Proofs are only resolved (labels to statements); ``Verifier`` checks them.
+    public static func compile(path: String) throws(DatabaseError) -> CompiledDatabase {
+        var parser = try DatabaseParser(path: path)
+        try parser.parse()
+        let sections = parser.sections
+        let fileNames = parser.fileNames
+        typealias Field = ImageLayout.TheoremRecord
+        typealias Statement = ImageLayout.StatementRecord
+        let count = sections.theorems.count / Field.stride
+        var theorems: [TheoremInfo] = []
+        theorems.reserveCapacity(count)
+        for i in 0 ..< count {
+            let record = i * Field.stride
+            let statement = sections.theorems[record + Field.statement]
+            let base = Int(statement) * Statement.stride
+            theorems.append(TheoremInfo(
+                index: statement,
+                label: parser.label(ofStatement: statement),
+                file: fileNames[Int(sections.statements[base + Statement.file])],
+                line: Int(sections.statements[base + Statement.line]),
+                proofCost: Int(sections.theorems[record + Field.cost])))
+        }
+        return CompiledDatabase(theorems: theorems, image: DatabaseImage(storage: sections.build()))
+    }
+
+    /// The theorem (`$p`) with this label, if any.
+    public func theorem(labeled label: String) -> TheoremInfo? {
+        theorems.first { $0.label == label }
+    }
+}

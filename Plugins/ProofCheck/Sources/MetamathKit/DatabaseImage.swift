@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The image bytes: header (magic, format version, byte length, digest) + sections.
+///
+/// Symbols are interned, statements are `Int32` arrays, and each theorem carries everything
+/// verification needs (see ``ImageLayout``). Value semantics: copies share one immutable buffer.
+public struct DatabaseImage: Sendable {
+    let storage: ImageStorage
+
+    init(storage: ImageStorage) {
+        self.storage = storage
+    }
+
+    /// A hash of the content, stable across runs (what a worker holding this image is competent for).
+    public var digest: UInt64 {
+        UInt64(littleEndian: storage.bytes.baseAddress!.load(fromByteOffset: 24, as: UInt64.self))
+    }
+
+    /// The image's size in bytes.
+    public var byteCount: Int { storage.bytes.count }
+
+    /// Writes the image to a file (for workers to map). Atomic: writes a temporary file beside
+    /// `path`, then renames it.
+    public func write(to path: String) throws(DatabaseError) {
+        let temporary = "\(path).tmp-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(String(cString: strerror(errno)))")
+        }
+        var written = 0
+        let bytes = storage.bytes
+        while written < bytes.count {
+            let count = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let reason = String(cString: strerror(errno))
+                close(descriptor)
+                unlink(temporary)
+                throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(reason)")
+            }
+            written += count
+        }
+        guard close(descriptor) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(reason)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(reason)")
+        }
+    }
+
+    /// Runs `body` on the image bytes.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(storage.bytes)
+    }
+}

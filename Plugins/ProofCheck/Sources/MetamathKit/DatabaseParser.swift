@@ -1,0 +1,403 @@
+/// Reads a database's statements and checks everything that is not a proof: tokens, scoping,
+/// declarations, labels, hypotheses, frames. Produces the image sections; proofs are resolved
+/// to statement references (or bad-reference codes) but not checked.
+///
+/// Errors are thrown as ``DatabaseError`` naming the file and line of the offending token (for
+/// a statement-level problem, the statement's label).
+struct DatabaseParser {
+    typealias Kind = ImageLayout.StatementKind
+
+    var stream: TokenStream
+    var names = NameTable()
+    var sections = ImageSections()
+
+    /// What a name denotes (labels and math symbols share one namespace), by name id.
+    struct NameBinding {
+        /// The symbol of this name, or -1.
+        var symbol: Int32 = -1
+        /// The statement labelled with this name, or -1.
+        var statement: Int32 = -1
+    }
+
+    var bindings: [NameBinding] = []
+
+    var symbols = SymbolTable()
+    var statements = StatementTable()
+
+    /// Active `$f` and `$e` statements, in order of appearance.
+    var activeHypotheses: [Int32] = []
+    var scopes: [Scope] = []
+    /// Variables declared inside open `${` blocks (deactivated when their block closes).
+    var scopedVariables: [Int32] = []
+    /// Variables whose `$f` was declared inside open blocks.
+    var scopedFloats: [Int32] = []
+    /// Top of the persistent `$d` pair stack (-1: empty).
+    var disjointTop: Int32 = -1
+    var mark: UInt32 = 0
+    /// Symbols of the statement being read.
+    var body: [Int32] = []
+    var disjointScratch: [Int64] = []
+    /// The mandatory `$f`s of the frame being built.
+    var frameFloats: [Int32] = []
+    /// Active `$e` statements, in order of appearance.
+    var activeEssentials: [Int32] = []
+    /// Bad references still waiting for the end of the file (label not declared yet), with
+    /// their name ids.
+    var pendingBadReferences: [(index: Int, nameId: Int32)] = []
+
+    /// What a `${` saved, to restore at its `$}`.
+    struct Scope {
+        var hypothesisCount: Int
+        var essentialCount: Int
+        var disjointTop: Int32
+        var variableCount: Int
+        var floatCount: Int
+        var file: Int32
+        var line: Int32
+    }
+
+    /// Opens the database's main file.
+    init(path: String) throws(DatabaseError) {
+        stream = try TokenStream(path: path)
+        // Room for a typical database of this size, so the big arrays rarely grow (includes
+        // may still make them grow).
+        let size = max(stream.mainFileSize, 1 << 12)
+        sections.expressions.reserveCapacity(size / 6)
+        sections.frames.reserveCapacity(size / 6)
+        sections.references.reserveCapacity(size / 16)
+        sections.codes.reserveCapacity(size / 3)
+        sections.disjointNodes.reserveCapacity(size / 64)
+        statements.reserveCapacity(size / 64)
+        sections.theorems.reserveCapacity(size / 128 * ImageLayout.TheoremRecord.stride)
+    }
+
+    // MARK: Statements
+
+    /// Reads the whole database.
+    mutating func parse() throws(DatabaseError) {
+        while let token = try stream.next() {
+            if let keyword = token.keyword {
+                switch keyword {
+                case .constant: try readDeclaration(token, variables: false)
+                case .variable: try readDeclaration(token, variables: true)
+                case .disjoint: try readDisjoint(token)
+                case .openScope:
+                    scopes.append(Scope(hypothesisCount: activeHypotheses.count, essentialCount: activeEssentials.count, disjointTop: disjointTop,
+                                        variableCount: scopedVariables.count, floatCount: scopedFloats.count,
+                                        file: token.file, line: token.line))
+                case .closeScope: try closeScope(token)
+                case .floating, .essential, .axiom, .provable:
+                    throw error(at: token, "a \(keyword.spelling) statement needs a label")
+                case .closeComment:
+                    throw error(at: token, "\"$)\" outside a comment")
+                case .closeInclude:
+                    throw error(at: token, "\"$]\" without \"$[\"")
+                default:
+                    throw error(at: token, "unexpected \"\(keyword.spelling)\" (no statement is open)")
+                }
+            } else if token.startsWithDollar {
+                throw error(at: token, "unknown keyword \"\(token.text)\"")
+            } else {
+                try readLabeledStatement(label: token)
+            }
+        }
+        if let open = scopes.last {
+            throw DatabaseError(file: stream.fileName(open.file), line: Int(open.line),
+                                message: "\"${\" is never closed by \"$}\"")
+        }
+        finish()
+    }
+
+    /// `$c` or `$v`.
+    mutating func readDeclaration(_ keyword: Token, variables: Bool) throws(DatabaseError) {
+        if !variables && !scopes.isEmpty {
+            throw error(at: keyword, "\"$c\" is only allowed in the outermost scope")
+        }
+        var count = 0
+        while true {
+            guard let token = try stream.next() else {
+                throw error(at: keyword, "\(variables ? "$v" : "$c") statement is not terminated by \"$.\"")
+            }
+            if token.keyword == .end { break }
+            try declareSymbol(token, variable: variables)
+            count += 1
+        }
+        if count == 0 {
+            throw error(at: keyword, "\(variables ? "$v" : "$c") statement declares no symbol")
+        }
+    }
+
+    mutating func declareSymbol(_ token: Token, variable: Bool) throws(DatabaseError) {
+        if token.containsDollar {
+            if token.startsWithDollar, token.keyword != nil {
+                throw error(at: token, "expected \"$.\" to end the \(variable ? "$v" : "$c") statement, found \"\(token.text)\"")
+            }
+            throw error(at: token, "math symbol \"\(token.text)\" may not contain \"$\"")
+        }
+        let nameId = internName(token)
+        let label = bindings[Int(nameId)].statement
+        if label >= 0 {
+            throw error(at: token, "math symbol \"\(token.text)\" has the same name as the label declared at \(location(ofStatement: label))")
+        }
+        let existing = bindings[Int(nameId)].symbol
+        if existing >= 0 {
+            let e = Int(existing)
+            let earlier = "\(stream.fileName(symbols.file[e])):\(symbols.line[e])"
+            if symbols.isVariable[e] != variable {
+                throw error(at: token, "\"\(token.text)\" is declared as a \(variable ? "variable" : "constant") but was declared as a \(variable ? "constant" : "variable") at \(earlier)")
+            }
+            if !variable {
+                throw error(at: token, "constant \"\(token.text)\" is already declared at \(earlier)")
+            }
+            if symbols.active[e] {
+                throw error(at: token, "variable \"\(token.text)\" is already declared at \(earlier) and still active")
+            }
+            symbols.active[e] = true
+            symbols.file[e] = token.file
+            symbols.line[e] = token.line
+            if !scopes.isEmpty { scopedVariables.append(existing) }
+            return
+        }
+        let symbol = symbols.add(nameId: nameId, variable: variable, at: token)
+        bindings[Int(nameId)].symbol = symbol
+        if variable && !scopes.isEmpty { scopedVariables.append(symbol) }
+    }
+
+    /// `$d x y ... $.`
+    mutating func readDisjoint(_ keyword: Token) throws(DatabaseError) {
+        _ = try readMathString(opener: keyword, what: { "$d statement" }, allowProof: false)
+        if body.count < 2 {
+            throw error(at: keyword, "a $d statement needs at least two variables")
+        }
+        for i in 0 ..< body.count {
+            let symbol = body[i]
+            if !symbols.isVariable[Int(symbol)] {
+                throw error(at: keyword, "\"\(symbolText(symbol))\" in a $d statement is a constant, not a variable")
+            }
+            for j in 0 ..< i where body[j] == symbol {
+                throw error(at: keyword, "variable \"\(symbolText(symbol))\" appears twice in a $d statement")
+            }
+        }
+        for i in 0 ..< body.count {
+            for j in i + 1 ..< body.count {
+                let a = min(body[i], body[j]), b = max(body[i], body[j])
+                let node = Int32(sections.disjointNodes.count / 3)
+                sections.disjointNodes.append(a)
+                sections.disjointNodes.append(b)
+                sections.disjointNodes.append(disjointTop)
+                disjointTop = node
+            }
+        }
+    }
+
+    /// `$}`: ends the variables, hypotheses and `$d`s of the innermost block.
+    mutating func closeScope(_ token: Token) throws(DatabaseError) {
+        guard let scope = scopes.popLast() else {
+            throw error(at: token, "\"$}\" without a matching \"${\"")
+        }
+        for i in scope.hypothesisCount ..< activeHypotheses.count {
+            statements.active[Int(activeHypotheses[i])] = false
+        }
+        activeHypotheses.removeSubrange(scope.hypothesisCount...)
+        activeEssentials.removeSubrange(scope.essentialCount...)
+        for i in scope.variableCount ..< scopedVariables.count {
+            symbols.active[Int(scopedVariables[i])] = false
+        }
+        scopedVariables.removeSubrange(scope.variableCount...)
+        for i in scope.floatCount ..< scopedFloats.count {
+            symbols.float[Int(scopedFloats[i])] = -1
+        }
+        scopedFloats.removeSubrange(scope.floatCount...)
+        disjointTop = scope.disjointTop
+    }
+
+    /// `label $f/$e/$a/$p ...`
+    mutating func readLabeledStatement(label: Token) throws(DatabaseError) {
+        for i in 0 ..< label.count where !DatabaseParser.isLabelCharacter(label.start[i]) {
+            throw error(at: label, "label \"\(label.text)\" may contain only letters, digits, \"-\", \"_\" and \".\"")
+        }
+        guard let keywordToken = try stream.next() else {
+            throw error(at: label, "label \"\(label.text)\" is not followed by a statement")
+        }
+        guard let keyword = keywordToken.keyword,
+              keyword == .floating || keyword == .essential || keyword == .axiom || keyword == .provable else {
+            throw error(at: keywordToken, "expected $f, $e, $a or $p after label \"\(label.text)\", found \"\(keywordToken.text)\"")
+        }
+        let nameId = internName(label)
+        let earlier = bindings[Int(nameId)].statement
+        if earlier >= 0 {
+            throw error(at: label, "label \"\(label.text)\" is already declared at \(location(ofStatement: earlier))")
+        }
+        let symbol = bindings[Int(nameId)].symbol
+        if symbol >= 0 {
+            throw error(at: label, "label \"\(label.text)\" has the same name as the math symbol declared at \(stream.fileName(symbols.file[Int(symbol)])):\(symbols.line[Int(symbol)])")
+        }
+        func what() -> String { "\(keyword.spelling) statement \"\(label.text)\"" }
+        let terminator = try readMathString(opener: label, what: what, allowProof: keyword == .provable)
+        if body.isEmpty {
+            throw error(at: label, "\(what()) has no math symbols")
+        }
+        if symbols.isVariable[Int(body[0])] {
+            throw error(at: label, "the first symbol of \(what()) must be a constant (its typecode), not the variable \"\(symbolText(body[0]))\"")
+        }
+        switch keyword {
+        case .floating:
+            guard body.count == 2 else {
+                throw error(at: label, "\(what()) must have exactly two symbols, a typecode and a variable")
+            }
+            let variable = body[1]
+            guard symbols.isVariable[Int(variable)] else {
+                throw error(at: label, "the second symbol of \(what()) must be a variable, not the constant \"\(symbolText(variable))\"")
+            }
+            let other = symbols.float[Int(variable)]
+            if other >= 0 {
+                throw error(at: label, "variable \"\(symbolText(variable))\" already has the active $f \"\(names.text(statements.nameId[Int(other)]))\" (\(location(ofStatement: other)))")
+            }
+            let statement = addStatement(kind: Kind.floating, nameId: nameId, label: label)
+            symbols.float[Int(variable)] = statement
+            if !scopes.isEmpty { scopedFloats.append(variable) }
+            activeHypotheses.append(statement)
+            statements.active[Int(statement)] = true
+        case .essential:
+            try requireFloats(what: what, label: label)
+            let statement = addStatement(kind: Kind.essential, nameId: nameId, label: label)
+            activeHypotheses.append(statement)
+            activeEssentials.append(statement)
+            statements.active[Int(statement)] = true
+        case .axiom:
+            try requireFloats(what: what, label: label)
+            if body.count == 1 { sections.info[ImageLayout.InfoField.allowsEmptySubstitution] = 1 }
+            let statement = addStatement(kind: Kind.axiom, nameId: nameId, label: label)
+            buildFrame(for: statement)
+        default:
+            try requireFloats(what: what, label: label)
+            guard terminator == .proof else {
+                throw error(at: label, "\(what()) has no proof (\"$=\" is missing)")
+            }
+            let statement = addStatement(kind: Kind.provable, nameId: nameId, label: label)
+            buildFrame(for: statement)
+            try readProof(of: statement, label: label)
+        }
+    }
+
+    /// Reads math symbols up to `$.` (or `$=` when `allowProof`) into ``body``.
+    mutating func readMathString(opener: Token, what: () -> String, allowProof: Bool) throws(DatabaseError) -> Keyword {
+        body.removeAll(keepingCapacity: true)
+        while true {
+            guard let token = try stream.next() else {
+                throw error(at: opener, "\(what()) is not terminated by \"$.\"")
+            }
+            if token.startsWithDollar {
+                if let keyword = token.keyword {
+                    if keyword == .end { return .end }
+                    if keyword == .proof && allowProof { return .proof }
+                }
+                throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
+            }
+            let nameId = names.find(token)
+            let symbol = nameId >= 0 ? bindings[Int(nameId)].symbol : -1
+            guard symbol >= 0 else {
+                throw error(at: token, "math symbol \"\(token.text)\" is not declared")
+            }
+            if symbols.isVariable[Int(symbol)] && !symbols.active[Int(symbol)] {
+                throw error(at: token, "variable \"\(token.text)\" is not active here (its block has ended)")
+            }
+            body.append(symbol)
+        }
+    }
+
+    /// Every variable of ``body`` must have an active `$f`.
+    func requireFloats(what: () -> String, label: Token) throws(DatabaseError) {
+        for symbol in body where symbols.isVariable[Int(symbol)] && symbols.float[Int(symbol)] < 0 {
+            throw error(at: label, "variable \"\(symbolText(symbol))\" in \(what()) has no active $f statement")
+        }
+    }
+
+    /// Appends a statement whose math string is ``body``.
+    mutating func addStatement(kind: Int32, nameId: Int32, label: Token) -> Int32 {
+        let statement = statements.add(kind: kind, nameId: nameId, start: sections.expressions.count,
+                                       count: body.count, label: label)
+        sections.expressions.append(contentsOf: body)
+        bindings[Int(nameId)].statement = statement
+        return statement
+    }
+
+    // MARK: Finishing
+
+    /// Resolves labels used before their declaration and writes the remaining sections.
+    mutating func finish() {
+        typealias Bad = ImageLayout.BadReferenceKind
+        for (index, nameId) in pendingBadReferences {
+            let record = index * ImageLayout.BadReferenceRecord.stride
+            let statement = bindings[Int(nameId)].statement
+            sections.badReferences[record + ImageLayout.BadReferenceRecord.kind] = statement >= 0 ? Bad.declaredLater : Bad.undeclared
+            sections.badReferences[record + ImageLayout.BadReferenceRecord.statement] = statement
+        }
+        pendingBadReferences = []
+        sections.statements.reserveCapacity(statements.total * ImageLayout.StatementRecord.stride)
+        for i in 0 ..< statements.total {
+            let nameId = Int(statements.nameId[i])
+            sections.statements.append(statements.kind[i])
+            sections.statements.append(names.entries[nameId].offset)
+            sections.statements.append(names.entries[nameId].length)
+            sections.statements.append(statements.start[i])
+            sections.statements.append(statements.count[i])
+            sections.statements.append(statements.frame[i])
+            sections.statements.append(statements.file[i])
+            sections.statements.append(statements.line[i])
+            sections.statements.append(-1)
+        }
+        for t in 0 ..< sections.theorems.count / ImageLayout.TheoremRecord.stride {
+            let statement = Int(sections.theorems[t * ImageLayout.TheoremRecord.stride + ImageLayout.TheoremRecord.statement])
+            sections.statements[statement * ImageLayout.StatementRecord.stride + ImageLayout.StatementRecord.theorem] = Int32(t)
+        }
+        for i in 0 ..< symbols.count {
+            let nameId = Int(symbols.nameId[i])
+            sections.symbols.append(names.entries[nameId].offset)
+            sections.symbols.append(names.entries[nameId].length)
+            sections.symbols.append(symbols.isVariable[i] ? 1 : 0)
+        }
+        for file in stream.fileNames {
+            let (offset, length) = names.appendToPool(file)
+            sections.files.append(offset)
+            sections.files.append(length)
+        }
+        sections.strings = names.pool
+    }
+
+    /// The file names, by index.
+    var fileNames: [String] { stream.fileNames }
+
+    /// The label of statement `index`.
+    func label(ofStatement index: Int32) -> String { names.text(statements.nameId[Int(index)]) }
+
+    // MARK: Helpers
+
+    /// The id of the token's name, extending the per-name tables for a new one.
+    mutating func internName(_ token: Token) -> Int32 {
+        let id = names.intern(token)
+        if Int(id) == bindings.count { bindings.append(NameBinding()) }
+        return id
+    }
+
+    func symbolText(_ symbol: Int32) -> String { names.text(symbols.nameId[Int(symbol)]) }
+
+    func location(ofStatement statement: Int32) -> String {
+        "\(stream.fileName(statements.file[Int(statement)])):\(statements.line[Int(statement)])"
+    }
+
+    func error(at token: Token, _ message: String) -> DatabaseError {
+        DatabaseError(file: stream.fileName(token.file), line: Int(token.line), message: message)
+    }
+
+    @inline(__always)
+    static func isLabelCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "A") ... UInt8(ascii: "Z"),
+             UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The sections of an image as the parser produced them, before they are laid out.
+struct ImageSections {
+    var statements: [Int32] = []
+    var expressions: [Int32] = []
+    var frames: [Int32] = []
+    var theorems: [Int32] = []
+    var references: [Int32] = []
+    var codes: [UInt8] = []
+    var disjointNodes: [Int32] = []
+    var symbols: [Int32] = []
+    var badReferences: [Int32] = []
+    var files: [Int32] = []
+    var strings: [UInt8] = []
+    var info: [Int32] = Array(repeating: 0, count: ImageLayout.InfoField.count)
+
+    /// Lays the sections out behind a header and returns the finished bytes.
+    func build() -> ImageStorage {
+        typealias Section = ImageLayout.Section
+        var lengths = Array(repeating: 0, count: Section.allCases.count)
+        for section in Section.allCases {
+            lengths[section.rawValue] = byteCount(of: section)
+        }
+        var offsets = Array(repeating: 0, count: lengths.count)
+        var total = ImageLayout.dataOffset
+        for i in 0 ..< lengths.count {
+            offsets[i] = total
+            total += (lengths[i] + 7) & ~7
+        }
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(total, 8), alignment: 16)
+        memset(memory, 0, ImageLayout.dataOffset)
+        for section in Section.allCases {
+            let offset = offsets[section.rawValue]
+            copy(section, to: memory + offset)
+            // Zero the padding up to the next 8-byte boundary (the digest covers it).
+            let length = lengths[section.rawValue]
+            memset(memory + offset + length, 0, ((length + 7) & ~7) - length)
+            let entry = ImageLayout.sectionTableOffset + section.rawValue * ImageLayout.sectionTableEntrySize
+            memory.storeBytes(of: UInt64(offsets[section.rawValue]).littleEndian, toByteOffset: entry, as: UInt64.self)
+            memory.storeBytes(of: UInt64(lengths[section.rawValue]).littleEndian, toByteOffset: entry + 8, as: UInt64.self)
+        }
+        memory.storeBytes(of: ImageLayout.magic.littleEndian, toByteOffset: 0, as: UInt64.self)
+        memory.storeBytes(of: ImageLayout.formatVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
+        memory.storeBytes(of: UInt32(Section.allCases.count).littleEndian, toByteOffset: 12, as: UInt32.self)
+        memory.storeBytes(of: UInt64(total).littleEndian, toByteOffset: 16, as: UInt64.self)
+        let digest = Digest.of(UnsafeRawBufferPointer(start: memory + ImageLayout.headerSize, count: total - ImageLayout.headerSize))
+        memory.storeBytes(of: digest.littleEndian, toByteOffset: 24, as: UInt64.self)
+        return ImageStorage(taking: memory, count: total)
+    }
+
+    private func byteCount(of section: ImageLayout.Section) -> Int {
+        switch section {
+        case .statements: return statements.count * 4
+        case .expressions: return expressions.count * 4
+        case .frames: return frames.count * 4
+        case .theorems: return theorems.count * 4
+        case .references: return references.count * 4
+        case .codes: return codes.count
+        case .disjointNodes: return disjointNodes.count * 4
+        case .symbols: return symbols.count * 4
+        case .badReferences: return badReferences.count * 4
+        case .files: return files.count * 4
+        case .strings: return strings.count
+        case .info: return info.count * 4
+        }
+    }
+
+    private func copy(_ section: ImageLayout.Section, to destination: UnsafeMutableRawPointer) {
+        func put<T>(_ array: [T]) {
+            array.withUnsafeBytes { source in
+                if let base = source.baseAddress { destination.copyMemory(from: base, byteCount: source.count) }
+            }
+        }
+        switch section {
+        case .statements: put(statements)
+        case .expressions: put(expressions)
+        case .frames: put(frames)
+        case .theorems: put(theorems)
+        case .references: put(references)
+        case .codes: put(codes)
+        case .disjointNodes: put(disjointNodes)
+        case .symbols: put(symbols)
+        case .badReferences: put(badReferences)
+        case .files: put(files)
+        case .strings: put(strings)
+        case .info: put(info)
+        }
+    }
+}

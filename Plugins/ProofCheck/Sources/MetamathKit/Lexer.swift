@@ -1,0 +1,115 @@
+/// Splits one mapped source file into tokens, skipping comments and checking every byte.
+///
+/// Whitespace is space, tab, CR, LF and FF; every other byte must be printable ASCII
+/// (0x21...0x7E). A comment runs from a `$(` token to the next `$)` token; inside it `$(` is an
+/// error and `$)` must stand alone between whitespace.
+struct Lexer {
+    private let base: UnsafePointer<UInt8>
+    private let end: Int
+    private var position = 0
+    private var line: Int32 = 1
+    /// The file's index in the token stream's list.
+    let file: Int32
+    /// The file's name, for messages.
+    let fileName: String
+
+    /// A lexer over `bytes`, which must outlive it and have a base address (even when empty,
+    /// as ``FileMapping`` guarantees).
+    init(bytes: UnsafeRawBufferPointer, file: Int32, fileName: String) {
+        base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        end = bytes.count
+        self.file = file
+        self.fileName = fileName
+    }
+
+    /// The next token that is not part of a comment, or nil at the end of the file.
+    @inline(__always)
+    mutating func next() throws(DatabaseError) -> Token? {
+        while true {
+            guard let token = try nextRaw() else { return nil }
+            if token.count == 2 && token.start[0] == UInt8(ascii: "$") && token.start[1] == UInt8(ascii: "(") {
+                try skipComment(openedAt: token.line)
+                continue
+            }
+            return token
+        }
+    }
+
+    /// The next token, comments included.
+    @inline(__always)
+    private mutating func nextRaw() throws(DatabaseError) -> Token? {
+        var p = position
+        // Skip whitespace, counting lines and rejecting other control or non-ASCII bytes.
+        while p < end {
+            let byte = base[p]
+            if byte > 0x20 {
+                if byte < 0x7F { break }
+                throw badByte(byte)
+            }
+            if byte == 0x0A {
+                line += 1
+            } else if byte != 0x20 && byte != 0x09 && byte != 0x0D && byte != 0x0C {
+                throw badByte(byte)
+            }
+            p += 1
+        }
+        guard p < end else {
+            position = p
+            return nil
+        }
+        let start = p
+        p += 1
+        while p < end && base[p] &- 0x21 < 0x5E { p += 1 }
+        position = p
+        return Token(start: base + start, count: p - start, file: file, line: line)
+    }
+
+    /// Skips a comment whose `$(` was just read.
+    private mutating func skipComment(openedAt openLine: Int32) throws(DatabaseError) {
+        var p = position
+        while true {
+            guard p < end else {
+                position = p
+                throw DatabaseError(file: fileName, line: Int(openLine), message: "comment is never closed by \"$)\"")
+            }
+            let byte = base[p]
+            if byte == UInt8(ascii: "$") {
+                if p + 1 < end {
+                    let next = base[p + 1]
+                    if next == UInt8(ascii: ")") {
+                        let before = base[p - 1]
+                        let afterIsSpace = p + 2 >= end || Lexer.isWhitespace(base[p + 2])
+                        guard Lexer.isWhitespace(before) && afterIsSpace else {
+                            throw DatabaseError(file: fileName, line: Int(line),
+                                                message: "\"$)\" inside a comment must be separated by whitespace")
+                        }
+                        position = p + 2
+                        return
+                    }
+                    if next == UInt8(ascii: "(") {
+                        throw DatabaseError(file: fileName, line: Int(line),
+                                            message: "\"$(\" inside a comment (comments do not nest; the comment opened on line \(openLine))")
+                    }
+                }
+            } else if byte == 0x0A {
+                line += 1
+            } else if byte < 0x20 || byte >= 0x7F {
+                if byte != 0x09 && byte != 0x0D && byte != 0x0C {
+                    position = p
+                    throw badByte(byte)
+                }
+            }
+            p += 1
+        }
+    }
+
+    @inline(__always)
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D || byte == 0x0C
+    }
+
+    private func badByte(_ byte: UInt8) -> DatabaseError {
+        DatabaseError(file: fileName, line: Int(line),
+                      message: "byte 0x\(String(byte, radix: 16, uppercase: true)) is not printable ASCII or whitespace")
+    }
+}

@@ -1,0 +1,131 @@
+/// Interns names (labels and math symbols, as byte slices) as dense `Int32` ids.
+///
+/// Open addressing with linear probing over a power-of-two slot array, kept at most half full.
+/// A slot holds the name's hash and id together, so a probe touches one slot, one entry and
+/// the bytes. The bytes of every name are copied into one pool, which becomes the image's
+/// string section.
+struct NameTable {
+    /// Where a name's bytes are in ``pool``.
+    struct Entry {
+        var offset: Int32
+        var length: Int32
+    }
+
+    /// All names' bytes, back to back.
+    private(set) var pool: [UInt8] = []
+    /// Per name id.
+    private(set) var entries: [Entry] = []
+    /// `hash << 32 | (id + 1)`, or 0 for an empty slot.
+    private var slots: [UInt64]
+    private var mask: Int
+
+    init(capacity: Int = 1 << 14) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = Array(repeating: 0, count: size)
+        mask = size - 1
+        pool.reserveCapacity(capacity * 8)
+        entries.reserveCapacity(capacity)
+    }
+
+    /// The number of names.
+    var count: Int { entries.count }
+
+    /// The hash of a byte slice (FNV-1a).
+    @inline(__always)
+    static func hash(_ start: UnsafePointer<UInt8>, _ count: Int) -> UInt32 {
+        var h: UInt32 = 0x811C_9DC5
+        for i in 0 ..< count {
+            h = (h ^ UInt32(start[i])) &* 0x0100_0193
+        }
+        return h
+    }
+
+    /// The id of the name spelled by the token, or -1.
+    @inline(__always)
+    func find(_ token: Token) -> Int32 {
+        find(token.start, token.count, hash: NameTable.hash(token.start, token.count))
+    }
+
+    /// The id of the name `start[0..<count]` with hash `hash`, or -1.
+    @inline(__always)
+    func find(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
+        var slot = Int(hash) & mask
+        let tag = UInt64(hash) << 32
+        return slots.withUnsafeBufferPointer { slots -> Int32 in
+            entries.withUnsafeBufferPointer { entries -> Int32 in
+                pool.withUnsafeBufferPointer { bytes -> Int32 in
+                    while true {
+                        let value = slots[slot]
+                        if value == 0 { return -1 }
+                        if value & 0xFFFF_FFFF_0000_0000 == tag {
+                            let id = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
+                            let entry = entries[id]
+                            if Int(entry.length) == count
+                                && NameTable.equal(bytes.baseAddress! + Int(entry.offset), start, count) {
+                                return Int32(id)
+                            }
+                        }
+                        slot = (slot + 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        for i in 0 ..< count where a[i] != b[i] { return false }
+        return true
+    }
+
+    /// The id of the token's name, adding it if it is new.
+    @inline(__always)
+    mutating func intern(_ token: Token) -> Int32 {
+        intern(token.start, token.count)
+    }
+
+    /// The id of the name `start[0..<count]`, adding it if it is new.
+    mutating func intern(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int32 {
+        let hash = NameTable.hash(start, count)
+        let found = find(start, count, hash: hash)
+        if found >= 0 { return found }
+        return insert(start, count, hash: hash)
+    }
+
+    /// Adds a name that is not in the table.
+    private mutating func insert(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
+        let id = Int32(entries.count)
+        entries.append(Entry(offset: Int32(pool.count), length: Int32(count)))
+        pool.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+        if entries.count * 2 > slots.count { grow() }
+        place(UInt64(hash) << 32 | UInt64(id + 1))
+        return id
+    }
+
+    private mutating func place(_ value: UInt64) {
+        var slot = Int(truncatingIfNeeded: value >> 32) & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = value
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = Array(repeating: 0, count: old.count * 2)
+        mask = slots.count - 1
+        for value in old where value != 0 { place(value) }
+    }
+
+    /// Appends raw bytes that are not a name (a file name) to the pool; returns their offset.
+    mutating func appendToPool(_ text: String) -> (offset: Int32, length: Int32) {
+        let offset = Int32(pool.count)
+        pool.append(contentsOf: text.utf8)
+        return (offset, Int32(pool.count) - offset)
+    }
+
+    /// The text of name `id`.
+    func text(_ id: Int32) -> String {
+        let entry = entries[Int(id)]
+        return String(decoding: pool[Int(entry.offset) ..< Int(entry.offset + entry.length)], as: UTF8.self)
+    }
+}

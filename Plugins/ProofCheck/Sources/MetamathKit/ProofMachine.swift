@@ -1,0 +1,369 @@
+/// Executes proofs against an image: the stack machine of the Metamath book with its scratch
+/// buffers (arena of math strings, stack, saved subproofs, substitution, `$d` set), all reused
+/// from proof to proof.
+struct ProofMachine {
+    typealias Statement = ImageLayout.StatementRecord
+    typealias Theorem = ImageLayout.TheoremRecord
+    typealias Frame = ImageLayout.FrameRecord
+
+    let view: ImageView
+    /// 1 for a variable, 0 for a constant, by symbol id.
+    let isVariable: UnsafeMutablePointer<UInt8>
+
+    private(set) var arena = ScratchBuffer<Int32>(capacity: 1 << 16)
+    private(set) var arenaCount = 0
+    private(set) var stack = ScratchBuffer<StackEntry>(capacity: 1 << 10)
+    private(set) var stackCount = 0
+    var saved = ScratchBuffer<StackEntry>(capacity: 1 << 10)
+    var savedCount = 0
+    var substitution = ScratchBuffer<StackEntry>(capacity: 64)
+    var disjointPairs = DisjointPairSet()
+    var disjointLoaded = false
+    /// Unknown steps executed so far.
+    private(set) var unknownCount = 0
+
+    /// The theorem being proved: statement index and theorem record.
+    var theoremStatement = 0
+    var theoremRecord = 0
+
+    init(view: ImageView) {
+        self.view = view
+        isVariable = .allocate(capacity: max(view.symbolCount, 1))
+        for symbol in 0 ..< view.symbolCount {
+            isVariable[symbol] = UInt8(truncatingIfNeeded: view.symbols[symbol * ImageLayout.SymbolRecord.stride + ImageLayout.SymbolRecord.isVariable])
+        }
+    }
+
+    func deallocate() {
+        isVariable.deallocate()
+        arena.deallocate()
+        stack.deallocate()
+        saved.deallocate()
+        substitution.deallocate()
+        disjointPairs.deallocate()
+    }
+
+    // MARK: Running a proof
+
+    /// The theorem record of statement `index`, or nil if it is not a `$p`.
+    func theoremRecord(ofStatement index: Int32) -> Int? {
+        guard index >= 0, Int(index) < view.statementCount else { return nil }
+        let record = view.statement(Int(index), Statement.theorem)
+        return record >= 0 ? Int(record) : nil
+    }
+
+    /// Executes the first `limit` steps of theorem record `record` (all of them when `limit` is
+    /// larger) and returns the number of steps executed. Throws at the first error.
+    mutating func run(theorem record: Int, limit: Int) throws(ProofFailure) -> Int {
+        theoremRecord = record
+        theoremStatement = Int(view.theorem(record, Theorem.statement))
+        arenaCount = 0
+        stackCount = 0
+        savedCount = 0
+        unknownCount = 0
+        disjointLoaded = false
+        let format = view.theorem(record, Theorem.format)
+        if format == ImageLayout.ProofFormat.normal {
+            return try runNormal(limit: limit)
+        }
+        // Label list problems are found before any step runs (step 0).
+        let start = Int(view.theorem(record, Theorem.referenceStart))
+        for i in 0 ..< Int(view.theorem(record, Theorem.referenceCount)) {
+            let reference = view.references[start + i]
+            if reference < 0 { throw failure(reference: reference, step: 0) }
+        }
+        if format == ImageLayout.ProofFormat.unclosedLabelList {
+            throw ProofFailure(step: 0, label: "", message: "the compressed proof's label list is not closed by \")\"")
+        }
+        return try runCompressed(limit: limit)
+    }
+
+    /// Checks the end of a proof that ran all its `steps`; returns the number of unknown steps.
+    func finish(steps: Int) throws(ProofFailure) -> Int {
+        let end = steps + 1
+        if stackCount != 1 {
+            if steps == 0 { throw ProofFailure(step: end, label: "", message: "the proof is empty") }
+            throw ProofFailure(step: end, label: "",
+                               message: "the proof leaves \(stackCount) entries on the stack, expected 1")
+        }
+        if unknownCount > 0 { return unknownCount }
+        let top = stack[0]
+        let start = Int(view.statement(theoremStatement, Statement.expressionStart))
+        let count = Int(view.statement(theoremStatement, Statement.expressionCount))
+        if Int(top.count) != count || !equal(arena.base + Int(top.start), view.expressions + start, count) {
+            throw ProofFailure(step: end, label: "",
+                               message: "the proof proves \"\(render(top))\", but the statement is \"\(view.render(statement: theoremStatement))\"")
+        }
+        return 0
+    }
+
+    mutating func runNormal(limit: Int) throws(ProofFailure) -> Int {
+        let start = Int(view.theorem(theoremRecord, Theorem.referenceStart))
+        let count = Int(view.theorem(theoremRecord, Theorem.referenceCount))
+        let steps = min(count, limit)
+        for i in 0 ..< steps {
+            try execute(reference: view.references[start + i], step: i + 1)
+        }
+        return steps
+    }
+
+    mutating func runCompressed(limit: Int) throws(ProofFailure) -> Int {
+        let frame = view.frames + Int(view.statement(theoremStatement, Statement.frame))
+        let mandatory = Int(frame[Frame.hypothesisCount])
+        let labelStart = Int(view.theorem(theoremRecord, Theorem.referenceStart))
+        let labelCount = Int(view.theorem(theoremRecord, Theorem.referenceCount))
+        let codes = view.codes + Int(view.theorem(theoremRecord, Theorem.codeStart))
+        let codeCount = Int(view.theorem(theoremRecord, Theorem.codeCount))
+        var number = 0
+        var steps = 0
+        /// Whether the last step was an assertion (only those may be saved with `Z`).
+        var lastWasAssertion = false
+        for i in 0 ..< codeCount {
+            let c = codes[i]
+            if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "T") {
+                number = number &* 20 &+ Int(c &- 64)
+                if steps == limit { return steps }
+                steps += 1
+                let k = number
+                number = 0
+                if k <= mandatory {
+                    let hypothesis = frame[Frame.headerSize + (k - 1) * Frame.hypothesisStride]
+                    pushCopy(ofStatement: Int(hypothesis))
+                    lastWasAssertion = false
+                } else if k <= mandatory + labelCount {
+                    let reference = view.references[labelStart + k - mandatory - 1]
+                    try execute(reference: reference, step: steps)
+                    lastWasAssertion = reference >= 0 && view.statement(Int(reference), Statement.kind) >= ImageLayout.StatementKind.axiom
+                } else if k <= mandatory + labelCount + savedCount {
+                    push(saved[k - mandatory - labelCount - 1])
+                    lastWasAssertion = false
+                } else {
+                    throw ProofFailure(step: steps, label: "", message: "compressed proof number \(k) is out of range: there are \(mandatory) mandatory hypotheses, \(labelCount) listed labels and \(savedCount) saved subproofs (1...\(mandatory + labelCount + savedCount))")
+                }
+            } else if c >= UInt8(ascii: "U") && c <= UInt8(ascii: "Y") {
+                number = number &* 5 &+ Int(c &- 84)
+                if number > 1 << 40 {
+                    throw ProofFailure(step: steps + 1, label: "", message: "compressed proof number is out of range (too many digits)")
+                }
+            } else if c == UInt8(ascii: "Z") {
+                if number != 0 {
+                    throw ProofFailure(step: steps + 1, label: "", message: "\"Z\" in the middle of a compressed proof number")
+                }
+                if steps == 0 {
+                    throw ProofFailure(step: 1, label: "", message: "\"Z\" before the first step of the compressed proof")
+                }
+                if !lastWasAssertion {
+                    throw ProofFailure(step: steps, label: "", message: "\"Z\" after step \(steps), which is not an $a or $p step; only assertion steps may be saved")
+                }
+                saved.reserve(savedCount + 1, keeping: savedCount)
+                saved[savedCount] = stack[stackCount - 1]
+                savedCount += 1
+            } else if c == UInt8(ascii: "?") {
+                if number != 0 {
+                    throw ProofFailure(step: steps + 1, label: "", message: "\"?\" in the middle of a compressed proof number")
+                }
+                if steps == limit { return steps }
+                steps += 1
+                push(.unknown)
+                unknownCount += 1
+                lastWasAssertion = false
+            } else {
+                let shown = c >= 0x21 && c < 0x7F ? String(UnicodeScalar(c)) : "byte \(c)"
+                throw ProofFailure(step: steps + 1, label: "", message: "invalid character \"\(shown)\" in the compressed proof")
+            }
+        }
+        if number != 0 {
+            throw ProofFailure(step: steps + 1, label: "", message: "the compressed proof ends in the middle of a number")
+        }
+        return steps
+    }
+
+    /// Executes one step that names a statement, `?`, or a bad reference.
+    @inline(__always)
+    mutating func execute(reference: Int32, step: Int) throws(ProofFailure) {
+        if reference >= 0 {
+            let statement = Int(reference)
+            if view.statement(statement, Statement.kind) <= ImageLayout.StatementKind.essential {
+                pushCopy(ofStatement: statement)
+            } else {
+                try apply(assertion: statement, step: step)
+            }
+        } else if reference == ImageLayout.ProofReference.unknownStep {
+            push(.unknown)
+            unknownCount += 1
+        } else {
+            throw failure(reference: reference, step: step)
+        }
+    }
+
+    // MARK: Applying an assertion
+
+    mutating func apply(assertion: Int, step: Int) throws(ProofFailure) {
+        let frame = view.frames + Int(view.statement(assertion, Statement.frame))
+        let hypothesisCount = Int(frame[Frame.hypothesisCount])
+        guard stackCount >= hypothesisCount else {
+            throw ProofFailure(step: step, label: view.label(ofStatement: assertion),
+                               message: "\(view.label(ofStatement: assertion)) needs \(hypothesisCount) hypotheses, but the stack holds \(stackCount) \(stackCount == 1 ? "entry" : "entries")")
+        }
+        let base = stackCount - hypothesisCount
+        let hypotheses = frame + Frame.headerSize
+        // Unknown (`?`) entries, as metamath-exe treats them: an unknown $f leaves a variable
+        // unbound, so the result is unknown; with only unknown $e's the rest is still unified
+        // but a mismatch makes the result unknown instead of an error.
+        var lenient = false
+        var entry = hypotheses
+        for i in base ..< stackCount {
+            if stack[i].isUnknown {
+                if entry[1] >= 0 {
+                    stackCount = base
+                    push(.unknown)
+                    return
+                }
+                lenient = true
+            }
+            entry += Frame.hypothesisStride
+        }
+        substitution.reserve(Int(frame[Frame.variableCount]), keeping: 0)
+        // Bind each variable to the expression of its $f hypothesis.
+        entry = hypotheses
+        for i in 0 ..< hypothesisCount {
+            let typecode = entry[1]
+            if typecode >= 0 {
+                let found = stack[base + i]
+                if arena[Int(found.start)] != typecode || (found.count == 1 && !view.allowsEmptySubstitution) {
+                    if lenient { return replaceByUnknown(base: base) }
+                    throw floatingMismatch(assertion: assertion, hypothesis: Int(entry[0]), found: found, step: step)
+                }
+                substitution[Int(entry[2])] = StackEntry(start: found.start + 1, count: found.count - 1)
+            }
+            entry += Frame.hypothesisStride
+        }
+        // Each $e must equal its pattern under the substitution.
+        entry = hypotheses
+        for i in 0 ..< hypothesisCount {
+            if entry[1] < 0 {
+                let found = stack[base + i]
+                if !found.isUnknown && !matches(pattern: view.frames + Int(entry[2]), count: Int(entry[3]), found) {
+                    if lenient { return replaceByUnknown(base: base) }
+                    throw essentialMismatch(assertion: assertion, hypothesis: Int(entry[0]), pattern: Int(entry[2]),
+                                            patternCount: Int(entry[3]), found: found, step: step)
+                }
+            }
+            entry += Frame.hypothesisStride
+        }
+        let disjointCount = Int(frame[Frame.disjointCount])
+        if disjointCount > 0 {
+            try checkDisjoint(pairs: entry, count: disjointCount, assertion: assertion, step: step)
+        }
+        // Push the substituted conclusion.
+        let pattern = view.frames + Int(frame[Frame.conclusionStart])
+        let patternCount = Int(frame[Frame.conclusionCount])
+        var length = 0
+        for j in 0 ..< patternCount {
+            let symbol = pattern[j]
+            length += symbol >= 0 ? 1 : Int(substitution[Int(-1 - symbol)].count)
+        }
+        arena.reserve(arenaCount + length, keeping: arenaCount)
+        let start = arenaCount
+        var out = arena.base + start
+        for j in 0 ..< patternCount {
+            let symbol = pattern[j]
+            if symbol >= 0 {
+                out.pointee = symbol
+                out += 1
+            } else {
+                let value = substitution[Int(-1 - symbol)]
+                let source = arena.base + Int(value.start)
+                for t in 0 ..< Int(value.count) { out[t] = source[t] }
+                out += Int(value.count)
+            }
+        }
+        arenaCount += length
+        stackCount = base
+        push(StackEntry(start: Int32(start), count: Int32(length)))
+    }
+
+    /// Pops the hypotheses of a step from `base` on and pushes an unknown result.
+    private mutating func replaceByUnknown(base: Int) {
+        stackCount = base
+        push(.unknown)
+    }
+
+    /// Whether `found` equals `pattern` under the current substitution.
+    @inline(__always)
+    func matches(pattern: UnsafePointer<Int32>, count: Int, _ found: StackEntry) -> Bool {
+        var q = Int(found.start)
+        let end = q + Int(found.count)
+        let symbols = arena.base
+        for j in 0 ..< count {
+            let symbol = pattern[j]
+            if symbol >= 0 {
+                if q >= end || symbols[q] != symbol { return false }
+                q += 1
+            } else {
+                let value = substitution[Int(-1 - symbol)]
+                let length = Int(value.count)
+                if q + length > end { return false }
+                let source = symbols + Int(value.start)
+                for t in 0 ..< length where source[t] != symbols[q + t] { return false }
+                q += length
+            }
+        }
+        return q == end
+    }
+
+    /// Checks the mandatory `$d` pairs of the assertion under the current substitution.
+    mutating func checkDisjoint(pairs: UnsafePointer<Int32>, count: Int, assertion: Int, step: Int) throws(ProofFailure) {
+        for p in 0 ..< count {
+            let first = substitution[Int(pairs[2 * p])]
+            let second = substitution[Int(pairs[2 * p + 1])]
+            for i in Int(first.start) ..< Int(first.start + first.count) {
+                let x = arena[i]
+                guard isVariable[Int(x)] != 0 else { continue }
+                for j in Int(second.start) ..< Int(second.start + second.count) {
+                    let y = arena[j]
+                    guard isVariable[Int(y)] != 0 else { continue }
+                    if x == y {
+                        throw disjointFailure(assertion: assertion, pairs: pairs, pair: p, x: x, y: y, same: true, step: step)
+                    }
+                    if !disjointLoaded {
+                        disjointPairs.load(nodes: view.disjointNodes, top: view.theorem(theoremRecord, Theorem.disjointTop))
+                        disjointLoaded = true
+                    }
+                    if !disjointPairs.contains(x, y) {
+                        throw disjointFailure(assertion: assertion, pairs: pairs, pair: p, x: x, y: y, same: false, step: step)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Stack
+
+    @inline(__always)
+    mutating func push(_ entry: StackEntry) {
+        stack.reserve(stackCount + 1, keeping: stackCount)
+        stack[stackCount] = entry
+        stackCount += 1
+    }
+
+    /// Pushes a copy of a hypothesis's math string.
+    @inline(__always)
+    mutating func pushCopy(ofStatement statement: Int) {
+        let start = Int(view.statement(statement, Statement.expressionStart))
+        let count = Int(view.statement(statement, Statement.expressionCount))
+        arena.reserve(arenaCount + count, keeping: arenaCount)
+        let out = arena.base + arenaCount
+        let source = view.expressions + start
+        for t in 0 ..< count { out[t] = source[t] }
+        push(StackEntry(start: Int32(arenaCount), count: Int32(count)))
+        arenaCount += count
+    }
+
+    @inline(__always)
+    func equal(_ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, _ count: Int) -> Bool {
+        for i in 0 ..< count where a[i] != b[i] { return false }
+        return true
+    }
+
+}

@@ -1,0 +1,37 @@
+/// One whitespace-separated token of a source file: a slice of the mapped bytes.
+struct Token {
+    /// The first byte.
+    var start: UnsafePointer<UInt8>
+    /// The number of bytes (at least 1).
+    var count: Int
+    /// Index of the file it was read from (into the token stream's file list).
+    var file: Int32
+    /// 1-based line of its first byte.
+    var line: Int32
+
+    /// The keyword this token is (`$c`, `$.`, ...), or nil for a label or math symbol.
+    @inline(__always)
+    var keyword: Keyword? {
+        guard count == 2, start[0] == UInt8(ascii: "$") else { return nil }
+        return Keyword(rawValue: start[1])
+    }
+
+    /// Whether the token starts with `$` (a keyword, or a malformed one).
+    @inline(__always)
+    var startsWithDollar: Bool { start[0] == UInt8(ascii: "$") }
+
+    /// Whether the token is the single character `c`.
+    @inline(__always)
+    func isCharacter(_ c: UInt8) -> Bool { count == 1 && start[0] == c }
+
+    /// Whether any byte of the token is `$`.
+    var containsDollar: Bool {
+        for i in 0 ..< count where start[i] == UInt8(ascii: "$") { return true }
+        return false
+    }
+
+    /// The token's text (for messages).
+    var text: String {
+        String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
+    }
+}

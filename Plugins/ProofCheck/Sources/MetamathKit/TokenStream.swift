@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The tokens of a database: its main file with every `$[ file $]` include expanded in place.
+///
+/// An include names a file relative to the including file's directory (or an absolute path);
+/// a file already read (compared by its real path) is skipped.
+struct TokenStream {
+    private var current: Lexer
+    private var suspended: [Lexer] = []
+    private var mappings: [FileMapping] = []
+    private var realPaths: Set<String> = []
+    /// Every file read, by index (`Token.file`).
+    private(set) var fileNames: [String] = []
+    /// The size of the main file in bytes.
+    let mainFileSize: Int
+
+    /// Opens the main file. A failure names the file with line 0.
+    init(path: String) throws(DatabaseError) {
+        let mapping: FileMapping
+        do {
+            mapping = try FileMapping(path: path)
+        } catch {
+            throw DatabaseError(file: path, line: 0, message: "cannot read the database: \(error.message)")
+        }
+        mappings = [mapping]
+        mainFileSize = mapping.bytes.count
+        fileNames = [path]
+        current = Lexer(bytes: mapping.bytes, file: 0, fileName: path)
+        if let real = TokenStream.realPath(path) { realPaths.insert(real) }
+    }
+
+    /// The next token of the database, or nil at its end.
+    @inline(__always)
+    mutating func next() throws(DatabaseError) -> Token? {
+        while true {
+            if let token = try current.next() {
+                if token.count == 2 && token.start[0] == UInt8(ascii: "$") && token.start[1] == UInt8(ascii: "[") {
+                    try include(at: token)
+                    continue
+                }
+                return token
+            }
+            guard let outer = suspended.popLast() else { return nil }
+            current = outer
+        }
+    }
+
+    /// The name of file number `index`.
+    func fileName(_ index: Int32) -> String { fileNames[Int(index)] }
+
+    /// Reads `name $]` after a `$[` and starts reading the named file.
+    private mutating func include(at open: Token) throws(DatabaseError) {
+        let includer = current.fileName
+        guard let name = try current.next() else {
+            throw DatabaseError(file: includer, line: Int(open.line), message: "\"$[\" is not followed by a file name and \"$]\"")
+        }
+        if name.startsWithDollar {
+            throw DatabaseError(file: includer, line: Int(name.line), message: "expected a file name after \"$[\", found \"\(name.text)\"")
+        }
+        guard let close = try current.next() else {
+            throw DatabaseError(file: includer, line: Int(open.line), message: "include of \"\(name.text)\" is not closed by \"$]\"")
+        }
+        guard close.keyword == .closeInclude else {
+            throw DatabaseError(file: includer, line: Int(close.line), message: "expected \"$]\" after the include file name, found \"\(close.text)\"")
+        }
+        let path = TokenStream.resolve(name.text, relativeTo: includer)
+        guard let real = TokenStream.realPath(path) else {
+            let reason = String(cString: strerror(errno))
+            throw DatabaseError(file: includer, line: Int(open.line), message: "cannot include \"\(path)\": \(reason)")
+        }
+        guard realPaths.insert(real).inserted else { return }  // each file is read once
+        let mapping: FileMapping
+        do {
+            mapping = try FileMapping(path: path)
+        } catch {
+            throw DatabaseError(file: includer, line: Int(open.line), message: "cannot include \"\(path)\": \(error.message)")
+        }
+        mappings.append(mapping)
+        let index = Int32(fileNames.count)
+        fileNames.append(path)
+        suspended.append(current)
+        current = Lexer(bytes: mapping.bytes, file: index, fileName: path)
+    }
+
+    /// `name` joined to the directory of `includer` (unless `name` is absolute).
+    static func resolve(_ name: String, relativeTo includer: String) -> String {
+        if name.utf8.first == UInt8(ascii: "/") { return name }
+        guard let slash = includer.utf8.lastIndex(of: UInt8(ascii: "/")) else { return name }
+        return String(includer[...slash]) + name
+    }
+
+    /// The canonical path of an existing file, or nil (with `errno` set).
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

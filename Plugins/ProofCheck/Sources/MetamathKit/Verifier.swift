@@ -1,0 +1,76 @@
+/// Verifies theorems against an image (mapped or in memory).
+///
+/// Not thread-safe: use one per thread. It holds scratch buffers that every proof reuses, so
+/// verification allocates nothing per step.
+public final class Verifier {
+    /// Keeps the image bytes alive (a ``MappedImage`` or an ``ImageStorage``).
+    private let owner: AnyObject
+    private var machine: ProofMachine
+
+    /// A verifier over a mapped image file.
+    public init(image: MappedImage) {
+        owner = image
+        machine = ProofMachine(view: image.view)
+    }
+
+    /// A verifier over a database compiled in this process.
+    public init(database: CompiledDatabase) {
+        let storage = database.image.storage
+        owner = storage
+        // The image was built by this library: its header is valid by construction.
+        machine = ProofMachine(view: try! ImageView(bytes: storage.bytes))
+    }
+
+    deinit {
+        machine.deallocate()
+    }
+
+    /// The number of theorems (`$p` statements) in the image.
+    public var theoremCount: Int { machine.view.theoremCount }
+
+    /// Label, line and file of statement `index` (("", 0, "") for an index out of range).
+    public func theoremInfo(index: Int32) -> (label: String, line: Int, file: String) {
+        let view = machine.view
+        guard index >= 0, Int(index) < view.statementCount else { return ("", 0, "") }
+        let statement = Int(index)
+        return (view.label(ofStatement: statement),
+                Int(view.statement(statement, ImageLayout.StatementRecord.line)),
+                view.fileName(Int(view.statement(statement, ImageLayout.StatementRecord.file))))
+    }
+
+    /// Verifies the proof of the theorem whose statement index is `index`.
+    public func verify(theorem index: Int32) -> ProofResult {
+        guard let record = machine.theoremRecord(ofStatement: index) else {
+            return .failed(notATheorem(index))
+        }
+        do throws(ProofFailure) {
+            let steps = try machine.run(theorem: record, limit: Int.max)
+            let unknown = try machine.finish(steps: steps)
+            return unknown > 0 ? .incomplete(unknownSteps: unknown) : .verified
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// The proof stack after executing steps 1...`step` (0 or less: none) of a theorem's proof,
+    /// each entry rendered as its symbols joined by spaces ("|- ( ph -> ps )"), bottom first;
+    /// an unknown step's placeholder is "?". A `step` past the end executes the whole proof
+    /// (without the end-of-proof checks). Fails, saying why, if the steps before `step`
+    /// cannot be executed.
+    public func stack(theorem index: Int32, afterStep step: Int) -> Result<[String], ProofFailure> {
+        guard let record = machine.theoremRecord(ofStatement: index) else {
+            return .failure(notATheorem(index))
+        }
+        if step <= 0 { return .success([]) }
+        do throws(ProofFailure) {
+            _ = try machine.run(theorem: record, limit: step)
+            return .success(machine.renderedStack())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func notATheorem(_ index: Int32) -> ProofFailure {
+        ProofFailure(step: 0, label: "", message: "statement \(index) is not a $p theorem of this database")
+    }
+}
