@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "plugin-host", targets: ["plugin-host"]),
         .executable(name: "plugin-worker", targets: ["plugin-worker"]),
         // Plugins: each a shared library beside the executables.
+        .library(name: "ProofCheck", type: .dynamic, targets: ["ProofCheck"]),
         .library(name: "ChaosPlugin", type: .dynamic, targets: ["ChaosPlugin"]),
         .library(name: "EchoSwiftPlugin", type: .dynamic, targets: ["EchoSwiftPlugin"]),
         .library(name: "FutureABIPlugin", type: .dynamic, targets: ["FutureABIPlugin"]),
@@ -72,6 +73,25 @@ let package = Package(
             ],
             swiftSettings: leanRuntime
         ),
+        // ProofCheck: the Metamath verifier (MetamathKit) and its task kind. Workers load both,
+        // so neither links Foundation.
+        .target(
+            name: "MetamathKit",
+            path: "Plugins/ProofCheck/Sources/MetamathKit",
+            swiftSettings: leanRuntime
+        ),
+        .target(
+            name: "ProofCheck",
+            dependencies: ["PluginKit", "MetamathKit"],
+            path: "Plugins/ProofCheck/Sources/ProofCheck",
+            swiftSettings: leanRuntime
+        ),
+        // MetamathKit in one process: the peer of ProofCheck's benchmark.
+        .executableTarget(
+            name: "metamath-verify",
+            dependencies: ["MetamathKit"],
+            path: "Benchmarks/metamath-verify"
+        ),
         // Fixture plugins used by the tests and the demo.
         .target(name: "ChaosPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/ChaosPlugin"),
         .target(name: "EchoSwiftPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/EchoSwiftPlugin"),
@@ -84,6 +104,7 @@ let package = Package(
         ),
         // Functions the parmap tests and benchmarks call (crash, hang, strings, mixed types, ~1 µs work).
         .target(name: "ParMapFixture", path: "Tests/Fixtures/ParMapFixture"),
+        .testTarget(name: "MetamathKitTests", dependencies: ["MetamathKit"]),
         .testTarget(
             name: "PluginHostTests",
             dependencies: ["PluginHost", "PluginProtocol", "PluginKit"]

@@ -1,0 +1,224 @@
+import MetamathKit
+import PluginKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The master side of ProofCheck.
+struct ProofCheckKind: TaskKind {
+    typealias Task = ProofTask
+    typealias Request = ProofRequest
+    typealias Response = ProofResponse
+    /// The digest of the database image the worker has mapped.
+    typealias Competence = UInt64
+    typealias Feedback = UInt32
+    typealias Worker = ProofCheckWorker
+
+    static let name = "proofcheck"
+    static let version = "1.0.0"
+    static let summary = "Verifies every proof of a Metamath database in parallel workers"
+    static let usage = ProofCheckOptions.usage
+    static let defaultPolicy = WorkerPolicy.oneShot
+
+    private let options: ProofCheckOptions
+    private let host: MasterHost<ProofCheckKind>
+    private let persistent: Bool
+    private let database: CompiledDatabase
+    /// The theorems this run checks, in database order.
+    private let theorems: [TheoremInfo]
+    private let image: ImageFile
+    private var planner: BatchPlanner
+    private var outcomes: [TheoremOutcome]
+    private var failures: [Int: FailureRecord] = [:]
+    /// Statement index → position in ``theorems``.
+    private let positions: [Int32: Int32]
+    /// Theorems reported through feedback by each worker for its current batch.
+    private var reportedByWorker: [String: Int] = [:]
+    private var workersSeen: Set<String> = []
+    /// Verifies in the master when no worker can (created on first need).
+    private var masterVerifier: Verifier?
+    private var checkedInMaster = 0
+    private let progress: ProgressCounter
+    private let started: UInt64
+
+    init(arguments: [String], context: OpenContext<ProofCheckKind>) throws {
+        let started = ProofCheckWorker.now()
+        let options = try ProofCheckOptions(arguments: arguments)
+        let database = try CompiledDatabase.compile(path: options.path)
+        var theorems = database.theorems
+        if let label = options.theorem {
+            guard let theorem = database.theorem(labeled: label) else {
+                throw UsageError("\(options.path): no theorem ($p) labelled \(label)")
+            }
+            theorems = [theorem]
+        }
+        self.started = started
+        self.options = options
+        self.host = context.host
+        self.persistent = options.persistent || context.policy == .persistent
+        self.database = database
+        self.theorems = theorems
+        self.image = try ImageFile(image: database.image)
+        self.outcomes = Array(repeating: .pending, count: theorems.count)
+        var positions: [Int32: Int32] = [:]
+        positions.reserveCapacity(theorems.count)
+        for (position, theorem) in theorems.enumerated() { positions[theorem.index] = Int32(position) }
+        self.positions = positions
+        self.planner = BatchPlanner(costs: theorems.map(\.proofCost), workers: context.maxWorkers,
+                                    batchesPerWorker: options.batchesPerWorker)
+        self.progress = ProgressCounter(host: context.host, unit: "proofs", total: theorems.count)
+        // One batch per worker now; the rest as workers free up (`pull`), sized by what is left.
+        _ = pull(upTo: context.maxWorkers)
+    }
+
+    mutating func pull(upTo max: Int) -> PullResult {
+        var pushed = 0
+        while pushed < max, let batch = planner.nextBatch() {
+            host.push(.verify(first: Int32(batch.first), count: Int32(batch.count)))
+            pushed += 1
+        }
+        return planner.isExhausted ? .exhausted : .moreMayCome
+    }
+
+    func taskMatch(_ task: ProofTask, worker: WorkerStatus<UInt64>) -> Bool {
+        switch task {
+        case .verify: return true
+        // A proof state is asked of the worker that found the failure: it holds the image.
+        case .state: return worker.competence == image.digest
+        }
+    }
+
+    func request(for task: ProofTask, worker: WorkerStatus<UInt64>) throws -> ProofRequest? {
+        let reference = worker.competence == image.digest ? nil : ImageReference(path: image.path, digest: image.digest)
+        switch task {
+        case .verify(let first, let count):
+            let slice = theorems[Int(first) ..< Int(first + count)]
+            return ProofRequest(image: reference, work: .verify(slice.map(\.index)))
+        case .state(let position, let step):
+            return ProofRequest(image: reference, work: .state(theorem: theorems[Int(position)].index, afterStep: step - 1))
+        }
+    }
+
+    mutating func useResponse(_ response: ProofResponse, for task: ProofTask, worker: WorkerStatus<UInt64>)
+        -> ResponseDecision<UInt64, ProofTask>
+    {
+        switch (task, response) {
+        case (.verify(let first, let count), .verified(let verifiedCount, let problems)):
+            let range = Int(first) ..< Int(first + count)
+            guard Int(verifiedCount) + problems.count == range.count,
+                  problems.allSatisfy({ problem in positions[problem.theorem].map { range.contains(Int($0)) } ?? false })
+            else {
+                return .end(.failed("worker answered for other theorems than its batch \(describe(range))"))
+            }
+            var problemPositions: Set<Int> = []
+            var followUps: [ProofTask] = []
+            for problem in problems {
+                let position = Int(positions[problem.theorem]!)
+                problemPositions.insert(position)
+                outcomes[position] = .checked(problem.result)
+                if case .failed(let failure) = problem.result {
+                    failures[position] = FailureRecord(position: position, failure: failure)
+                    followUps.append(.state(position: Int32(position), step: Int32(failure.step)))
+                }
+            }
+            for position in range where !problemPositions.contains(position) { outcomes[position] = .checked(.verified) }
+            settleProgress(worker: worker, batchSize: range.count)
+            if followUps.isEmpty {
+                return persistent ? .stay(image.digest) : .end()
+            }
+            // Stay: the same worker, which holds the image, computes each failing proof's state.
+            let labels = followUps.compactMap { task -> String? in
+                if case .state(let position, _) = task { return theorems[Int(position)].label } else { return nil }
+            }
+            return .stay(image.digest, followUps: followUps,
+                         outcome: .failed("\(labels.count) proof\(labels.count == 1 ? "" : "s") failed: \(labels.joined(separator: ", "))"))
+        case (.state(let position, _), .state(let stack)):
+            failures[Int(position)]?.stack = stack
+            return persistent ? .stay(image.digest) : .end()
+        default:
+            return .end(.failed("the worker's answer does not fit the task"))
+        }
+    }
+
+    mutating func feedback(_ count: UInt32, from worker: String) {
+        reportedByWorker[worker, default: 0] += Int(count)
+        progress.advance(by: Int(count))
+    }
+
+    /// Counts the rest of a batch once its response arrived.
+    private mutating func settleProgress(worker: WorkerStatus<UInt64>, batchSize: Int) {
+        let name = worker.name ?? ""
+        workersSeen.insert(name)
+        let reported = reportedByWorker.removeValue(forKey: name) ?? 0
+        progress.advance(by: max(0, batchSize - reported))
+    }
+
+    mutating func marshalError(_ message: String, task: ProofTask?) -> PluginKit.TaskOutcome? {
+        guard let task else { return nil }
+        return runInMaster(task, because: message)
+    }
+
+    mutating func taskLost(_ task: ProofTask?, reason: LossReason, message: String, willRetry: Bool) -> PluginKit.TaskOutcome? {
+        guard let task, !willRetry else { return nil }
+        switch reason {
+        case .spawnFailed, .orphaned:
+            // No worker can take it: check it here so the database is still verified.
+            return runInMaster(task, because: message)
+        default:
+            if case .verify(let first, let count) = task {
+                for position in Int(first) ..< Int(first + count) where outcomes[position] == .pending {
+                    outcomes[position] = reason == .cancelled ? .pending : .lost("\(reason): \(message)")
+                }
+            }
+            return nil
+        }
+    }
+
+    /// The seed's fallback: does the task's work in the master, with a warning.
+    private mutating func runInMaster(_ task: ProofTask, because message: String) -> PluginKit.TaskOutcome {
+        let verifier = masterVerifier ?? Verifier(database: database)
+        masterVerifier = verifier
+        switch task {
+        case .verify(let first, let count):
+            let range = Int(first) ..< Int(first + count)
+            host.log("proofcheck: checking \(describe(range)) in the master: \(message)", level: .warning)
+            var failed: [String] = []
+            for position in range {
+                let result = verifier.verify(theorem: theorems[position].index)
+                outcomes[position] = .checked(result)
+                if case .failed(let failure) = result {
+                    failed.append(theorems[position].label)
+                    let stack = verifier.stack(theorem: theorems[position].index, afterStep: failure.step - 1)
+                    failures[position] = FailureRecord(position: position, failure: failure, stack: stack)
+                }
+            }
+            checkedInMaster += range.count
+            progress.advance(by: range.count)
+            return failed.isEmpty ? .done : .failed("\(failed.count) proof\(failed.count == 1 ? "" : "s") failed: \(failed.joined(separator: ", "))")
+        case .state(let position, let step):
+            failures[Int(position)]?.stack = verifier.stack(theorem: theorems[Int(position)].index, afterStep: Int(step) - 1)
+            return .done
+        }
+    }
+
+    private func describe(_ range: Range<Int>) -> String {
+        range.count == 1 ? "theorem \(theorems[range.lowerBound].label)"
+            : "\(range.count) theorems \(theorems[range.lowerBound].label) … \(theorems[range.upperBound - 1].label)"
+    }
+
+    mutating func finish(summary: RunSummary) -> RunReport {
+        let seconds = Double(ProofCheckWorker.now() &- started) / 1e9
+        let report = ProofCheckReport(
+            path: options.path, theorems: theorems, outcomes: outcomes, failures: failures,
+            seconds: seconds, workers: workersSeen.count, checkedInMaster: checkedInMaster, strict: options.strict)
+        return RunReport(options.json ? report.json() : report.text(), exitStatus: report.exitStatus)
+    }
+
+    func name(of task: ProofTask) -> String? {
+        switch task {
+        case .verify(let first, let count): return describe(Int(first) ..< Int(first + count))
+        case .state(let position, let step): return "state of \(theorems[Int(position)].label) before step \(step)"
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import PluginKit
+
+/// Where a worker finds the database image.
+struct ImageReference: BinaryCodable, Hashable {
+    /// A path the worker can open (the master's `/proc/PID/fd/N` link to its image file).
+    var path: String
+    /// The image's digest; the worker checks it after mapping.
+    var digest: UInt64
+
+    func encode(to writer: inout BinaryWriter) {
+        writer.write(path)
+        writer.write(digest)
+    }
+
+    init(path: String, digest: UInt64) {
+        self.path = path
+        self.digest = digest
+    }
+
+    init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
+        path = try reader.read()
+        digest = try reader.read()
+    }
+}
+
+/// What a worker receives.
+struct ProofRequest: BinaryCodable, Hashable {
+    /// The work itself.
+    enum Work: Hashable {
+        /// Verify these theorems (statement indices in the image), in order.
+        case verify([Int32])
+        /// The proof stack of a theorem after `step` steps.
+        case state(theorem: Int32, afterStep: Int32)
+    }
+
+    /// The image to map, for a worker that does not hold it (`nil` for an Old worker: its
+    /// competence says it holds the image already).
+    var image: ImageReference?
+    /// The work.
+    var work: Work
+
+    func encode(to writer: inout BinaryWriter) {
+        writer.write(image)
+        switch work {
+        case .verify(let theorems):
+            writer.writeByte(0)
+            writer.write(theorems)
+        case .state(let theorem, let step):
+            writer.writeByte(1)
+            writer.write(theorem)
+            writer.write(step)
+        }
+    }
+
+    init(image: ImageReference?, work: Work) {
+        self.image = image
+        self.work = work
+    }
+
+    init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
+        image = try reader.read()
+        let offset = reader.offset
+        switch try reader.readByte() {
+        case 0: work = .verify(try reader.read())
+        case 1: work = .state(theorem: try reader.read(), afterStep: try reader.read())
+        case let tag: throw BinaryDecodingError(.invalidValue, at: offset, "unknown proof request tag \(tag)")
+        }
+    }
+}

@@ -1,0 +1,252 @@
+// The ProofCheck plugin through the real `plugin-host`: Metamath databases verified by worker
+// processes, errors with their repaired proof state, exit statuses, JSON, the fallback into the
+// master when no worker can start, and the shared real databases with their exact proof counts.
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum MetamathData {
+    /// The package root (…/Tests/PluginHostTests/ThisFile.swift → …).
+    static let packageRoot: String = {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+    /// `../shared/data/metamath` beside the package.
+    static let sharedDirectory = packageRoot + "/../shared/data/metamath"
+    /// The bundled example.
+    static let example = packageRoot + "/Examples/proofcheck/implication.mm"
+
+    /// A shared database's path; records an issue when the shared data is missing.
+    static func shared(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) -> String {
+        let path = sharedDirectory + "/" + name
+        if access(path, R_OK) != 0 {
+            Issue.record("\(path) is missing: the shared Metamath data must sit in ../shared beside the package",
+                         sourceLocation: sourceLocation)
+        }
+        return path
+    }
+
+    /// The example's text with `original` replaced by `replacement` (which must occur once).
+    static func exampleReplacing(_ original: String, with replacement: String) throws -> String {
+        let text = try String(contentsOfFile: example, encoding: .utf8)
+        #expect(text.components(separatedBy: original).count == 2, "\(original) must occur once in the example")
+        return text.replacingOccurrences(of: original, with: replacement)
+    }
+
+    /// The 1-based line of the first line containing `needle` in `text`.
+    static func line(of needle: String, in text: String) -> Int {
+        (text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(needle) } ?? -1) + 1
+    }
+}
+
+/// `N proofs: V verified, F failed, I incomplete` from a summary line.
+struct ProofCounts: Equatable {
+    var proofs: Int, verified: Int, failed: Int, incomplete: Int
+
+    init(proofs: Int, verified: Int, failed: Int = 0, incomplete: Int = 0) {
+        (self.proofs, self.verified, self.failed, self.incomplete) = (proofs, verified, failed, incomplete)
+    }
+
+    init?(summary text: String) {
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("proofcheck: ") }) else { return nil }
+        func number(before word: String) -> Int? {
+            guard let range = line.range(of: " \(word)") else { return nil }
+            let digits = line[..<range.lowerBound].reversed().prefix { $0.isNumber }
+            return Int(String(digits.reversed()))
+        }
+        guard let proofs = number(before: "proof"), let verified = number(before: "verified"),
+              let failed = number(before: "failed"), let incomplete = number(before: "incomplete") else { return nil }
+        self.init(proofs: proofs, verified: verified, failed: failed, incomplete: incomplete)
+    }
+}
+
+@Suite("ProofCheck plugin")
+struct ProofCheckTests {
+    @Test("the bundled example verifies: exit 0, every proof counted")
+    func exampleVerifies() async throws {
+        let result = try await HostProcess.run(["run", "-j", "2", "proofcheck", MetamathData.example])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8, verified: 8), "stdout: \(result.stdout)")
+    }
+
+    @Test("the shared databases verify with their exact proof counts", arguments: [
+        ("demo0.mm", 1), ("miu.mm", 1), ("big-unifier.mm", 2),
+    ])
+    func sharedDatabases(name: String, proofs: Int) async throws {
+        let result = try await HostProcess.run(["run", "-j", "2", "proofcheck", MetamathData.shared(name)])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: proofs, verified: proofs), "stdout: \(result.stdout)")
+    }
+
+    @Test("iset.mm verifies through the host with 2 workers: 8,573 proofs")
+    func isetVerifies() async throws {
+        let result = try await HostProcess.run(["run", "-j", "2", "proofcheck", MetamathData.shared("iset.mm")])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8573, verified: 8573), "stdout: \(result.stdout)")
+    }
+
+    @Test("one corrupted step in a copy of iset.mm: exactly that theorem fails, at that step, with its state")
+    func corruptedIset() async throws {
+        let directory = TemporaryDirectory()
+        let original = try String(contentsOfFile: MetamathData.shared("iset.mm"), encoding: .utf8)
+        // a1i: `( wi ax-1 ax-mp ) ABADCABEF`; swapping ph and ps at steps 6-7 makes ax-1 prove
+        // ( ps -> ( ph -> ps ) ), which ax-mp's major premise (step 9) does not accept.
+        let proof = "      ( wi ax-1 ax-mp ) ABADCABEF $."
+        #expect(original.components(separatedBy: proof).count == 2)
+        let file = directory.write("iset.mm", original.replacingOccurrences(of: proof, with: "      ( wi ax-1 ax-mp ) ABADCBAEF $."))
+        let result = try await HostProcess.run(["run", "-j", "2", "proofcheck", file])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let line = MetamathData.line(of: "    a1i $p |- ( ps -> ph ) $=", in: original)
+        #expect(line == 574)
+        #expect(lines.first?.hasPrefix("\(file):\(line): theorem a1i: step 9 (ax-mp): ") == true, "stdout: \(result.stdout)")
+        #expect(Array(lines.dropFirst().prefix(5)) == [
+            "  proof stack before step 9:",
+            "    1  wff ph", "    2  wff ( ps -> ph )", "    3  |- ph", "    4  |- ( ps -> ( ph -> ps ) )",
+        ], "stdout: \(result.stdout)")
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8573, verified: 8572, failed: 1))
+    }
+
+    @Test("a wrong step in a normal proof: FILE:LINE, theorem, step, label, and the stack before it")
+    func normalProofError() async throws {
+        let directory = TemporaryDirectory()
+        let text = try MetamathData.exampleReplacing("wph wps wph wi a1i.1 wph wps ax-1 ax-mp $.",
+                                                      with: "wph wps wph wi a1i.1 wps wph ax-1 ax-mp $.")
+        let file = directory.write("broken.mm", text)
+        let result = try await HostProcess.run(["run", "-j", "2", "proofcheck", file])
+        #expect(result.status == 1, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let line = MetamathData.line(of: "a1i $p", in: text)
+        let error = try #require(lines.first { $0.hasPrefix("\(file):\(line): theorem a1i: step 9 (ax-mp): ") },
+                                 "stdout: \(result.stdout)")
+        #expect(error.contains("|- ( ps -> ( ph -> ps ) )"), "the message shows what was found: \(error)")
+        let stack = try #require(lines.firstIndex { $0.contains("proof stack before step 9") })
+        #expect(Array(lines[(stack + 1)...].prefix(4)) == [
+            "    1  wff ph", "    2  wff ( ps -> ph )", "    3  |- ph", "    4  |- ( ps -> ( ph -> ps ) )",
+        ])
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8, verified: 7, failed: 1))
+    }
+
+    @Test("a wrong step in a compressed proof is reported at its decoded step, with the stack")
+    func compressedProofError() async throws {
+        let directory = TemporaryDirectory()
+        let text = try MetamathData.exampleReplacing("ABCEEABEACEEDABCFG", with: "ABCEEABEACEEDACBFG")
+        let file = directory.write("broken.mm", text)
+        let result = try await HostProcess.run(["run", "-j", "1", "proofcheck", file])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let line = MetamathData.line(of: "a2i $p", in: text)
+        #expect(lines.contains { $0.hasPrefix("\(file):\(line): theorem a2i: step 18 (ax-mp): ") }, "stdout: \(result.stdout)")
+        let stack = try #require(lines.firstIndex { $0.contains("proof stack before step 18") })
+        #expect(Array(lines[(stack + 1)...].prefix(4)) == [
+            "    1  wff ( ph -> ( ps -> ch ) )", "    2  wff ( ( ph -> ps ) -> ( ph -> ch ) )",
+            "    3  |- ( ph -> ( ps -> ch ) )", "    4  |- ( ( ph -> ( ch -> ps ) ) -> ( ( ph -> ch ) -> ( ph -> ps ) ) )",
+        ])
+    }
+
+    @Test("the proof state is computed by the worker that found the failure (stay + follow-up)")
+    func repairStaysOnTheSameWorker() async throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("broken.mm", try MetamathData.exampleReplacing("ABCEEABEACEEDABCFG", with: "ABCEEABEACEEDACBFG"))
+        let events = directory.file("events.jsonl")
+        let result = try await HostProcess.run(["run", "-j", "2", "--events", events, "proofcheck", "--theorem", "a2i", file])
+        #expect(result.status == 1)
+        let objects = try String(contentsOfFile: events, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+        }
+        let starts = objects.filter { $0["event"] as? String == "task-started" }
+        #expect(starts.count == 2, "one batch, one state task: \(starts)")
+        #expect(Set(starts.compactMap { $0["worker"] as? String }).count == 1, "both ran on one worker: \(starts)")
+        let spawned = objects.filter { $0["event"] as? String == "worker-started" }
+        #expect(spawned.count == 1, "the one-shot worker stayed for the state task instead of a fresh one: \(spawned)")
+    }
+
+    @Test("an incomplete proof (? steps) is a warning: exit 0, or 1 with --strict")
+    func incompleteProof() async throws {
+        let directory = TemporaryDirectory()
+        let text = try MetamathData.exampleReplacing("wph wps wph wi a1i.1 wph wps ax-1 ax-mp $.",
+                                                      with: "wph wps wph wi a1i.1 ? ax-mp $.")
+        let file = directory.write("incomplete.mm", text)
+        let result = try await HostProcess.run(["run", "proofcheck", file])
+        #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr)")
+        let line = MetamathData.line(of: "a1i $p", in: text)
+        #expect(result.stdout.contains("\(file):\(line): warning: theorem a1i: proof incomplete (1 unknown step)"), "stdout: \(result.stdout)")
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8, verified: 7, incomplete: 1))
+        let strict = try await HostProcess.run(["run", "proofcheck", "--strict", file])
+        #expect(strict.status == 1)
+    }
+
+    @Test("--theorem LABEL verifies that theorem only; an unknown label is a usage error")
+    func oneTheorem() async throws {
+        let result = try await HostProcess.run(["run", "proofcheck", "--theorem", "syl", MetamathData.example])
+        #expect(result.status == 0)
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 1, verified: 1), "stdout: \(result.stdout)")
+        let unknown = try await HostProcess.run(["run", "proofcheck", "--theorem", "nope", MetamathData.example])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("no theorem ($p) labelled nope"), "stderr: \(unknown.stderr)")
+    }
+
+    @Test("--json prints one object with the counts, the errors and the repaired stack")
+    func jsonReport() async throws {
+        let directory = TemporaryDirectory()
+        let file = directory.write("broken.mm", try MetamathData.exampleReplacing(
+            "wph wps wph wi a1i.1 wph wps ax-1 ax-mp $.", with: "wph wps wph wi a1i.1 wps wph ax-1 ax-mp $."))
+        let result = try await HostProcess.run(["run", "proofcheck", "--json", file])
+        #expect(result.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["proofs"] as? Int == 8)
+        #expect(object["verified"] as? Int == 7)
+        #expect(object["failed"] as? Int == 1)
+        let errors = try #require(object["errors"] as? [[String: Any]])
+        #expect(errors.count == 1)
+        #expect(errors.first?["theorem"] as? String == "a1i")
+        #expect(errors.first?["step"] as? Int == 9)
+        #expect(errors.first?["label"] as? String == "ax-mp")
+        #expect((errors.first?["stack"] as? [String])?.count == 4)
+    }
+
+    @Test("a database that cannot be parsed: exit 2, one line naming FILE:LINE and the cause", arguments: [
+        ("non-ASCII", "  $( caf\u{E9} $)\n"),
+        ("missing include", "  $[ no-such-file.mm $]\n"),
+        ("unterminated statement", "  tru $a |- ( ph -> ph )\n"),
+    ])
+    func unparsable(what: String, appended: String) async throws {
+        let directory = TemporaryDirectory()
+        let text = try String(contentsOfFile: MetamathData.example, encoding: .utf8)
+        let file = directory.write("bad.mm", text + appended)
+        let result = try await HostProcess.run(["run", "proofcheck", file])
+        #expect(result.status == 2, "\(what): stdout \(result.stdout) stderr \(result.stderr)")
+        #expect(result.errorLines.count == 1, "\(what): stderr: \(result.stderr)")
+        #expect(result.stderr.contains("\(file):"), "\(what): names the file: \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error"), "\(what): \(result.stderr)")
+    }
+
+    @Test("no worker can start: the master verifies the proofs itself, with a warning")
+    func fallbackToMaster() async throws {
+        // /bin/false starts but never says hello: every spawn fails its handshake.
+        let result = try await HostProcess.run(["run", "-j", "2", "--worker", "/bin/false", "proofcheck", MetamathData.example])
+        #expect(result.status == 0, "stdout: \(result.stdout) stderr: \(result.stderr)")
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8, verified: 8))
+        #expect(result.stdout.contains("8 checked in the master"), "stdout: \(result.stdout)")
+        #expect(result.stderr.contains("in the master"), "a warning says so: \(result.stderr)")
+    }
+
+    @Test("--persistent keeps workers: far fewer workers than batches")
+    func persistentWorkers() async throws {
+        let oneShot = try await HostProcess.run(["run", "-j", "2", "proofcheck", "--batches-per-worker", "4", MetamathData.example])
+        let persistent = try await HostProcess.run(["run", "-j", "2", "proofcheck", "--persistent", "--batches-per-worker", "4", MetamathData.example])
+        #expect(oneShot.status == 0 && persistent.status == 0)
+        func started(_ result: CLIResult) -> Int? {
+            guard let range = result.stderr.range(of: " workers started") else { return nil }
+            return Int(String(result.stderr[..<range.lowerBound].reversed().prefix { $0.isNumber }.reversed()))
+        }
+        let oneShotWorkers = try #require(started(oneShot), "stderr: \(oneShot.stderr)")
+        let persistentWorkers = try #require(started(persistent), "stderr: \(persistent.stderr)")
+        #expect(persistentWorkers <= 2)
+        #expect(oneShotWorkers >= 4 && oneShotWorkers > persistentWorkers, "a fresh worker per batch: \(oneShot.stderr)")
+    }
+}
