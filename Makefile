@@ -17,15 +17,17 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The main job on the bundled example (the chaos task kind until the ProofCheck plugin lands).
+# The main job on the bundled example: every proof of a small Metamath database, verified by
+# two one-shot workers.
 demo: build
-	$(BIN)/plugin-host run -j 2 --no-progress chaos --file Examples/chaos-demo.txt; \
-	status=$$?; echo "plugin-host exited with status $$status (1 = some tasks failed, as the demo intends)"; \
-	[ $$status -le 1 ]
+	$(BIN)/plugin-host run -j 2 proofcheck Examples/proofcheck/implication.mm
 
+# Unit and CLI tests (debug), then the release integration test: all of iset.mm through the host.
 test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) build -c release
+	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
 
 bench: deps
 	$(SWIFT) build -c release

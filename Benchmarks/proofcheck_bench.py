@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""make bench, ProofCheck part: iset.mm and a k-times larger database through plugin-host with
+1 and 2 workers, one-shot and persistent, next to MetamathKit in one process on one thread
+(metamath-verify), all in the same invocation because these machines are noisy.
+
+Prints, per database: the in-process compile and verify times (the peer), each host
+configuration's wall time (median and best of BENCH_RUNS runs), the share of the workers' time
+spent outside proof checking (parse, image, spawn, transfer), the 2-vs-1-worker speed-up and how
+cost grows with size. Nothing here asserts a threshold.
+
+usage: proofcheck_bench.py RELEASE_BIN_DIR
+"""
+import os, statistics, subprocess, sys, time
+
+bin_dir = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+out = os.environ.get("BENCH_OUT_DIR", os.path.join(here, "out"))
+shared = os.environ.get("SHARED_DIR", os.path.normpath(os.path.join(here, "..", "..", "shared")))
+runs = int(os.environ.get("BENCH_RUNS", "3"))
+scale = int(os.environ.get("BENCH_SCALE", "10"))
+os.makedirs(out, exist_ok=True)
+
+iset = os.path.join(shared, "data", "metamath", "iset.mm")
+big = os.path.join(out, f"iset-x{scale}.mm")
+if not os.path.exists(big) or os.path.getsize(big) == 0:
+    subprocess.run([sys.executable, os.path.join(shared, "tools", "scale-mm.py"), iset, str(scale), big], check=True)
+
+def timed(command):
+    start = time.perf_counter()
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"failed ({result.returncode}): {' '.join(command)}\n{result.stdout}\n{result.stderr}")
+    return elapsed, result.stdout
+
+def peer(db):
+    compile_ms, verify_ms = [], []
+    for _ in range(runs):
+        _, text = timed([os.path.join(bin_dir, "metamath-verify"), db])
+        fields = dict(part.split("=") for part in text.split() if "=" in part)
+        compile_ms.append(float(fields["compile_ms"]))
+        verify_ms.append(float(fields["verify_ms"]))
+    return statistics.median(compile_ms), statistics.median(verify_ms)
+
+def host(db, workers, persistent):
+    command = [os.path.join(bin_dir, "plugin-host"), "run", "--no-progress", "-j", str(workers), "proofcheck"]
+    if persistent:
+        command.append("--persistent")
+    command.append(db)
+    walls = [timed(command)[0] for _ in range(runs)]
+    return statistics.median(walls), min(walls)
+
+results = {}
+for name, db in [("iset.mm", iset), (f"iset-x{scale}.mm", big)]:
+    compile_ms, verify_ms = peer(db)
+    print(f"peer metamath-verify db={name} compile_ms={compile_ms:.1f} verify_ms={verify_ms:.1f} "
+          f"(one process, one thread, median of {runs})")
+    for workers in (1, 2):
+        for persistent in (False, True):
+            median, best = host(db, workers, persistent)
+            policy = "persistent" if persistent else "one-shot"
+            outside = 1 - (verify_ms / 1000) / (median * workers)
+            results[(name, workers, policy)] = median
+            print(f"proofcheck db={name} workers={workers} policy={policy} wall_s={median:.3f} best_s={best:.3f} "
+                  f"outside_checking={outside * 100:.0f}% vs_peer_total={(compile_ms + verify_ms) / 1000 / median:.2f}x")
+    results[(name, "peer")] = (compile_ms + verify_ms) / 1000
+
+print()
+large = f"iset-x{scale}.mm"
+for policy in ("one-shot", "persistent"):
+    print(f"{large} {policy}: 2 workers {results[(large, 1, policy)] / results[(large, 2, policy)]:.2f}x faster than 1; "
+          f"cost x{scale} size / x1 size = {results[(large, 2, policy)] / results[('iset.mm', 2, policy)]:.1f} "
+          f"(linear: {scale})")
+print(f"peer (one process) cost x{scale} / x1 = {results[(large, 'peer')] / results[('iset.mm', 'peer')]:.1f}")
