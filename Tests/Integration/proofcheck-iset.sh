@@ -6,7 +6,7 @@
 set -euo pipefail
 bin=${1:?usage: proofcheck-iset.sh RELEASE_BIN_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-iset="$here/../../../shared/data/metamath/iset.mm"
+iset=$(realpath -m "$here/../../../shared/data/metamath/iset.mm")
 if [ ! -r "$iset" ]; then
   echo "proofcheck-iset: FAIL: $iset is missing (../shared must sit beside the package)" >&2
   exit 1
