@@ -26,6 +26,8 @@ final class Scheduler: @unchecked Sendable {
     private(set) var draining = false
     private(set) var interrupted = false
     private(set) var liveSlotThreads = 0
+    /// Retired workers that left their slot and are being reaped by a reaper thread.
+    private var reapsPending = 0
     /// While positive, the run does not end when its queues drain (the embedding program will
     /// push more tasks).
     private var inputHolds = 0
@@ -573,7 +575,7 @@ final class Scheduler: @unchecked Sendable {
     func workerGoneLocked(_ worker: WorkerState, termination: WorkerProcess.Termination, stderrTail: [String]) -> Outbox {
         let everStarted = worker.everStarted
         worker.phase = .gone
-        slots[worker.slot] = nil
+        if slots[worker.slot] === worker { slots[worker.slot] = nil }  // (A released slot may hold a new worker.)
         let kind = worker.kind
         var reason: String
         switch worker.exitIntent {
@@ -737,10 +739,33 @@ final class Scheduler: @unchecked Sendable {
 
     // MARK: - End of the run
 
-    /// A slot thread leaves; the last one finishes the run.
+    /// Lets `worker`, which is being killed, leave its slot before it is reaped, if it was
+    /// retired on purpose with no task (the plugin said `end`, a recycling limit, the slot was
+    /// needed elsewhere): it ends now (event, slot freed, dispatch) and the slot starts its next
+    /// worker while a reaper thread waits for the process, instead of waiting for the kernel to
+    /// tear it down (milliseconds for a worker that mapped a large file) between two one-shot
+    /// jobs. Returns the dispatch's frames, or nil if the slot must reap the worker itself.
+    func releaseSlotIfRetiredLocked(_ worker: WorkerState) -> Outbox? {
+        guard case .retired? = worker.exitIntent, worker.running == nil else { return nil }
+        reapsPending += 1
+        return workerGoneLocked(worker, termination: .signalled(SIGKILL), stderrTail: [])
+    }
+
+    /// A released worker's process was reaped; the run may be over.
+    func releasedWorkerReapedLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
+        reapsPending -= 1
+        return finishIfDoneLocked()
+    }
+
+    /// A slot thread leaves; the last one (or the last reaper after it) finishes the run.
     func slotThreadExitedLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
         liveSlotThreads -= 1
-        guard liveSlotThreads == 0 else { return nil }
+        return finishIfDoneLocked()
+    }
+
+    /// Finishes the run once no slot thread and no reaper is left.
+    private func finishIfDoneLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
+        guard liveSlotThreads == 0, reapsPending == 0, self.report == nil else { return nil }
         watchdog.stop()
         var reports: [(String, String)] = []
         var pluginStatus: Int32?

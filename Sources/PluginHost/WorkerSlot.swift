@@ -121,11 +121,26 @@ struct WorkerSlot: Sendable {
         }
 
         // Reap. From here on nothing is sent to the worker and nobody else signals it.
-        let dying = scheduler.lock.withLock {
+        let (dying, released) = scheduler.lock.withLock {
             worker.phase = .exiting
-            return worker.exitIntent == nil
+            return (worker.exitIntent == nil, scheduler.releaseSlotIfRetiredLocked(worker))
         }
         process.send(signal: SIGKILL)
+        if let released {
+            // The worker has ended for the scheduler; a reaper waits for its process while this
+            // slot goes on to its next worker. The run does not finish before the reaper does.
+            let scheduler = self.scheduler
+            startThread {
+                _ = process.waitForExit()
+                worker.closePipes()
+                let finished = scheduler.lock.withLock { scheduler.releasedWorkerReapedLocked() }
+                if let (report, handlers) = finished {
+                    for handler in handlers { handler(report) }
+                }
+            }
+            released.deliver()
+            return
+        }
         let termination = process.waitForExit()
         let tail = dying ? worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000) : []
         worker.closePipes()
