@@ -11,6 +11,7 @@ import Glibc
         let database = try CompiledDatabase.compile(path: path)
         let directory = TemporaryDirectory()
         let imagePath = "\(directory.path)/iset.img"
+        directory.track(imagePath)
         try database.image.write(to: imagePath)
         let bytes = try #require(readFile(imagePath))
         #expect(bytes.count == database.image.byteCount)

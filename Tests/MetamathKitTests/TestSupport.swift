@@ -4,16 +4,29 @@ import Testing
 import Glibc
 #endif
 
-/// A fresh temporary directory for one test's files (removed by the OS's tmp cleaning; each
-/// test uses its own name, so tests may run in parallel).
-struct TemporaryDirectory {
+/// A fresh temporary directory for one test's files, removed with everything written through
+/// it when the last reference goes away (each test uses its own, so tests may run in parallel).
+final class TemporaryDirectory: @unchecked Sendable {
     let path: String
+    private var files: [String] = []
+    private var directories: [String] = []
 
     init() {
         var template = Array("/tmp/metamathkit-test-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer in mkdtemp(buffer.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
         path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+    }
+
+    deinit {
+        for file in files { unlink(file) }
+        for directory in directories.reversed() { rmdir(directory) }
+        rmdir(path)
+    }
+
+    /// Remembers a file that code under test creates here, so it is removed too.
+    func track(_ file: String) {
+        files.append(file)
     }
 
     /// Writes `text` to `name` (which may contain a subdirectory, created as needed) and
@@ -28,7 +41,8 @@ struct TemporaryDirectory {
     func writeBytes(_ name: String, _ bytes: [UInt8]) -> String {
         let full = "\(path)/\(name)"
         if let slash = full.utf8.lastIndex(of: UInt8(ascii: "/")) {
-            mkdir(String(full[..<slash]), 0o755)
+            let directory = String(full[..<slash])
+            if directory != path && mkdir(directory, 0o755) == 0 { directories.append(directory) }
         }
         let descriptor = open(full, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         precondition(descriptor >= 0, "cannot create \(full)")
@@ -41,6 +55,7 @@ struct TemporaryDirectory {
             }
         }
         close(descriptor)
+        if !files.contains(full) { files.append(full) }
         return full
     }
 }
