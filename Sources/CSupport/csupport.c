@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "csupport.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,3 +103,45 @@ void csupport_set_performing(int performing) {
 }
 
 int csupport_stop_requested(void) { return stop_requested_flag; }
+
+/* The GNU build-id note of a dlopen'ed library, read from its mapped program headers. */
+struct build_id_search {
+    ElfW(Addr) base;
+    const unsigned char *id;
+    size_t len;
+};
+
+static int build_id_visit(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct build_id_search *search = data;
+    if (info->dlpi_addr != search->base) return 0;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *phdr = &info->dlpi_phdr[i];
+        if (phdr->p_type != PT_NOTE) continue;
+        const unsigned char *note = (const unsigned char *)(info->dlpi_addr + phdr->p_vaddr);
+        const unsigned char *end = note + phdr->p_memsz;
+        while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *header = (const ElfW(Nhdr) *)note;
+            const unsigned char *name = note + sizeof(ElfW(Nhdr));
+            const unsigned char *desc = name + ((header->n_namesz + 3u) & ~3u);
+            if (desc + header->n_descsz > end) break;
+            if (header->n_type == NT_GNU_BUILD_ID && header->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+                header->n_descsz > 0) {
+                search->id = desc;
+                search->len = header->n_descsz;
+                return 1;
+            }
+            note = desc + ((header->n_descsz + 3u) & ~3u);
+        }
+    }
+    return 1; /* the library was found: it has no build id */
+}
+
+size_t csupport_build_id(void *handle, const unsigned char **id) {
+    struct link_map *map = NULL;
+    if (handle == NULL || dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL) return 0;
+    struct build_id_search search = { map->l_addr, NULL, 0 };
+    dl_iterate_phdr(build_id_visit, &search);
+    *id = search.id;
+    return search.id != NULL ? search.len : 0;
+}

@@ -14,7 +14,7 @@ public struct Hello: Sendable, Equatable {
     public var abiMinor: UInt32
     /// The worker's process id.
     public var pid: Int32
-    /// Digest of the plugin file the worker loaded (see ``PluginDigest``).
+    /// Digest of the plugin build the worker loaded (see ``PluginDigest``).
     public var pluginDigest: UInt64
     /// The plugin's name.
     public var pluginName: String

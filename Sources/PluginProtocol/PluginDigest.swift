@@ -1,13 +1,29 @@
+import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A fast 64-bit digest of a plugin file, so master and worker can check they run the same build.
+/// A fast 64-bit digest of a plugin build, so master and worker can check they run the same build.
 ///
 /// Not cryptographic: it guards against stale or mismatched builds, not against an attacker.
-/// The file is memory-mapped and hashed 8 bytes at a time (a few GB/s), which keeps it off the
-/// worker's start-up critical path.
+/// A loaded plugin is identified by its GNU build-id note (a hash of the linker's inputs that
+/// every SwiftPM, clang and Debian gcc link writes), read from the mapped library at no cost; a
+/// library without one falls back to a hash of the whole file. (Hashing the file cost a worker
+/// 50 µs for the 120 KB chaos plugin and 0.3–0.7 ms for a 1 MB Swift plugin at every start.)
 public enum PluginDigest {
+    /// The digest of the build loaded as `handle` (from `dlopen`): its build id if it has one,
+    /// else the digest of the file at `path`; `nil` if neither can be read.
+    public static func ofLoadedLibrary(handle: UnsafeMutableRawPointer, path: String) -> UInt64? {
+        var id: UnsafePointer<UInt8>?
+        let length = csupport_build_id(handle, &id)
+        if length > 0, let id {
+            // Mixed with a constant so a build id never equals some file's digest by construction.
+            return of(UnsafeRawBufferPointer(start: id, count: length)) ^ 0x6275_696C_642D_6964  // "build-id"
+        }
+        return ofFile(atPath: path)
+    }
+
     /// The digest of the file at `path`, or `nil` if it cannot be read.
     public static func ofFile(atPath path: String) -> UInt64? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -67,7 +67,7 @@ public final class PluginLibrary: @unchecked Sendable {
             throw .invalidDescriptor(path: path, reason: "master_open, request_of_task, use_response and perform are required")
         }
         self.descriptor = descriptor
-        self.digest = PluginDigest.ofFile(atPath: path) ?? 0
+        self.digest = PluginDigest.ofLoadedLibrary(handle: handle, path: path) ?? 0
         self.name = name
         self.version = descriptor.version.map { String(cString: $0) } ?? ""
         self.summary = descriptor.description.map { String(cString: $0) } ?? ""
@@ -75,7 +75,7 @@ public final class PluginLibrary: @unchecked Sendable {
         self.defaultPolicy = descriptor.default_policy == PH_POLICY_PERSISTENT ? .persistent : .oneShot
     }
 
-    /// Digest of the plugin file when it was loaded (see ``PluginDigest``); 0 if unreadable.
+    /// Digest of the plugin build that was loaded (see ``PluginDigest``); 0 if unreadable.
     public let digest: UInt64
 
     /// The ABI version the plugin declared, as `major.minor`.

@@ -21,6 +21,9 @@ int csupport_spawn_actions_closefrom(posix_spawn_file_actions_t *actions, int lo
 int csupport_mutex_init_adaptive(pthread_mutex_t *mutex);
 /** Sets FD_CLOEXEC on or off. */
 int csupport_set_cloexec(int fd, int on);
+/** The GNU build-id of the library `handle` (from dlopen): its length, with `*id` pointing into
+    the mapped library, or 0 if it has none. Read from memory: no file I/O. */
+size_t csupport_build_id(void *handle, const unsigned char **id);
 /** Resident set size of a process in bytes from /proc/PID/statm, or -1. */
 long long csupport_rss_bytes(pid_t pid);
 
