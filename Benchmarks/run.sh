@@ -55,6 +55,8 @@ print(f"persistent, 2 workers: {p2/c_tpw:.2f}x the C thread-per-worker reference
 print(f"one-shot, 2 workers: {o2/py_oneshot:.2f}x Python's Pool(maxtasksperchild=1), {o2/c_oneshot:.2f}x the C one-shot reference")
 PY
 
-echo
-echo "== ProofCheck (iset.mm and a scaled copy) =="
-python3 "$here/proofcheck_bench.py" "$bin"
+if [ "${BENCH_SKIP_PROOFCHECK:-}" != 1 ]; then
+  echo
+  echo "== ProofCheck (iset.mm and a scaled copy) =="
+  python3 "$here/proofcheck_bench.py" "$bin"
+fi
