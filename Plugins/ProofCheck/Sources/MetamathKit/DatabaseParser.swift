@@ -9,7 +9,7 @@ struct DatabaseParser {
     typealias Kind = ImageLayout.StatementKind
 
     var stream: TokenStream
-    var names = NameTable()
+    var names: NameTable
     var sections = ImageSections()
 
     /// What a name denotes (labels and math symbols share one namespace), by name id.
@@ -60,9 +60,12 @@ struct DatabaseParser {
         // Room for a typical database of this size, so the big arrays rarely grow (includes
         // may still make them grow).
         let size = max(stream.mainFileSize, 1 << 12)
+        names = NameTable(capacity: max(size / 128, 1 << 10))
         sections.expressions.reserveCapacity(size / 6)
-        sections.frames.reserveCapacity(size / 6)
-        sections.proofs.reserveCapacity(size / 3 * 2)
+        sections.frames.reserveCapacity(size / 4)
+        // Proof text is never longer than the file (a proof read token by token gets one
+        // space per token), so it grows only for includes.
+        sections.proofs.reserveCapacity(size)
         sections.disjointNodes.reserveCapacity(size / 64)
         statements.reserveCapacity(size / 64)
         sections.theorems.reserveCapacity(size / 128 * ImageLayout.TheoremRecord.stride)
