@@ -61,5 +61,5 @@ for theorem in database.theorems {
 let verifyMilliseconds = milliseconds(since: verifyStart)
 func format(_ value: Double) -> String { String(Double(Int(value * 10)) / 10) }
 print("metamath-verify: \(database.theorems.count) proofs: \(verified) verified, \(failed) failed, \(incomplete) incomplete; "
-      + "compile_ms=\(format(compileMilliseconds)) verify_ms=\(format(verifyMilliseconds))")
+      + "compile_ms=\(format(compileMilliseconds)) verify_ms=\(format(verifyMilliseconds)) image_bytes=\(database.image.byteCount)")
 exit(failed > 0 ? 1 : 0)

@@ -32,7 +32,6 @@ extension DatabaseParser {
                 sections.frames.append(variableCount)
                 sections.frames.append(0)
                 variableCount += 1
-                statements.mandatoryFor[Int(hypothesis)] = statement
             } else {
                 let hypothesis = activeEssentials[e]
                 e += 1
@@ -40,7 +39,6 @@ extension DatabaseParser {
                 sections.frames.append(-1)
                 sections.frames.append(0)
                 sections.frames.append(0)
-                statements.mandatoryFor[Int(hypothesis)] = statement
             }
             hypothesisCount += 1
         }

@@ -1,105 +1,40 @@
-/// Proofs: read after `$=` and resolved to statement references.
+/// Proofs: the master only delimits them. The text between `$=` and `$.` is copied to the
+/// image's proofs section; workers tokenize it and resolve its labels when they verify (see
+/// ``ProofMachine``), so that work is split across workers.
 extension DatabaseParser {
     /// Reads the proof after `$=` and records the theorem.
+    ///
+    /// Structural problems stay database errors: a proof not terminated by `$.`, a keyword
+    /// that cannot be in a proof, a byte that is not printable ASCII or whitespace. Usually the
+    /// proof is found by a byte scan for its `$.`; a proof with a comment or an include, or one
+    /// that reaches the end of its file, is read token by token and its tokens are copied
+    /// separated by spaces.
     mutating func readProof(of theorem: Int32, label: Token) throws(DatabaseError) {
-        let referenceStart = sections.references.count
-        let codeStart = sections.codes.count
-        var format = ImageLayout.ProofFormat.normal
+        let proofStart = sections.proofs.count
         func what() -> String { "proof of \"\(label.text)\"" }
-        guard var token = try stream.next() else {
-            throw error(at: label, "the \(what()) is not terminated by \"$.\"")
-        }
-        if token.isCharacter(UInt8(ascii: "(")) {
-            format = ImageLayout.ProofFormat.compressed
-            labels: while true {
-                guard let next = try stream.next() else {
+        switch try stream.scanProof() {
+        case .text(let start, let count):
+            sections.proofs.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+        case .keyword(let token):
+            throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
+        case .needsTokens:
+            while true {
+                guard let token = try stream.next() else {
                     throw error(at: label, "the \(what()) is not terminated by \"$.\"")
                 }
-                if next.isCharacter(UInt8(ascii: ")")) { break labels }
-                if next.startsWithDollar {
-                    if next.keyword == .end {
-                        format = ImageLayout.ProofFormat.unclosedLabelList
-                        break labels
-                    }
-                    throw error(at: next, "expected \"$.\" to end the \(what()), found \"\(next.text)\"")
-                }
-                sections.references.append(resolve(next, theorem: theorem, inLabelList: true))
-            }
-            if format == ImageLayout.ProofFormat.compressed {
-                while true {
-                    guard let next = try stream.next() else {
-                        throw error(at: label, "the \(what()) is not terminated by \"$.\"")
-                    }
-                    if next.startsWithDollar {
-                        if next.keyword == .end { break }
-                        throw error(at: next, "expected \"$.\" to end the \(what()), found \"\(next.text)\"")
-                    }
-                    sections.codes.append(contentsOf: UnsafeBufferPointer(start: next.start, count: next.count))
-                }
-            }
-        } else {
-            while true {
                 if token.startsWithDollar {
                     if token.keyword == .end { break }
                     throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
                 }
-                if token.isCharacter(UInt8(ascii: "?")) {
-                    sections.references.append(ImageLayout.ProofReference.unknownStep)
-                } else {
-                    sections.references.append(resolve(token, theorem: theorem, inLabelList: false))
-                }
-                guard let next = try stream.next() else {
-                    throw error(at: label, "the \(what()) is not terminated by \"$.\"")
-                }
-                token = next
+                sections.proofs.append(UInt8(ascii: " "))
+                sections.proofs.append(contentsOf: UnsafeBufferPointer(start: token.start, count: token.count))
             }
         }
-        let referenceCount = sections.references.count - referenceStart
-        let codeCount = sections.codes.count - codeStart
+        let proofLength = sections.proofs.count - proofStart
         sections.theorems.append(theorem)
-        sections.theorems.append(format)
-        sections.theorems.append(Int32(referenceStart))
-        sections.theorems.append(Int32(referenceCount))
-        sections.theorems.append(Int32(codeStart))
-        sections.theorems.append(Int32(codeCount))
+        sections.theorems.append(Int32(proofStart))
+        sections.theorems.append(Int32(proofLength))
         sections.theorems.append(disjointTop)
-        sections.theorems.append(Int32(clamping: referenceCount + codeCount + Int(statements.count[Int(theorem)])))
-    }
-
-    /// The proof reference for a label token of `theorem`'s proof.
-    mutating func resolve(_ token: Token, theorem: Int32, inLabelList: Bool) -> Int32 {
-        typealias Bad = ImageLayout.BadReferenceKind
-        var nameId = names.find(token)
-        if nameId >= 0 {
-            let statement = bindings[Int(nameId)].statement
-            if statement >= 0 {
-                if statement == theorem { return badReference(Bad.theoremItself, nameId: nameId, statement: statement) }
-                let kind = statements.kind[Int(statement)]
-                if kind == Kind.floating || kind == Kind.essential {
-                    if !statements.active[Int(statement)] {
-                        return badReference(Bad.inactiveHypothesis, nameId: nameId, statement: statement)
-                    }
-                    if inLabelList && statements.mandatoryFor[Int(statement)] == theorem {
-                        return badReference(Bad.mandatoryInLabelList, nameId: nameId, statement: statement)
-                    }
-                }
-                return statement
-            }
-        } else {
-            nameId = internName(token)
-        }
-        let reference = badReference(Bad.pending, nameId: nameId, statement: -1)
-        pendingBadReferences.append((sections.badReferences.count / ImageLayout.BadReferenceRecord.stride - 1, nameId))
-        return reference
-    }
-
-    /// Records a bad reference; returns its proof reference code.
-    mutating func badReference(_ kind: Int32, nameId: Int32, statement: Int32) -> Int32 {
-        let index = Int32(sections.badReferences.count / ImageLayout.BadReferenceRecord.stride)
-        sections.badReferences.append(kind)
-        sections.badReferences.append(names.entries[Int(nameId)].offset)
-        sections.badReferences.append(names.entries[Int(nameId)].length)
-        sections.badReferences.append(statement)
-        return ImageLayout.ProofReference.badReferenceBase - index
+        sections.theorems.append(Int32(clamping: proofLength + Int(statements.count[Int(theorem)])))
     }
 }

@@ -1,6 +1,7 @@
 /// Reads a database's statements and checks everything that is not a proof: tokens, scoping,
-/// declarations, labels, hypotheses, frames. Produces the image sections; proofs are resolved
-/// to statement references (or bad-reference codes) but not checked.
+/// declarations, labels, hypotheses, frames. Produces the image sections; proofs are only
+/// delimited (their text is copied to the image) and checked for structural problems: workers
+/// tokenize, resolve and check them.
 ///
 /// Errors are thrown as ``DatabaseError`` naming the file and line of the offending token (for
 /// a statement-level problem, the statement's label).
@@ -8,7 +9,7 @@ struct DatabaseParser {
     typealias Kind = ImageLayout.StatementKind
 
     var stream: TokenStream
-    var names = NameTable()
+    var names: NameTable
     var sections = ImageSections()
 
     /// What a name denotes (labels and math symbols share one namespace), by name id.
@@ -41,9 +42,6 @@ struct DatabaseParser {
     var frameFloats: [Int32] = []
     /// Active `$e` statements, in order of appearance.
     var activeEssentials: [Int32] = []
-    /// Bad references still waiting for the end of the file (label not declared yet), with
-    /// their name ids.
-    var pendingBadReferences: [(index: Int, nameId: Int32)] = []
 
     /// What a `${` saved, to restore at its `$}`.
     struct Scope {
@@ -62,10 +60,12 @@ struct DatabaseParser {
         // Room for a typical database of this size, so the big arrays rarely grow (includes
         // may still make them grow).
         let size = max(stream.mainFileSize, 1 << 12)
+        names = NameTable(capacity: max(size / 128, 1 << 10))
         sections.expressions.reserveCapacity(size / 6)
-        sections.frames.reserveCapacity(size / 6)
-        sections.references.reserveCapacity(size / 16)
-        sections.codes.reserveCapacity(size / 3)
+        sections.frames.reserveCapacity(size / 4)
+        // Proof text is never longer than the file (a proof read token by token gets one
+        // space per token), so it grows only for includes.
+        sections.proofs.reserveCapacity(size)
         sections.disjointNodes.reserveCapacity(size / 64)
         statements.reserveCapacity(size / 64)
         sections.theorems.reserveCapacity(size / 128 * ImageLayout.TheoremRecord.stride)
@@ -195,8 +195,9 @@ struct DatabaseParser {
         guard let scope = scopes.popLast() else {
             throw error(at: token, "\"$}\" without a matching \"${\"")
         }
+        let end = Int32(statements.total)
         for i in scope.hypothesisCount ..< activeHypotheses.count {
-            statements.active[Int(activeHypotheses[i])] = false
+            statements.scopeEnd[Int(activeHypotheses[i])] = end
         }
         activeHypotheses.removeSubrange(scope.hypothesisCount...)
         activeEssentials.removeSubrange(scope.essentialCount...)
@@ -257,13 +258,11 @@ struct DatabaseParser {
             symbols.float[Int(variable)] = statement
             if !scopes.isEmpty { scopedFloats.append(variable) }
             activeHypotheses.append(statement)
-            statements.active[Int(statement)] = true
         case .essential:
             try requireFloats(what: what, label: label)
             let statement = addStatement(kind: Kind.essential, nameId: nameId, label: label)
             activeHypotheses.append(statement)
             activeEssentials.append(statement)
-            statements.active[Int(statement)] = true
         case .axiom:
             try requireFloats(what: what, label: label)
             if body.count == 1 { sections.info[ImageLayout.InfoField.allowsEmptySubstitution] = 1 }
@@ -324,16 +323,8 @@ struct DatabaseParser {
 
     // MARK: Finishing
 
-    /// Resolves labels used before their declaration and writes the remaining sections.
+    /// Writes the remaining sections: statements, symbols, names (with their hash table), files.
     mutating func finish() {
-        typealias Bad = ImageLayout.BadReferenceKind
-        for (index, nameId) in pendingBadReferences {
-            let record = index * ImageLayout.BadReferenceRecord.stride
-            let statement = bindings[Int(nameId)].statement
-            sections.badReferences[record + ImageLayout.BadReferenceRecord.kind] = statement >= 0 ? Bad.declaredLater : Bad.undeclared
-            sections.badReferences[record + ImageLayout.BadReferenceRecord.statement] = statement
-        }
-        pendingBadReferences = []
         sections.statements.reserveCapacity(statements.total * ImageLayout.StatementRecord.stride)
         for i in 0 ..< statements.total {
             let nameId = Int(statements.nameId[i])
@@ -346,6 +337,7 @@ struct DatabaseParser {
             sections.statements.append(statements.file[i])
             sections.statements.append(statements.line[i])
             sections.statements.append(-1)
+            sections.statements.append(statements.scopeEnd[i])
         }
         for t in 0 ..< sections.theorems.count / ImageLayout.TheoremRecord.stride {
             let statement = Int(sections.theorems[t * ImageLayout.TheoremRecord.stride + ImageLayout.TheoremRecord.statement])
@@ -357,6 +349,13 @@ struct DatabaseParser {
             sections.symbols.append(names.entries[nameId].length)
             sections.symbols.append(symbols.isVariable[i] ? 1 : 0)
         }
+        sections.names.reserveCapacity(names.count * ImageLayout.NameRecord.stride)
+        for id in 0 ..< names.count {
+            sections.names.append(names.entries[id].offset)
+            sections.names.append(names.entries[id].length)
+            sections.names.append(bindings[id].statement)
+        }
+        sections.nameSlots = names.slots
         for file in stream.fileNames {
             let (offset, length) = names.appendToPool(file)
             sections.files.append(offset)

@@ -8,7 +8,7 @@ enum ImageLayout {
     /// "MMKIMAGE" read as a little-endian `UInt64`.
     static let magic: UInt64 = 0x4547_414D_494B_4D4D
     /// Bumped whenever the layout changes.
-    static let formatVersion: UInt32 = 1
+    static let formatVersion: UInt32 = 2
     static let headerSize = 32
     static let sectionTableOffset = 32
     static let sectionTableEntrySize = 16
@@ -24,16 +24,18 @@ enum ImageLayout {
         case frames
         /// ``TheoremRecord`` per `$p`, in database order.
         case theorems
-        /// Proof steps as ``ProofReference`` values.
-        case references
-        /// Compressed proof letters (bytes, whitespace removed).
-        case codes
+        /// The text of every proof (bytes between `$=` and `$.`, comments removed), back to
+        /// back; workers tokenize and resolve it when they verify.
+        case proofs
         /// The persistent stack of `$d` pairs: (a, b, parent) per node.
         case disjointNodes
         /// ``SymbolRecord`` per math symbol.
         case symbols
-        /// ``BadReferenceRecord`` per proof label that cannot be used.
-        case badReferences
+        /// ``NameRecord`` per name (label or math symbol), by name id.
+        case names
+        /// The name hash table: `UInt64` slots, `hash << 32 | (name id + 1)` (0: empty), a
+        /// power-of-two count, probed linearly from `hash & (count - 1)` (see ``NameTable``).
+        case nameSlots
         /// ``FileRecord`` per source file.
         case files
         /// Names of labels, symbols and files (bytes).
@@ -48,7 +50,10 @@ enum ImageLayout {
         static let frame = 5, file = 6, line = 7
         /// The theorem record of a `$p`, else -1.
         static let theorem = 8
-        static let stride = 9
+        /// For a `$f`/`$e`: the first statement index after its block ended (`Int32.max` if it
+        /// never ends); the hypothesis is active for statement t iff `h < t < scopeEnd`. Else -1.
+        static let scopeEnd = 9
+        static let stride = 10
     }
 
     /// Statement kinds.
@@ -58,17 +63,9 @@ enum ImageLayout {
 
     /// Fields of a theorem record.
     enum TheoremRecord {
-        static let statement = 0, format = 1, referenceStart = 2, referenceCount = 3
-        static let codeStart = 4, codeCount = 5, disjointTop = 6, cost = 7
-        static let stride = 8
-    }
-
-    /// Proof formats.
-    enum ProofFormat {
-        static let normal: Int32 = 0
-        static let compressed: Int32 = 1
-        /// A compressed proof whose label list has no `)`.
-        static let unclosedLabelList: Int32 = 2
+        /// The proof text: start and byte count in the proofs section.
+        static let statement = 0, proofStart = 1, proofLength = 2, disjointTop = 3, cost = 4
+        static let stride = 5
     }
 
     /// A frame: header, then `hypothesisCount` hypothesis entries, then `disjointCount` pairs of
@@ -83,28 +80,11 @@ enum ImageLayout {
         static let hypothesisStride = 4
     }
 
-    /// Proof references: a statement index (>= 0), ``unknownStep`` for `?`, or
-    /// `badReferenceBase - k` for bad reference number k.
-    enum ProofReference {
-        static let unknownStep: Int32 = -1
-        static let badReferenceBase: Int32 = -2
-    }
-
-    /// Fields of a bad reference record.
-    enum BadReferenceRecord {
-        static let kind = 0, nameOffset = 1, nameLength = 2, statement = 3
-        static let stride = 4
-    }
-
-    /// Why a proof label cannot be used.
-    enum BadReferenceKind {
-        static let undeclared: Int32 = 1
-        static let declaredLater: Int32 = 2
-        static let theoremItself: Int32 = 3
-        static let inactiveHypothesis: Int32 = 4
-        static let mandatoryInLabelList: Int32 = 5
-        /// Still unresolved while parsing; never in a finished image.
-        static let pending: Int32 = 0
+    /// Fields of a name record: where its bytes are in the strings section, and the statement
+    /// it labels (-1 for a math symbol or a name no statement has).
+    enum NameRecord {
+        static let nameOffset = 0, nameLength = 1, statement = 2
+        static let stride = 3
     }
 
     /// Fields of a symbol record.

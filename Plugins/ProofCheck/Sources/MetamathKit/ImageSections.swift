@@ -8,11 +8,11 @@ struct ImageSections {
     var expressions: [Int32] = []
     var frames: [Int32] = []
     var theorems: [Int32] = []
-    var references: [Int32] = []
-    var codes: [UInt8] = []
+    var proofs: [UInt8] = []
     var disjointNodes: [Int32] = []
     var symbols: [Int32] = []
-    var badReferences: [Int32] = []
+    var names: [Int32] = []
+    var nameSlots: [UInt64] = []
     var files: [Int32] = []
     var strings: [UInt8] = []
     var info: [Int32] = Array(repeating: 0, count: ImageLayout.InfoField.count)
@@ -57,11 +57,11 @@ struct ImageSections {
         case .expressions: return expressions.count * 4
         case .frames: return frames.count * 4
         case .theorems: return theorems.count * 4
-        case .references: return references.count * 4
-        case .codes: return codes.count
+        case .proofs: return proofs.count
         case .disjointNodes: return disjointNodes.count * 4
         case .symbols: return symbols.count * 4
-        case .badReferences: return badReferences.count * 4
+        case .names: return names.count * 4
+        case .nameSlots: return nameSlots.count * 8
         case .files: return files.count * 4
         case .strings: return strings.count
         case .info: return info.count * 4
@@ -79,11 +79,11 @@ struct ImageSections {
         case .expressions: put(expressions)
         case .frames: put(frames)
         case .theorems: put(theorems)
-        case .references: put(references)
-        case .codes: put(codes)
+        case .proofs: put(proofs)
         case .disjointNodes: put(disjointNodes)
         case .symbols: put(symbols)
-        case .badReferences: put(badReferences)
+        case .names: put(names)
+        case .nameSlots: put(nameSlots)
         case .files: put(files)
         case .strings: put(strings)
         case .info: put(info)

@@ -9,12 +9,15 @@ struct ImageView {
     let frames: UnsafePointer<Int32>
     let theorems: UnsafePointer<Int32>
     let theoremCount: Int
-    let references: UnsafePointer<Int32>
-    let codes: UnsafePointer<UInt8>
+    let proofs: UnsafePointer<UInt8>
     let disjointNodes: UnsafePointer<Int32>
     let symbols: UnsafePointer<Int32>
     let symbolCount: Int
-    let badReferences: UnsafePointer<Int32>
+    let names: UnsafePointer<Int32>
+    let nameCount: Int
+    let nameSlots: UnsafePointer<UInt64>
+    /// `slot count - 1` (the slot count is a power of two).
+    let nameMask: Int
     let files: UnsafePointer<Int32>
     let fileCount: Int
     let strings: UnsafePointer<UInt8>
@@ -73,11 +76,17 @@ struct ImageView {
         (expressions, _) = try int32s(.expressions)
         (frames, _) = try int32s(.frames)
         (theorems, theoremCount) = try int32s(.theorems, stride: ImageLayout.TheoremRecord.stride)
-        (references, _) = try int32s(.references)
-        codes = bytesOf(.codes)
+        proofs = bytesOf(.proofs)
         (disjointNodes, _) = try int32s(.disjointNodes, stride: 3)
         (symbols, symbolCount) = try int32s(.symbols, stride: ImageLayout.SymbolRecord.stride)
-        (badReferences, _) = try int32s(.badReferences, stride: ImageLayout.BadReferenceRecord.stride)
+        (names, nameCount) = try int32s(.names, stride: ImageLayout.NameRecord.stride)
+        let slotRange = ranges[ImageLayout.Section.nameSlots.rawValue]
+        let slotCount = slotRange.length / 8
+        guard slotRange.length % 8 == 0, slotCount > 0, slotCount & (slotCount - 1) == 0, slotCount > nameCount else {
+            throw Invalid(message: "the name table is malformed")
+        }
+        nameSlots = (base + slotRange.offset).assumingMemoryBound(to: UInt64.self)
+        nameMask = slotCount - 1
         (files, fileCount) = try int32s(.files, stride: ImageLayout.FileRecord.stride)
         strings = bytesOf(.strings)
         let (info, infoCount) = try int32s(.info)
@@ -97,6 +106,28 @@ struct ImageView {
     @inline(__always)
     func theorem(_ index: Int, _ field: Int) -> Int32 {
         theorems[index &* ImageLayout.TheoremRecord.stride &+ field]
+    }
+
+    // MARK: Names
+
+    /// The statement labelled `start[0..<count]`, or -1 when no statement has that label.
+    @inline(__always)
+    func statement(labeled start: UnsafePointer<UInt8>, count: Int) -> Int32 {
+        let hash = NameTable.hash(start, count)
+        let tag = UInt64(hash) << 32
+        var slot = Int(hash) & nameMask
+        while true {
+            let value = nameSlots[slot]
+            if value == 0 { return -1 }
+            if value & 0xFFFF_FFFF_0000_0000 == tag {
+                let record = (Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1) &* ImageLayout.NameRecord.stride
+                if Int(names[record + ImageLayout.NameRecord.nameLength]) == count
+                    && NameTable.equal(strings + Int(names[record + ImageLayout.NameRecord.nameOffset]), start, count) {
+                    return names[record + ImageLayout.NameRecord.statement]
+                }
+            }
+            slot = (slot &+ 1) & nameMask
+        }
     }
 
     // MARK: Text (for messages)

@@ -68,6 +68,7 @@ struct Lexer {
     private mutating func skipComment(openedAt openLine: Int32) throws(DatabaseError) {
         var p = position
         while true {
+            p = Lexer.skipOrdinary(base, p, end)
             guard p < end else {
                 position = p
                 throw DatabaseError(file: fileName, line: Int(openLine), message: "comment is never closed by \"$)\"")
@@ -93,14 +94,90 @@ struct Lexer {
                 }
             } else if byte == 0x0A {
                 line += 1
-            } else if byte < 0x20 || byte >= 0x7F {
-                if byte != 0x09 && byte != 0x0D && byte != 0x0C {
-                    position = p
-                    throw badByte(byte)
-                }
+            } else if byte != 0x09 && byte != 0x0D && byte != 0x0C {
+                position = p
+                throw badByte(byte)
             }
             p += 1
         }
+    }
+
+    /// What ``scanProof()`` found after a `$=`.
+    enum ProofScan {
+        /// The proof's text up to its `$.` (which has been read).
+        case text(UnsafePointer<UInt8>, count: Int)
+        /// A token starting with `$` that cannot be in a proof (it has been read).
+        case keyword(Token)
+        /// A comment, an include or the end of the file comes first: nothing was read; read
+        /// the proof token by token.
+        case needsTokens
+    }
+
+    /// Finds the end of a proof whose `$=` was just read, without tokenizing it: looks only
+    /// at `$`, line ends and bytes that are not printable ASCII (8 bytes at a time).
+    mutating func scanProof() throws(DatabaseError) -> ProofScan {
+        let start = position
+        var p = start
+        var line = self.line
+        while true {
+            p = Lexer.skipOrdinary(base, p, end)
+            guard p < end else { return .needsTokens }
+            let byte = base[p]
+            if byte == UInt8(ascii: "$") {
+                // A `$` inside a token (not after whitespace) is part of a label: the worker
+                // reports it. `p > start`: the byte after `$=` is not `$`.
+                if p > start && Lexer.isWhitespace(base[p - 1]) {
+                    var q = p + 1
+                    while q < end && base[q] &- 0x21 < 0x5E { q += 1 }
+                    if q - p == 2 {
+                        let next = base[p + 1]
+                        if next == UInt8(ascii: ".") {
+                            self.line = line
+                            position = q
+                            return .text(base + start, count: p - start)
+                        }
+                        if next == UInt8(ascii: "(") || next == UInt8(ascii: "[") { return .needsTokens }
+                    }
+                    self.line = line
+                    position = q
+                    return .keyword(Token(start: base + p, count: q - p, file: file, line: line))
+                }
+            } else if byte == 0x0A {
+                line += 1
+            } else if byte != 0x09 && byte != 0x0D && byte != 0x0C {
+                self.line = line
+                position = p
+                throw badByte(byte)
+            }
+            p += 1
+        }
+    }
+
+    /// The first position from `from` whose byte is `$`, below 0x20 (a line end, another
+    /// whitespace or a control byte) or above 0x7E, or `end`. Reads 8 bytes at a time: each
+    /// test flags the first matching byte of a word exactly (borrows and carries only
+    /// disturb the bytes after it).
+    @inline(__always)
+    static func skipOrdinary(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var p = from
+        let raw = UnsafeRawPointer(base)
+        while p &+ 8 <= end {
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            let control = (x &- ones &* 0x20) & ~x & highs
+            let high = ((x &+ ones) | x) & highs
+            let d = x ^ (ones &* 0x24)
+            let dollar = (d &- ones) & ~d & highs
+            let flagged = control | high | dollar
+            if flagged != 0 { return p &+ flagged.trailingZeroBitCount >> 3 }
+            p &+= 8
+        }
+        while p < end {
+            let byte = base[p]
+            if byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "$") { return p }
+            p &+= 1
+        }
+        return p
     }
 
     @inline(__always)

@@ -15,8 +15,8 @@ struct NameTable {
     private(set) var pool: [UInt8] = []
     /// Per name id.
     private(set) var entries: [Entry] = []
-    /// `hash << 32 | (id + 1)`, or 0 for an empty slot.
-    private var slots: [UInt64]
+    /// `hash << 32 | (id + 1)`, or 0 for an empty slot (the image's name slots section).
+    private(set) var slots: [UInt64]
     private var mask: Int
 
     init(capacity: Int = 1 << 14) {
@@ -74,7 +74,7 @@ struct NameTable {
     }
 
     @inline(__always)
-    private static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         for i in 0 ..< count where a[i] != b[i] { return false }
         return true
     }

@@ -10,27 +10,23 @@ extension ProofMachine {
         (0 ..< stackCount).map { render(stack[$0]) }
     }
 
-    /// The failure of a step whose label cannot be used (see ``ImageLayout/BadReferenceKind``).
-    func failure(reference: Int32, step: Int) -> ProofFailure {
-        typealias Bad = ImageLayout.BadReferenceKind
-        typealias Field = ImageLayout.BadReferenceRecord
-        let record = view.badReferences + Int(ImageLayout.ProofReference.badReferenceBase - reference) * Field.stride
-        let name = view.string(offset: record[Field.nameOffset], length: record[Field.nameLength])
-        let statement = Int(record[Field.statement])
+    /// The failure of a step whose label cannot be used: `statement` is what the name table
+    /// gives for it (-1: no statement has that label).
+    func badLabel(_ text: UnsafePointer<UInt8>, count: Int, statement: Int, inLabelList: Bool, step: Int) -> ProofFailure {
+        let name = String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
         let theorem = view.label(ofStatement: theoremStatement)
         let message: String
-        switch record[Field.kind] {
-        case Bad.declaredLater:
+        if statement < 0 {
+            message = "label \"\(name)\" is not declared"
+        } else if statement > theoremStatement {
             let file = view.fileName(Int(view.statement(statement, Statement.file)))
             message = "label \"\(name)\" is declared later (\(file):\(view.statement(statement, Statement.line))); a proof may use only earlier statements"
-        case Bad.theoremItself:
+        } else if statement == theoremStatement {
             message = "\"\(name)\" is the theorem being proved; a theorem may not use itself"
-        case Bad.inactiveHypothesis:
+        } else if theoremStatement >= Int(view.statement(statement, Statement.scopeEnd)) {
             message = "hypothesis \"\(name)\" is not active here (its block has ended)"
-        case Bad.mandatoryInLabelList:
+        } else {
             message = "\"\(name)\" is a mandatory hypothesis of \"\(theorem)\" and may not appear in the compressed proof's label list"
-        default:
-            message = "label \"\(name)\" is not declared"
         }
         return ProofFailure(step: step, label: name, message: message)
     }

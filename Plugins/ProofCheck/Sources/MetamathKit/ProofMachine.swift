@@ -17,6 +17,9 @@ struct ProofMachine {
     var saved = ScratchBuffer<StackEntry>(capacity: 1 << 10)
     var savedCount = 0
     var substitution = ScratchBuffer<StackEntry>(capacity: 64)
+    /// The statements of a compressed proof's label list.
+    var labels = ScratchBuffer<Int32>(capacity: 256)
+    var labelCount = 0
     var disjointPairs = DisjointPairSet()
     var disjointLoaded = false
     /// Unknown steps executed so far.
@@ -40,6 +43,7 @@ struct ProofMachine {
         stack.deallocate()
         saved.deallocate()
         substitution.deallocate()
+        labels.deallocate()
         disjointPairs.deallocate()
     }
 
@@ -54,6 +58,11 @@ struct ProofMachine {
 
     /// Executes the first `limit` steps of theorem record `record` (all of them when `limit` is
     /// larger) and returns the number of steps executed. Throws at the first error.
+    ///
+    /// The proof is read from its text: a normal proof is a list of labels (`?` for an unknown
+    /// step); a compressed proof is `( labels ) codes`. Labels are resolved through the image's
+    /// name table as they are met; a compressed proof's label list is resolved (and its
+    /// problems reported, at step 0) before any step runs.
     mutating func run(theorem record: Int, limit: Int) throws(ProofFailure) -> Int {
         theoremRecord = record
         theoremStatement = Int(view.theorem(record, Theorem.statement))
@@ -62,20 +71,76 @@ struct ProofMachine {
         savedCount = 0
         unknownCount = 0
         disjointLoaded = false
-        let format = view.theorem(record, Theorem.format)
-        if format == ImageLayout.ProofFormat.normal {
-            return try runNormal(limit: limit)
+        let text = view.proofs + Int(view.theorem(record, Theorem.proofStart))
+        let end = Int(view.theorem(record, Theorem.proofLength))
+        var p = ProofMachine.skipSpace(text, 0, end)
+        guard p < end, text[p] == UInt8(ascii: "("), p + 1 == end || text[p + 1] <= 0x20 else {
+            return try runNormal(text, from: p, end: end, limit: limit)
         }
-        // Label list problems are found before any step runs (step 0).
-        let start = Int(view.theorem(record, Theorem.referenceStart))
-        for i in 0 ..< Int(view.theorem(record, Theorem.referenceCount)) {
-            let reference = view.references[start + i]
-            if reference < 0 { throw failure(reference: reference, step: 0) }
+        p += 1
+        labelCount = 0
+        while true {
+            p = ProofMachine.skipSpace(text, p, end)
+            if p == end {
+                throw ProofFailure(step: 0, label: "", message: "the compressed proof's label list is not closed by \")\"")
+            }
+            let q = ProofMachine.tokenEnd(text, p, end)
+            if q - p == 1 && text[p] == UInt8(ascii: ")") {
+                p = q
+                break
+            }
+            let statement = try resolve(text + p, count: q - p, inLabelList: true, step: 0)
+            labels.reserve(labelCount + 1, keeping: labelCount)
+            labels[labelCount] = Int32(truncatingIfNeeded: statement)
+            labelCount += 1
+            p = q
         }
-        if format == ImageLayout.ProofFormat.unclosedLabelList {
-            throw ProofFailure(step: 0, label: "", message: "the compressed proof's label list is not closed by \")\"")
+        return try runCompressed(text + p, count: end - p, limit: limit)
+    }
+
+    /// The first position from `p` that is not whitespace (proof text holds only printable
+    /// ASCII and whitespace: the master checked every byte).
+    @inline(__always)
+    static func skipSpace(_ text: UnsafePointer<UInt8>, _ p: Int, _ end: Int) -> Int {
+        var p = p
+        while p < end && text[p] <= 0x20 { p &+= 1 }
+        return p
+    }
+
+    /// The end of the token that starts at `p`.
+    @inline(__always)
+    static func tokenEnd(_ text: UnsafePointer<UInt8>, _ p: Int, _ end: Int) -> Int {
+        var p = p &+ 1
+        while p < end && text[p] > 0x20 { p &+= 1 }
+        return p
+    }
+
+    /// The statement a proof label names, checked against the theorem being proved: declared
+    /// earlier, not the theorem itself, an active hypothesis, and (in a compressed proof's
+    /// label list) not one of the theorem's mandatory hypotheses.
+    @inline(__always)
+    func resolve(_ name: UnsafePointer<UInt8>, count: Int, inLabelList: Bool, step: Int) throws(ProofFailure) -> Int {
+        let found = view.statement(labeled: name, count: count)
+        let statement = Int(found)
+        if found >= 0 && statement < theoremStatement {
+            if view.statement(statement, Statement.kind) > ImageLayout.StatementKind.essential { return statement }
+            if theoremStatement < Int(view.statement(statement, Statement.scopeEnd))
+                && !(inLabelList && isMandatory(hypothesis: statement)) {
+                return statement
+            }
         }
-        return try runCompressed(limit: limit)
+        throw badLabel(name, count: count, statement: statement, inLabelList: inLabelList, step: step)
+    }
+
+    /// Whether `hypothesis` is a mandatory hypothesis of the theorem being proved.
+    func isMandatory(hypothesis: Int) -> Bool {
+        let frame = view.frames + Int(view.statement(theoremStatement, Statement.frame))
+        var entry = frame + Frame.headerSize
+        for _ in 0 ..< Int(frame[Frame.hypothesisCount]) {
+            if Int(entry[0]) == hypothesis { return true }
+            entry += Frame.hypothesisStride
+        }
+        return false
     }
 
     /// Checks the end of a proof that ran all its `steps`; returns the number of unknown steps.
@@ -97,23 +162,32 @@ struct ProofMachine {
         return 0
     }
 
-    mutating func runNormal(limit: Int) throws(ProofFailure) -> Int {
-        let start = Int(view.theorem(theoremRecord, Theorem.referenceStart))
-        let count = Int(view.theorem(theoremRecord, Theorem.referenceCount))
-        let steps = min(count, limit)
-        for i in 0 ..< steps {
-            try execute(reference: view.references[start + i], step: i + 1)
+    /// A normal proof: each label is resolved and executed in turn.
+    mutating func runNormal(_ text: UnsafePointer<UInt8>, from start: Int, end: Int, limit: Int) throws(ProofFailure) -> Int {
+        var p = start
+        var steps = 0
+        while steps < limit {
+            p = ProofMachine.skipSpace(text, p, end)
+            if p == end { break }
+            let q = ProofMachine.tokenEnd(text, p, end)
+            steps += 1
+            if q - p == 1 && text[p] == UInt8(ascii: "?") {
+                push(.unknown)
+                unknownCount += 1
+            } else {
+                try execute(statement: resolve(text + p, count: q - p, inLabelList: false, step: steps), step: steps)
+            }
+            p = q
         }
         return steps
     }
 
-    mutating func runCompressed(limit: Int) throws(ProofFailure) -> Int {
+    /// The codes of a compressed proof (whitespace is skipped), after its label list was
+    /// resolved into ``labels``.
+    mutating func runCompressed(_ codes: UnsafePointer<UInt8>, count codeCount: Int, limit: Int) throws(ProofFailure) -> Int {
         let frame = view.frames + Int(view.statement(theoremStatement, Statement.frame))
         let mandatory = Int(frame[Frame.hypothesisCount])
-        let labelStart = Int(view.theorem(theoremRecord, Theorem.referenceStart))
-        let labelCount = Int(view.theorem(theoremRecord, Theorem.referenceCount))
-        let codes = view.codes + Int(view.theorem(theoremRecord, Theorem.codeStart))
-        let codeCount = Int(view.theorem(theoremRecord, Theorem.codeCount))
+        let labelCount = self.labelCount
         var number = 0
         var steps = 0
         /// Whether the last step was an assertion (only those may be saved with `Z`).
@@ -131,9 +205,9 @@ struct ProofMachine {
                     pushCopy(ofStatement: Int(hypothesis))
                     lastWasAssertion = false
                 } else if k <= mandatory + labelCount {
-                    let reference = view.references[labelStart + k - mandatory - 1]
-                    try execute(reference: reference, step: steps)
-                    lastWasAssertion = reference >= 0 && view.statement(Int(reference), Statement.kind) >= ImageLayout.StatementKind.axiom
+                    let statement = Int(labels[k - mandatory - 1])
+                    try execute(statement: statement, step: steps)
+                    lastWasAssertion = view.statement(statement, Statement.kind) >= ImageLayout.StatementKind.axiom
                 } else if k <= mandatory + labelCount + savedCount {
                     push(saved[k - mandatory - labelCount - 1])
                     lastWasAssertion = false
@@ -167,7 +241,7 @@ struct ProofMachine {
                 push(.unknown)
                 unknownCount += 1
                 lastWasAssertion = false
-            } else {
+            } else if c > 0x20 {
                 let shown = c >= 0x21 && c < 0x7F ? String(UnicodeScalar(c)) : "byte \(c)"
                 throw ProofFailure(step: steps + 1, label: "", message: "invalid character \"\(shown)\" in the compressed proof")
             }
@@ -178,21 +252,13 @@ struct ProofMachine {
         return steps
     }
 
-    /// Executes one step that names a statement, `?`, or a bad reference.
+    /// Executes one step that names a statement.
     @inline(__always)
-    mutating func execute(reference: Int32, step: Int) throws(ProofFailure) {
-        if reference >= 0 {
-            let statement = Int(reference)
-            if view.statement(statement, Statement.kind) <= ImageLayout.StatementKind.essential {
-                pushCopy(ofStatement: statement)
-            } else {
-                try apply(assertion: statement, step: step)
-            }
-        } else if reference == ImageLayout.ProofReference.unknownStep {
-            push(.unknown)
-            unknownCount += 1
+    mutating func execute(statement: Int, step: Int) throws(ProofFailure) {
+        if view.statement(statement, Statement.kind) <= ImageLayout.StatementKind.essential {
+            pushCopy(ofStatement: statement)
         } else {
-            throw failure(reference: reference, step: step)
+            try apply(assertion: statement, step: step)
         }
     }
 

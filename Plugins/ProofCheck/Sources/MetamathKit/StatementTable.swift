@@ -13,10 +13,9 @@ struct StatementTable {
     /// Where the label is.
     var file: [Int32] = []
     var line: [Int32] = []
-    /// Whether a hypothesis is in scope now.
-    var active: [Bool] = []
-    /// The assertion whose frame most recently made this hypothesis mandatory.
-    var mandatoryFor: [Int32] = []
+    /// For a hypothesis: the first statement index after its block ended (`Int32.max` while
+    /// it is active); -1 for an assertion (see ``ImageLayout/StatementRecord/scopeEnd``).
+    var scopeEnd: [Int32] = []
 
     /// The number of statements.
     var total: Int { kind.count }
@@ -29,8 +28,7 @@ struct StatementTable {
         frame.reserveCapacity(capacity)
         file.reserveCapacity(capacity)
         line.reserveCapacity(capacity)
-        active.reserveCapacity(capacity)
-        mandatoryFor.reserveCapacity(capacity)
+        scopeEnd.reserveCapacity(capacity)
     }
 
     /// Adds a statement labelled at `label` whose math string is `count` symbols from `start`.
@@ -43,8 +41,7 @@ struct StatementTable {
         frame.append(-1)
         file.append(label.file)
         line.append(label.line)
-        active.append(false)
-        mandatoryFor.append(-1)
+        scopeEnd.append(kind <= ImageLayout.StatementKind.essential ? Int32.max : -1)
         return statement
     }
 }

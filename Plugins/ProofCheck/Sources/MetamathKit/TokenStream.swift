@@ -47,6 +47,11 @@ struct TokenStream {
         }
     }
 
+    /// Finds the end of the proof whose `$=` was just read (see ``Lexer/scanProof()``).
+    mutating func scanProof() throws(DatabaseError) -> Lexer.ProofScan {
+        try current.scanProof()
+    }
+
     /// The name of file number `index`.
     func fileName(_ index: Int32) -> String { fileNames[Int(index)] }
 

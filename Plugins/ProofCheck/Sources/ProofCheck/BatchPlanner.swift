@@ -2,24 +2,28 @@
 ///
 /// The default plan is guided self-scheduling: each batch takes a share of the cost that is
 /// still unplanned (large batches first, smaller ones towards the end), but never less than a
-/// floor, so a one-shot worker's start-up stays small next to its batch. With
-/// `batchesPerWorker`, batches have equal cost instead.
+/// floor of `1 / (workers * minimumShare)` of the total, so a worker's start-up stays small next
+/// to its batch. One-shot workers start (map and check the image) once per batch, so they get
+/// a lower `minimumShare` (larger batches). With `batchesPerWorker`, batches have equal cost
+/// instead.
 struct BatchPlanner {
     /// `prefix[i]` is the cost of theorems `0 ..< i`.
     private let prefix: [Int]
     private let workers: Int
     private let batchesPerWorker: Int?
+    private let minimumShare: Int
     /// The first position not yet planned.
     private(set) var next = 0
 
     /// Plans batches over theorems whose costs are `costs`, for `workers` workers.
-    init(costs: [Int], workers: Int, batchesPerWorker: Int?) {
+    init(costs: [Int], workers: Int, batchesPerWorker: Int?, minimumShare: Int = 12) {
         var prefix = [0]
         prefix.reserveCapacity(costs.count + 1)
         for cost in costs { prefix.append(prefix[prefix.count - 1] + max(1, cost)) }
         self.prefix = prefix
         self.workers = max(1, workers)
         self.batchesPerWorker = batchesPerWorker
+        self.minimumShare = max(1, minimumShare)
     }
 
     /// How many theorems there are.
@@ -35,7 +39,7 @@ struct BatchPlanner {
             let batches = workers * batchesPerWorker
             return (totalCost + batches - 1) / batches
         }
-        let floor = totalCost / (workers * 12)
+        let floor = totalCost / (workers * minimumShare)
         return max(1, max(floor, remaining / (2 * workers)))
     }
 
