@@ -86,6 +86,26 @@ import Glibc
         expectRejected(badSection, digest: database.image.digest, in: directory, "outside the image")
     }
 
+    /// Without content verification (the master's own file), the bytes are not re-hashed, but
+    /// the header, section table and digest field still guard the mapping.
+    @Test func trustedImagesSkipOnlyTheContentHash() throws {
+        guard let (database, directory, bytes) = try demoImage() else { return }
+        var damaged = bytes
+        damaged[bytes.count / 2] ^= 0x40
+        let path = directory.writeBytes("trusted.img", damaged)
+        let mapped = try MappedImage(path: path, expectedDigest: database.image.digest, verifyingContent: false)
+        #expect(mapped.digest == database.image.digest)
+        var badMagic = bytes
+        badMagic[0] ^= 1
+        let badPath = directory.writeBytes("trusted-bad.img", badMagic)
+        #expect(throws: DatabaseError.self) {
+            _ = try MappedImage(path: badPath, expectedDigest: database.image.digest, verifyingContent: false)
+        }
+        #expect(throws: DatabaseError.self) {
+            _ = try MappedImage(path: path, expectedDigest: database.image.digest &+ 1, verifyingContent: false)
+        }
+    }
+
     @Test func unexpectedDigestIsRejected() throws {
         guard let (database, directory, bytes) = try demoImage() else { return }
         expectRejected(bytes, digest: database.image.digest &+ 1, in: directory, "expected \(database.image.digest &+ 1)")

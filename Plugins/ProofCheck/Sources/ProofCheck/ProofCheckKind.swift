@@ -93,7 +93,7 @@ struct ProofCheckKind: TaskKind {
     }
 
     func request(for task: ProofTask, worker: WorkerStatus<UInt64>) throws -> ProofRequest? {
-        let reference = worker.competence == image.digest ? nil : ImageReference(path: image.path, digest: image.digest)
+        let reference = worker.competence == image.digest ? nil : ImageReference(path: image.path, digest: image.digest, isMastersOwnFile: true)
         switch task {
         case .verify(let first, let count):
             let slice = theorems[Int(first) ..< Int(first + count)]

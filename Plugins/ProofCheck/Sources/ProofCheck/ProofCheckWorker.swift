@@ -54,7 +54,8 @@ struct ProofCheckWorker: TaskWorker {
     /// The verifier for the image the request names, mapping it if this worker does not hold it.
     private mutating func verifier(for image: ImageReference?) throws -> Verifier {
         if let image, image.digest != digest {
-            let mapped = try MappedImage(path: image.path, expectedDigest: image.digest)
+            let mapped = try MappedImage(path: image.path, expectedDigest: image.digest,
+                                         verifyingContent: !image.isMastersOwnFile)
             verifier = Verifier(image: mapped)
             digest = image.digest
         }
