@@ -2,6 +2,8 @@
 // processes, errors with their repaired proof state, exit statuses, JSON, the fallback into the
 // master when no worker can start, and the shared real databases with their exact proof counts.
 import Foundation
+import PluginHost
+import PluginProtocol
 import Testing
 
 #if canImport(Glibc)
@@ -233,6 +235,26 @@ struct ProofCheckTests {
         #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8, verified: 8))
         #expect(result.stdout.contains("8 checked in the master"), "stdout: \(result.stdout)")
         #expect(result.stderr.contains("in the master"), "a warning says so: \(result.stderr)")
+    }
+
+    @Test("kill -9 of a worker in the middle of its batch: the batch is retried and every proof verifies")
+    func workerKilledMidBatch() async throws {
+        let library = try PluginLibrary(path: TestPaths.binDirectory + "/libProofCheck.so")
+        let test = TestRun(.test(jobs: 1, retries: 1))
+        // One batch holding all of iset.mm: its worker is killed as soon as it starts.
+        try test.run.addKind(library, arguments: ["--batches-per-worker", "1", MetamathData.shared("iset.mm")])
+        let log = test.log
+        let reaction = Reaction { log.blockingKillWorker(runningTask: 1, attempt: 1) }
+        test.start()
+        let killed = try #require(await reaction.value)
+        let report = try await test.finish()
+        let result = try report.result(1)
+        #expect(result.outcome == .done)
+        #expect(result.attempts == 2)
+        let workers = log.workers(of: 1)
+        #expect(workers.count == 2 && workers.first == killed.name && workers.last != killed.name, "workers: \(workers)")
+        let text = try #require(report.pluginReports.first?.text)
+        #expect(ProofCounts(summary: text) == ProofCounts(proofs: 8573, verified: 8573), "report: \(text)")
     }
 
     @Test("--persistent keeps workers: far fewer workers than batches")
