@@ -230,10 +230,13 @@ final class Scheduler: @unchecked Sendable {
             for kind in kinds where !kind.inputExhausted {
                 queued += pullIfNeededLocked(kind)
             }
+            let endedBefore = counts.total
             for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
                 assignLocked(worker, outbox: outbox)
             }
-            var changed = queued > 0
+            // Tasks that ended without running (obsolete) may have emptied a queue whose kind
+            // still has input to pull: go round again, or nothing would ever pull it.
+            var changed = queued > 0 || (counts.total != endedBefore && kinds.contains { !$0.inputExhausted })
             for kind in kinds where !kind.queue.isEmpty {
                 if kind.spawnFailure != nil {
                     failUnstartableLocked(kind)

@@ -48,9 +48,12 @@ struct QueueOrderTests {
         #expect(report.counts.skipped == 1 && report.counts.done == 2)
     }
 
-    @Test("a run of only obsolete tasks ends with every task skipped and exit status 0")
-    func onlyObsoleteTasks() async throws {
-        let test = try TestRun(chaos: ["obsolete", "obsolete", "obsolete"], .test(jobs: 2))
+    /// With one worker, the obsolete tasks are skipped by the only dispatch there is: that
+    /// dispatch must also pull the kind's remaining input (found hanging: once in a CI run with
+    /// two workers, every time with one).
+    @Test("a run of only obsolete tasks ends with every task skipped and exit status 0", arguments: [1, 2])
+    func onlyObsoleteTasks(jobs: Int) async throws {
+        let test = try TestRun(chaos: ["obsolete", "obsolete", "obsolete"], .test(jobs: jobs))
         let report = try await test.startAndFinish()
         #expect(report.counts.skipped == 3)
         #expect(report.exitStatus == 0)
