@@ -257,6 +257,24 @@ struct ProofCheckTests {
         #expect(ProofCounts(summary: text) == ProofCounts(proofs: 8573, verified: 8573), "report: \(text)")
     }
 
+    @Test("a /dev/shm too small for the image: the image goes to /tmp and the run succeeds",
+          .enabled(if: getuid() == 0, "needs root for a private mount namespace"))
+    func smallSharedMemory() async throws {
+        // A private mount namespace with a 1 MiB /dev/shm; iset.mm's image is about 5 MB.
+        let script = "mount -t tmpfs -o size=1m tmpfs /dev/shm && exec '\(TestPaths.pluginHost)' run --no-progress proofcheck '\(MetamathData.shared("iset.mm"))'"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["-m", "sh", "-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "stdout: \(text)")
+        #expect(ProofCounts(summary: text) == ProofCounts(proofs: 8573, verified: 8573), "stdout: \(text)")
+    }
+
     @Test("--persistent keeps workers: far fewer workers than batches")
     func persistentWorkers() async throws {
         let oneShot = try await HostProcess.run(["run", "-j", "2", "proofcheck", "--batches-per-worker", "4", MetamathData.example])

@@ -22,25 +22,17 @@ public struct DatabaseImage: Sendable {
     public var byteCount: Int { storage.bytes.count }
 
     /// Writes the image to a file (for workers to map). Atomic: writes a temporary file beside
-    /// `path`, then renames it.
+    /// `path` (created exclusively, never through a symbolic link), then renames it.
     public func write(to path: String) throws(DatabaseError) {
         let temporary = "\(path).tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(String(cString: strerror(errno)))")
         }
-        var written = 0
-        let bytes = storage.bytes
-        while written < bytes.count {
-            let count = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                let reason = String(cString: strerror(errno))
-                close(descriptor)
-                unlink(temporary)
-                throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(reason)")
-            }
-            written += count
+        if let failure = write(toDescriptor: descriptor) {
+            close(descriptor)
+            unlink(temporary)
+            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(String(cString: strerror(failure)))")
         }
         guard close(descriptor) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -52,6 +44,21 @@ public struct DatabaseImage: Sendable {
             unlink(temporary)
             throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(reason)")
         }
+    }
+
+    /// Writes every byte of the image to an open file descriptor (not closed).
+    ///
+    /// - Returns: `nil` on success, else the `errno` of the failed write.
+    public func write(toDescriptor descriptor: Int32) -> Int32? {
+        var written = 0
+        let bytes = storage.bytes
+        while written < bytes.count {
+            let count = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return count == 0 ? EIO : errno }
+            written += count
+        }
+        return nil
     }
 
     /// Runs `body` on the image bytes.

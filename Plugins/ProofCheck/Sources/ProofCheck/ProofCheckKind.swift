@@ -59,7 +59,7 @@ struct ProofCheckKind: TaskKind {
         self.persistent = options.persistent || context.policy == .persistent
         self.database = database
         self.theorems = theorems
-        self.image = try ImageFile(image: database.image)
+        self.image = try ImageFile(image: database.image, databasePath: options.path)
         self.outcomes = Array(repeating: .pending, count: theorems.count)
         var positions: [Int32: Int32] = [:]
         positions.reserveCapacity(theorems.count)
