@@ -168,10 +168,12 @@ struct ProofCheckKind: TaskKind {
         case .spawnFailed, .orphaned:
             // No worker can take it: check it here so the database is still verified.
             return runInMaster(task, because: message)
+        case .cancelled:
+            return nil  // Its theorems stay pending: the report counts them as not checked.
         default:
             if case .verify(let first, let count) = task {
                 for position in Int(first) ..< Int(first + count) where outcomes[position] == .pending {
-                    outcomes[position] = reason == .cancelled ? .pending : .lost("\(reason): \(message)")
+                    outcomes[position] = .lost("\(reason): \(message)")
                 }
             }
             return nil
