@@ -61,7 +61,15 @@ final class WorkerProcess: @unchecked Sendable {
         }
         environment.append(nil)
         defer { for pointer in environment { free(pointer) } }
-        let rc = csupport_spawn(&pid, executable, &actions, &cArguments, &environment)
+        var rc = csupport_spawn(&pid, executable, &actions, &cArguments, &environment)
+        // ETXTBSY is transient: the executable (e.g. a wrapper script written a moment ago) is
+        // still open for writing in a child another thread forked before it closed the file.
+        var attempts = 1
+        while rc == ETXTBSY && attempts < 20 {
+            usleep(5_000)
+            attempts += 1
+            rc = csupport_spawn(&pid, executable, &actions, &cArguments, &environment)
+        }
         posix_spawn_file_actions_destroy(&actions)
         for pointer in cArguments { free(pointer) }
         close(toChild[0])

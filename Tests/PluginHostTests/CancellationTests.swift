@@ -140,11 +140,14 @@ struct CancellationTests {
     }
 
     /// Waits until the gated worker's process exists (spawned, so the host holds its process).
-    static func waitForSpawn(of executable: String) async throws -> Int32 {
-        while true {
+    static func waitForSpawn(of executable: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int32 {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
             if let pid = ProcessProbe.children(of: getpid(), containing: executable).first { return pid }
             try await Task.sleep(for: .milliseconds(2))
         }
+        Issue.record("no process of \(executable) appeared within 60 s", sourceLocation: sourceLocation)
+        throw CancellationError()
     }
 
     @Test("cancelWorker(named:) on a worker still starting replaces it; it is not a spawn failure")
