@@ -20,6 +20,20 @@ public struct HostConfiguration: Sendable {
     public var handshakeTimeout: Double = 10
     /// Keep one ``TaskResult`` per task in the report (costs memory on huge runs).
     public var collectResults: Bool
+    /// How workers are started on other machines (nil: spawn `workerExecutable` here).
+    public var launcher: WorkerLauncher?
+    /// Where the workers run and how many on each (empty: `jobs` workers here, or through the
+    /// launcher). With hosts, a slot of the budget belongs to one host for the whole run.
+    public var hosts: [WorkerHost] = []
+    /// Seconds between heartbeats, both ways, for launched workers (nil: 2 s for launched
+    /// workers, none for local ones, which the master sees die through their pipes).
+    public var heartbeatInterval: Double?
+    /// A worker silent for this many heartbeat intervals is lost: killed, its task retried.
+    public var heartbeatMisses: Int = 3
+    /// Seconds a failing host is left alone after its first failure; doubles with each failure.
+    public var hostBackOff: Double = 1
+    /// Consecutive failures after which a host is dropped from the run.
+    public var hostFailureLimit: Int = 3
 
     /// Creates a configuration; `workerExecutable` defaults to `plugin-worker` beside this program.
     public init(jobs: Int = HostConfiguration.defaultJobs, timeout: Double? = nil, retries: Int = 1,
@@ -35,6 +49,12 @@ public struct HostConfiguration: Sendable {
         self.workerExecutable = workerExecutable
         self.stderrTailLines = stderrTailLines
         self.collectResults = collectResults
+    }
+
+    /// The heartbeat interval of a worker on `host` (nil: no heartbeats).
+    func heartbeat(launched: Bool) -> Double? {
+        if let heartbeatInterval { return heartbeatInterval > 0 ? heartbeatInterval : nil }
+        return launched ? 2 : nil
     }
 
     /// The number of cores this process may run on.

@@ -21,6 +21,11 @@ public struct HostEvent: Sendable {
         case workerEnded(worker: String, reason: String)
         /// A worker could not be started.
         case spawnFailed(kind: String, message: String)
+        /// A worker host failed (a worker could not start there, or went silent) and is left
+        /// alone for `seconds`.
+        case hostDown(host: String, message: String, seconds: Double)
+        /// A worker host failed too often in a row and is out of the run.
+        case hostDropped(host: String, message: String)
         /// A worker sent feedback for a task.
         case feedback(worker: String, task: UInt64, bytes: Int)
         /// A plugin logged a line, or the host reported a worker's stderr line.
@@ -54,6 +59,11 @@ public struct HostEvent: Sendable {
             fields += [("event", .string("worker-ended")), ("worker", .string(worker)), ("reason", .string(reason))]
         case .spawnFailed(let kind, let message):
             fields += [("event", .string("spawn-failed")), ("kind", .string(kind)), ("message", .string(message))]
+        case .hostDown(let host, let message, let seconds):
+            fields += [("event", .string("host-down")), ("host", .string(host)), ("message", .string(message)),
+                       ("seconds", .number(seconds))]
+        case .hostDropped(let host, let message):
+            fields += [("event", .string("host-dropped")), ("host", .string(host)), ("message", .string(message))]
         case .feedback(let worker, let task, let bytes):
             fields += [("event", .string("feedback")), ("worker", .string(worker)), ("task", .integer(task)),
                        ("bytes", .integer(UInt64(bytes)))]
@@ -111,7 +121,7 @@ public struct HostEventCategories: OptionSet, Sendable {
     public static let taskEnds = HostEventCategories(rawValue: 1 << 1)
     /// `taskEnded` with an outcome other than done or skipped (failed, expired, cancelled).
     public static let taskFailures = HostEventCategories(rawValue: 1 << 5)
-    /// `workerStarted`, `workerEnded`, `spawnFailed`.
+    /// `workerStarted`, `workerEnded`, `spawnFailed`, `hostDown`, `hostDropped`.
     public static let workers = HostEventCategories(rawValue: 1 << 2)
     /// `feedback`.
     public static let feedback = HostEventCategories(rawValue: 1 << 3)
@@ -128,7 +138,7 @@ extension HostEvent.Kind {
         case .taskQueued, .taskStarted, .taskRetried: return .taskProgress
         case .taskEnded(_, _, let outcome, _):
             return outcome == .done || outcome == .skipped ? .taskEnds : [.taskEnds, .taskFailures]
-        case .workerStarted, .workerEnded, .spawnFailed: return .workers
+        case .workerStarted, .workerEnded, .spawnFailed, .hostDown, .hostDropped: return .workers
         case .feedback: return .feedback
         case .log: return .logs
         }

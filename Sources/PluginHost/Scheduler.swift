@@ -21,6 +21,9 @@ final class Scheduler: @unchecked Sendable {
     private var nextTaskID: UInt64 = 1
     private let startTime = monotonicNanoseconds()
     let watchdog: Watchdog
+    /// The machines workers run on; `slotHosts[slot]` indexes this for each slot.
+    let hosts: [HostState]
+    private let slotHosts: [Int]
 
     // Run-wide state.
     private(set) var draining = false
@@ -50,7 +53,19 @@ final class Scheduler: @unchecked Sendable {
         self.configuration = configuration
         self.slots = Array(repeating: nil, count: configuration.jobs)
         self.watchdog = Watchdog()
+        if configuration.hosts.isEmpty {
+            hosts = [HostState(name: "", launcher: configuration.launcher)]
+            slotHosts = Array(repeating: 0, count: configuration.jobs)
+        } else {
+            hosts = configuration.hosts.map { HostState(name: $0.name, launcher: $0.isLocal ? nil : configuration.launcher) }
+            let assignment = WorkerHost.slotAssignment(configuration.hosts, jobs: configuration.jobs)
+            // A budget larger than the hosts' slots leaves the extra slots to the first host.
+            slotHosts = (0..<configuration.jobs).map { $0 < assignment.count ? assignment[$0] : assignment.first ?? 0 }
+        }
     }
+
+    /// The host a slot's workers run on.
+    func host(ofSlot slot: Int) -> HostState { hosts[slotHosts[slot]] }
 
     // MARK: - Set-up
 
@@ -453,26 +468,75 @@ final class Scheduler: @unchecked Sendable {
 
     /// A slot with no process asks what to do: spawn a worker of some kind, or stop.
     func nextWorkerLocked(slot: Int) -> WorkerState? {
+        let host = host(ofSlot: slot)
         while true {
             if draining { return nil }
-            if let kind = kindNeedingWorkerLocked() {
+            let hostReady = host.dropped == nil && host.downUntil <= monotonicNanoseconds()
+            if hostReady, let kind = kindNeedingWorkerLocked() {
                 let uid = kind.nextUID
                 kind.nextUID += 1
-                let worker = WorkerState(name: "\(kind.name):\(slot):\(uid)", kind: kind, slot: slot)
+                let worker = WorkerState(name: "\(kind.name):\(slot):\(uid)", kind: kind, slot: slot, host: host,
+                                         heartbeat: configuration.heartbeat(launched: host.isRemote))
                 slots[slot] = worker
                 return worker
             }
-            // Sleep until woken, or until a kind's spawn back-off ends.
-            let backOff = kinds.filter { $0.spawnFailure == nil && !$0.queue.isEmpty && $0.spawnNotBefore > monotonicNanoseconds() }
+            // Sleep until woken, or until a kind's spawn back-off or the host's back-off ends.
+            var wake = kinds.filter { $0.spawnFailure == nil && !$0.queue.isEmpty && $0.spawnNotBefore > monotonicNanoseconds() }
                 .map(\.spawnNotBefore).min()
-            if let backOff { lock.wait(untilNanoseconds: backOff) } else { lock.wait() }
+            if host.dropped == nil && host.downUntil > monotonicNanoseconds() {
+                wake = min(wake ?? .max, host.downUntil)
+            }
+            if let wake { lock.wait(untilNanoseconds: wake) } else { lock.wait() }
         }
+    }
+
+    /// A worker could not be started on a remote host, or went silent there: the host is left
+    /// alone for a back-off that doubles with each failure in a row, and dropped after
+    /// `hostFailureLimit` of them. With no host left, every kind fails to start.
+    func hostFailedLocked(_ host: HostState, message: String) {
+        guard host.dropped == nil else { return }
+        host.consecutiveFailures += 1
+        host.lastFailure = message
+        if host.consecutiveFailures >= configuration.hostFailureLimit {
+            host.dropped = message
+            emitLocked(.hostDropped(host: host.name, message: message))
+            pendingWarnings.append("plugin-host: warning: \(host.label) dropped from the run after \(host.consecutiveFailures) failures in a row; last: \(message)")
+            if hosts.allSatisfy({ $0.dropped != nil }) {
+                let reason = "no worker host left; last failure: \(message)"
+                for kind in kinds where kind.spawnFailure == nil { kind.spawnFailure = reason }
+            }
+        } else {
+            let seconds = configuration.hostBackOff * Double(1 << min(20, host.consecutiveFailures - 1))
+            host.downUntil = monotonicNanoseconds() &+ nanoseconds(fromSeconds: seconds)
+            emitLocked(.hostDown(host: host.name, message: message, seconds: seconds))
+            pendingWarnings.append("plugin-host: warning: \(host.label) is down for \(seconds) s: \(message)")
+        }
+        lock.broadcast()
+    }
+
+    /// Called by the watchdog every heartbeat interval of a worker that uses heartbeats: sends
+    /// one, or declares the worker lost when it has been silent too long.
+    func heartbeatLocked(_ worker: WorkerState) {
+        guard let interval = worker.heartbeatNanoseconds, worker.exitIntent == nil,
+              worker.phase == .idle || worker.phase == .busy else { return }
+        let now = monotonicNanoseconds()
+        let silence = now &- worker.lastHeardNanoseconds
+        if silence > interval &* UInt64(max(1, configuration.heartbeatMisses)) {
+            let seconds = Double(silence / 1_000_000) / 1000
+            worker.exitIntent = .lost("\(worker.host.label): \(worker.name) sent nothing for \(seconds) s "
+                                      + "(heartbeats every \(Double(interval) / 1e9) s): host or link down")
+            worker.signal(SIGKILL)
+            return
+        }
+        worker.sendHeartbeat()
+        watchdog.schedule(at: now &+ interval, .heartbeat(worker: worker))
     }
 
     /// The worker answered its handshake.
     func workerReadyLocked(_ worker: WorkerState) -> Outbox {
         worker.kind.everStarted = true
         worker.kind.consecutiveSpawnFailures = 0
+        worker.host.consecutiveFailures = 0
         workersStarted += 1
         worker.everStarted = true
         if worker.handshakeTimedOut && worker.exitIntent == nil {
@@ -482,6 +546,9 @@ final class Scheduler: @unchecked Sendable {
                                   startup: Double(monotonicNanoseconds() - worker.spawnedAt) / 1e9))
         if worker.exitIntent == nil {
             worker.phase = .idle
+            if let interval = worker.heartbeatNanoseconds {
+                watchdog.schedule(at: monotonicNanoseconds() &+ interval, .heartbeat(worker: worker))
+            }
         } else {
             worker.signal(SIGKILL)  // Cancelled while it started.
         }
@@ -493,8 +560,13 @@ final class Scheduler: @unchecked Sendable {
         let kind = worker.kind
         worker.phase = .gone
         slots[worker.slot] = nil
-        kind.consecutiveSpawnFailures += 1
         emitLocked(.spawnFailed(kind: kind.name, message: message))
+        if worker.host.isRemote {
+            // Launched elsewhere: the host is to blame until every host has failed.
+            hostFailedLocked(worker.host, message: message)
+            return dispatchLocked()
+        }
+        kind.consecutiveSpawnFailures += 1
         if !kind.everStarted || kind.consecutiveSpawnFailures >= 3 {
             // A set-up error (exit status 2) once a task fails for it: a plugin that runs the
             // tasks in the master instead (failUnstartableLocked) keeps the run successful.
@@ -588,9 +660,17 @@ final class Scheduler: @unchecked Sendable {
         case .workerCancelled?: reason = "killed: worker cancelled"
         case .marshalError(let message)?: reason = "killed after a marshal error: \(message)"
         case .shutdown?: reason = "run finished"
+        case .lost(let why)?:
+            reason = why
+            hostFailedLocked(worker.host, message: why)
         case nil:
             reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
             if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
+            if worker.host.isRemote, termination == .exited(255) {
+                // ssh's own failure status: the connection, not the task, broke.
+                reason = "\(worker.host.label): " + reason
+                hostFailedLocked(worker.host, message: reason)
+            }
         }
         if everStarted { emitLocked(.workerEnded(worker: worker.name, reason: reason)) }
         if let task = worker.running {
@@ -606,7 +686,7 @@ final class Scheduler: @unchecked Sendable {
             if !task.ended {
                 taskLostLocked(task, reason: expired ? PH_LOSS_EXPIRED : PH_LOSS_WORKER_DIED, message: reason)
             }
-        } else if worker.exitIntent == nil {
+        } else if worker.exitIntent == nil || worker.exitIntent?.isLoss == true {
             _ = kind.plugin.taskLost(nil, reason: PH_LOSS_WORKER_DIED, message: reason, willRetry: false)
             absorbSideEffectsLocked(kind, parent: nil, origin: nil)
         }

@@ -17,6 +17,8 @@ final class Watchdog: @unchecked Sendable {
         case kill(worker: WorkerState)
         /// The worker had this long to send its hello: SIGKILL if it is still starting.
         case handshake(worker: WorkerState)
+        /// A heartbeat interval of the worker passed: send one, or find it lost.
+        case heartbeat(worker: WorkerState)
     }
 
     private struct Entry: Comparable {
@@ -76,6 +78,8 @@ final class Watchdog: @unchecked Sendable {
                         scheduler.expireLocked(worker, taskID: taskID)
                     case .kill(let worker):
                         worker.signal(SIGKILL)
+                    case .heartbeat(let worker):
+                        scheduler.heartbeatLocked(worker)
                     case .handshake(let worker):
                         if worker.phase == .starting {
                             worker.handshakeTimedOut = true

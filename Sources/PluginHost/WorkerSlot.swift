@@ -35,14 +35,13 @@ struct WorkerSlot: Sendable {
         let configuration = scheduler.configuration
         let process: WorkerProcess
         worker.spawnedAt = monotonicNanoseconds()
+        worker.heard()
+        let (executable, arguments) = command(for: worker)
         do {
-            process = try WorkerProcess.spawn(
-                executable: configuration.workerExecutable,
-                arguments: ["--plugin", worker.kind.plugin.library.path, "--name", worker.name,
-                            "--parent-pid", String(getpid())])
+            process = try WorkerProcess.spawn(executable: executable, arguments: arguments)
         } catch {
             let outbox = scheduler.lock.withLock {
-                scheduler.spawnFailedLocked(worker, message: "\(configuration.workerExecutable): \(error)")
+                scheduler.spawnFailedLocked(worker, message: "\(hostPrefix(worker))\(executable): \(error)")
             }
             outbox.deliver()
             return
@@ -57,6 +56,7 @@ struct WorkerSlot: Sendable {
         StderrPump.start(worker: worker, descriptor: process.errors, tailLines: configuration.stderrTailLines,
                          forward: scheduler.lock.withLock { scheduler.stderrHandler })
         var reader = FrameReader(descriptor: Descriptor(process.output.rawValue))
+        if worker.heartbeatNanoseconds != nil { reader.onBytes = { _ in worker.heard() } }
 
         // Handshake.
         if let problem = handshake(worker, reader: &reader) {
@@ -68,7 +68,8 @@ struct WorkerSlot: Sendable {
             _ = process.waitForExit()
             let tail = worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000)
             worker.closePipes()
-            var message = timedOut ? "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s" : problem
+            var message = hostPrefix(worker)
+                + (timedOut ? "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s" : problem)
             if !timedOut, let last = tail.last, !problem.contains(last) {
                 message += " (stderr: \(tail.joined(separator: " | ")))"
             }
@@ -112,6 +113,8 @@ struct WorkerSlot: Sendable {
                 let message = String(decoding: frame.payload, as: UTF8.self)
                 scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: message) }.deliver()
                 break readLoop
+            case .heartbeat:
+                continue
             case .hello, .request, .broadcast:
                 scheduler.lock.withLock {
                     scheduler.marshalErrorLocked(worker, message: "unexpected \(frame.type) frame from the worker")
@@ -149,6 +152,28 @@ struct WorkerSlot: Sendable {
         }.deliver()
     }
 
+    /// The program and arguments that start `worker`: `plugin-worker` here, or the launcher.
+    private func command(for worker: WorkerState) -> (String, [String]) {
+        let configuration = scheduler.configuration
+        let pluginPath = worker.kind.plugin.library.path
+        var options: [String] = []
+        if let interval = configuration.heartbeat(launched: worker.host.isRemote) {
+            options += ["--heartbeat", String(interval), "--heartbeat-misses", String(configuration.heartbeatMisses)]
+        }
+        if let launcher = worker.host.launcher {
+            let argv = launcher.command(host: worker.host.name, pluginPath: pluginPath, workerName: worker.name,
+                                        workerOptions: options)
+            return (argv[0], Array(argv.dropFirst()))
+        }
+        return (configuration.workerExecutable,
+                ["--plugin", pluginPath, "--name", worker.name, "--parent-pid", String(getpid())] + options)
+    }
+
+    /// "host NAME: " for a worker started elsewhere, so a failure names the machine.
+    private func hostPrefix(_ worker: WorkerState) -> String {
+        worker.host.isRemote ? "\(worker.host.label): " : ""
+    }
+
     /// Reads and checks the worker's hello. Returns a problem description, or nil if all is well.
     private func handshake(_ worker: WorkerState, reader: inout FrameReader) -> String? {
         let frame: Frame?
@@ -177,8 +202,15 @@ struct WorkerSlot: Sendable {
                 + "host expects '\(library.name)' ABI \(library.abiVersion)"
         }
         if hello.pluginDigest != library.digest {
-            return "\(worker.name): the worker's copy of \(library.path) differs from the host's (digest mismatch)"
+            return "\(worker.name): the worker's copy of plugin '\(library.name)' differs from the master's "
+                + "\(library.path) (digest \(hex(hello.pluginDigest)) there, \(hex(library.digest)) here)"
         }
         return nil  // (worker.pid stays the spawned child's: hello.pid is only informative.)
     }
+}
+
+/// A digest as 16 hexadecimal digits.
+private func hex(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
 }

@@ -1,5 +1,10 @@
 import PluginProtocol
+import Synchronization
 import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One worker process as the scheduler sees it.
 final class WorkerState: @unchecked Sendable {
@@ -28,11 +33,25 @@ final class WorkerState: @unchecked Sendable {
         case marshalError(String)
         /// The run is over or was interrupted.
         case shutdown
+        /// It went silent (no heartbeat): its host or the link to it is down.
+        case lost(String)
+
+        /// True when the worker was lost rather than ended on purpose: handled like a death.
+        var isLoss: Bool {
+            if case .lost = self { return true }
+            return false
+        }
     }
 
     let name: String
     let kind: KindState
     let slot: Int
+    /// The machine it runs on.
+    let host: HostState
+    /// Heartbeat interval in nanoseconds, for a worker whose link needs them (launched ones).
+    let heartbeatNanoseconds: UInt64?
+    /// When the master last read anything from the worker (monotonic ns; heartbeat workers only).
+    private let lastHeard = Atomic<UInt64>(0)
     var process: WorkerProcess?
     var pid: Int32 = 0
     var status: WorkerStatus = .fresh
@@ -55,10 +74,31 @@ final class WorkerState: @unchecked Sendable {
     var stderrTail: [String] = []
     var stderrClosed = false
 
-    init(name: String, kind: KindState, slot: Int) {
+    init(name: String, kind: KindState, slot: Int, host: HostState, heartbeat: Double?) {
         self.name = name
         self.kind = kind
         self.slot = slot
+        self.host = host
+        self.heartbeatNanoseconds = heartbeat.map { UInt64($0 * 1e9) }
+    }
+
+    /// When the master last read bytes from this worker (monotonic nanoseconds).
+    var lastHeardNanoseconds: UInt64 { lastHeard.load(ordering: .relaxed) }
+
+    /// Records that bytes arrived from the worker now. Any thread.
+    func heard() { lastHeard.store(monotonicNanoseconds(), ordering: .relaxed) }
+
+    /// Sends one heartbeat unless that could block: another thread is writing (which the
+    /// worker hears anyway) or the pipe has no room.
+    func sendHeartbeat() {
+        guard io.tryLock() else { return }
+        defer { io.unlock() }
+        guard writer != nil, let process else { return }
+        let pollOut: Int16 = Int16(POLLOUT)
+        var probe = pollfd(fd: process.input.rawValue, events: pollOut, revents: 0)
+        let ready: Int32 = poll(&probe, 1, 0)
+        guard ready == 1, (probe.revents & pollOut) != 0 else { return }
+        try? writer!.write(type: .heartbeat, id: 0, payload: [])
     }
 
     /// Signals the worker's process group unless it is being reaped or gone (its pid could be

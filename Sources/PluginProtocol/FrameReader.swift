@@ -8,6 +8,9 @@ public struct FrameReader {
     public let descriptor: Descriptor
     private var decoder: FrameDecoder
     private var scratch: [UInt8]
+    /// Called after every successful read with the number of bytes it brought: a liveness
+    /// signal while a large frame is still arriving.
+    public var onBytes: ((Int) -> Void)?
 
     /// Creates a reader of `descriptor`.
     public init(descriptor: Descriptor, maximumPayload: Int = Frame.defaultMaximumPayload) {
@@ -38,6 +41,7 @@ public struct FrameReader {
             case .success(let value): count = value
             case .failure(let error): throw .io(error)
             }
+            if let onBytes, count > 0 { onBytes(count) }
             if count == 0 {
                 do { try decoder.finish() } catch { throw .malformed(error) }
                 return nil

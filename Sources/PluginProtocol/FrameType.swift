@@ -13,4 +13,8 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     /// Worker → master: the request could not be performed (decode failure, plugin refused, or
     /// the plugin failed to load before the handshake); payload is a UTF-8 message.
     case error = 6
+    /// Either way, id 0, no payload: "still here". Sent every heartbeat interval by both sides
+    /// of a link that asked for heartbeats (launched workers), so a silent peer is noticed
+    /// without waiting for an end of file that a cut network link never delivers.
+    case heartbeat = 7
 }

@@ -16,8 +16,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var search: SearchOptions
 
-    @Option(name: [.short, .customLong("jobs")], help: "Worker processes at once, shared by every task kind (default: cores).")
-    var jobs: Int = HostConfiguration.defaultJobs
+    @Option(name: [.short, .customLong("jobs")], help: "Worker processes at once, shared by every task kind (default: cores, or the hosts file's slots).")
+    var jobs: Int?
 
     @Option(help: "Time limit per task attempt, in seconds.")
     var timeout: Double?
@@ -46,6 +46,19 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("job-file"), help: "Run several task kinds at once: one 'PLUGIN [--policy P] ARGS...' per line.")
     var jobFile: String?
 
+    @Option(help: ArgumentHelp("Start workers with this command instead of spawning plugin-worker here.",
+                               discussion: "Placeholders: {host}, {plugin}, {plugin-file}, {worker}; e.g. 'ssh -o BatchMode=yes {host} plugin-worker'.",
+                               valueName: "template"))
+    var launcher: String?
+
+    @Option(help: ArgumentHelp("Spread workers over these hosts: one 'HOST [SLOTS]' per line; ':' is this machine.",
+                               valueName: "file"))
+    var hosts: String?
+
+    @Option(help: ArgumentHelp("Seconds between heartbeats with launched workers (default 2; 0 turns them off).",
+                               valueName: "seconds"))
+    var heartbeat: Double?
+
     @Option(help: "Path of the plugin-worker executable (default: beside plugin-host).")
     var worker: String?
 
@@ -56,7 +69,8 @@ struct RunCommand: ParsableCommand {
     var pluginArguments: [String] = []
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("-j/--jobs must be at least 1") }
+        if let jobs, jobs < 1 { throw ValidationError("-j/--jobs must be at least 1") }
+        if let heartbeat, !(heartbeat >= 0) { throw ValidationError("--heartbeat must be 0 or a positive number of seconds") }
         guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw ValidationError("--max-jobs-per-worker must be at least 1") }
@@ -67,10 +81,11 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        var configuration = HostConfiguration(jobs: jobs, timeout: timeout, retries: retries,
+        var configuration = HostConfiguration(jobs: jobs ?? HostConfiguration.defaultJobs, timeout: timeout, retries: retries,
                                               maxJobsPerWorker: maxJobsPerWorker,
                                               maxWorkerRSSBytes: maxWorkerRSS.map { $0 << 20 })
         if let worker { configuration.workerExecutable = worker }
+        do { try configurePlacement(&configuration) } catch { fail(error.description) }
         guard access(configuration.workerExecutable, X_OK) == 0 else {
             fail("\(configuration.workerExecutable): worker executable not found or not executable")
         }
@@ -117,6 +132,23 @@ struct RunCommand: ParsableCommand {
         if !quiet { printLine(summary(report), toStandardError: true) }
         if let signal = interruption.received { exitProcess(128 + signal) }
         exitProcess(report.exitStatus)
+    }
+
+    /// `--launcher`, `--hosts` and `--heartbeat`: where workers run and how they are started.
+    private func configurePlacement(_ configuration: inout HostConfiguration) throws(HostError) {
+        if let launcher { configuration.launcher = try WorkerLauncher(template: launcher) }
+        configuration.heartbeatInterval = heartbeat
+        guard let hosts else { return }
+        guard let text = try? String(contentsOfFile: hosts, encoding: .utf8) else {
+            throw .usage("\(hosts): cannot read the hosts file")
+        }
+        let parsed = try WorkerHost.parseHostsFile(text, path: hosts)
+        if configuration.launcher == nil, let remote = parsed.first(where: { !$0.isLocal }) {
+            throw .usage("\(hosts): host \(remote.name) needs a --launcher (e.g. 'ssh -o BatchMode=yes {host} plugin-worker')")
+        }
+        configuration.hosts = parsed
+        let slots = parsed.reduce(0) { $0 + $1.slots }
+        configuration.jobs = min(jobs ?? slots, slots)
     }
 
     private func kindEntries() throws(HostError) -> [JobFile.Entry] {

@@ -13,9 +13,26 @@ final class PerformSession {
     var response: [UInt8]?
     var failure: String?
     var writeFailed = false
+    /// Held around each frame write when another thread (the heartbeat) writes too.
+    let writeLock: WriteLock?
 
-    init(writer: FrameWriter) {
+    init(writer: FrameWriter, writeLock: WriteLock? = nil) {
         self.writer = writer
+        self.writeLock = writeLock
+    }
+
+    /// Writes one frame with an array payload, under the write lock when there is one.
+    func write(type: FrameType, id: UInt64, bytes: [UInt8]) throws(SystemError) {
+        writeLock?.lock()
+        defer { writeLock?.unlock() }
+        try writer.write(type: type, id: id, payload: bytes)
+    }
+
+    /// Writes one frame, under the write lock when there is one.
+    func write(type: FrameType, id: UInt64, payload: UnsafeRawBufferPointer) throws(SystemError) {
+        writeLock?.lock()
+        defer { writeLock?.unlock() }
+        try writer.write(type: type, id: id, payload: payload)
     }
 
     func reset(taskID: UInt64) {
@@ -35,7 +52,7 @@ final class PerformSession {
         context.feedback = { ctx, data, len in
             let session = PerformSession.from(ctx)
             do {
-                try session.writer.write(type: .feedback, id: session.taskID, payload: UnsafeRawBufferPointer(start: data, count: len))
+                try session.write(type: .feedback, id: session.taskID, payload: UnsafeRawBufferPointer(start: data, count: len))
             } catch {
                 session.writeFailed = true
             }
@@ -51,10 +68,10 @@ final class PerformSession {
         csupport_set_performing(0)
         if writeFailed { throw SystemError(code: EPIPE) }
         if status == 0, let response {
-            try writer.write(Frame(type: .response, id: taskID, payload: response))
+            try write(type: .response, id: taskID, bytes: response)
         } else {
             let message = failure ?? (status == 0 ? "plugin returned no response" : "perform failed with status \(status)")
-            try writer.write(Frame(type: .error, id: taskID, payload: Array(message.utf8)))
+            try write(type: .error, id: taskID, bytes: Array(message.utf8))
         }
     }
 

@@ -75,6 +75,10 @@ func workerMain() -> Never {
         exit(2)
     }
 
+    if let interval = arguments.heartbeat {
+        serveWithHeartbeats(plugin: plugin, worker: workerInstance, arguments: arguments, writer: writer,
+                            input: descriptors.input, output: descriptors.output, interval: interval)
+    }
     let session = PerformSession(writer: writer)
     var reader = FrameReader(descriptor: descriptors.input)
     while true {
@@ -90,21 +94,51 @@ func workerMain() -> Never {
             plugin.descriptor.worker_fini?(workerInstance)
             exit(0)
         }
-        switch frame.type {
-        case .request:
-            do {
-                try session.run(plugin: plugin, worker: workerInstance, request: frame)
-            } catch {
-                exit(0)  // The master went away while we answered.
-            }
-        case .broadcast:
-            frame.payload.withUnsafeBufferPointer { bytes in
-                plugin.descriptor.on_broadcast?(workerInstance, ph_bytes(data: bytes.baseAddress, len: bytes.count))
-            }
-        case .hello, .response, .feedback, .error:
-            printError("plugin-worker: \(arguments.workerName): unexpected \(frame.type) frame from the master")
+        handle(frame, plugin: plugin, worker: workerInstance, session: session, name: arguments.workerName)
+    }
+}
+
+/// The request loop of a worker with heartbeats: frames come from the link's reader thread.
+func serveWithHeartbeats(plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, arguments: WorkerArguments,
+                         writer: FrameWriter, input: Descriptor, output: Descriptor, interval: Double) -> Never {
+    let link = MasterLink(name: arguments.workerName)
+    let session = PerformSession(writer: writer, writeLock: link.writeLock)
+    link.start(input: input, output: output, interval: interval, misses: arguments.heartbeatMisses)
+    while true {
+        switch link.next() {
+        case .frame(let frame):
+            link.setPerforming(true)
+            handle(frame, plugin: plugin, worker: worker, session: session, name: arguments.workerName)
+            link.setPerforming(false)
+        case .end:
+            plugin.descriptor.worker_fini?(worker)
+            exit(0)
+        case .failure(let message):
+            printError("plugin-worker: \(arguments.workerName): \(message)")
             exit(2)
         }
+    }
+}
+
+/// Performs one frame from the master: a request, or a broadcast between requests.
+func handle(_ frame: Frame, plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, session: PerformSession,
+            name: String) {
+    switch frame.type {
+    case .request:
+        do {
+            try session.run(plugin: plugin, worker: worker, request: frame)
+        } catch {
+            exit(0)  // The master went away while we answered.
+        }
+    case .broadcast:
+        frame.payload.withUnsafeBufferPointer { bytes in
+            plugin.descriptor.on_broadcast?(worker, ph_bytes(data: bytes.baseAddress, len: bytes.count))
+        }
+    case .heartbeat:
+        break
+    case .hello, .response, .feedback, .error:
+        printError("plugin-worker: \(name): unexpected \(frame.type) frame from the master")
+        exit(2)
     }
 }
 

@@ -69,6 +69,6 @@ struct PluginDigestTests {
             """)
         let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1, workerExecutable: script))
         let report = try await test.startAndFinish(timeout: 30)
-        try SpawnFailureTests.expectSpawnFailure(report, test.log, tasks: 1, mentioning: "digest mismatch")
+        try SpawnFailureTests.expectSpawnFailure(report, test.log, tasks: 1, mentioning: "differs from the master's")
     }
 }
