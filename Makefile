@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps test-deps build demo test bench clean
 
 all: build
 
@@ -14,6 +14,13 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libffi-dev pkg-config; \
 	fi
 
+# For the remote-worker integration test: real sshd and ssh, and iproute2 for network namespaces.
+test-deps:
+	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ip >/dev/null; then \
+		echo "installing openssh-server, openssh-client and iproute2"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2; \
+	fi
+
 build: deps
 	$(SWIFT) build
 
@@ -22,12 +29,14 @@ build: deps
 demo: build
 	$(BIN)/plugin-host run -j 2 proofcheck Examples/proofcheck/implication.mm
 
-# Unit and CLI tests (debug), then the release integration test: all of iset.mm through the host.
-test: build
+# Unit and CLI tests (debug), then the release integration tests: all of iset.mm through the
+# host, and workers on two ssh hosts in network namespaces.
+test: build test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) build -c release
 	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
+	bash Tests/Integration/remote-hosts.sh $(RELEASE_BIN)
 
 bench: deps
 	$(SWIFT) build -c release

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Integration test (run by `make test`): workers on two real "hosts" reached through real ssh.
+#
+# Each host is a network namespace joined to this one by a veth pair, running Debian's sshd on
+# its own address with keys made for this run, inside private mount and pid namespaces where the
+# master's files are invisible (tmpfs over the checkout's parent, /work, /tmp, /var/tmp, /dev/shm
+# and /root; a /proc of its own). The host's only files are its "install": plugin-worker and the
+# plugins under /srv/ph. So nothing can work by accident through the shared disk.
+#
+# Checks: the master's files are invisible remotely; a run spreads over both hosts; cutting one
+# host's link mid-run (ip link set down) and killing its sshd loses no task: every task ends
+# exactly once, the run completes on the other host, and the host's failure is reported.
+#
+# Without the privileges to make namespaces the test prints why and skips, unless
+# PLUGIN_HOST_REQUIRE_NETNS=1 (CI sets it), where a skip is a failure.
+#
+# usage: Tests/Integration/remote-hosts.sh BIN_DIR
+set -euo pipefail
+bin=$(realpath "${1:?usage: remote-hosts.sh BIN_DIR}")
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+skip() {
+  if [ "${PLUGIN_HOST_REQUIRE_NETNS:-0}" = 1 ]; then
+    echo "remote-hosts: FAIL: cannot run: $*" >&2
+    exit 1
+  fi
+  echo "remote-hosts: SKIP: $*"
+  exit 0
+}
+fail() { echo "remote-hosts: FAIL: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || skip "needs root for network namespaces (running as uid $(id -u))"
+for tool in ip unshare ssh ssh-keygen /usr/sbin/sshd python3; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (make test-deps installs it)"
+done
+
+tag=$$
+run=$(mktemp -d /var/tmp/ph-remote.XXXXXX)
+hosts=()
+cleanup() {
+  set +e
+  for i in 1 2; do
+    if [ -f "$run/sshd$i.pid" ]; then
+      pkill -9 -P "$(cat "$run/sshd$i.pid")" 2>/dev/null
+      kill -9 "$(cat "$run/sshd$i.pid")" 2>/dev/null
+    fi
+    ip netns del "ph$i-$tag" 2>/dev/null
+    ip link del "vh$i-$tag" 2>/dev/null
+  done
+  rm -rf "$run"
+}
+trap cleanup EXIT
+
+ip netns add "ph-probe-$tag" 2>/dev/null || skip "ip netns add failed: no CAP_SYS_ADMIN here"
+ip netns del "ph-probe-$tag"
+mkdir -p /run/sshd
+
+# What the remote side must not see.
+hide="/tmp /var/tmp /dev/shm /root $(dirname "$repo")"
+[ -d /work ] && hide="$hide /work"
+
+ssh-keygen -q -t ed25519 -N '' -f "$run/client_key"
+cat >"$run/ssh_config" <<EOF
+Host 10.213.*
+  User root
+  IdentityFile $run/client_key
+  IdentitiesOnly yes
+  BatchMode yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+  ConnectTimeout 3
+EOF
+
+start_host() {
+  local i=$1 ns="ph$1-$tag" dir="$run/host$1" address="10.213.$1.2"
+  ip netns add "$ns"
+  ip link add "vh$i-$tag" type veth peer name eth0 netns "$ns"
+  ip addr add "10.213.$i.1/24" dev "vh$i-$tag"
+  ip link set "vh$i-$tag" up
+  ip -n "$ns" addr add "$address/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  mkdir -p "$dir/bin" "$dir/plugins" "$dir/ssh"
+  cp "$bin/plugin-worker" "$dir/bin/"
+  cp "$bin"/lib*.so "$dir/plugins/"
+  ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh/host_key"
+  cp "$run/client_key.pub" "$dir/ssh/authorized_keys"
+  cat >"$dir/ssh/sshd_config" <<EOF
+ListenAddress $address:22
+HostKey /srv/ph/ssh/host_key
+AuthorizedKeysFile /srv/ph/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+PrintMotd no
+PrintLastLog no
+EOF
+  local mounts="mount -t tmpfs none /srv && mkdir /srv/ph && mount --bind '$dir' /srv/ph"
+  for d in $hide; do mounts="$mounts && mount -t tmpfs none '$d'"; done
+  ip netns exec "$ns" unshare --mount --pid --fork --mount-proc --propagation private \
+    /bin/sh -c "$mounts && exec /usr/sbin/sshd -D -e -f /srv/ph/ssh/sshd_config" 2>"$run/sshd$i.log" &
+  echo $! >"$run/sshd$i.pid"
+  for _ in $(seq 50); do
+    ssh -F "$run/ssh_config" "$address" true 2>/dev/null && { hosts+=("$address"); return 0; }
+    sleep 0.2
+  done
+  cat "$run/sshd$i.log" >&2
+  fail "sshd on $address did not come up"
+}
+start_host 1
+start_host 2
+printf '%s 1\n%s 1\n' "${hosts[0]}" "${hosts[1]}" >"$run/hosts"
+launcher="ssh -F $run/ssh_config {host} /srv/ph/bin/plugin-worker --plugin /srv/ph/plugins/{plugin-file}"
+
+# The remote side sees none of the master's files, not even through /proc.
+for path in "$repo/Package.swift" "$bin/plugin-worker" "/proc/$$/fd"; do
+  if ssh -F "$run/ssh_config" "${hosts[0]}" test -e "$path"; then fail "$path is visible on ${hosts[0]}"; fi
+done
+echo "remote-hosts: ok: the hosts see none of the master's files"
+
+# Checks an events file: every queued task ended exactly once, all done; prints the slots used.
+check_events() {
+  python3 - "$1" <<'EOF'
+import json, sys
+queued, ended, slots, retried = set(), {}, set(), []
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "task-queued": queued.add(e["task"])
+    elif e["event"] == "task-ended": ended.setdefault(e["task"], []).append(e["outcome"])
+    elif e["event"] == "task-started": slots.add(e["worker"].split(":")[1])
+    elif e["event"] == "task-retried": retried.append(e["reason"])
+twice = [t for t, o in ended.items() if len(o) != 1]
+assert not twice, f"tasks ended more than once: {twice[:5]}"
+assert queued == set(ended), f"tasks never ended: {sorted(queued - set(ended))[:5]}"
+bad = [t for t, o in ended.items() if o != ["done"]]
+assert not bad, f"tasks not done: {bad[:5]}"
+print(len(queued), ",".join(sorted(slots)), "|".join(retried))
+EOF
+}
+
+# 1. One-shot chaos tasks over both hosts: a fresh ssh connection per task.
+"$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e1.jsonl" \
+  chaos --repeat 30 sleep:20 >"$run/out1" 2>"$run/err1" || { cat "$run/err1" >&2; fail "the two-host run failed"; }
+read -r count slots _ < <(check_events "$run/e1.jsonl") || fail "events of the two-host run: see above"
+[ "$count" = 30 ] && [ "$slots" = "0,1" ] || fail "expected 30 tasks on slots 0,1; got $count on $slots"
+echo "remote-hosts: ok: 30 one-shot tasks over both hosts through ssh"
+
+# 2. Cut host 2's link mid-run and kill its sshd: the run completes on host 1.
+"$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e2.jsonl" \
+  --heartbeat 0.3 --retries 2 --policy persistent chaos --repeat 60 sleep:100 >"$run/out2" 2>"$run/err2" &
+master=$!
+for _ in $(seq 300); do
+  if grep -q '"event":"task-started".*"worker":"chaos:1:' "$run/e2.jsonl" 2>/dev/null \
+     && [ "$(grep -c '"event":"task-ended"' "$run/e2.jsonl")" -ge 6 ]; then break; fi
+  sleep 0.05
+done
+grep -q '"worker":"chaos:1:' "$run/e2.jsonl" || fail "host 2 never got a task"
+ip link set "vh2-$tag" down
+pkill -9 -P "$(cat "$run/sshd2.pid")"
+set +e
+wait "$master"
+code=$?
+set -e
+[ "$code" = 0 ] || { cat "$run/err2" >&2; fail "the run with a cut link exited $code"; }
+read -r count slots reasons < <(check_events "$run/e2.jsonl") || fail "events of the cut-link run: see above"
+[ "$count" = 60 ] || fail "expected 60 tasks, got $count"
+grep -q "host ${hosts[1]}" "$run/err2" || { cat "$run/err2" >&2; fail "the host's failure was not reported"; }
+case "$reasons" in
+  *"host ${hosts[1]}"*"sent nothing for"*) ;;
+  *) fail "the lost task's retry does not name the silent host: $reasons" ;;
+esac
+if pgrep -f "ssh -F $run/ssh_config" >/dev/null; then fail "ssh clients left behind"; fi
+echo "remote-hosts: ok: link of ${hosts[1]} cut mid-run: 60 tasks each ended once, done; reported: $(grep -m1 "host ${hosts[1]}" "$run/err2")"
