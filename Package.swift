@@ -37,7 +37,7 @@ let package = Package(
         // The versioned C ABI every plugin implements (header only).
         .target(name: "PluginABI"),
         // Small C shims for libc pieces Swift's Glibc module does not expose.
-        .target(name: "CSupport"),
+        .target(name: "CSupport", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
         // Wire protocol, plugin loading and process plumbing shared by host and worker.
         // Must not import Foundation: the worker's start-up path stays lean.
         .target(

@@ -14,6 +14,7 @@ final class MasterPlugin: @unchecked Sendable {
     let library: PluginLibrary
     private let host: UnsafeMutablePointer<ph_master_host>
     private let progressExtension: UnsafeMutablePointer<ph_host_progress>
+    private let blobsExtension: UnsafeMutablePointer<ph_host_blobs>
     private let state = MasterCallState()
     private var instance: UnsafeMutableRawPointer?
     private var finished = false
@@ -21,8 +22,10 @@ final class MasterPlugin: @unchecked Sendable {
     private var descriptor: ph_plugin_descriptor { library.descriptor }
 
     /// Opens the plugin's master side: parses its arguments and collects its initial tasks.
-    init(library: PluginLibrary, arguments: [String], policy: WorkerPolicy, maxWorkers: Int) throws(HostError) {
+    init(library: PluginLibrary, arguments: [String], policy: WorkerPolicy, maxWorkers: Int,
+         blobs: BlobStore = BlobStore()) throws(HostError) {
         self.library = library
+        state.blobs = blobs
         host = .allocate(capacity: 1)
         host.initialize(to: ph_master_host())
         host.pointee.host_data = Unmanaged.passUnretained(state).toOpaque()
@@ -48,9 +51,26 @@ final class MasterPlugin: @unchecked Sendable {
                 state.units!.done &+= units
             }))
         state.progressExtension = UnsafeRawPointer(progressExtension)
+        blobsExtension = .allocate(capacity: 1)
+        blobsExtension.initialize(to: ph_host_blobs(
+            publish_fd: { host, descriptor in
+                MasterCallState.from(host?.pointee.host_data).blobs?.publish(descriptor: descriptor) ?? 0
+            },
+            reference: { host, blob, worker, out, capacity in
+                guard let worker, let out,
+                      let reference = MasterCallState.from(host?.pointee.host_data).blobs?
+                          .reference(blob, worker: String(cString: worker)),
+                      reference.count <= capacity else { return 0 }
+                reference.withUnsafeBytes { out.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: reference.count) }
+                return reference.count
+            }))
+        state.blobsExtension = UnsafeRawPointer(blobsExtension)
         host.pointee.get_extension = { host, id in
-            guard let id, strcmp(id, PH_HOST_EXT_PROGRESS) == 0 else { return nil }
-            return MasterCallState.from(host?.pointee.host_data).progressExtension
+            guard let id else { return nil }
+            let state = MasterCallState.from(host?.pointee.host_data)
+            if strcmp(id, PH_HOST_EXT_PROGRESS) == 0 { return state.progressExtension }
+            if strcmp(id, PH_HOST_EXT_BLOBS) == 0 { return state.blobsExtension }
+            return nil
         }
         let argv = ([library.name] + arguments).map { strdup($0) }
         defer { argv.forEach { free($0) } }
@@ -74,6 +94,7 @@ final class MasterPlugin: @unchecked Sendable {
     deinit {
         host.deallocate()
         progressExtension.deallocate()
+        blobsExtension.deallocate()
     }
 
     /// The units of work the plugin counts through the progress extension, if it does.
@@ -294,6 +315,10 @@ final class MasterCallState {
     var name: String?
     /// Units counted through the progress extension.
     var units: UnitProgress?
+    /// The run's published files.
+    var blobs: BlobStore?
+    /// The `ph_host_blobs` table handed out by `get_extension`.
+    var blobsExtension: UnsafeRawPointer?
     /// The `ph_host_progress` table handed out by `get_extension`.
     var progressExtension: UnsafeRawPointer?
 

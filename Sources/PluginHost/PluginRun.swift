@@ -31,7 +31,7 @@ public final class PluginRun: Sendable {
         guard !scheduler.isStarted else { throw .usage("task kinds must be added before the run starts") }
         let effective = policy ?? library.defaultPolicy
         let plugin = try MasterPlugin(library: library, arguments: arguments, policy: effective,
-                                      maxWorkers: scheduler.configuration.jobs)
+                                      maxWorkers: scheduler.configuration.jobs, blobs: scheduler.blobs)
         try scheduler.addKind(plugin, policy: effective)
     }
 

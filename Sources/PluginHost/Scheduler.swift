@@ -24,6 +24,8 @@ final class Scheduler: @unchecked Sendable {
     /// The machines workers run on; `slotHosts[slot]` indexes this for each slot.
     let hosts: [HostState]
     private let slotHosts: [Int]
+    /// Files the kinds published for their workers.
+    let blobs = BlobStore()
 
     // Run-wide state.
     private(set) var draining = false
@@ -61,6 +63,10 @@ final class Scheduler: @unchecked Sendable {
             let assignment = WorkerHost.slotAssignment(configuration.hosts, jobs: configuration.jobs)
             // A budget larger than the hosts' slots leaves the extra slots to the first host.
             slotHosts = (0..<configuration.jobs).map { $0 < assignment.count ? assignment[$0] : assignment.first ?? 0 }
+        }
+        // Called from plugin callbacks, with the lock held.
+        blobs.isRemoteWorker = { [unowned self] name in
+            slots.first { $0?.name == name }?.map { $0.host.isRemote }
         }
     }
 

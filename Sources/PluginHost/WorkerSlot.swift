@@ -115,7 +115,9 @@ struct WorkerSlot: Sendable {
                 break readLoop
             case .heartbeat:
                 continue
-            case .hello, .request, .broadcast:
+            case .blobRequest:
+                worker.sendBlob(scheduler.blobs.content(digest: frame.payload))
+            case .hello, .request, .broadcast, .blobData, .blobEnd:
                 scheduler.lock.withLock {
                     scheduler.marshalErrorLocked(worker, message: "unexpected \(frame.type) frame from the worker")
                 }.deliver()

@@ -129,6 +129,35 @@ final class WorkerState: @unchecked Sendable {
         }
     }
 
+    /// Sends a blob the worker asked for, in chunks, then its end (or why it cannot be sent).
+    /// Holds the write lock throughout: nothing else is sent to a busy worker meanwhile.
+    func sendBlob(_ blob: BlobStore.Blob?) {
+        io.withLock {
+            guard writer != nil else { return }
+            guard let blob else {
+                try? writer!.write(type: .blobEnd, id: 0, payload: Array("the master has no such blob".utf8))
+                return
+            }
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            var offset: UInt64 = 0
+            while offset < blob.size {
+                let want = Int(min(UInt64(chunk.count), blob.size - offset))
+                let count = chunk.withUnsafeMutableBytes { pread(blob.descriptor, $0.baseAddress, want, off_t(offset)) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else {
+                    try? writer!.write(type: .blobEnd, id: 0, payload: Array("the master cannot read the blob".utf8))
+                    return
+                }
+                let failed = chunk.withUnsafeBytes { bytes -> Bool in
+                    (try? writer!.write(type: .blobData, id: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[0..<count]))) == nil
+                }
+                if failed { return }  // The worker is gone; its reader sees the end.
+                offset += UInt64(count)
+            }
+            try? writer!.write(type: .blobEnd, id: 0, payload: [])
+        }
+    }
+
     /// Attaches the spawned process.
     func attach(_ process: WorkerProcess) {
         io.withLock {

@@ -180,6 +180,21 @@ struct PerformChannel {
         guard let fail = context.pointee.fail else { return }
         message.withCString { fail(context, $0) }
     }
+
+    @usableFromInline
+    func openBlob(_ reference: [UInt8]) -> Result<Int32, BlobError> {
+        guard KindRegistry.hostMinor >= 2, let getExtension = context.pointee.get_extension,
+              let table = getExtension(context, PH_WORKER_EXT_BLOBS)?.assumingMemoryBound(to: ph_worker_blobs.self),
+              let open = table.pointee.open
+        else { return .failure(BlobError(message: "this host cannot open blobs (it predates ABI 1.2)")) }
+        var error = [CChar](repeating: 0, count: 512)
+        let descriptor = reference.withUnsafeBufferPointer { bytes in
+            error.withUnsafeMutableBufferPointer { open(context, bytes.baseAddress, bytes.count, $0.baseAddress, $0.count) }
+        }
+        if descriptor >= 0 { return .success(descriptor) }
+        let message = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return .failure(BlobError(message: message.isEmpty ? "the blob could not be opened" : message))
+    }
 }
 
 /// The `ph_master_host` of one run, valid from `master_open` until `finish` (or a failed open),
@@ -196,6 +211,8 @@ final class MasterHostChannel {
 
     /// The host's progress extension, when it offers one (ABI 1.1).
     private let progress: UnsafePointer<ph_host_progress>?
+    /// The host's blobs extension, when it offers one (ABI 1.2).
+    private let blobs: UnsafePointer<ph_host_blobs>?
 
     init(_ host: UnsafePointer<ph_master_host>) {
         self.host = host
@@ -205,6 +222,29 @@ final class MasterHostChannel {
         } else {
             progress = nil
         }
+        if KindRegistry.hostMinor >= 2, let getExtension = host.pointee.get_extension,
+           let table = getExtension(host, PH_HOST_EXT_BLOBS) {
+            blobs = table.assumingMemoryBound(to: ph_host_blobs.self)
+        } else {
+            blobs = nil
+        }
+    }
+
+    @usableFromInline
+    func publishBlob(_ descriptor: Int32) -> UInt64 {
+        guard let host, let publish = blobs?.pointee.publish_fd else { return 0 }
+        return publish(host, descriptor)
+    }
+
+    @usableFromInline
+    func blobReference(_ blob: UInt64, worker: String) -> [UInt8]? {
+        guard let host, let reference = blobs?.pointee.reference else { return nil }
+        var out = [UInt8](repeating: 0, count: Int(PH_BLOB_REFERENCE_MAX))
+        let length = worker.withCString { name in
+            out.withUnsafeMutableBufferPointer { reference(host, blob, name, $0.baseAddress, $0.count) }
+        }
+        guard length > 0 else { return nil }
+        return Array(out.prefix(length))
     }
 
     @usableFromInline

@@ -60,6 +60,24 @@ public struct MasterHost<Kind: TaskKind> {
         channel.setProgressTotal(UInt64(max(0, total)), unit: unit)
     }
 
+    /// Offers the regular file open at `fileDescriptor` to the workers (the host keeps its own
+    /// duplicate; do not change the content afterwards). Returns nil on a host without blobs
+    /// (before ABI 1.2) or for an unusable descriptor: then workers must reach the file another way.
+    @inlinable
+    public func publishBlob(fileDescriptor: Int32) -> BlobID? {
+        let id = channel.publishBlob(fileDescriptor)
+        return id == 0 ? nil : BlobID(rawValue: id)
+    }
+
+    /// How the worker named `worker` reaches a published file: put these bytes in its request and
+    /// open them there with ``PerformContext/openBlob(_:)``. A worker on this machine opens the
+    /// master's file; one elsewhere fetches the content once per machine (the first reference
+    /// for a remote worker hashes the file). Nil when the host cannot say.
+    @inlinable
+    public func blobReference(_ blob: BlobID, for worker: String) -> [UInt8]? {
+        channel.blobReference(blob.rawValue, worker: worker)
+    }
+
     /// Counts `units` more units of work as done on the host's progress line.
     @inlinable
     public func advanceProgress(by units: Int) {

@@ -27,4 +27,11 @@ public struct PerformContext<Feedback: BinaryEncodable>: ~Copyable {
     /// not matter much, as the master no longer waits for it.
     @inlinable
     public var shouldStop: Bool { channel.shouldStop }
+
+    /// Opens a file the master published (see ``MasterHost/blobReference(_:for:)``), read-only.
+    /// The descriptor is yours to close. May block while the content comes from the master.
+    @inlinable
+    public func openBlob(_ reference: [UInt8]) throws(BlobError) -> Int32 {
+        try channel.openBlob(reference).get()
+    }
 }

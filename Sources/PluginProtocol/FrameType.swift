@@ -17,4 +17,10 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     /// of a link that asked for heartbeats (launched workers), so a silent peer is noticed
     /// without waiting for an end of file that a cut network link never delivers.
     case heartbeat = 7
+    /// Worker → master, during a request: send me the blob with this SHA-256 (32-byte payload).
+    case blobRequest = 8
+    /// Master → worker: the next chunk of the blob asked for.
+    case blobData = 9
+    /// Master → worker: the blob is complete (empty payload), or cannot be sent (a UTF-8 reason).
+    case blobEnd = 10
 }

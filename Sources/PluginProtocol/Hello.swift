@@ -4,7 +4,7 @@
 /// differs (another protocol, another ABI, another build of the plugin).
 public struct Hello: Sendable, Equatable {
     /// Version of this wire protocol.
-    public static let currentProtocolVersion: UInt32 = 1
+    public static let currentProtocolVersion: UInt32 = 2
 
     /// The worker's wire protocol version.
     public var protocolVersion: UInt32

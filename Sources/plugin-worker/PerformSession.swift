@@ -15,10 +15,54 @@ final class PerformSession {
     var writeFailed = false
     /// Held around each frame write when another thread (the heartbeat) writes too.
     let writeLock: WriteLock?
+    /// Frames from the master: a blob fetch reads its chunks here, inside a request.
+    let source: FrameSource
+    /// This machine's blob cache, made on first use.
+    private lazy var cache = BlobCache()
 
-    init(writer: FrameWriter, writeLock: WriteLock? = nil) {
+    init(writer: FrameWriter, writeLock: WriteLock?, source: FrameSource) {
         self.writer = writer
         self.writeLock = writeLock
+        self.source = source
+    }
+
+    /// Opens a blob reference (`PH_WORKER_EXT_BLOBS`): the master's own file on this machine,
+    /// else the cached copy, fetched from the master first when missing.
+    func openBlob(_ bytes: UnsafeRawBufferPointer) -> Result<Int32, BlobFailure> {
+        switch BlobReference(decoding: bytes) {
+        case nil:
+            return .failure(BlobFailure("not a blob reference (\(bytes.count) bytes)"))
+        case .local(let path)?:
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { return .failure(BlobFailure("cannot open the master's file \(path): \(errnoText())")) }
+            return .success(descriptor)
+        case .content(let digest, let size)?:
+            return cache.open(digest: digest, size: size) { destination in fetch(digest: digest, into: destination) }
+        }
+    }
+
+    /// Asks the master for a blob and writes its chunks to `destination`; nil on success.
+    private func fetch(digest: [UInt8], into destination: Int32) -> String? {
+        do {
+            try write(type: .blobRequest, id: taskID, bytes: digest)
+        } catch {
+            return "cannot ask the master for the blob: \(error)"
+        }
+        while true {
+            switch source.next() {
+            case .frame(let frame) where frame.type == .blobData:
+                let failure = frame.payload.withUnsafeBytes { Descriptor(destination).writeAllResult($0) }
+                if let failure { return "cannot write the blob to the cache: \(failure)" }
+            case .frame(let frame) where frame.type == .blobEnd:
+                return frame.payload.isEmpty ? nil : "the master could not send the blob: " + String(decoding: frame.payload, as: UTF8.self)
+            case .frame(let frame):
+                return "unexpected \(frame.type) frame from the master during a blob transfer"
+            case .end:
+                exit(0)  // The master is gone.
+            case .failure(let message):
+                return message
+            }
+        }
     }
 
     /// Writes one frame with an array payload, under the write lock when there is one.
@@ -58,6 +102,10 @@ final class PerformSession {
             }
         }
         context.should_stop = { _ in csupport_stop_requested() }
+        context.get_extension = { _, id in
+            guard let id, strcmp(id, PH_WORKER_EXT_BLOBS) == 0 else { return nil }
+            return UnsafeRawPointer(workerBlobsExtension)
+        }
         context.fail = { ctx, message in
             PerformSession.from(ctx).failure = message.map { String(cString: $0) } ?? "request failed"
         }
@@ -79,3 +127,23 @@ final class PerformSession {
         Unmanaged<PerformSession>.fromOpaque(context!.pointee.host_data!).takeUnretainedValue()
     }
 }
+
+/// The `ph_worker_blobs` table every request's context hands out.
+nonisolated(unsafe) let workerBlobsExtension: UnsafeMutablePointer<ph_worker_blobs> = {
+    let table = UnsafeMutablePointer<ph_worker_blobs>.allocate(capacity: 1)
+    table.initialize(to: ph_worker_blobs(open: { ctx, reference, length, error, capacity in
+        let session = Unmanaged<PerformSession>.fromOpaque(ctx!.pointee.host_data!).takeUnretainedValue()
+        switch session.openBlob(UnsafeRawBufferPointer(start: reference, count: reference == nil ? 0 : length)) {
+        case .success(let descriptor):
+            return descriptor
+        case .failure(let failure):
+            if let error, capacity > 0 {
+                let bytes = Array(failure.message.utf8.prefix(capacity - 1))
+                for (index, byte) in bytes.enumerated() { error[index] = CChar(bitPattern: byte) }
+                error[bytes.count] = 0
+            }
+            return -1
+        }
+    }))
+    return table
+}()

@@ -75,43 +75,23 @@ func workerMain() -> Never {
         exit(2)
     }
 
-    if let interval = arguments.heartbeat {
-        serveWithHeartbeats(plugin: plugin, worker: workerInstance, arguments: arguments, writer: writer,
-                            input: descriptors.input, output: descriptors.output, interval: interval)
+    // With heartbeats (a launched worker), a reader thread takes the master's frames as they come.
+    let link = arguments.heartbeat.map { _ in MasterLink(name: arguments.workerName) }
+    let source = FrameSource(input: descriptors.input, link: link)
+    let session = PerformSession(writer: writer, writeLock: link?.writeLock, source: source)
+    if let link, let interval = arguments.heartbeat {
+        link.start(input: descriptors.input, output: descriptors.output, interval: interval,
+                   misses: arguments.heartbeatMisses)
     }
-    let session = PerformSession(writer: writer)
-    var reader = FrameReader(descriptor: descriptors.input)
     while true {
-        let frame: Frame?
-        do {
-            frame = try reader.next()
-        } catch {
-            printError("plugin-worker: \(arguments.workerName): unreadable input from the master: \(error)")
-            exit(2)
-        }
-        guard let frame else {
+        switch source.next() {
+        case .frame(let frame):
+            link?.setPerforming(true)
+            handle(frame, plugin: plugin, worker: workerInstance, session: session, name: arguments.workerName)
+            link?.setPerforming(false)
+        case .end:
             // The master closed the pipe: it is done with us, or gone.
             plugin.descriptor.worker_fini?(workerInstance)
-            exit(0)
-        }
-        handle(frame, plugin: plugin, worker: workerInstance, session: session, name: arguments.workerName)
-    }
-}
-
-/// The request loop of a worker with heartbeats: frames come from the link's reader thread.
-func serveWithHeartbeats(plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, arguments: WorkerArguments,
-                         writer: FrameWriter, input: Descriptor, output: Descriptor, interval: Double) -> Never {
-    let link = MasterLink(name: arguments.workerName)
-    let session = PerformSession(writer: writer, writeLock: link.writeLock)
-    link.start(input: input, output: output, interval: interval, misses: arguments.heartbeatMisses)
-    while true {
-        switch link.next() {
-        case .frame(let frame):
-            link.setPerforming(true)
-            handle(frame, plugin: plugin, worker: worker, session: session, name: arguments.workerName)
-            link.setPerforming(false)
-        case .end:
-            plugin.descriptor.worker_fini?(worker)
             exit(0)
         case .failure(let message):
             printError("plugin-worker: \(arguments.workerName): \(message)")
@@ -136,7 +116,7 @@ func handle(_ frame: Frame, plugin: PluginLibrary, worker: UnsafeMutableRawPoint
         }
     case .heartbeat:
         break
-    case .hello, .response, .feedback, .error:
+    case .hello, .response, .feedback, .error, .blobRequest, .blobData, .blobEnd:
         printError("plugin-worker: \(name): unexpected \(frame.type) frame from the master")
         exit(2)
     }

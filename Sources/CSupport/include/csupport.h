@@ -2,6 +2,8 @@
 #ifndef CSUPPORT_H
 #define CSUPPORT_H
 
+#include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include <spawn.h>
 #include <pthread.h>
@@ -33,4 +35,10 @@ long long csupport_rss_bytes(pid_t pid);
 void csupport_install_stop_handler(void);
 void csupport_set_performing(int performing);
 int csupport_stop_requested(void);
+/* SHA-256 (libcrypto, loaded on first use). begin returns NULL when libcrypto is missing;
+   end releases the context and writes 32 bytes. update/end return 0 on success. */
+void *csupport_sha256_begin(void);
+int csupport_sha256_update(void *context, const void *data, size_t length);
+int csupport_sha256_end(void *context, uint8_t digest[32]);
+
 #endif

@@ -36,7 +36,7 @@ extern "C" {
 /** Major version: a host refuses plugins with another major version. */
 #define PH_ABI_VERSION_MAJOR 1
 /** Minor version: grows when optional, backward-compatible fields or extensions are added. */
-#define PH_ABI_VERSION_MINOR 1
+#define PH_ABI_VERSION_MINOR 2
 
 /**
  * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills: a plugin built
@@ -139,6 +139,39 @@ typedef struct ph_host_progress {
     void (*advance)(const struct ph_master_host *host, uint64_t units);
 } ph_host_progress;
 
+/**
+ * Host extension (ABI 1.2): files the workers need from the master's disk, wherever they run.
+ *
+ * The plugin publishes a file once, then puts a *reference* for each worker in that worker's
+ * requests; the worker opens it with `PH_WORKER_EXT_BLOBS`. A worker on the master's machine
+ * gets the master's open file (nothing is copied); a worker elsewhere gets the content's SHA-256
+ * and asks the master for the bytes only if its machine's cache lacks them, so a file crosses
+ * the network once per machine, and a worker that already holds what the file carries (its
+ * competence says so) needs no reference at all.
+ */
+#define PH_HOST_EXT_BLOBS "ph.host.blobs/1"
+
+/** The largest reference `ph_host_blobs.reference` writes. */
+#define PH_BLOB_REFERENCE_MAX 256
+
+/** The table `get_extension(host, PH_HOST_EXT_BLOBS)` returns. Call with the same `host`. */
+typedef struct ph_host_blobs {
+    /**
+     * Offers the regular file open at `fd` to the workers. The host keeps its own duplicate of
+     * the descriptor; the content must not change afterwards. Nothing is read now. Returns a
+     * blob id (> 0), or 0 if the descriptor is unusable.
+     */
+    uint64_t (*publish_fd)(const struct ph_master_host *host, int fd);
+    /**
+     * Writes to `out` (room for `capacity` bytes, PH_BLOB_REFERENCE_MAX is enough) how the worker
+     * named `worker` reaches blob `blob`; returns the reference's length, or 0 on failure (unknown
+     * blob or worker, unreadable file). The first reference for a worker on another machine
+     * hashes the file (once per blob).
+     */
+    size_t (*reference)(const struct ph_master_host *host, uint64_t blob, const char *worker, uint8_t *out,
+                        size_t capacity);
+} ph_host_blobs;
+
 /** Parameters of `master_open`. */
 typedef struct ph_open_params {
     /** The plugin's own arguments (argv[0] is the plugin name). */
@@ -231,7 +264,27 @@ typedef struct ph_perform_context {
     int (*should_stop)(const struct ph_perform_context *ctx);
     /** Reports that the request could not be decoded; the master treats it as a marshal error. */
     void (*fail)(const struct ph_perform_context *ctx, const char *message);
+    /**
+     * ABI 1.2 (read only when the host's minor version, given to `plugin_host_entry`, is >= 2):
+     * the table of an optional worker-side capability by id, or NULL.
+     */
+    const void *(*get_extension)(const struct ph_perform_context *ctx, const char *id);
 } ph_perform_context;
+
+/** Worker extension (ABI 1.2): opens the files the master published (see PH_HOST_EXT_BLOBS). */
+#define PH_WORKER_EXT_BLOBS "ph.worker.blobs/1"
+
+/** The table `ctx->get_extension(ctx, PH_WORKER_EXT_BLOBS)` returns. */
+typedef struct ph_worker_blobs {
+    /**
+     * Opens the blob `reference` names, read-only, during `perform`. Returns a descriptor the
+     * plugin owns (and closes), or -1 with a one-line reason in `error` (room for `error_capacity`
+     * bytes). May block while the content comes from the master; the content is verified against
+     * its digest before it is used or cached.
+     */
+    int (*open)(const struct ph_perform_context *ctx, const uint8_t *reference, size_t length, char *error,
+                size_t error_capacity);
+} ph_worker_blobs;
 
 /** Parameters of `worker_init`. */
 typedef struct ph_worker_params {

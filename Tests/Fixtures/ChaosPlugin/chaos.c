@@ -136,6 +136,7 @@ typedef enum action_id {
     A_OBSOLETE,
     A_MARSHAL,
     A_MARSHAL_LOCAL,
+    A_BLOB,
     A_UNKNOWN,
 } action_id;
 
@@ -182,7 +183,11 @@ static const action_info ACTIONS[] = {
     {"obsolete", A_OBSOLETE, ARG_NONE, 0, 0, "obsolete"},
     {"marshal", A_MARSHAL, ARG_NONE, 0, 0, "marshal"},
     {"marshal-local", A_MARSHAL_LOCAL, ARG_NONE, 0, 0, "marshal-local"},
+    {"blob", A_BLOB, ARG_REQUIRED, 0, 0, "blob:PATH"},
 };
+
+/* The host's minor ABI version, from plugin_host_entry: extensions of 1.2 are used only then. */
+static uint32_t host_minor_version;
 
 #define N_ACTIONS (sizeof ACTIONS / sizeof ACTIONS[0])
 
@@ -633,6 +638,43 @@ static int master_task_match(void *master, const ph_worker_status *status, ph_by
            memcmp(c + 5, p, plen) == 0;
 }
 
+/* blob:PATH: the master publishes PATH and sends the worker a reference to it, in hex. */
+static ph_request_result blob_request(void *master, const ph_worker_status *status, const task_view *t,
+                                      const ph_request_sink *out) {
+    chaos_master *m = master;
+    const ph_host_blobs *blobs = NULL;
+    if (host_minor_version >= 2 && m->host->get_extension != NULL)
+        blobs = m->host->get_extension(m->host, PH_HOST_EXT_BLOBS);
+    char path[PATH_MAX];
+    if (blobs == NULL || t->a.arg_len >= sizeof path || status == NULL || status->worker_name == NULL) {
+        out->set_marshal_error(out, "chaos: blob: no blob support here");
+        return PH_REQUEST_READY;
+    }
+    memcpy(path, t->a.arg, t->a.arg_len);
+    path[t->a.arg_len] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint64_t id = fd >= 0 ? blobs->publish_fd(m->host, fd) : 0;
+    if (fd >= 0) close(fd);
+    uint8_t reference[PH_BLOB_REFERENCE_MAX];
+    size_t len = id ? blobs->reference(m->host, id, status->worker_name, reference, sizeof reference) : 0;
+    if (len == 0) {
+        out->set_marshal_error(out, "chaos: blob: cannot publish the file");
+        return PH_REQUEST_READY;
+    }
+    sbuf b;
+    sb_init(&b);
+    sb_adds(&b, "F|blob:");
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        char pair[2] = {digits[reference[i] >> 4], digits[reference[i] & 15]};
+        sb_add(&b, pair, 2);
+    }
+    if (b.failed) out->set_marshal_error(out, "chaos: out of memory");
+    else out->set_request(out, b.p, b.len);
+    sb_free(&b);
+    return PH_REQUEST_READY;
+}
+
 static ph_request_result master_request_of_task(void *master, const ph_worker_status *status,
                                                 ph_bytes task, const ph_request_sink *out) {
     (void)master;
@@ -644,6 +686,8 @@ static ph_request_result master_request_of_task(void *master, const ph_worker_st
     switch (t.a.id) {
     case A_OBSOLETE:
         return PH_REQUEST_OBSOLETE;
+    case A_BLOB:
+        return blob_request(master, status, &t, out);
     case A_MARSHAL:
     case A_MARSHAL_LOCAL:
         out->set_marshal_error(out, "chaos: cannot encode request");
@@ -1122,6 +1166,36 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         if (a.has_arg) return reply(ctx, status, status_len, a.arg, a.arg_len);
         return reply(ctx, status, status_len, "ok", 2);
 
+    case A_BLOB: {
+        /* Opens the referenced blob and answers with its size and FNV-1a 64 hash. */
+        const ph_worker_blobs *blobs = NULL;
+        if (host_minor_version >= 2 && ctx->get_extension != NULL)
+            blobs = ctx->get_extension(ctx, PH_WORKER_EXT_BLOBS);
+        if (blobs == NULL) return fail_with(ctx, "chaos: blob: ", "no blob support", 15);
+        uint8_t reference[PH_BLOB_REFERENCE_MAX];
+        size_t len = a.arg_len / 2;
+        if (len > sizeof reference) return fail_with(ctx, "chaos: blob: bad reference", "", 0);
+        for (size_t i = 0; i < len; i++) {
+            unsigned hi = (unsigned)(a.arg[2 * i] <= '9' ? a.arg[2 * i] - '0' : a.arg[2 * i] - 'a' + 10);
+            unsigned lo = (unsigned)(a.arg[2 * i + 1] <= '9' ? a.arg[2 * i + 1] - '0' : a.arg[2 * i + 1] - 'a' + 10);
+            reference[i] = (uint8_t)(hi << 4 | lo);
+        }
+        char error[256] = "";
+        int fd = blobs->open(ctx, reference, len, error, sizeof error);
+        if (fd < 0) return fail_with(ctx, "chaos: blob: ", error, strlen(error));
+        uint64_t hash = 14695981039346656037ull, size = 0;
+        unsigned char buffer[65536];
+        ssize_t got;
+        while ((got = read(fd, buffer, sizeof buffer)) > 0) {
+            for (ssize_t i = 0; i < got; i++) hash = (hash ^ buffer[i]) * 1099511628211ull;
+            size += (uint64_t)got;
+        }
+        close(fd);
+        char text[96];
+        snprintf(text, sizeof text, "size=%" PRIu64 " fnv=%016" PRIx64, size, hash);
+        return replys(ctx, status, status_len, text);
+    }
+
     case A_SEGV:
     case A_STATE_DIE:
     case A_DEATH_LOCAL:
@@ -1326,7 +1400,7 @@ static const char CHAOS_USAGE[] =
 
 CHAOS_EXPORT int32_t plugin_host_entry(uint32_t host_abi_major, uint32_t host_abi_minor,
                                        ph_plugin_descriptor *out) {
-    (void)host_abi_minor; /* we need nothing beyond 1.0 */
+    host_minor_version = host_abi_minor; /* 1.0 is enough; blob: needs 1.2 */
     if (out == NULL || host_abi_major != PH_ABI_VERSION_MAJOR) return 1;
     memset(out, 0, sizeof *out);
     out->abi_major = PH_ABI_VERSION_MAJOR;

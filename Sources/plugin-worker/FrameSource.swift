@@ -1,0 +1,40 @@
+import PluginProtocol
+
+/// Where the worker's frames from the master come from: its own blocking reads of the protocol
+/// descriptor, or, with heartbeats, the ``MasterLink`` reader thread. Both the request loop and a
+/// blob fetch inside a request read through it.
+final class FrameSource {
+    /// What ``next()`` returns.
+    enum Item {
+        case frame(Frame)
+        case end
+        case failure(String)
+    }
+
+    private var reader: FrameReader
+    private let link: MasterLink?
+
+    init(input: Descriptor, link: MasterLink?) {
+        reader = FrameReader(descriptor: input)
+        self.link = link
+    }
+
+    /// The next frame from the master (heartbeats are absorbed), its end, or a failure; blocks.
+    func next() -> Item {
+        if let link {
+            switch link.next() {
+            case .frame(let frame): return .frame(frame)
+            case .end: return .end
+            case .failure(let message): return .failure(message)
+            }
+        }
+        while true {
+            do {
+                guard let frame = try reader.next() else { return .end }
+                if frame.type != .heartbeat { return .frame(frame) }
+            } catch {
+                return .failure("unreadable input from the master: \(error)")
+            }
+        }
+    }
+}
