@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # Integration test (run by `make test`): workers on two real "hosts" reached through real ssh.
 #
-# Each host is a network namespace joined to this one by a veth pair, running Debian's sshd on
-# its own address with keys made for this run, inside private mount and pid namespaces where the
-# master's files are invisible (tmpfs over the checkout's parent, /work, /tmp, /var/tmp, /dev/shm
-# and /root; a /proc of its own). The host's only files are its "install": plugin-worker and the
-# plugins under /srv/ph. So nothing can work by accident through the shared disk.
+# The hosts (Tests/Integration/netns-hosts.sh): network namespaces joined by veth pairs, each
+# running Debian's sshd in private mount and pid namespaces where the master's files are
+# invisible, so nothing can work by accident through the shared disk.
 #
 # Checks: the master's files are invisible remotely; a run spreads over both hosts; cutting one
 # host's link mid-run (ip link set down) and killing its sshd loses no task: every task ends
@@ -30,92 +28,8 @@ skip() {
 }
 fail() { echo "remote-hosts: FAIL: $*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || skip "needs root for network namespaces (running as uid $(id -u))"
-for tool in ip unshare ssh ssh-keygen /usr/sbin/sshd python3; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (make test-deps installs it)"
-done
-
-tag=$$
-run=$(mktemp -d /var/tmp/ph-remote.XXXXXX)
-hosts=()
-cleanup() {
-  set +e
-  for i in 1 2; do
-    if [ -f "$run/sshd$i.pid" ]; then
-      pkill -9 -P "$(cat "$run/sshd$i.pid")" 2>/dev/null
-      kill -9 "$(cat "$run/sshd$i.pid")" 2>/dev/null
-    fi
-    ip netns del "ph$i-$tag" 2>/dev/null
-    ip link del "vh$i-$tag" 2>/dev/null
-  done
-  rm -rf "$run"
-}
-trap cleanup EXIT
-
-ip netns add "ph-probe-$tag" 2>/dev/null || skip "ip netns add failed: no CAP_SYS_ADMIN here"
-ip netns del "ph-probe-$tag"
-mkdir -p /run/sshd
-
-# What the remote side must not see.
-hide="/tmp /var/tmp /dev/shm /root $(dirname "$repo")"
-[ -d /work ] && hide="$hide /work"
-
-ssh-keygen -q -t ed25519 -N '' -f "$run/client_key"
-cat >"$run/ssh_config" <<EOF
-Host 10.213.*
-  User root
-  IdentityFile $run/client_key
-  IdentitiesOnly yes
-  BatchMode yes
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-  ConnectTimeout 3
-EOF
-
-start_host() {
-  local i=$1 ns="ph$1-$tag" dir="$run/host$1" address="10.213.$1.2"
-  ip netns add "$ns"
-  ip link add "vh$i-$tag" type veth peer name eth0 netns "$ns"
-  ip addr add "10.213.$i.1/24" dev "vh$i-$tag"
-  ip link set "vh$i-$tag" up
-  ip -n "$ns" addr add "$address/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-  mkdir -p "$dir/bin" "$dir/plugins" "$dir/ssh"
-  cp "$bin/plugin-worker" "$dir/bin/"
-  cp "$bin"/lib*.so "$dir/plugins/"
-  ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh/host_key"
-  cp "$run/client_key.pub" "$dir/ssh/authorized_keys"
-  cat >"$dir/ssh/sshd_config" <<EOF
-ListenAddress $address:22
-HostKey /srv/ph/ssh/host_key
-AuthorizedKeysFile /srv/ph/ssh/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile none
-PrintMotd no
-PrintLastLog no
-EOF
-  local mounts="mount -t tmpfs none /srv && mkdir /srv/ph && mount --bind '$dir' /srv/ph"
-  for d in $hide; do mounts="$mounts && mount -t tmpfs none '$d'"; done
-  ip netns exec "$ns" unshare --mount --pid --fork --mount-proc --propagation private \
-    /bin/sh -c "$mounts && exec /usr/sbin/sshd -D -e -f /srv/ph/ssh/sshd_config" 2>"$run/sshd$i.log" &
-  echo $! >"$run/sshd$i.pid"
-  for _ in $(seq 50); do
-    ssh -F "$run/ssh_config" "$address" true 2>/dev/null && { hosts+=("$address"); return 0; }
-    sleep 0.2
-  done
-  cat "$run/sshd$i.log" >&2
-  fail "sshd on $address did not come up"
-}
-start_host 1
-start_host 2
-printf '%s 1\n%s 1\n' "${hosts[0]}" "${hosts[1]}" >"$run/hosts"
-launcher="ssh -F $run/ssh_config {host} /srv/ph/bin/plugin-worker --plugin /srv/ph/plugins/{plugin-file}"
+# shellcheck source=netns-hosts.sh
+source "$here/netns-hosts.sh"
 
 # The remote side sees none of the master's files, not even through /proc.
 for path in "$repo/Package.swift" "$bin/plugin-worker" "/proc/$$/fd"; do
@@ -161,7 +75,7 @@ for _ in $(seq 300); do
 done
 grep -q '"worker":"chaos:1:' "$run/e2.jsonl" || fail "host 2 never got a task"
 ip link set "vh2-$tag" down
-pkill -9 -P "$(cat "$run/sshd2.pid")"
+stop_host 2
 set +e
 wait "$master"
 code=$?
