@@ -32,6 +32,13 @@ public struct FrameDecoder: Sendable {
     /// Returns the next whole frame, `nil` if more bytes are needed, or throws if the bytes are
     /// not a valid frame.
     public mutating func next() throws(FrameError) -> Frame? {
+        guard let frame = try nextReceived() else { return nil }
+        return Frame(type: frame.type, id: frame.id, payload: Array(frame.payload))
+    }
+
+    /// Like ``next()``, but the payload is a slice of the decoder's buffer rather than a copy.
+    /// Let the frame go before feeding more bytes, or the feed copies the buffer.
+    public mutating func nextReceived() throws(FrameError) -> ReceivedFrame? {
         if let failure { throw failure }
         let available = buffer.count - start
         guard available >= Frame.headerSize else { return nil }
@@ -39,13 +46,8 @@ public struct FrameDecoder: Sendable {
         let total = Frame.headerSize + header.length
         guard available >= total else { return nil }
         let payloadStart = start + Frame.headerSize
-        let payload = Array(buffer[payloadStart..<(payloadStart + header.length)])
         start += total
-        if start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        }
-        return Frame(type: header.type, id: header.id, payload: payload)
+        return ReceivedFrame(type: header.type, id: header.id, payload: buffer[payloadStart..<(payloadStart + header.length)])
     }
 
     /// Checks that the stream ended on a frame boundary.
@@ -80,7 +82,11 @@ public struct FrameDecoder: Sendable {
     }
 
     private mutating func compactIfUseful() {
-        if start > 0 && start >= buffer.count / 2 {
+        if start == buffer.count {
+            // Every byte decoded (the usual case): start over in the same storage.
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 0 && start >= buffer.count / 2 {
             buffer.removeSubrange(0..<start)
             start = 0
         }

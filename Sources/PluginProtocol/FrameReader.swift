@@ -26,9 +26,16 @@ public struct FrameReader {
 
     /// Returns the next frame, or `nil` when the stream ended cleanly between frames.
     public mutating func next() throws(ReadError) -> Frame? {
+        guard let frame = try nextReceived() else { return nil }
+        return Frame(type: frame.type, id: frame.id, payload: Array(frame.payload))
+    }
+
+    /// Like ``next()``, but the payload is not copied out of the reader's buffer: handle the
+    /// frame before the next read (see ``ReceivedFrame``).
+    public mutating func nextReceived() throws(ReadError) -> ReceivedFrame? {
         while true {
             do {
-                if let frame = try decoder.next() { return frame }
+                if let frame = try decoder.nextReceived() { return frame }
             } catch {
                 throw .malformed(error)
             }
