@@ -101,13 +101,14 @@ final class MasterPlugin: @unchecked Sendable {
         case marshalError(String)
     }
 
-    /// Turns a task into a request for a worker in `status`.
+    /// Turns a task into a request for a worker in `status`. The request shares the buffer the
+    /// next call reuses: copy it out (e.g. into a frame) and let it go before that call.
     func requestOfTask(_ status: WorkerStatus, _ task: [UInt8], worker: String) -> RequestDecision {
         state.resetCall()
         var sink = ph_request_sink()
         sink.host_data = Unmanaged.passUnretained(state).toOpaque()
         sink.set_request = { sink, data, len in
-            MasterCallState.from(sink?.pointee.host_data).request = copyBytes(data, len)
+            MasterCallState.from(sink?.pointee.host_data).setRequest(data, len)
         }
         sink.set_marshal_error = { sink, message in
             MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "marshal error"
@@ -117,13 +118,16 @@ final class MasterPlugin: @unchecked Sendable {
         }
         if result == PH_REQUEST_OBSOLETE { return .obsolete }
         if let error = state.error { return .marshalError(error) }
-        guard let request = state.request else { return .marshalError("request_of_task produced no request") }
-        return .request(request)
+        guard state.hasRequest else { return .marshalError("request_of_task produced no request") }
+        return .request(state.request)
     }
 
     /// Judges a response.
-    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: [UInt8], worker: String) -> Decision {
+    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: ArraySlice<UInt8>, worker: String) -> Decision {
         state.resetCall()
+        // A worker that stays with the competence it had keeps that array (no copy).
+        if case .old(let competence) = status { state.currentCompetence = competence }
+        defer { state.currentCompetence = nil }
         var sink = makeResponseSink()
         withStatus(status, worker: worker) { status in
             withBytes(task) { task in
@@ -156,7 +160,7 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     /// Hands one feedback message to the plugin.
-    func forwardFeedback(worker: String, _ feedback: [UInt8]) {
+    func forwardFeedback(worker: String, _ feedback: ArraySlice<UInt8>) {
         guard let forward = descriptor.forward_feedback else { return }
         withBytes(feedback) { feedback in forward(instance, worker, feedback) }
     }
@@ -211,7 +215,8 @@ final class MasterPlugin: @unchecked Sendable {
         var sink = ph_response_sink()
         sink.host_data = Unmanaged.passUnretained(state).toOpaque()
         sink.stay = { sink, data, len in
-            MasterCallState.from(sink?.pointee.host_data).decision.stay = copyBytes(data, len)
+            let state = MasterCallState.from(sink?.pointee.host_data)
+            state.decision.stay = state.competence(data, len)
         }
         sink.push_task = { sink, data, len, priority in
             MasterCallState.from(sink?.pointee.host_data).pushes.append(
@@ -246,12 +251,21 @@ final class MasterPlugin: @unchecked Sendable {
 /// non-NULL pointer: the ABI keeps NULL for "no task".
 @inline(__always)
 func withBytes<T>(_ bytes: [UInt8], _ body: (ph_bytes) -> T) -> T {
-    bytes.withUnsafeBufferPointer { buffer in
-        guard let base = buffer.baseAddress else {
-            return withUnsafePointer(to: emptyByte) { body(ph_bytes(data: $0, len: 0)) }
-        }
-        return body(ph_bytes(data: base, len: buffer.count))
+    bytes.withUnsafeBufferPointer { withBytes($0, body) }
+}
+
+/// Borrowed view of a byte slice (e.g. a payload still in the frame reader's buffer).
+@inline(__always)
+func withBytes<T>(_ bytes: ArraySlice<UInt8>, _ body: (ph_bytes) -> T) -> T {
+    bytes.withUnsafeBufferPointer { withBytes($0, body) }
+}
+
+@inline(__always)
+private func withBytes<T>(_ buffer: UnsafeBufferPointer<UInt8>, _ body: (ph_bytes) -> T) -> T {
+    guard let base = buffer.baseAddress, buffer.count > 0 else {
+        return withUnsafePointer(to: emptyByte) { body(ph_bytes(data: $0, len: 0)) }
     }
+    return body(ph_bytes(data: base, len: buffer.count))
 }
 
 /// Where an empty buffer points.
@@ -286,7 +300,12 @@ final class MasterCallState {
     var pushes: [PushedTask] = []
     var broadcasts: [[UInt8]] = []
     var logs: [(UInt32, String)] = []
-    var request: [UInt8]?
+    /// The last request set by `request_of_task` (valid when `hasRequest`); its storage is
+    /// reused from call to call.
+    private(set) var request: [UInt8] = []
+    private(set) var hasRequest = false
+    /// The judged worker's competence during `use_response`, reused when it stays with the same.
+    var currentCompetence: [UInt8]?
     var error: String?
     var decision = Decision()
     var report = ""
@@ -298,9 +317,26 @@ final class MasterCallState {
     var progressExtension: UnsafeRawPointer?
 
     func resetCall() {
-        request = nil
+        hasRequest = false
+        if request.capacity > 1 << 20 { request = [] }  // Do not keep a huge request's storage.
         error = nil
         decision = Decision()
+    }
+
+    /// Copies the plugin's request into the reused buffer.
+    func setRequest(_ data: UnsafeRawPointer?, _ length: Int) {
+        request.removeAll(keepingCapacity: true)
+        if let data, length > 0 { request.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+        hasRequest = true
+    }
+
+    /// The competence a `stay` names: the current one if the bytes are the same, else a copy.
+    func competence(_ data: UnsafeRawPointer?, _ length: Int) -> [UInt8] {
+        if let current = currentCompetence, current.count == length,
+           length == 0 || (data != nil && current.withUnsafeBytes({ memcmp($0.baseAddress!, data!, length) == 0 })) {
+            return current
+        }
+        return copyBytes(data, length)
     }
 
     static func from(_ pointer: UnsafeMutableRawPointer?) -> MasterCallState {

@@ -132,9 +132,20 @@ final class Scheduler: @unchecked Sendable {
 
     // MARK: - Tasks
 
-    /// Queues tasks pushed by the plugin during the last callback; sends its broadcasts and logs.
+    /// Queues tasks pushed by the plugin during the last callback; holds its broadcasts back for
+    /// each worker's next request and sends its logs.
     @discardableResult
-    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?, outbox: Outbox? = nil) -> [TaskRecord] {
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?) -> [TaskRecord] {
+        guard kind.plugin.hasSideEffects else { return [] }
+        var unused = Outbox()
+        return absorbSideEffectsLocked(kind, parent: parent, origin: origin, outbox: &unused, sendBroadcasts: false)
+    }
+
+    /// Queues tasks pushed by the plugin during the last callback; sends its broadcasts to idle
+    /// workers through `outbox` (when `sendBroadcasts`) and its logs.
+    @discardableResult
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?, outbox: inout Outbox,
+                                 sendBroadcasts: Bool = true) -> [TaskRecord] {
         guard kind.plugin.hasSideEffects else { return [] }
         let effects = kind.plugin.drainSideEffects()
         var queued: [TaskRecord] = []
@@ -157,10 +168,10 @@ final class Scheduler: @unchecked Sendable {
                 for worker in targets {
                     // A busy worker reads nothing until it answers: writing now could fill its
                     // pipe and block this thread. It gets the broadcast before its next request.
-                    if worker.phase == .busy || outbox == nil {
+                    if worker.phase == .busy || !sendBroadcasts {
                         worker.pendingBroadcasts.append(payload)
                     } else {
-                        outbox!.append(worker, type: .broadcast, id: 0, payload: payload)
+                        outbox.append(worker, type: .broadcast, id: 0, payload: payload)
                     }
                 }
             }
@@ -215,14 +226,20 @@ final class Scheduler: @unchecked Sendable {
     /// Matches idle workers with queued tasks, pulls lazy input, wakes slots that should spawn,
     /// fails tasks no worker can ever take, and notices the end of the run.
     func dispatchLocked() -> Outbox {
-        let outbox = Outbox()
+        var outbox = Outbox()
+        dispatchLocked(into: &outbox)
+        return outbox
+    }
+
+    /// ``dispatchLocked()`` adding its frames to `outbox`.
+    func dispatchLocked(into outbox: inout Outbox) {
         defer {
             if !pendingWarnings.isEmpty {
                 outbox.warnings(pendingWarnings, to: stderrHandler)
                 pendingWarnings.removeAll()
             }
         }
-        guard started else { return outbox }
+        guard started else { return }
         var rounds = 0
         repeat {
             rounds += 1
@@ -232,7 +249,7 @@ final class Scheduler: @unchecked Sendable {
             }
             let endedBefore = counts.total
             for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
-                assignLocked(worker, outbox: outbox)
+                assignLocked(worker, outbox: &outbox)
             }
             // Tasks that ended without running (obsolete) may have emptied a queue whose kind
             // still has input to pull: go round again, or nothing would ever pull it.
@@ -248,15 +265,18 @@ final class Scheduler: @unchecked Sendable {
             // Pulls and loss callbacks may queue tasks that idle workers can take at once.
             if !changed { break }
         } while rounds < 64
-        if let kind = kindNeedingWorkerLocked() {
-            if slots.contains(where: { $0 == nil }) {
+        // A kind short of workers gets an empty slot, or else an idle worker's slot: with neither
+        // (every worker busy, the steady state of a persistent pool) there is nothing to decide.
+        let hasEmptySlot = slots.contains { $0 == nil }
+        if hasEmptySlot || slots.contains(where: { $0?.phase == .idle && $0?.exitIntent == nil }),
+           let kind = kindNeedingWorkerLocked() {
+            if hasEmptySlot {
                 lock.broadcast()
             } else {
                 freeSlotLocked(for: kind)
             }
         }
         checkDrainedLocked()
-        return outbox
     }
 
     /// Asks a lazy kind for more input when its queue runs low; returns how many tasks came.
@@ -279,7 +299,7 @@ final class Scheduler: @unchecked Sendable {
 
     /// Offers `worker` the first queued task of its kind it matches. Returns true if it got one.
     @discardableResult
-    private func assignLocked(_ worker: WorkerState, outbox: Outbox) -> Bool {
+    private func assignLocked(_ worker: WorkerState, outbox: inout Outbox) -> Bool {
         let kind = worker.kind
         while true {
             guard let task = kind.queue.removeFirst(where: { canTakeLocked(worker, $0) }) else { return false }
@@ -508,7 +528,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// One feedback frame.
-    func feedbackLocked(_ worker: WorkerState, frame: Frame) {
+    func feedbackLocked(_ worker: WorkerState, frame: ReceivedFrame) {
         guard let task = worker.running, task.id == frame.id else { return }
         worker.kind.plugin.forwardFeedback(worker: worker.name, frame.payload)
         absorbSideEffectsLocked(worker.kind, parent: task, origin: worker)
@@ -516,7 +536,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// A response frame: judge it, keep or retire the worker, dispatch again.
-    func responseLocked(_ worker: WorkerState, frame: Frame) -> Outbox {
+    func responseLocked(_ worker: WorkerState, frame: ReceivedFrame) -> Outbox {
         guard worker.exitIntent == nil else {
             return Outbox()  // A late answer from a worker already being killed: ignore it.
         }
@@ -527,13 +547,13 @@ final class Scheduler: @unchecked Sendable {
         let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name)
         worker.running = nil
         worker.jobs += 1
-        let outbox = Outbox()
+        var outbox = Outbox()
         if let resolution = decision.resolution {
             endLocked(task, resolution.outcome, resolution.message)
         } else {
             endLocked(task, .done, nil)
         }
-        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: outbox)
+        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: &outbox)
         if let competence = decision.stay {
             worker.status = .old(competence: competence)
             worker.phase = .idle
@@ -554,7 +574,7 @@ final class Scheduler: @unchecked Sendable {
         } else {
             retireLocked(worker, .retired("end"))
         }
-        outbox.merge(dispatchLocked())
+        dispatchLocked(into: &outbox)
         return outbox
     }
 
@@ -825,40 +845,6 @@ public struct UnitProgress: Sendable, Hashable {
         self.unit = unit
         self.done = done
         self.total = total
-    }
-}
-
-/// Frames decided under the scheduler lock, written after it is released.
-///
-/// Each frame goes at once into its worker's ordered queue (``WorkerState/enqueue(type:id:payload:)``);
-/// the outbox only remembers which workers to flush. Whichever thread flushes first writes every
-/// frame decided so far for that worker, in decision order.
-final class Outbox {
-    private(set) var workers: [WorkerState] = []
-    private var lines: [String] = []
-    private var lineHandler: (@Sendable (String) -> Void)?
-
-    /// Lines for the warning handler, written on delivery.
-    func warnings(_ lines: [String], to handler: @escaping @Sendable (String) -> Void) {
-        self.lines += lines
-        lineHandler = handler
-    }
-
-    /// Queues a frame for `worker` (scheduler lock held).
-    func append(_ worker: WorkerState, type: FrameType, id: UInt64, payload: [UInt8]) {
-        worker.enqueue(type: type, id: id, payload: payload)
-        if !workers.contains(where: { $0 === worker }) { workers.append(worker) }
-    }
-
-    func merge(_ other: Outbox) {
-        for worker in other.workers where !workers.contains(where: { $0 === worker }) { workers.append(worker) }
-        if let handler = other.lineHandler { warnings(other.lines, to: handler) }
-    }
-
-    /// Writes the queued frames (outside the lock).
-    func deliver() {
-        for worker in workers { worker.flush() }
-        if let lineHandler { for line in lines { lineHandler(line) } }
     }
 }
 

@@ -85,9 +85,9 @@ struct WorkerSlot: Sendable {
 
         // Serve until the worker ends.
         readLoop: while true {
-            let frame: Frame?
+            let frame: ReceivedFrame?
             do {
-                frame = try reader.next()
+                frame = try reader.nextReceived()
             } catch .malformed(let error) {
                 scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: error.description) }.deliver()
                 break readLoop
