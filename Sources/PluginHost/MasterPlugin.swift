@@ -27,14 +27,14 @@ final class MasterPlugin: @unchecked Sendable {
         host.initialize(to: ph_master_host())
         host.pointee.host_data = Unmanaged.passUnretained(state).toOpaque()
         host.pointee.push_task = { host, data, len, priority, timeout in
-            MasterCallState.from(host?.pointee.host_data).pushes.append(
+            MasterCallState.from(host?.pointee.host_data).addPush(
                 PushedTask(bytes: copyBytes(data, len), priority: priority, timeoutMilliseconds: timeout, isFollowUp: false))
         }
         host.pointee.broadcast = { host, data, len in
-            MasterCallState.from(host?.pointee.host_data).broadcasts.append(copyBytes(data, len))
+            MasterCallState.from(host?.pointee.host_data).addBroadcast(copyBytes(data, len))
         }
         host.pointee.log = { host, level, message in
-            MasterCallState.from(host?.pointee.host_data).logs.append((level, message.map { String(cString: $0) } ?? ""))
+            MasterCallState.from(host?.pointee.host_data).addLog(level, message.map { String(cString: $0) } ?? "")
         }
         progressExtension = .allocate(capacity: 1)
         progressExtension.initialize(to: ph_host_progress(
@@ -201,15 +201,11 @@ final class MasterPlugin: @unchecked Sendable {
 
     /// Takes the tasks, broadcasts and log lines the plugin produced since the last call.
     func drainSideEffects() -> (pushes: [PushedTask], broadcasts: [[UInt8]], logs: [(UInt32, String)]) {
-        defer {
-            state.pushes.removeAll()
-            state.broadcasts.removeAll()
-            state.logs.removeAll()
-        }
-        return (state.pushes, state.broadcasts, state.logs)
+        state.drainSideEffects()
     }
 
-    var hasSideEffects: Bool { !state.pushes.isEmpty || !state.broadcasts.isEmpty || !state.logs.isEmpty }
+    /// True when the plugin pushed, broadcast or logged something since the last drain.
+    var hasSideEffects: Bool { state.hasSideEffects }
 
     private func makeResponseSink() -> ph_response_sink {
         var sink = ph_response_sink()
@@ -219,7 +215,7 @@ final class MasterPlugin: @unchecked Sendable {
             state.decision.stay = state.competence(data, len)
         }
         sink.push_task = { sink, data, len, priority in
-            MasterCallState.from(sink?.pointee.host_data).pushes.append(
+            MasterCallState.from(sink?.pointee.host_data).addPush(
                 PushedTask(bytes: copyBytes(data, len), priority: priority, timeoutMilliseconds: 0, isFollowUp: true))
         }
         sink.resolve = { sink, outcome, message in
@@ -275,7 +271,7 @@ private let emptyByte: UInt8 = 0
 @inline(__always)
 func copyBytes(_ data: UnsafeRawPointer?, _ length: Int) -> [UInt8] {
     guard let data, length > 0 else { return [] }
-    return Array(UnsafeRawBufferPointer(start: data, count: length))
+    return UnsafeRawBufferPointer(start: data, count: length).withMemoryRebound(to: UInt8.self) { Array($0) }
 }
 
 /// A task the plugin queued during a callback.
@@ -297,9 +293,11 @@ struct Decision {
 
 /// Scratch state the C sinks write into during one master-side call.
 final class MasterCallState {
-    var pushes: [PushedTask] = []
-    var broadcasts: [[UInt8]] = []
-    var logs: [(UInt32, String)] = []
+    private var pushes: [PushedTask] = []
+    private var broadcasts: [[UInt8]] = []
+    private var logs: [(UInt32, String)] = []
+    /// Whether any of the three lists above is non-empty (one flag for the per-task check).
+    private(set) var hasSideEffects = false
     /// The last request set by `request_of_task` (valid when `hasRequest`); its storage is
     /// reused from call to call.
     private(set) var request: [UInt8] = []
@@ -316,6 +314,32 @@ final class MasterCallState {
     /// The `ph_host_progress` table handed out by `get_extension`.
     var progressExtension: UnsafeRawPointer?
 
+    func addPush(_ task: PushedTask) {
+        pushes.append(task)
+        hasSideEffects = true
+    }
+
+    func addBroadcast(_ payload: [UInt8]) {
+        broadcasts.append(payload)
+        hasSideEffects = true
+    }
+
+    func addLog(_ level: UInt32, _ message: String) {
+        logs.append((level, message))
+        hasSideEffects = true
+    }
+
+    /// Takes the pushes, broadcasts and logs collected so far.
+    func drainSideEffects() -> (pushes: [PushedTask], broadcasts: [[UInt8]], logs: [(UInt32, String)]) {
+        defer {
+            pushes.removeAll()
+            broadcasts.removeAll()
+            logs.removeAll()
+            hasSideEffects = false
+        }
+        return (pushes, broadcasts, logs)
+    }
+
     func resetCall() {
         hasRequest = false
         if request.capacity > 1 << 20 { request = [] }  // Do not keep a huge request's storage.
@@ -326,7 +350,9 @@ final class MasterCallState {
     /// Copies the plugin's request into the reused buffer.
     func setRequest(_ data: UnsafeRawPointer?, _ length: Int) {
         request.removeAll(keepingCapacity: true)
-        if let data, length > 0 { request.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+        if let data, length > 0 {
+            UnsafeRawBufferPointer(start: data, count: length).withMemoryRebound(to: UInt8.self) { request.append(contentsOf: $0) }
+        }
         hasRequest = true
     }
 

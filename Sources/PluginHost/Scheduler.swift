@@ -127,6 +127,14 @@ final class Scheduler: @unchecked Sendable {
         for observer in observers where !observer.categories.isDisjoint(with: category) { observer.handler(event) }
     }
 
+    /// ``emitLocked(_:)`` for an event whose category is known before it is built: an event no
+    /// observer wants is not even built (the per-task events).
+    @inline(__always)
+    func emitLocked(_ category: HostEventCategories, _ kind: @autoclosure () -> HostEvent.Kind) {
+        guard !observed.isDisjoint(with: category) else { return }
+        emitLocked(kind())
+    }
+
     /// Whether some observer wants events of `category`.
     func wants(_ category: HostEventCategories) -> Bool { !observed.isDisjoint(with: category) }
 
@@ -218,7 +226,7 @@ final class Scheduler: @unchecked Sendable {
             results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                       outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))
         }
-        emitLocked(.taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message))
+        emitLocked(outcome.eventCategory, .taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message))
     }
 
     // MARK: - Dispatch
@@ -240,6 +248,9 @@ final class Scheduler: @unchecked Sendable {
             }
         }
         guard started else { return }
+        // Local snapshots (nothing here adds or removes a slot or a kind): iterating them needs no
+        // retain per element, as iterating the properties would.
+        let slots = self.slots, kinds = self.kinds
         var rounds = 0
         repeat {
             rounds += 1
@@ -283,6 +294,7 @@ final class Scheduler: @unchecked Sendable {
     private func pullIfNeededLocked(_ kind: KindState) -> Int {
         guard !kind.inputExhausted, !interrupted else { return 0 }
         if kind.queue.count >= configuration.jobs {
+            let slots = self.slots
             // Enough queued, unless none of it can run now (e.g. follow-ups pinned to a dead
             // worker): then more input is what lets the run go on, and end.
             for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
@@ -318,16 +330,18 @@ final class Scheduler: @unchecked Sendable {
                 task.attempts += 1
                 worker.running = task
                 worker.phase = .busy
-                emitLocked(.taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
+                emitLocked(.taskProgress, .taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
                 let limit = task.timeoutNanoseconds > 0 ? task.timeoutNanoseconds
                     : configuration.timeout.map(nanoseconds(fromSeconds:)) ?? 0
                 if limit > 0 {
                     watchdog.schedule(at: monotonicNanoseconds() &+ limit, .expire(worker: worker, taskID: task.id))
                 }
-                for payload in worker.pendingBroadcasts {
-                    outbox.append(worker, type: .broadcast, id: 0, payload: payload)
+                if !worker.pendingBroadcasts.isEmpty {
+                    for payload in worker.pendingBroadcasts {
+                        outbox.append(worker, type: .broadcast, id: 0, payload: payload)
+                    }
+                    worker.pendingBroadcasts.removeAll()
                 }
-                worker.pendingBroadcasts.removeAll()
                 outbox.append(worker, type: .request, id: task.id, payload: request)
                 return true
             }
@@ -416,6 +430,7 @@ final class Scheduler: @unchecked Sendable {
     /// Fails queued tasks that no live worker matches and no fresh worker could take.
     private func failOrphansLocked(_ kind: KindState) -> Bool {
         if !kind.inputExhausted { return false }
+        let slots = self.slots
         for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
             return false
         }
@@ -447,6 +462,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func checkDrainedLocked() {
         guard !draining, inputHolds == 0 || interrupted else { return }
+        let slots = self.slots, kinds = self.kinds
         for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
         for case let worker? in slots where worker.phase == .busy || worker.phase == .starting || worker.phase == .exiting {
             return
@@ -532,7 +548,7 @@ final class Scheduler: @unchecked Sendable {
         guard let task = worker.running, task.id == frame.id else { return }
         worker.kind.plugin.forwardFeedback(worker: worker.name, frame.payload)
         absorbSideEffectsLocked(worker.kind, parent: task, origin: worker)
-        emitLocked(.feedback(worker: worker.name, task: task.id, bytes: frame.payload.count))
+        emitLocked(.feedback, .feedback(worker: worker.name, task: task.id, bytes: frame.payload.count))
     }
 
     /// A response frame: judge it, keep or retire the worker, dispatch again.

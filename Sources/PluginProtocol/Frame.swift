@@ -35,6 +35,7 @@ public struct Frame: Sendable, Equatable {
         let length = UInt64(UInt32(truncatingIfNeeded: payloadLength))
         // Both words little-endian: length, type, magic, two reserved zero bytes; then the id.
         let header = ((length | UInt64(type.rawValue) << 32 | UInt64(magic) << 40).littleEndian, id.littleEndian)
-        withUnsafeBytes(of: header) { buffer.append(contentsOf: $0) }
+        // (Bytes appended as a typed buffer: one copy, not a byte-by-byte loop.)
+        withUnsafeBytes(of: header) { raw in raw.withMemoryRebound(to: UInt8.self) { buffer.append(contentsOf: $0) } }
     }
 }

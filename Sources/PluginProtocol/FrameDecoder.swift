@@ -26,7 +26,7 @@ public struct FrameDecoder: Sendable {
     /// Appends received bytes from raw memory.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         compactIfUseful()
-        buffer.append(contentsOf: bytes)
+        bytes.withMemoryRebound(to: UInt8.self) { buffer.append(contentsOf: $0) }
     }
 
     /// Returns the next whole frame, `nil` if more bytes are needed, or throws if the bytes are

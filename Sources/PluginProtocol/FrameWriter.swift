@@ -43,7 +43,7 @@ public struct FrameWriter {
     /// `SystemError` when the peer is gone.
     public mutating func write(type: FrameType, id: UInt64, payload: UnsafeRawBufferPointer) throws(SystemError) {
         Frame.encodeHeader(type: type, id: id, payloadLength: payload.count, into: &buffer)
-        buffer.append(contentsOf: payload)
+        payload.withMemoryRebound(to: UInt8.self) { buffer.append(contentsOf: $0) }
         try flush()
     }
 
