@@ -76,7 +76,10 @@ let package = Package(
             dependencies: [
                 "PluginProtocol", "PluginABI", "CSupport",
             ],
+            // Single-threaded; as for PluginHost, release builds skip the run-time exclusivity
+            // checks (~500 of ~3,200 worker instructions per request), debug builds keep them.
             swiftSettings: leanRuntime
+                + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // ProofCheck: the Metamath verifier (MetamathKit) and its task kind. Workers load both,
         // so neither links Foundation.

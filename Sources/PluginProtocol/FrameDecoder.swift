@@ -75,8 +75,10 @@ public struct FrameDecoder: Sendable {
             throw problem
         }
         var id: UInt64 = 0
-        for index in (0..<8).reversed() {
-            id = id << 8 | UInt64(buffer[offset + 8 + index])
+        var index = offset + 15
+        while index >= offset + 8 {  // Little-endian: the last byte is the most significant.
+            id = id << 8 | UInt64(buffer[index])
+            index -= 1
         }
         return (FrameType(rawValue: rawType)!, length, id)
     }

@@ -78,9 +78,9 @@ func workerMain() -> Never {
     let session = PerformSession(writer: writer)
     var reader = FrameReader(descriptor: descriptors.input)
     while true {
-        let frame: Frame?
+        let frame: ReceivedFrame?
         do {
-            frame = try reader.next()
+            frame = try reader.nextReceived()
         } catch {
             printError("plugin-worker: \(arguments.workerName): unreadable input from the master: \(error)")
             exit(2)
