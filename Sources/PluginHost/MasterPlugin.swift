@@ -122,9 +122,13 @@ final class MasterPlugin: @unchecked Sendable {
         return .request(state.request)
     }
 
-    /// Judges a response.
-    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: ArraySlice<UInt8>, worker: String) -> Decision {
+    /// Judges a response. Without `keepDoneMessage`, the message of a `done` resolution is not
+    /// copied (nil in the decision): pass false only when nobody would see it.
+    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: ArraySlice<UInt8>, worker: String,
+                     keepDoneMessage: Bool = true) -> Decision {
         state.resetCall()
+        state.keepDoneMessage = keepDoneMessage
+        defer { state.keepDoneMessage = true }
         // A worker that stays with the competence it had keeps that array (no copy).
         if case .old(let competence) = status { state.currentCompetence = competence }
         defer { state.currentCompetence = nil }
@@ -219,8 +223,10 @@ final class MasterPlugin: @unchecked Sendable {
                 PushedTask(bytes: copyBytes(data, len), priority: priority, timeoutMilliseconds: 0, isFollowUp: true))
         }
         sink.resolve = { sink, outcome, message in
-            MasterCallState.from(sink?.pointee.host_data).decision.resolution =
-                (outcome == PH_OUTCOME_DONE ? .done : .failed, message.map { String(cString: $0) })
+            let state = MasterCallState.from(sink?.pointee.host_data)
+            let done = outcome == PH_OUTCOME_DONE
+            state.decision.resolution = (done ? .done : .failed,
+                                         done && !state.keepDoneMessage ? nil : message.map { String(cString: $0) })
         }
         return sink
     }
@@ -304,6 +310,8 @@ final class MasterCallState {
     private(set) var hasRequest = false
     /// The judged worker's competence during `use_response`, reused when it stays with the same.
     var currentCompetence: [UInt8]?
+    /// False while nobody would see the message of a `done` resolution: it is then not copied.
+    var keepDoneMessage = true
     var error: String?
     var decision = Decision()
     var report = ""

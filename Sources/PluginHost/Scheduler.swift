@@ -560,7 +560,9 @@ final class Scheduler: @unchecked Sendable {
             return marshalErrorLocked(worker, message: "response for task \(frame.id), which this worker was not running")
         }
         let kind = worker.kind
-        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name)
+        // A done task's message only reaches the results and the taskEnds observers.
+        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name,
+                                               keepDoneMessage: configuration.collectResults || wants(.taskEnds))
         worker.running = nil
         worker.jobs += 1
         var outbox = Outbox()
