@@ -74,12 +74,8 @@ public struct FrameDecoder: Sendable {
             failure = problem
             throw problem
         }
-        var id: UInt64 = 0
-        var index = offset + 15
-        while index >= offset + 8 {  // Little-endian: the last byte is the most significant.
-            id = id << 8 | UInt64(buffer[index])
-            index -= 1
-        }
+        // (The caller checked that the whole header is buffered.)
+        let id = buffer.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)) }
         return (FrameType(rawValue: rawType)!, length, id)
     }
 
