@@ -20,12 +20,18 @@ public struct HostConfiguration: Sendable {
     public var handshakeTimeout: Double = 10
     /// Keep one ``TaskResult`` per task in the report (costs memory on huge runs).
     public var collectResults: Bool
+    /// Runs each slot's thread, and so the workers it spawns, on a core of its own, when there
+    /// are at least two slots and no more than the cores this process may use. A master thread
+    /// and its worker then share a core while the pairs spread over the cores; left alone, the
+    /// kernel was measured stacking every pair on one core on a busy machine (half the
+    /// throughput of a persistent pool, and slower one-shot jobs).
+    public var pinsSlotsToCores: Bool
 
     /// Creates a configuration; `workerExecutable` defaults to `plugin-worker` beside this program.
     public init(jobs: Int = HostConfiguration.defaultJobs, timeout: Double? = nil, retries: Int = 1,
                 maxJobsPerWorker: Int? = nil, maxWorkerRSSBytes: Int? = nil, killGracePeriod: Double = 1.0,
                 workerExecutable: String = PluginCatalog.executableDirectory + "/plugin-worker",
-                stderrTailLines: Int = 5, collectResults: Bool = false) {
+                stderrTailLines: Int = 5, collectResults: Bool = false, pinsSlotsToCores: Bool = true) {
         self.jobs = max(1, jobs)
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -35,6 +41,7 @@ public struct HostConfiguration: Sendable {
         self.workerExecutable = workerExecutable
         self.stderrTailLines = stderrTailLines
         self.collectResults = collectResults
+        self.pinsSlotsToCores = pinsSlotsToCores
     }
 
     /// The number of cores this process may run on.

@@ -107,8 +107,13 @@ final class Scheduler: @unchecked Sendable {
             return dispatchLocked()
         }
         watchdog.start(scheduler: self)
+        // One core per slot (see HostConfiguration.pinsSlotsToCores); concurrent runs in this
+        // process start at different cores.
+        let pinning = configuration.pinsSlotsToCores && slots.count >= 2
+            && slots.count <= Int(csupport_allowed_cpu_count())
+        let firstCore = pinning ? Int(csupport_next_lane_offset(Int32(slots.count))) : 0
         for index in slots.indices {
-            let slot = WorkerSlot(index: index, scheduler: self)
+            let slot = WorkerSlot(index: index, scheduler: self, core: pinning ? firstCore &+ index : nil)
             startThread { slot.run() }
         }
         outbox.deliver()

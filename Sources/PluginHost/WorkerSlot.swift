@@ -1,3 +1,4 @@
+import CSupport
 import PluginProtocol
 
 #if canImport(Glibc)
@@ -13,8 +14,12 @@ import Glibc
 struct WorkerSlot: Sendable {
     let index: Int
     let scheduler: Scheduler
+    /// The allowed core (an index among them, modulo their number) this slot's thread runs on,
+    /// with every worker, stderr pump and reaper it starts; nil: wherever the kernel likes.
+    var core: Int?
 
     func run() {
+        if let core { _ = csupport_pin_thread_to_allowed_cpu(Int32(truncatingIfNeeded: core)) }
         let lock = scheduler.lock
         while true {
             lock.lock()
