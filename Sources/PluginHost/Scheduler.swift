@@ -146,28 +146,27 @@ final class Scheduler: @unchecked Sendable {
     // MARK: - Tasks
 
     /// Queues tasks pushed by the plugin during the last callback; holds its broadcasts back for
-    /// each worker's next request and sends its logs.
+    /// each worker's next request and sends its logs. Returns how many tasks it pushed.
     @discardableResult
-    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?) -> [TaskRecord] {
-        guard kind.plugin.hasSideEffects else { return [] }
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?) -> Int {
+        guard kind.plugin.hasSideEffects else { return 0 }
         var unused = Outbox()
         return absorbSideEffectsLocked(kind, parent: parent, origin: origin, outbox: &unused, sendBroadcasts: false)
     }
 
     /// Queues tasks pushed by the plugin during the last callback; sends its broadcasts to idle
-    /// workers through `outbox` (when `sendBroadcasts`) and its logs.
+    /// workers through `outbox` (when `sendBroadcasts`) and its logs. Returns how many tasks it
+    /// pushed (queued, or ended at once if the run was interrupted).
     @discardableResult
     func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?, outbox: inout Outbox,
-                                 sendBroadcasts: Bool = true) -> [TaskRecord] {
-        guard kind.plugin.hasSideEffects else { return [] }
+                                 sendBroadcasts: Bool = true) -> Int {
+        guard kind.plugin.hasSideEffects else { return 0 }
         let effects = kind.plugin.drainSideEffects()
-        var queued: [TaskRecord] = []
         for pushed in effects.pushes {
             let isFollowUp = pushed.isFollowUp && parent != nil
             let timeout = UInt64(pushed.timeoutMilliseconds) * 1_000_000
             let task = newTaskLocked(kind, bytes: pushed.bytes, priority: pushed.priority, timeoutNanoseconds: timeout,
                                      parent: isFollowUp ? parent : nil, origin: isFollowUp ? origin : nil)
-            queued.append(task)
             if interrupted {
                 endLocked(task, .cancelled, "the run was interrupted")
             } else {
@@ -194,7 +193,7 @@ final class Scheduler: @unchecked Sendable {
             // Printed after the lock is released (a stalled stderr must not stall the run).
             if level >= 2 { pendingWarnings.append("\(kind.name): \(message)") }
         }
-        return queued
+        return effects.pushes.count
     }
 
     /// A new task with the next id (not queued yet).
@@ -309,7 +308,7 @@ final class Scheduler: @unchecked Sendable {
         }
         let wanted = max(1, configuration.jobs * 2 - kind.queue.count)
         let more = kind.plugin.pull(max: wanted)
-        let queued = absorbSideEffectsLocked(kind, parent: nil, origin: nil).count
+        let queued = absorbSideEffectsLocked(kind, parent: nil, origin: nil)
         if !more { kind.inputExhausted = true }
         return queued
     }
