@@ -150,32 +150,21 @@ size_t csupport_build_id(void *handle, const unsigned char **id) {
 
 #include <sched.h>
 
-int csupport_allowed_cpu_count(void) {
+int csupport_allowed_cpus(int *cpus, const int capacity) {
     cpu_set_t mask;
-    if (sched_getaffinity(0, sizeof mask, &mask) != 0) return 1;
-    return CPU_COUNT(&mask);
+    if (sched_getaffinity(0, sizeof mask, &mask) != 0) return 0;
+    int count = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && count < capacity; cpu++)
+        if (CPU_ISSET(cpu, &mask)) cpus[count++] = cpu;
+    return count;
 }
 
-int csupport_pin_thread_to_allowed_cpu(const int index) {
-    cpu_set_t mask;
-    if (sched_getaffinity(0, sizeof mask, &mask) != 0) return -1;
-    const int count = CPU_COUNT(&mask);
-    if (count < 1) return -1;
-    int wanted = index % count, seen = 0;
-    if (wanted < 0) wanted += count;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (!CPU_ISSET(cpu, &mask)) continue;
-        if (seen++ == wanted) {
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpu, &one);
-            return sched_setaffinity(0, sizeof one, &one) == 0 ? 0 : -1;
-        }
-    }
-    return -1;
-}
+int csupport_current_cpu(void) { return sched_getcpu(); }
 
-int csupport_next_lane_offset(const int count) {
-    static int next = 0;
-    return __atomic_fetch_add(&next, count, __ATOMIC_RELAXED);
+int csupport_pin_thread_to_cpu(const int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -1;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one);
 }

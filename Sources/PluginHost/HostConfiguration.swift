@@ -24,7 +24,8 @@ public struct HostConfiguration: Sendable {
     /// are at least two slots and no more than the cores this process may use. A master thread
     /// and its worker then share a core while the pairs spread over the cores; left alone, the
     /// kernel was measured stacking every pair on one core on a busy machine (half the
-    /// throughput of a persistent pool, and slower one-shot jobs).
+    /// throughput of a persistent pool, and slower one-shot jobs). Each slot keeps the core the
+    /// kernel started its thread on when no other slot of the run has it (see `CoreAssignment`).
     public var pinsSlotsToCores: Bool
 
     /// Creates a configuration; `workerExecutable` defaults to `plugin-worker` beside this program.

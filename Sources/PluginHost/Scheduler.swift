@@ -32,6 +32,8 @@ final class Scheduler: @unchecked Sendable {
     /// push more tasks).
     private var inputHolds = 0
     private var started = false
+    /// Cores not yet claimed by a slot's thread; nil when slots are not pinned.
+    private var cores: CoreAssignment?
     private var counts = OutcomeCounts()
     private var results: [TaskResult] = []
     private var setupErrors: [String] = []
@@ -97,6 +99,9 @@ final class Scheduler: @unchecked Sendable {
         let outbox: Outbox = lock.withLock {
             precondition(!started, "a run starts once")
             started = true
+            if configuration.pinsSlotsToCores {
+                cores = CoreAssignment(slots: slots.count, allowedCores: SystemInfo.allowedCores)
+            }
             // Tasks queued by master_open, before observers could all be in place.
             if wants(.taskProgress) {
                 var initial: [TaskRecord] = []
@@ -107,13 +112,8 @@ final class Scheduler: @unchecked Sendable {
             return dispatchLocked()
         }
         watchdog.start(scheduler: self)
-        // One core per slot (see HostConfiguration.pinsSlotsToCores); concurrent runs in this
-        // process start at different cores.
-        let pinning = configuration.pinsSlotsToCores && slots.count >= 2
-            && slots.count <= Int(csupport_allowed_cpu_count())
-        let firstCore = pinning ? Int(csupport_next_lane_offset(Int32(slots.count))) : 0
         for index in slots.indices {
-            let slot = WorkerSlot(index: index, scheduler: self, core: pinning ? firstCore &+ index : nil)
+            let slot = WorkerSlot(index: index, scheduler: self)
             startThread { slot.run() }
         }
         outbox.deliver()
@@ -489,6 +489,12 @@ final class Scheduler: @unchecked Sendable {
     func retireLocked(_ worker: WorkerState, _ intent: WorkerState.ExitIntent) {
         if worker.exitIntent == nil { worker.exitIntent = intent }
         worker.signal(SIGKILL)
+    }
+
+    /// The core a starting slot thread now running on `current` should stay on, or nil when slots
+    /// are not pinned (see ``CoreAssignment``).
+    func claimCoreLocked(current: Int32) -> Int32? {
+        cores?.claim(preferring: current)
     }
 
     /// A slot with no process asks what to do: spawn a worker of some kind, or stop.

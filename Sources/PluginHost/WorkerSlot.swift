@@ -1,4 +1,3 @@
-import CSupport
 import PluginProtocol
 
 #if canImport(Glibc)
@@ -14,12 +13,13 @@ import Glibc
 struct WorkerSlot: Sendable {
     let index: Int
     let scheduler: Scheduler
-    /// The allowed core (an index among them, modulo their number) this slot's thread runs on,
-    /// with every worker, stderr pump and reaper it starts; nil: wherever the kernel likes.
-    var core: Int?
 
     func run() {
-        if let core { _ = csupport_pin_thread_to_allowed_cpu(Int32(truncatingIfNeeded: core)) }
+        // With pinned slots, this thread and every worker, stderr pump and reaper it starts
+        // stay on one core (see HostConfiguration.pinsSlotsToCores).
+        if let core = scheduler.lock.withLock({ scheduler.claimCoreLocked(current: SystemInfo.currentCore) }) {
+            SystemInfo.pinCurrentThread(to: core)
+        }
         let lock = scheduler.lock
         while true {
             lock.lock()

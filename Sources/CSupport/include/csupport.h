@@ -33,11 +33,11 @@ long long csupport_rss_bytes(pid_t pid);
 void csupport_install_stop_handler(void);
 void csupport_set_performing(int performing);
 int csupport_stop_requested(void);
-/* CPU placement of slot threads: the number of CPUs this thread may run on; restricting the
- * calling thread (and so the processes it spawns later) to the index-th of them, modulo their
- * number (0 or -1); and a process-wide counter so that concurrent runs start on different CPUs. */
-int csupport_allowed_cpu_count(void);
-int csupport_pin_thread_to_allowed_cpu(int index);
-int csupport_next_lane_offset(int count);
+/* CPU placement of slot threads: the CPUs the calling thread may run on (up to capacity; returns
+ * how many), the CPU it runs on now (-1 if unknown), and restricting the calling thread (and so
+ * the processes it spawns later) to one CPU (0 or -1). */
+int csupport_allowed_cpus(int *cpus, int capacity);
+int csupport_current_cpu(void);
+int csupport_pin_thread_to_cpu(int cpu);
 
 #endif
