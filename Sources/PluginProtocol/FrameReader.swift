@@ -7,13 +7,14 @@ public struct FrameReader {
     /// The descriptor read from (not owned: the caller closes it).
     public let descriptor: Descriptor
     private var decoder: FrameDecoder
-    private var scratch: [UInt8]
+
+    /// The most one `read` asks for.
+    private static let readSize = 64 * 1024
 
     /// Creates a reader of `descriptor`.
     public init(descriptor: Descriptor, maximumPayload: Int = Frame.defaultMaximumPayload) {
         self.descriptor = descriptor
         self.decoder = FrameDecoder(maximumPayload: maximumPayload)
-        self.scratch = [UInt8](repeating: 0, count: 64 * 1024)
     }
 
     /// The outcome of one read.
@@ -39,7 +40,9 @@ public struct FrameReader {
             } catch {
                 throw .malformed(error)
             }
-            let result = scratch.withUnsafeMutableBytes { descriptor.readResult(into: $0) }
+            // Straight into the decoder's buffer.
+            let descriptor = self.descriptor
+            let result = decoder.fill(atMost: Self.readSize) { descriptor.readResult(into: $0) }
             let count: Int
             switch result {
             case .success(let value): count = value
@@ -49,7 +52,6 @@ public struct FrameReader {
                 do { try decoder.finish() } catch { throw .malformed(error) }
                 return nil
             }
-            scratch.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
     }
 }
