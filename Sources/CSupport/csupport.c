@@ -145,3 +145,26 @@ size_t csupport_build_id(void *handle, const unsigned char **id) {
     *id = search.id;
     return search.id != NULL ? search.len : 0;
 }
+
+/* ---- CPU placement of slot threads (see HostConfiguration.pinsSlotsToCores) ---- */
+
+#include <sched.h>
+
+int csupport_allowed_cpus(int *cpus, const int capacity) {
+    cpu_set_t mask;
+    if (sched_getaffinity(0, sizeof mask, &mask) != 0) return 0;
+    int count = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && count < capacity; cpu++)
+        if (CPU_ISSET(cpu, &mask)) cpus[count++] = cpu;
+    return count;
+}
+
+int csupport_current_cpu(void) { return sched_getcpu(); }
+
+int csupport_pin_thread_to_cpu(const int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -1;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one);
+}

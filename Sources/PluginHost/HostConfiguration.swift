@@ -34,12 +34,19 @@ public struct HostConfiguration: Sendable {
     public var hostBackOff: Double = 1
     /// Consecutive failures after which a host is dropped from the run.
     public var hostFailureLimit: Int = 3
+    /// Runs each slot's thread, and so the workers it spawns, on a core of its own, when there
+    /// are at least two slots and no more than the cores this process may use. A master thread
+    /// and its worker then share a core while the pairs spread over the cores; left alone, the
+    /// kernel was measured stacking every pair on one core on a busy machine (half the
+    /// throughput of a persistent pool, and slower one-shot jobs). Each slot keeps the core the
+    /// kernel started its thread on when no other slot of the run has it (see `CoreAssignment`).
+    public var pinsSlotsToCores: Bool
 
     /// Creates a configuration; `workerExecutable` defaults to `plugin-worker` beside this program.
     public init(jobs: Int = HostConfiguration.defaultJobs, timeout: Double? = nil, retries: Int = 1,
                 maxJobsPerWorker: Int? = nil, maxWorkerRSSBytes: Int? = nil, killGracePeriod: Double = 1.0,
                 workerExecutable: String = PluginCatalog.executableDirectory + "/plugin-worker",
-                stderrTailLines: Int = 5, collectResults: Bool = false) {
+                stderrTailLines: Int = 5, collectResults: Bool = false, pinsSlotsToCores: Bool = true) {
         self.jobs = max(1, jobs)
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -49,6 +56,7 @@ public struct HostConfiguration: Sendable {
         self.workerExecutable = workerExecutable
         self.stderrTailLines = stderrTailLines
         self.collectResults = collectResults
+        self.pinsSlotsToCores = pinsSlotsToCores
     }
 
     /// The heartbeat interval of a worker on `host` (nil: no heartbeats).

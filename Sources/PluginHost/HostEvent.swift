@@ -131,13 +131,20 @@ public struct HostEventCategories: OptionSet, Sendable {
     public static let all: HostEventCategories = [.taskProgress, .taskEnds, .taskFailures, .workers, .feedback, .logs]
 }
 
+extension TaskOutcome {
+    /// The categories of the `taskEnded` event for this outcome.
+    var eventCategory: HostEventCategories {
+        self == .done || self == .skipped ? .taskEnds : [.taskEnds, .taskFailures]
+    }
+}
+
 extension HostEvent.Kind {
     /// The categories this kind of event belongs to.
     public var category: HostEventCategories {
         switch self {
         case .taskQueued, .taskStarted, .taskRetried: return .taskProgress
         case .taskEnded(_, _, let outcome, _):
-            return outcome == .done || outcome == .skipped ? .taskEnds : [.taskEnds, .taskFailures]
+            return outcome.eventCategory
         case .workerStarted, .workerEnded, .spawnFailed, .hostDown, .hostDropped: return .workers
         case .feedback: return .feedback
         case .log: return .logs

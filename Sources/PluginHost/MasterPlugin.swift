@@ -30,14 +30,14 @@ final class MasterPlugin: @unchecked Sendable {
         host.initialize(to: ph_master_host())
         host.pointee.host_data = Unmanaged.passUnretained(state).toOpaque()
         host.pointee.push_task = { host, data, len, priority, timeout in
-            MasterCallState.from(host?.pointee.host_data).pushes.append(
+            MasterCallState.from(host?.pointee.host_data).addPush(
                 PushedTask(bytes: copyBytes(data, len), priority: priority, timeoutMilliseconds: timeout, isFollowUp: false))
         }
         host.pointee.broadcast = { host, data, len in
-            MasterCallState.from(host?.pointee.host_data).broadcasts.append(copyBytes(data, len))
+            MasterCallState.from(host?.pointee.host_data).addBroadcast(copyBytes(data, len))
         }
         host.pointee.log = { host, level, message in
-            MasterCallState.from(host?.pointee.host_data).logs.append((level, message.map { String(cString: $0) } ?? ""))
+            MasterCallState.from(host?.pointee.host_data).addLog(level, message.map { String(cString: $0) } ?? "")
         }
         progressExtension = .allocate(capacity: 1)
         progressExtension.initialize(to: ph_host_progress(
@@ -122,13 +122,14 @@ final class MasterPlugin: @unchecked Sendable {
         case marshalError(String)
     }
 
-    /// Turns a task into a request for a worker in `status`.
+    /// Turns a task into a request for a worker in `status`. The request shares the buffer the
+    /// next call reuses: copy it out (e.g. into a frame) and let it go before that call.
     func requestOfTask(_ status: WorkerStatus, _ task: [UInt8], worker: String) -> RequestDecision {
         state.resetCall()
         var sink = ph_request_sink()
         sink.host_data = Unmanaged.passUnretained(state).toOpaque()
         sink.set_request = { sink, data, len in
-            MasterCallState.from(sink?.pointee.host_data).request = copyBytes(data, len)
+            MasterCallState.from(sink?.pointee.host_data).setRequest(data, len)
         }
         sink.set_marshal_error = { sink, message in
             MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "marshal error"
@@ -138,13 +139,20 @@ final class MasterPlugin: @unchecked Sendable {
         }
         if result == PH_REQUEST_OBSOLETE { return .obsolete }
         if let error = state.error { return .marshalError(error) }
-        guard let request = state.request else { return .marshalError("request_of_task produced no request") }
-        return .request(request)
+        guard state.hasRequest else { return .marshalError("request_of_task produced no request") }
+        return .request(state.request)
     }
 
-    /// Judges a response.
-    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: [UInt8], worker: String) -> Decision {
+    /// Judges a response. Without `keepDoneMessage`, the message of a `done` resolution is not
+    /// copied (nil in the decision): pass false only when nobody would see it.
+    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: ArraySlice<UInt8>, worker: String,
+                     keepDoneMessage: Bool = true) -> Decision {
         state.resetCall()
+        state.keepDoneMessage = keepDoneMessage
+        defer { state.keepDoneMessage = true }
+        // A worker that stays with the competence it had keeps that array (no copy).
+        if case .old(let competence) = status { state.currentCompetence = competence }
+        defer { state.currentCompetence = nil }
         var sink = makeResponseSink()
         withStatus(status, worker: worker) { status in
             withBytes(task) { task in
@@ -177,7 +185,7 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     /// Hands one feedback message to the plugin.
-    func forwardFeedback(worker: String, _ feedback: [UInt8]) {
+    func forwardFeedback(worker: String, _ feedback: ArraySlice<UInt8>) {
         guard let forward = descriptor.forward_feedback else { return }
         withBytes(feedback) { feedback in forward(instance, worker, feedback) }
     }
@@ -218,29 +226,28 @@ final class MasterPlugin: @unchecked Sendable {
 
     /// Takes the tasks, broadcasts and log lines the plugin produced since the last call.
     func drainSideEffects() -> (pushes: [PushedTask], broadcasts: [[UInt8]], logs: [(UInt32, String)]) {
-        defer {
-            state.pushes.removeAll()
-            state.broadcasts.removeAll()
-            state.logs.removeAll()
-        }
-        return (state.pushes, state.broadcasts, state.logs)
+        state.drainSideEffects()
     }
 
-    var hasSideEffects: Bool { !state.pushes.isEmpty || !state.broadcasts.isEmpty || !state.logs.isEmpty }
+    /// True when the plugin pushed, broadcast or logged something since the last drain.
+    var hasSideEffects: Bool { state.hasSideEffects }
 
     private func makeResponseSink() -> ph_response_sink {
         var sink = ph_response_sink()
         sink.host_data = Unmanaged.passUnretained(state).toOpaque()
         sink.stay = { sink, data, len in
-            MasterCallState.from(sink?.pointee.host_data).decision.stay = copyBytes(data, len)
+            let state = MasterCallState.from(sink?.pointee.host_data)
+            state.decision.stay = state.competence(data, len)
         }
         sink.push_task = { sink, data, len, priority in
-            MasterCallState.from(sink?.pointee.host_data).pushes.append(
+            MasterCallState.from(sink?.pointee.host_data).addPush(
                 PushedTask(bytes: copyBytes(data, len), priority: priority, timeoutMilliseconds: 0, isFollowUp: true))
         }
         sink.resolve = { sink, outcome, message in
-            MasterCallState.from(sink?.pointee.host_data).decision.resolution =
-                (outcome == PH_OUTCOME_DONE ? .done : .failed, message.map { String(cString: $0) })
+            let state = MasterCallState.from(sink?.pointee.host_data)
+            let done = outcome == PH_OUTCOME_DONE
+            state.decision.resolution = (done ? .done : .failed,
+                                         done && !state.keepDoneMessage ? nil : message.map { String(cString: $0) })
         }
         return sink
     }
@@ -267,12 +274,21 @@ final class MasterPlugin: @unchecked Sendable {
 /// non-NULL pointer: the ABI keeps NULL for "no task".
 @inline(__always)
 func withBytes<T>(_ bytes: [UInt8], _ body: (ph_bytes) -> T) -> T {
-    bytes.withUnsafeBufferPointer { buffer in
-        guard let base = buffer.baseAddress else {
-            return withUnsafePointer(to: emptyByte) { body(ph_bytes(data: $0, len: 0)) }
-        }
-        return body(ph_bytes(data: base, len: buffer.count))
+    bytes.withUnsafeBufferPointer { withBytes($0, body) }
+}
+
+/// Borrowed view of a byte slice (e.g. a payload still in the frame reader's buffer).
+@inline(__always)
+func withBytes<T>(_ bytes: ArraySlice<UInt8>, _ body: (ph_bytes) -> T) -> T {
+    bytes.withUnsafeBufferPointer { withBytes($0, body) }
+}
+
+@inline(__always)
+private func withBytes<T>(_ buffer: UnsafeBufferPointer<UInt8>, _ body: (ph_bytes) -> T) -> T {
+    guard let base = buffer.baseAddress, buffer.count > 0 else {
+        return withUnsafePointer(to: emptyByte) { body(ph_bytes(data: $0, len: 0)) }
     }
+    return body(ph_bytes(data: base, len: buffer.count))
 }
 
 /// Where an empty buffer points.
@@ -282,7 +298,7 @@ private let emptyByte: UInt8 = 0
 @inline(__always)
 func copyBytes(_ data: UnsafeRawPointer?, _ length: Int) -> [UInt8] {
     guard let data, length > 0 else { return [] }
-    return Array(UnsafeRawBufferPointer(start: data, count: length))
+    return UnsafeRawBufferPointer(start: data, count: length).withMemoryRebound(to: UInt8.self) { Array($0) }
 }
 
 /// A task the plugin queued during a callback.
@@ -304,10 +320,19 @@ struct Decision {
 
 /// Scratch state the C sinks write into during one master-side call.
 final class MasterCallState {
-    var pushes: [PushedTask] = []
-    var broadcasts: [[UInt8]] = []
-    var logs: [(UInt32, String)] = []
-    var request: [UInt8]?
+    private var pushes: [PushedTask] = []
+    private var broadcasts: [[UInt8]] = []
+    private var logs: [(UInt32, String)] = []
+    /// Whether any of the three lists above is non-empty (one flag for the per-task check).
+    private(set) var hasSideEffects = false
+    /// The last request set by `request_of_task` (valid when `hasRequest`); its storage is
+    /// reused from call to call.
+    private(set) var request: [UInt8] = []
+    private(set) var hasRequest = false
+    /// The judged worker's competence during `use_response`, reused when it stays with the same.
+    var currentCompetence: [UInt8]?
+    /// False while nobody would see the message of a `done` resolution: it is then not copied.
+    var keepDoneMessage = true
     var error: String?
     var decision = Decision()
     var report = ""
@@ -322,10 +347,55 @@ final class MasterCallState {
     /// The `ph_host_progress` table handed out by `get_extension`.
     var progressExtension: UnsafeRawPointer?
 
+    func addPush(_ task: PushedTask) {
+        pushes.append(task)
+        hasSideEffects = true
+    }
+
+    func addBroadcast(_ payload: [UInt8]) {
+        broadcasts.append(payload)
+        hasSideEffects = true
+    }
+
+    func addLog(_ level: UInt32, _ message: String) {
+        logs.append((level, message))
+        hasSideEffects = true
+    }
+
+    /// Takes the pushes, broadcasts and logs collected so far.
+    func drainSideEffects() -> (pushes: [PushedTask], broadcasts: [[UInt8]], logs: [(UInt32, String)]) {
+        defer {
+            pushes.removeAll()
+            broadcasts.removeAll()
+            logs.removeAll()
+            hasSideEffects = false
+        }
+        return (pushes, broadcasts, logs)
+    }
+
     func resetCall() {
-        request = nil
+        hasRequest = false
+        if request.capacity > 1 << 20 { request = [] }  // Do not keep a huge request's storage.
         error = nil
         decision = Decision()
+    }
+
+    /// Copies the plugin's request into the reused buffer.
+    func setRequest(_ data: UnsafeRawPointer?, _ length: Int) {
+        request.removeAll(keepingCapacity: true)
+        if let data, length > 0 {
+            UnsafeRawBufferPointer(start: data, count: length).withMemoryRebound(to: UInt8.self) { request.append(contentsOf: $0) }
+        }
+        hasRequest = true
+    }
+
+    /// The competence a `stay` names: the current one if the bytes are the same, else a copy.
+    func competence(_ data: UnsafeRawPointer?, _ length: Int) -> [UInt8] {
+        if let current = currentCompetence, current.count == length,
+           length == 0 || (data != nil && current.withUnsafeBytes({ memcmp($0.baseAddress!, data!, length) == 0 })) {
+            return current
+        }
+        return copyBytes(data, length)
     }
 
     static func from(_ pointer: UnsafeMutableRawPointer?) -> MasterCallState {

@@ -37,6 +37,8 @@ final class Scheduler: @unchecked Sendable {
     /// push more tasks).
     private var inputHolds = 0
     private var started = false
+    /// Cores not yet claimed by a slot's thread; nil when slots are not pinned.
+    private var cores: CoreAssignment?
     private var counts = OutcomeCounts()
     private var results: [TaskResult] = []
     private var setupErrors: [String] = []
@@ -118,6 +120,9 @@ final class Scheduler: @unchecked Sendable {
         let outbox: Outbox = lock.withLock {
             precondition(!started, "a run starts once")
             started = true
+            if configuration.pinsSlotsToCores {
+                cores = CoreAssignment(slots: slots.count, allowedCores: SystemInfo.allowedCores)
+            }
             // Tasks queued by master_open, before observers could all be in place.
             if wants(.taskProgress) {
                 var initial: [TaskRecord] = []
@@ -148,23 +153,41 @@ final class Scheduler: @unchecked Sendable {
         for observer in observers where !observer.categories.isDisjoint(with: category) { observer.handler(event) }
     }
 
+    /// ``emitLocked(_:)`` for an event whose category is known before it is built: an event no
+    /// observer wants is not even built (the per-task events).
+    @inline(__always)
+    func emitLocked(_ category: HostEventCategories, _ kind: @autoclosure () -> HostEvent.Kind) {
+        guard !observed.isDisjoint(with: category) else { return }
+        emitLocked(kind())
+    }
+
     /// Whether some observer wants events of `category`.
     func wants(_ category: HostEventCategories) -> Bool { !observed.isDisjoint(with: category) }
 
     // MARK: - Tasks
 
-    /// Queues tasks pushed by the plugin during the last callback; sends its broadcasts and logs.
+    /// Queues tasks pushed by the plugin during the last callback; holds its broadcasts back for
+    /// each worker's next request and sends its logs. Returns how many tasks it pushed.
     @discardableResult
-    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?, outbox: Outbox? = nil) -> [TaskRecord] {
-        guard kind.plugin.hasSideEffects else { return [] }
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?) -> Int {
+        guard kind.plugin.hasSideEffects else { return 0 }
+        var unused = Outbox()
+        return absorbSideEffectsLocked(kind, parent: parent, origin: origin, outbox: &unused, sendBroadcasts: false)
+    }
+
+    /// Queues tasks pushed by the plugin during the last callback; sends its broadcasts to idle
+    /// workers through `outbox` (when `sendBroadcasts`) and its logs. Returns how many tasks it
+    /// pushed (queued, or ended at once if the run was interrupted).
+    @discardableResult
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?, outbox: inout Outbox,
+                                 sendBroadcasts: Bool = true) -> Int {
+        guard kind.plugin.hasSideEffects else { return 0 }
         let effects = kind.plugin.drainSideEffects()
-        var queued: [TaskRecord] = []
         for pushed in effects.pushes {
             let isFollowUp = pushed.isFollowUp && parent != nil
             let timeout = UInt64(pushed.timeoutMilliseconds) * 1_000_000
             let task = newTaskLocked(kind, bytes: pushed.bytes, priority: pushed.priority, timeoutNanoseconds: timeout,
                                      parent: isFollowUp ? parent : nil, origin: isFollowUp ? origin : nil)
-            queued.append(task)
             if interrupted {
                 endLocked(task, .cancelled, "the run was interrupted")
             } else {
@@ -178,10 +201,10 @@ final class Scheduler: @unchecked Sendable {
                 for worker in targets {
                     // A busy worker reads nothing until it answers: writing now could fill its
                     // pipe and block this thread. It gets the broadcast before its next request.
-                    if worker.phase == .busy || outbox == nil {
+                    if worker.phase == .busy || !sendBroadcasts {
                         worker.pendingBroadcasts.append(payload)
                     } else {
-                        outbox!.append(worker, type: .broadcast, id: 0, payload: payload)
+                        outbox.append(worker, type: .broadcast, id: 0, payload: payload)
                     }
                 }
             }
@@ -191,7 +214,7 @@ final class Scheduler: @unchecked Sendable {
             // Printed after the lock is released (a stalled stderr must not stall the run).
             if level >= 2 { pendingWarnings.append("\(kind.name): \(message)") }
         }
-        return queued
+        return effects.pushes.count
     }
 
     /// A new task with the next id (not queued yet).
@@ -228,7 +251,7 @@ final class Scheduler: @unchecked Sendable {
             results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                       outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))
         }
-        emitLocked(.taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message))
+        emitLocked(outcome.eventCategory, .taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message))
     }
 
     // MARK: - Dispatch
@@ -236,14 +259,23 @@ final class Scheduler: @unchecked Sendable {
     /// Matches idle workers with queued tasks, pulls lazy input, wakes slots that should spawn,
     /// fails tasks no worker can ever take, and notices the end of the run.
     func dispatchLocked() -> Outbox {
-        let outbox = Outbox()
+        var outbox = Outbox()
+        dispatchLocked(into: &outbox)
+        return outbox
+    }
+
+    /// ``dispatchLocked()`` adding its frames to `outbox`.
+    func dispatchLocked(into outbox: inout Outbox) {
         defer {
             if !pendingWarnings.isEmpty {
                 outbox.warnings(pendingWarnings, to: stderrHandler)
                 pendingWarnings.removeAll()
             }
         }
-        guard started else { return outbox }
+        guard started else { return }
+        // Local snapshots (nothing here adds or removes a slot or a kind): iterating them needs no
+        // retain per element, as iterating the properties would.
+        let slots = self.slots, kinds = self.kinds
         var rounds = 0
         repeat {
             rounds += 1
@@ -253,7 +285,7 @@ final class Scheduler: @unchecked Sendable {
             }
             let endedBefore = counts.total
             for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
-                assignLocked(worker, outbox: outbox)
+                assignLocked(worker, outbox: &outbox)
             }
             // Tasks that ended without running (obsolete) may have emptied a queue whose kind
             // still has input to pull: go round again, or nothing would ever pull it.
@@ -269,21 +301,25 @@ final class Scheduler: @unchecked Sendable {
             // Pulls and loss callbacks may queue tasks that idle workers can take at once.
             if !changed { break }
         } while rounds < 64
-        if let kind = kindNeedingWorkerLocked() {
-            if slots.contains(where: { $0 == nil }) {
+        // A kind short of workers gets an empty slot, or else an idle worker's slot: with neither
+        // (every worker busy, the steady state of a persistent pool) there is nothing to decide.
+        let hasEmptySlot = slots.contains { $0 == nil }
+        if hasEmptySlot || slots.contains(where: { $0?.phase == .idle && $0?.exitIntent == nil }),
+           let kind = kindNeedingWorkerLocked() {
+            if hasEmptySlot {
                 lock.broadcast()
             } else {
                 freeSlotLocked(for: kind)
             }
         }
         checkDrainedLocked()
-        return outbox
     }
 
     /// Asks a lazy kind for more input when its queue runs low; returns how many tasks came.
     private func pullIfNeededLocked(_ kind: KindState) -> Int {
         guard !kind.inputExhausted, !interrupted else { return 0 }
         if kind.queue.count >= configuration.jobs {
+            let slots = self.slots
             // Enough queued, unless none of it can run now (e.g. follow-ups pinned to a dead
             // worker): then more input is what lets the run go on, and end.
             for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
@@ -293,14 +329,14 @@ final class Scheduler: @unchecked Sendable {
         }
         let wanted = max(1, configuration.jobs * 2 - kind.queue.count)
         let more = kind.plugin.pull(max: wanted)
-        let queued = absorbSideEffectsLocked(kind, parent: nil, origin: nil).count
+        let queued = absorbSideEffectsLocked(kind, parent: nil, origin: nil)
         if !more { kind.inputExhausted = true }
         return queued
     }
 
     /// Offers `worker` the first queued task of its kind it matches. Returns true if it got one.
     @discardableResult
-    private func assignLocked(_ worker: WorkerState, outbox: Outbox) -> Bool {
+    private func assignLocked(_ worker: WorkerState, outbox: inout Outbox) -> Bool {
         let kind = worker.kind
         while true {
             guard let task = kind.queue.removeFirst(where: { canTakeLocked(worker, $0) }) else { return false }
@@ -319,16 +355,18 @@ final class Scheduler: @unchecked Sendable {
                 task.attempts += 1
                 worker.running = task
                 worker.phase = .busy
-                emitLocked(.taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
+                emitLocked(.taskProgress, .taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
                 let limit = task.timeoutNanoseconds > 0 ? task.timeoutNanoseconds
                     : configuration.timeout.map(nanoseconds(fromSeconds:)) ?? 0
                 if limit > 0 {
                     watchdog.schedule(at: monotonicNanoseconds() &+ limit, .expire(worker: worker, taskID: task.id))
                 }
-                for payload in worker.pendingBroadcasts {
-                    outbox.append(worker, type: .broadcast, id: 0, payload: payload)
+                if !worker.pendingBroadcasts.isEmpty {
+                    for payload in worker.pendingBroadcasts {
+                        outbox.append(worker, type: .broadcast, id: 0, payload: payload)
+                    }
+                    worker.pendingBroadcasts.removeAll()
                 }
-                worker.pendingBroadcasts.removeAll()
                 outbox.append(worker, type: .request, id: task.id, payload: request)
                 return true
             }
@@ -417,6 +455,7 @@ final class Scheduler: @unchecked Sendable {
     /// Fails queued tasks that no live worker matches and no fresh worker could take.
     private func failOrphansLocked(_ kind: KindState) -> Bool {
         if !kind.inputExhausted { return false }
+        let slots = self.slots
         for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
             return false
         }
@@ -448,6 +487,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func checkDrainedLocked() {
         guard !draining, inputHolds == 0 || interrupted else { return }
+        let slots = self.slots, kinds = self.kinds
         for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
         for case let worker? in slots where worker.phase == .busy || worker.phase == .starting || worker.phase == .exiting {
             return
@@ -470,6 +510,12 @@ final class Scheduler: @unchecked Sendable {
     func retireLocked(_ worker: WorkerState, _ intent: WorkerState.ExitIntent) {
         if worker.exitIntent == nil { worker.exitIntent = intent }
         worker.signal(SIGKILL)
+    }
+
+    /// The core a starting slot thread now running on `current` should stay on, or nil when slots
+    /// are not pinned (see ``CoreAssignment``).
+    func claimCoreLocked(current: Int32) -> Int32? {
+        cores?.claim(preferring: current)
     }
 
     /// A slot with no process asks what to do: spawn a worker of some kind, or stop.
@@ -586,15 +632,15 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// One feedback frame.
-    func feedbackLocked(_ worker: WorkerState, frame: Frame) {
+    func feedbackLocked(_ worker: WorkerState, frame: ReceivedFrame) {
         guard let task = worker.running, task.id == frame.id else { return }
         worker.kind.plugin.forwardFeedback(worker: worker.name, frame.payload)
         absorbSideEffectsLocked(worker.kind, parent: task, origin: worker)
-        emitLocked(.feedback(worker: worker.name, task: task.id, bytes: frame.payload.count))
+        emitLocked(.feedback, .feedback(worker: worker.name, task: task.id, bytes: frame.payload.count))
     }
 
     /// A response frame: judge it, keep or retire the worker, dispatch again.
-    func responseLocked(_ worker: WorkerState, frame: Frame) -> Outbox {
+    func responseLocked(_ worker: WorkerState, frame: ReceivedFrame) -> Outbox {
         guard worker.exitIntent == nil else {
             return Outbox()  // A late answer from a worker already being killed: ignore it.
         }
@@ -602,16 +648,18 @@ final class Scheduler: @unchecked Sendable {
             return marshalErrorLocked(worker, message: "response for task \(frame.id), which this worker was not running")
         }
         let kind = worker.kind
-        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name)
+        // A done task's message only reaches the results and the taskEnds observers.
+        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name,
+                                               keepDoneMessage: configuration.collectResults || wants(.taskEnds))
         worker.running = nil
         worker.jobs += 1
-        let outbox = Outbox()
+        var outbox = Outbox()
         if let resolution = decision.resolution {
             endLocked(task, resolution.outcome, resolution.message)
         } else {
             endLocked(task, .done, nil)
         }
-        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: outbox)
+        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: &outbox)
         if let competence = decision.stay {
             worker.status = .old(competence: competence)
             worker.phase = .idle
@@ -632,7 +680,7 @@ final class Scheduler: @unchecked Sendable {
         } else {
             retireLocked(worker, .retired("end"))
         }
-        outbox.merge(dispatchLocked())
+        dispatchLocked(into: &outbox)
         return outbox
     }
 
@@ -911,40 +959,6 @@ public struct UnitProgress: Sendable, Hashable {
         self.unit = unit
         self.done = done
         self.total = total
-    }
-}
-
-/// Frames decided under the scheduler lock, written after it is released.
-///
-/// Each frame goes at once into its worker's ordered queue (``WorkerState/enqueue(type:id:payload:)``);
-/// the outbox only remembers which workers to flush. Whichever thread flushes first writes every
-/// frame decided so far for that worker, in decision order.
-final class Outbox {
-    private(set) var workers: [WorkerState] = []
-    private var lines: [String] = []
-    private var lineHandler: (@Sendable (String) -> Void)?
-
-    /// Lines for the warning handler, written on delivery.
-    func warnings(_ lines: [String], to handler: @escaping @Sendable (String) -> Void) {
-        self.lines += lines
-        lineHandler = handler
-    }
-
-    /// Queues a frame for `worker` (scheduler lock held).
-    func append(_ worker: WorkerState, type: FrameType, id: UInt64, payload: [UInt8]) {
-        worker.enqueue(type: type, id: id, payload: payload)
-        if !workers.contains(where: { $0 === worker }) { workers.append(worker) }
-    }
-
-    func merge(_ other: Outbox) {
-        for worker in other.workers where !workers.contains(where: { $0 === worker }) { workers.append(worker) }
-        if let handler = other.lineHandler { warnings(other.lines, to: handler) }
-    }
-
-    /// Writes the queued frames (outside the lock).
-    func deliver() {
-        for worker in workers { worker.flush() }
-        if let lineHandler { for line in lines { lineHandler(line) } }
     }
 }
 

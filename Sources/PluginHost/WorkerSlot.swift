@@ -15,6 +15,11 @@ struct WorkerSlot: Sendable {
     let scheduler: Scheduler
 
     func run() {
+        // With pinned slots, this thread and every worker, stderr pump and reaper it starts
+        // stay on one core (see HostConfiguration.pinsSlotsToCores).
+        if let core = scheduler.lock.withLock({ scheduler.claimCoreLocked(current: SystemInfo.currentCore) }) {
+            SystemInfo.pinCurrentThread(to: core)
+        }
         let lock = scheduler.lock
         while true {
             lock.lock()
@@ -86,9 +91,9 @@ struct WorkerSlot: Sendable {
 
         // Serve until the worker ends.
         readLoop: while true {
-            let frame: Frame?
+            let frame: ReceivedFrame?
             do {
-                frame = try reader.next()
+                frame = try reader.nextReceived()
             } catch .malformed(let error) {
                 scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: error.description) }.deliver()
                 break readLoop
@@ -116,7 +121,7 @@ struct WorkerSlot: Sendable {
             case .heartbeat:
                 continue
             case .blobRequest:
-                worker.sendBlob(scheduler.blobs.content(digest: frame.payload))
+                worker.sendBlob(scheduler.blobs.content(digest: Array(frame.payload)))
             case .hello, .request, .broadcast, .blobData, .blobEnd:
                 scheduler.lock.withLock {
                     scheduler.marshalErrorLocked(worker, message: "unexpected \(frame.type) frame from the worker")

@@ -93,7 +93,7 @@ final class WorkerState: @unchecked Sendable {
     func sendHeartbeat() {
         guard io.tryLock() else { return }
         defer { io.unlock() }
-        guard writer != nil, let process else { return }
+        guard let queued = writer?.isEmpty, queued, let process else { return }  // Queued frames: their flush is near.
         let pollOut: Int16 = Int16(POLLOUT)
         var probe = pollfd(fd: process.input.rawValue, events: pollOut, revents: 0)
         let ready: Int32 = poll(&probe, 1, 0)
@@ -108,25 +108,16 @@ final class WorkerState: @unchecked Sendable {
         process?.send(signal: number)
     }
 
-    /// Frames decided under the scheduler lock, written in that order by whichever thread
-    /// delivers first (guarded by `io`).
-    private var outgoing: [(type: FrameType, id: UInt64, payload: [UInt8])] = []
-
-    /// Queues a frame; call with the scheduler lock held, then ``flush()`` after unlocking.
+    /// Queues a frame (encoded at once into the writer's buffer, in decision order); call with
+    /// the scheduler lock held, then ``flush()`` after unlocking. Dropped once the input is closed.
     func enqueue(type: FrameType, id: UInt64, payload: [UInt8]) {
-        io.withLock { outgoing.append((type, id, payload)) }
+        io.withLock { writer?.queue(type: type, id: id, payload: payload) }
     }
 
     /// Writes every queued frame, in order. Write failures are left to the reader, which sees
     /// the worker's end of file.
     func flush() {
-        io.withLock {
-            guard !outgoing.isEmpty else { return }
-            if writer != nil {
-                for frame in outgoing { try? writer!.write(type: frame.type, id: frame.id, payload: frame.payload) }
-            }
-            outgoing.removeAll(keepingCapacity: true)
-        }
+        io.withLock { try? writer?.flush() }
     }
 
     /// Sends a blob the worker asked for, in chunks, then its end (or why it cannot be sent).

@@ -32,19 +32,10 @@ public struct Frame: Sendable, Equatable {
 
     /// Appends a frame header to `buffer`.
     public static func encodeHeader(type: FrameType, id: UInt64, payloadLength: Int, into buffer: inout [UInt8]) {
-        let length = UInt32(truncatingIfNeeded: payloadLength)
-        buffer.append(UInt8(truncatingIfNeeded: length))
-        buffer.append(UInt8(truncatingIfNeeded: length >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: length >> 16))
-        buffer.append(UInt8(truncatingIfNeeded: length >> 24))
-        buffer.append(type.rawValue)
-        buffer.append(magic)
-        buffer.append(0)
-        buffer.append(0)
-        var value = id
-        for _ in 0..<8 {
-            buffer.append(UInt8(truncatingIfNeeded: value))
-            value >>= 8
-        }
+        let length = UInt64(UInt32(truncatingIfNeeded: payloadLength))
+        // Both words little-endian: length, type, magic, two reserved zero bytes; then the id.
+        let header = ((length | UInt64(type.rawValue) << 32 | UInt64(magic) << 40).littleEndian, id.littleEndian)
+        // (Bytes appended as a typed buffer: one copy, not a byte-by-byte loop.)
+        withUnsafeBytes(of: header) { raw in raw.withMemoryRebound(to: UInt8.self) { buffer.append(contentsOf: $0) } }
     }
 }

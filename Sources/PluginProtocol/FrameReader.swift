@@ -7,16 +7,18 @@ public struct FrameReader {
     /// The descriptor read from (not owned: the caller closes it).
     public let descriptor: Descriptor
     private var decoder: FrameDecoder
-    private var scratch: [UInt8]
+
     /// Called after every successful read with the number of bytes it brought: a liveness
     /// signal while a large frame is still arriving.
     public var onBytes: ((Int) -> Void)?
+
+    /// The most one `read` asks for.
+    private static let readSize = 64 * 1024
 
     /// Creates a reader of `descriptor`.
     public init(descriptor: Descriptor, maximumPayload: Int = Frame.defaultMaximumPayload) {
         self.descriptor = descriptor
         self.decoder = FrameDecoder(maximumPayload: maximumPayload)
-        self.scratch = [UInt8](repeating: 0, count: 64 * 1024)
     }
 
     /// The outcome of one read.
@@ -29,13 +31,22 @@ public struct FrameReader {
 
     /// Returns the next frame, or `nil` when the stream ended cleanly between frames.
     public mutating func next() throws(ReadError) -> Frame? {
+        guard let frame = try nextReceived() else { return nil }
+        return Frame(type: frame.type, id: frame.id, payload: Array(frame.payload))
+    }
+
+    /// Like ``next()``, but the payload is not copied out of the reader's buffer: handle the
+    /// frame before the next read (see ``ReceivedFrame``).
+    public mutating func nextReceived() throws(ReadError) -> ReceivedFrame? {
         while true {
             do {
-                if let frame = try decoder.next() { return frame }
+                if let frame = try decoder.nextReceived() { return frame }
             } catch {
                 throw .malformed(error)
             }
-            let result = scratch.withUnsafeMutableBytes { descriptor.readResult(into: $0) }
+            // Straight into the decoder's buffer.
+            let descriptor = self.descriptor
+            let result = decoder.fill(atMost: Self.readSize) { descriptor.readResult(into: $0) }
             let count: Int
             switch result {
             case .success(let value): count = value
@@ -46,7 +57,6 @@ public struct FrameReader {
                 do { try decoder.finish() } catch { throw .malformed(error) }
                 return nil
             }
-            scratch.withUnsafeBytes { decoder.feed(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
     }
 }

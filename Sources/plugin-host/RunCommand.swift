@@ -43,6 +43,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print only the plugin's report and errors.")
     var quiet = false
 
+    @Flag(inversion: .prefixedNo, help: "Run each worker slot (its master thread and workers) on a core of its own when -j is between 2 and the number of cores.")
+    var pin = true
+
     @Option(name: .customLong("job-file"), help: "Run several task kinds at once: one 'PLUGIN [--policy P] ARGS...' per line.")
     var jobFile: String?
 
@@ -85,6 +88,7 @@ struct RunCommand: ParsableCommand {
                                               maxJobsPerWorker: maxJobsPerWorker,
                                               maxWorkerRSSBytes: maxWorkerRSS.map { $0 << 20 })
         if let worker { configuration.workerExecutable = worker }
+        configuration.pinsSlotsToCores = pin
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
         guard access(configuration.workerExecutable, X_OK) == 0 else {
             fail("\(configuration.workerExecutable): worker executable not found or not executable")

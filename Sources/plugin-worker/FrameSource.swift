@@ -6,7 +6,8 @@ import PluginProtocol
 final class FrameSource {
     /// What ``next()`` returns.
     enum Item {
-        case frame(Frame)
+        /// A frame; its payload may be a slice of the reader's buffer: handle it before the next read.
+        case frame(ReceivedFrame)
         case end
         case failure(String)
     }
@@ -23,14 +24,14 @@ final class FrameSource {
     func next() -> Item {
         if let link {
             switch link.next() {
-            case .frame(let frame): return .frame(frame)
+            case .frame(let frame): return .frame(ReceivedFrame(type: frame.type, id: frame.id, payload: frame.payload[...]))
             case .end: return .end
             case .failure(let message): return .failure(message)
             }
         }
         while true {
             do {
-                guard let frame = try reader.next() else { return .end }
+                guard let frame = try reader.nextReceived() else { return .end }
                 if frame.type != .heartbeat { return .frame(frame) }
             } catch {
                 return .failure("unreadable input from the master: \(error)")

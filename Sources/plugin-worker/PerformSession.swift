@@ -10,7 +10,9 @@ import Glibc
 final class PerformSession {
     var writer: FrameWriter
     var taskID: UInt64 = 0
-    var response: [UInt8]?
+    /// The response set by `respond` (valid when `hasResponse`); its storage is reused.
+    var response: [UInt8] = []
+    var hasResponse = false
     var failure: String?
     var writeFailed = false
     /// Held around each frame write when another thread (the heartbeat) writes too.
@@ -81,17 +83,25 @@ final class PerformSession {
 
     func reset(taskID: UInt64) {
         self.taskID = taskID
-        response = nil
+        hasResponse = false
+        if response.capacity > 1 << 20 { response = [] }  // Do not keep a huge response's storage.
         failure = nil
     }
 
     /// Runs `perform` for one request and writes its outcome frame.
-    func run(plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, request: Frame) throws(SystemError) {
+    func run(plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, request: ReceivedFrame) throws(SystemError) {
         reset(taskID: request.id)
         var context = ph_perform_context()
         context.host_data = Unmanaged.passUnretained(self).toOpaque()
         context.respond = { ctx, data, len in
-            PerformSession.from(ctx).response = Array(UnsafeRawBufferPointer(start: data, count: len))
+            let session = PerformSession.from(ctx)
+            session.response.removeAll(keepingCapacity: true)
+            if let data, len > 0 {
+                UnsafeRawBufferPointer(start: data, count: len).withMemoryRebound(to: UInt8.self) {
+                    session.response.append(contentsOf: $0)
+                }
+            }
+            session.hasResponse = true
         }
         context.feedback = { ctx, data, len in
             let session = PerformSession.from(ctx)
@@ -115,7 +125,7 @@ final class PerformSession {
         }
         csupport_set_performing(0)
         if writeFailed { throw SystemError(code: EPIPE) }
-        if status == 0, let response {
+        if status == 0, hasResponse {
             try write(type: .response, id: taskID, bytes: response)
         } else {
             let message = failure ?? (status == 0 ? "plugin returned no response" : "perform failed with status \(status)")

@@ -101,7 +101,7 @@ func workerMain() -> Never {
 }
 
 /// Performs one frame from the master: a request, or a broadcast between requests.
-func handle(_ frame: Frame, plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, session: PerformSession,
+func handle(_ frame: ReceivedFrame, plugin: PluginLibrary, worker: UnsafeMutableRawPointer?, session: PerformSession,
             name: String) {
     switch frame.type {
     case .request:

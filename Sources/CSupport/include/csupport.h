@@ -40,5 +40,11 @@ int csupport_stop_requested(void);
 void *csupport_sha256_begin(void);
 int csupport_sha256_update(void *context, const void *data, size_t length);
 int csupport_sha256_end(void *context, uint8_t digest[32]);
+/* CPU placement of slot threads: the CPUs the calling thread may run on (up to capacity; returns
+ * how many), the CPU it runs on now (-1 if unknown), and restricting the calling thread (and so
+ * the processes it spawns later) to one CPU (0 or -1). */
+int csupport_allowed_cpus(int *cpus, int capacity);
+int csupport_current_cpu(void);
+int csupport_pin_thread_to_cpu(int cpu);
 
 #endif
