@@ -50,6 +50,8 @@ n=20000
 l=$(best_of_3 $host_cmd -j 2 --policy persistent chaos --repeat $n echo)
 r=$(best_of_3 $host_cmd $remote "$launcher" --policy persistent chaos --repeat $n echo)
 compare "trivial tasks, persistent workers ($n)" $n "$l" "$r"
+r=$(best_of_3 $host_cmd $remote "$launcher_mux" --policy persistent chaos --repeat $n echo)
+compare "  the same, ssh multiplexed (ControlMaster)" $n "$l" "$r"
 n=200
 l=$(best_of_3 $host_cmd -j 2 chaos --repeat $n echo)
 r=$(best_of_3 $host_cmd $remote "$launcher" chaos --repeat $n echo)
@@ -66,6 +68,8 @@ pm="parmap --library $libm --symbol cos --signature double(double) --input $valu
 l=$(best_of_3 $host_cmd -j 2 $pm)
 r=$(best_of_3 $host_cmd $remote "$launcher" $pm)
 compare "parmap cos, 1M items in batches" 1000000 "$l" "$r"
+r=$(best_of_3 $host_cmd $remote "$launcher_mux" $pm)
+compare "  the same, ssh multiplexed (ControlMaster)" 1000000 "$l" "$r"
 
 iset=$(realpath -m "$repo/../shared/data/metamath/iset.mm")
 x10="$repo/Benchmarks/out/iset-x10.mm"
@@ -79,5 +83,7 @@ for db in "$iset" "$x10"; do
     l=$(best_of_3 $host_cmd -j 2 proofcheck $mode "$db")
     r=$(best_of_3 $host_cmd $remote "$launcher" proofcheck $mode "$db")
     compare "proofcheck $(basename "$db") ${mode:---one-shot}" 1 "$l" "$r"
+    r=$(best_of_3 $host_cmd $remote "$launcher_mux" proofcheck $mode "$db")
+    compare "  the same, ssh multiplexed (ControlMaster)" 1 "$l" "$r"
   done
 done
