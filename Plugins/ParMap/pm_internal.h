@@ -154,14 +154,18 @@ typedef struct pm_request_view {
     uint64_t first_line;
     const char *lib, *sym, *sig; /* not NUL-terminated: use the lengths */
     uint32_t lib_len, sym_len, sig_len;
+    /* Fresh requests may carry a blob reference to the library file (ABI 1.2), for a worker
+       on a machine that lacks the library's path. */
+    const uint8_t *blob;
+    uint32_t blob_len;
     const uint8_t *chunk;
     size_t chunk_len;
 } pm_request_view;
 
 int pm_request_decode(ph_bytes b, pm_request_view *r);
-/* lib/sym/sig NULL for a request to an Old worker. */
+/* lib/sym/sig NULL for a request to an Old worker; blob may be NULL (blob_len 0). */
 void pm_request_encode(pm_buf *b, uint64_t digest, const pm_task_view *t, const char *lib,
-                       const char *sym, const char *sig);
+                       const char *sym, const char *sig, const uint8_t *blob, size_t blob_len);
 
 typedef struct pm_response_view {
     uint32_t n_items;

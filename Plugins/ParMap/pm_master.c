@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,9 @@ typedef struct pm_master {
     size_t n_fails;
 
     pm_buf scratch;
+    /* The library file published as a blob (ABI 1.2), 0 when not: a bare name, an old host. */
+    uint64_t lib_blob;
+    const ph_host_blobs *blobs;
 } pm_master;
 
 static void master_free(pm_master *m) {
@@ -195,6 +199,17 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
     if (pm_function_open(&m->check, m->lib, m->sym, m->sig, err, sizeof err) != 0)
         return usage_error(m, errors, "%s", err);
     m->check_open = 1;
+    /* A library given by path is offered to workers as a blob: one on a machine that lacks the
+       path gets the file itself (the worker prefers its own copy when the path exists there). */
+    if (strchr(m->lib, '/') != NULL && pm_host_abi_minor >= 2 && host->get_extension != NULL)
+        m->blobs = host->get_extension(host, PH_HOST_EXT_BLOBS);
+    if (m->blobs != NULL) {
+        int fd = open(m->lib, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            m->lib_blob = m->blobs->publish_fd(host, fd);
+            close(fd);
+        }
+    }
     m->digest = pm_digest(m->lib, m->sym, m->sig);
     m->competence_len = (size_t)snprintf(m->competence, sizeof m->competence, "parmap:%016" PRIx64,
                                          m->digest);
@@ -325,9 +340,16 @@ static ph_request_result master_request_of_task(void *master, const ph_worker_st
         return PH_REQUEST_READY;
     }
     if (holds_our_function(m, status)) /* Old: the chunk only */
-        pm_request_encode(&m->scratch, m->digest, &t, NULL, NULL, NULL);
-    else /* Fresh: what to load, then the chunk */
-        pm_request_encode(&m->scratch, m->digest, &t, m->lib, m->sym, m->sig);
+        pm_request_encode(&m->scratch, m->digest, &t, NULL, NULL, NULL, NULL, 0);
+    else { /* Fresh: what to load, then the chunk */
+        uint8_t reference[PH_BLOB_REFERENCE_MAX];
+        size_t reference_len = 0;
+        if (m->lib_blob != 0 && status != NULL && status->worker_name != NULL)
+            reference_len = m->blobs->reference(m->host, m->lib_blob, status->worker_name, reference,
+                                                sizeof reference);
+        pm_request_encode(&m->scratch, m->digest, &t, m->lib, m->sym, m->sig,
+                          reference_len > 0 ? reference : NULL, reference_len);
+    }
     if (m->scratch.failed) {
         m->scratch.failed = 0;
         out->set_marshal_error(out, "parmap: out of memory");

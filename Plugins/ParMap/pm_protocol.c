@@ -44,6 +44,14 @@ int pm_request_decode(ph_bytes b, pm_request_view *r) {
         r->sym = r->lib + r->lib_len;
         r->sig = r->sym + r->sym_len;
         off += (size_t)strings;
+        if (p[1] == 1) { /* a blob reference to the library follows */
+            if (b.len - off < 4) return -1;
+            r->blob_len = pm_get_u32(p + off);
+            off += 4;
+            if (r->blob_len > b.len - off) return -1;
+            r->blob = p + off;
+            off += r->blob_len;
+        }
     }
     r->chunk = p + off;
     r->chunk_len = b.len - off;
@@ -51,16 +59,18 @@ int pm_request_decode(ph_bytes b, pm_request_view *r) {
 }
 
 void pm_request_encode(pm_buf *b, uint64_t digest, const pm_task_view *t, const char *lib,
-                       const char *sym, const char *sig) {
+                       const char *sym, const char *sig, const uint8_t *blob, size_t blob_len) {
     b->len = 0;
     int fresh = lib != NULL;
     size_t ll = fresh ? strlen(lib) : 0, sl = fresh ? strlen(sym) : 0,
            gl = fresh ? strlen(sig) : 0;
-    size_t total = PM_REQUEST_HEADER + (fresh ? PM_REQUEST_SETUP + ll + sl + gl : 0) + t->len;
+    size_t bl = fresh && blob != NULL ? 4 + blob_len : 0;
+    size_t total = PM_REQUEST_HEADER + (fresh ? PM_REQUEST_SETUP + ll + sl + gl : 0) + bl + t->len;
     uint8_t *p = pm_buf_room(b, total);
     if (p == NULL) return;
     memset(p, 0, PM_REQUEST_HEADER);
     p[0] = fresh ? 'F' : 'O';
+    p[1] = bl > 0 ? 1 : 0;
     pm_put_u64(p + 4, digest);
     pm_put_u64(p + 12, t->first_line);
     size_t off = PM_REQUEST_HEADER;
@@ -75,6 +85,11 @@ void pm_request_encode(pm_buf *b, uint64_t digest, const pm_task_view *t, const 
         off += sl;
         memcpy(p + off, sig, gl);
         off += gl;
+        if (bl > 0) {
+            pm_put_u32(p + off, (uint32_t)blob_len);
+            memcpy(p + off + 4, blob, blob_len);
+            off += bl;
+        }
     }
     if (t->len > 0) memcpy(p + off, t->data, t->len);
     b->len = total;

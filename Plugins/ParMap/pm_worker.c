@@ -2,6 +2,7 @@
 #include "pm_internal.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,10 +56,31 @@ static int prepare(pm_worker *w, const pm_request_view *r, const ph_perform_cont
     int rc = -1;
     if (lib == NULL || sym == NULL || sig == NULL) {
         snprintf(err, sizeof err, "parmap: out of memory");
-    } else if (pm_function_open(&w->fn, lib, sym, sig, err, sizeof err) == 0) {
-        w->ready = 1;
-        w->digest = r->digest;
-        rc = 0;
+    } else {
+        /* The master's path, unless this machine lacks it and the master sent the file. */
+        char via_blob[64];
+        const char *path = lib;
+        int fd = -1;
+        if (access(lib, R_OK) != 0 && r->blob_len > 0) {
+            const ph_worker_blobs *blobs = NULL;
+            if (pm_host_abi_minor >= 2 && ctx->get_extension != NULL)
+                blobs = ctx->get_extension(ctx, PH_WORKER_EXT_BLOBS);
+            char why[512] = "this host cannot open blobs";
+            if (blobs != NULL) fd = blobs->open(ctx, r->blob, r->blob_len, why, sizeof why);
+            if (fd < 0) {
+                snprintf(err, sizeof err, "parmap: cannot load library '%.300s': not on this machine, and its copy from the master failed: %.400s", lib, why);
+                path = NULL;
+            } else {
+                snprintf(via_blob, sizeof via_blob, "/proc/self/fd/%d", fd);
+                path = via_blob;
+            }
+        }
+        if (path != NULL && pm_function_open(&w->fn, path, sym, sig, err, sizeof err) == 0) {
+            w->ready = 1;
+            w->digest = r->digest;
+            rc = 0;
+        }
+        if (fd >= 0) close(fd); /* dlopen keeps its own mapping */
     }
     if (rc != 0) ctx->fail(ctx, err);
     free(lib);
