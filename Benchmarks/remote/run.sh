@@ -45,6 +45,18 @@ print(f"{label:44s} local {local:7.3f} s ({tasks/local:9.0f} tasks/s)   ssh {rem
 PY
 }
 
+# Marginal cost per task: the slope between a run of n and one of 3n tasks, so that fixed costs
+# (ssh connections, start-up) do not count. label n local_n local_3n remote_n remote_3n
+slope() {
+  python3 - "$@" <<'PY'
+import sys
+label, n = sys.argv[1], int(sys.argv[2])
+l1, l3, r1, r3 = map(float, sys.argv[3:7])
+lp, rp = (l3 - l1) / (2 * n) * 1e6, (r3 - r1) / (2 * n) * 1e6
+print(f"{label:44s} marginal cost per task: local {lp:8.2f} us   ssh {rp:8.2f} us   ssh/local {rp/lp:5.2f}x")
+PY
+}
+
 echo "remote bench: 2 local workers vs 2 workers on 2 ssh hosts (netns, same machine); best of 3"
 n=20000
 l=$(best_of_3 $host_cmd -j 2 --policy persistent chaos --repeat $n echo)
@@ -52,6 +64,9 @@ r=$(best_of_3 $host_cmd $remote "$launcher" --policy persistent chaos --repeat $
 compare "trivial tasks, persistent workers ($n)" $n "$l" "$r"
 r=$(best_of_3 $host_cmd $remote "$launcher_mux" --policy persistent chaos --repeat $n echo)
 compare "  the same, ssh multiplexed (ControlMaster)" $n "$l" "$r"
+l3=$(best_of_3 $host_cmd -j 2 --policy persistent chaos --repeat $((3 * n)) echo)
+r3=$(best_of_3 $host_cmd $remote "$launcher_mux" --policy persistent chaos --repeat $((3 * n)) echo)
+slope "  trivial tasks, persistent" $n "$l" "$l3" "$r" "$r3"
 n=200
 l=$(best_of_3 $host_cmd -j 2 chaos --repeat $n echo)
 r=$(best_of_3 $host_cmd $remote "$launcher" chaos --repeat $n echo)
@@ -70,6 +85,11 @@ r=$(best_of_3 $host_cmd $remote "$launcher" $pm)
 compare "parmap cos, 1M items in batches" 1000000 "$l" "$r"
 r=$(best_of_3 $host_cmd $remote "$launcher_mux" $pm)
 compare "  the same, ssh multiplexed (ControlMaster)" 1000000 "$l" "$r"
+for _ in 1 2 3; do cat "$values"; done >"$run/values3.txt"
+pm3="parmap --library $libm --symbol cos --signature double(double) --input $run/values3.txt --output /dev/null"
+l3=$(best_of_3 $host_cmd -j 2 $pm3)
+r3=$(best_of_3 $host_cmd $remote "$launcher_mux" $pm3)
+slope "  parmap items in batches" 1000000 "$l" "$l3" "$r" "$r3"
 
 iset=$(realpath -m "$repo/../shared/data/metamath/iset.mm")
 x10="$repo/Benchmarks/out/iset-x10.mm"
