@@ -153,38 +153,35 @@ struct WorkerPlacementTests {
         #expect(error.contains("Connection refused"), "\(error)")
     }
 
-    @Test("a plugin missing on the host is a spawn failure naming the host and the path")
-    func pluginMissingOnHost() async throws {
-        let directory = TemporaryDirectory()
+    /// Runs one chaos task on host `host`, whose "copy" of the plugin is looked up in
+    /// `directory/remote`; returns the run's first set-up error.
+    static func setupErrorWithRemotePlugin(host: String, in directory: TemporaryDirectory) async throws -> String {
         let ssh = Self.fakeSSH(in: directory)
         let configuration = try Self.configuration(
-            hosts: [WorkerHost(name: "gamma", slots: 1)],
+            hosts: [WorkerHost(name: host, slots: 1)],
             launcher: "\(ssh) {host} \(TestPaths.pluginWorker) --plugin \(directory.path)/remote/{plugin-file}",
             backOff: 0.01)
         let test = try TestRun(chaos: ["echo:a"], configuration)
         let report = try await test.startAndFinish()
         #expect(report.exitStatus == 2)
-        let error = try #require(report.setupErrors.first)
+        return try #require(report.setupErrors.first)
+    }
+
+    @Test("a plugin missing on the host is a spawn failure naming the host and the path")
+    func pluginMissingOnHost() async throws {
+        let directory = TemporaryDirectory()
+        let error = try await Self.setupErrorWithRemotePlugin(host: "gamma", in: directory)
         #expect(error.contains("host gamma: "), "\(error)")
         #expect(error.contains("\(directory.path)/remote/libChaosPlugin.so"), "\(error)")
     }
 
-    @Test("a different plugin on the host is refused in the handshake, naming host and both digests")
+    @Test("another plugin under the plugin's file name on the host is refused in the handshake, naming the host")
     func pluginDiffersOnHost() async throws {
         let directory = TemporaryDirectory()
-        let ssh = Self.fakeSSH(in: directory)
-        // The "remote copy" of the chaos plugin is another plugin under the same file name.
         mkdir(directory.file("remote"), 0o755)
         let other = TestPaths.binDirectory + "/libEchoSwiftPlugin.so"
-        #expect(link(other, directory.file("remote/libChaosPlugin.so")) == 0 || symlink(other, directory.file("remote/libChaosPlugin.so")) == 0)
-        let configuration = try Self.configuration(
-            hosts: [WorkerHost(name: "delta", slots: 1)],
-            launcher: "\(ssh) {host} \(TestPaths.pluginWorker) --plugin \(directory.path)/remote/{plugin-file}",
-            backOff: 0.01)
-        let test = try TestRun(chaos: ["echo:a"], configuration)
-        let report = try await test.startAndFinish()
-        #expect(report.exitStatus == 2)
-        let error = try #require(report.setupErrors.first)
+        #expect(symlink(other, directory.file("remote/libChaosPlugin.so")) == 0)
+        let error = try await Self.setupErrorWithRemotePlugin(host: "delta", in: directory)
         #expect(error.contains("host delta: "), "\(error)")
         #expect(error.contains("host expects 'chaos'"), "\(error)")
     }
