@@ -94,6 +94,9 @@ struct RunCommand: ParsableCommand {
             fail("\(configuration.workerExecutable): worker executable not found or not executable")
         }
         let run = PluginRun(configuration: configuration)
+        // Installed before the kinds open: a kind's set-up (ProofCheck parsing a large database)
+        // can take a while, and Ctrl-C then must end the host cleanly too.
+        let interruption = InterruptionHandler(run: run)
         let catalog = search.catalog
         let entries: [JobFile.Entry]
         do { entries = try kindEntries() } catch { fail(error.description) }
@@ -120,9 +123,9 @@ struct RunCommand: ParsableCommand {
             printLine("plugin-host: \(kind) task \(id) \(outcome.rawValue): \(message ?? "")", toStandardError: true)
         }
 
-        let interruption = InterruptionHandler(run: run)
         let showProgress = !quiet && (progress ?? isTerminal(2))
         let display = showProgress ? ProgressDisplay(run: run) : nil
+        interruption.runStarting()
         run.start()
         display?.start()
         let report = run.waitUntilFinished()
@@ -195,11 +198,13 @@ final class EventsFile: @unchecked Sendable {
     func close() { fclose(file) }
 }
 
-/// SIGINT / SIGTERM: cancel everything, let the run finish, exit 128 + signal.
+/// SIGINT / SIGTERM: cancel everything, let the run finish, exit 128 + signal. Before the run
+/// starts (while the kinds open), there is nothing to cancel: the host says so and exits at once.
 final class InterruptionHandler: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private let lock = NSLock()
     private var signal: Int32?
+    private var started = false
 
     var received: Int32? { lock.withLock { signal } }
 
@@ -209,15 +214,28 @@ final class InterruptionHandler: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { @Sendable [weak self] in
                 guard let self else { return }
-                let first = self.lock.withLock { () -> Bool in
+                let (first, started) = self.lock.withLock { () -> (Bool, Bool) in
                     defer { if self.signal == nil { self.signal = number } }
-                    return self.signal == nil
+                    return (self.signal == nil, self.started)
                 }
-                if first { run.cancelAll() }
+                guard first else { return }
+                if started {
+                    run.cancelAll()
+                } else {
+                    printLine("plugin-host: interrupted by \(number == SIGINT ? "SIGINT" : "SIGTERM") while setting up; no task ran",
+                              toStandardError: true)
+                    // _exit: the main thread is still inside the plugin; no exit handlers may run under it.
+                    _exit(128 + number)
+                }
             }
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// From now on a signal cancels the run instead of ending the process.
+    func runStarting() {
+        lock.withLock { started = true }
     }
 }
 

@@ -228,6 +228,24 @@ struct CLITests {
         #expect(missing.stderr.contains("'nothing-like-this'"))
     }
 
+    @Test("SIGINT while a kind is still opening: one line, exit 130, not a death by signal")
+    func sigintDuringSetUp() async throws {
+        let directory = TemporaryDirectory()
+        let fifo = directory.file("tasks.fifo")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        // The chaos kind reads its task file in master_open: from a FIFO, it waits for a writer.
+        let host = try HostProcess(["run", "-j", "1", "chaos", "--file", fifo])
+        // Opening the write end returns once the host opened the read end: it is in set-up.
+        let writer = open(fifo, O_WRONLY | O_CLOEXEC)
+        try #require(writer >= 0)
+        defer { close(writer) }
+        kill(host.pid, SIGINT)
+        let result = await host.result()
+        #expect(result.status == 130, "stderr: \(result.stderr)")
+        #expect(!result.signalled)
+        #expect(result.errorLines == ["plugin-host: interrupted by SIGINT while setting up; no task ran"], "stderr: \(result.stderr)")
+    }
+
     @Test("SIGINT to a running plugin-host: exit 130, the task cancelled, no worker left")
     func sigintCancelsAndExits() async throws {
         let directory = TemporaryDirectory()
