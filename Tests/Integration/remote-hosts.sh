@@ -79,7 +79,26 @@ cmp -s "$run/local.out" "$run/remote.out" || fail "parmap over ssh differs from 
 [ "$(wc -l <"$run/remote.out")" = 20000 ] || fail "parmap over ssh: expected 20000 lines"
 echo "remote-hosts: ok: parmap over ssh with a library only the master has: 20000 results, same bytes as locally"
 
-# 3. Cut host 2's link mid-run and kill its sshd: the run completes on host 1.
+# 3. ProofCheck on the shared iset.mm across both hosts. The database and the master's image
+#    file are invisible there: the image travels as a blob, once per host, then sits in the
+#    host's cache; no theorem is checked in the master (that would be the fallback).
+iset=$(realpath -m "$repo/../shared/data/metamath/iset.mm")
+ssh -F "$run/ssh_config" "${hosts[0]}" test -e "$iset" && fail "$iset is visible remotely"
+cache_size() { ssh -F "$run/ssh_config" "$1" 'ls /root/.cache/plugin-host/blobs 2>/dev/null | wc -l'; }
+before=("$(cache_size "${hosts[0]}")" "$(cache_size "${hosts[1]}")")
+"$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e-pc.jsonl" \
+  proofcheck "$iset" >"$run/out-pc" 2>"$run/err-pc" || { cat "$run/out-pc" "$run/err-pc" >&2; fail "proofcheck over ssh failed"; }
+grep -qF "8573 proofs: 8573 verified, 0 failed, 0 incomplete" "$run/out-pc" || { cat "$run/out-pc" >&2; fail "proofcheck over ssh: wrong counts"; }
+if grep -q "in the master" "$run/err-pc"; then cat "$run/err-pc" >&2; fail "proofcheck fell back to the master"; fi
+read -r count slots _ < <(check_events "$run/e-pc.jsonl") || fail "events of the proofcheck run: see above"
+[ "$slots" = "0,1" ] || fail "proofcheck batches ran on slots $slots, expected both hosts"
+for i in 0 1; do
+  added=$(( $(cache_size "${hosts[$i]}") - before[i] ))
+  [ "$added" = 1 ] || fail "expected the image once in ${hosts[$i]}'s blob cache, found $added new file(s)"
+done
+echo "remote-hosts: ok: proofcheck iset.mm over ssh: $(grep -o '8573 proofs.*' "$run/out-pc"); $count batches on both hosts; image cached once per host"
+
+# 4. Cut host 2's link mid-run and kill its sshd: the run completes on host 1.
 "$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e2.jsonl" \
   --heartbeat 0.3 --retries 2 --policy persistent chaos --repeat 60 sleep:100 >"$run/out2" 2>"$run/err2" &
 master=$!

@@ -15,7 +15,8 @@ final class ImageFile {
     let path: String
     /// The image's digest.
     let digest: UInt64
-    private let descriptor: Int32
+    /// The open (unlinked) file.
+    let descriptor: Int32
 
     /// Writes `image` (of the database at `databasePath`, for error messages) and keeps it open.
     init(image: DatabaseImage, databasePath: String) throws(DatabaseError) {

@@ -12,7 +12,7 @@ struct ProofCheckKind: TaskKind {
     typealias Response = ProofResponse
     /// The digest of the database image the worker has mapped.
     typealias Competence = UInt64
-    typealias Feedback = UInt32
+    typealias Feedback = ProgressNote
     typealias Worker = ProofCheckWorker
 
     static let name = "proofcheck"
@@ -28,18 +28,20 @@ struct ProofCheckKind: TaskKind {
     /// The theorems this run checks, in database order.
     private let theorems: [TheoremInfo]
     private let image: ImageFile
+    /// The image file published to the workers through the host (nil on a host before ABI 1.2).
+    private let imageBlob: BlobID?
     private var planner: BatchPlanner
     private var outcomes: [TheoremOutcome]
     private var failures: [Int: FailureRecord] = [:]
     /// Statement index → position in ``theorems``.
     private let positions: [Int32: Int32]
-    /// Theorems reported through feedback by each worker for its current batch.
-    private var reportedByWorker: [String: Int] = [:]
+    /// Size of each batch handed out and not settled yet, by its first position.
+    private var batchSizes: [Int32: Int32] = [:]
     private var workersSeen: Set<String> = []
     /// Verifies in the master when no worker can (created on first need).
     private var masterVerifier: Verifier?
     private var checkedInMaster = 0
-    private let progress: ProgressCounter
+    private var progress: ProgressCounter
     private let started: UInt64
 
     init(arguments: [String], context: OpenContext<ProofCheckKind>) throws {
@@ -60,6 +62,7 @@ struct ProofCheckKind: TaskKind {
         self.database = database
         self.theorems = theorems
         self.image = try ImageFile(image: database.image, databasePath: options.path)
+        self.imageBlob = context.host.publishBlob(fileDescriptor: image.descriptor)
         self.outcomes = Array(repeating: .pending, count: theorems.count)
         var positions: [Int32: Int32] = [:]
         positions.reserveCapacity(theorems.count)
@@ -79,6 +82,7 @@ struct ProofCheckKind: TaskKind {
         var pushed = 0
         while pushed < max, let batch = planner.nextBatch() {
             host.push(.verify(first: Int32(batch.first), count: Int32(batch.count)))
+            batchSizes[Int32(batch.first)] = Int32(batch.count)
             pushed += 1
         }
         return planner.isExhausted ? .exhausted : .moreMayCome
@@ -93,7 +97,7 @@ struct ProofCheckKind: TaskKind {
     }
 
     func request(for task: ProofTask, worker: WorkerStatus<UInt64>) throws -> ProofRequest? {
-        let reference = worker.competence == image.digest ? nil : ImageReference(path: image.path, digest: image.digest, isMastersOwnFile: true)
+        let reference = worker.competence == image.digest ? nil : imageReference(for: worker)
         switch task {
         case .verify(let first, let count):
             let slice = theorems[Int(first) ..< Int(first + count)]
@@ -101,6 +105,13 @@ struct ProofCheckKind: TaskKind {
         case .state(let position, let step):
             return ProofRequest(image: reference, work: .state(theorem: theorems[Int(position)].index, afterStep: step - 1))
         }
+    }
+
+    /// How `worker` reaches the image: through the host's blob (a worker on another machine gets
+    /// a verified copy, fetched once per machine), else by the master's `/proc` path.
+    private func imageReference(for worker: WorkerStatus<UInt64>) -> ImageReference {
+        let blob = imageBlob.flatMap { blob in worker.name.flatMap { host.blobReference(blob, for: $0) } } ?? []
+        return ImageReference(path: image.path, digest: image.digest, isMastersOwnFile: true, blob: blob)
     }
 
     mutating func useResponse(_ response: ProofResponse, for task: ProofTask, worker: WorkerStatus<UInt64>)
@@ -126,7 +137,8 @@ struct ProofCheckKind: TaskKind {
                 }
             }
             for position in range where !problemPositions.contains(position) { outcomes[position] = .checked(.verified) }
-            settleProgress(worker: worker, batchSize: range.count)
+            workersSeen.insert(worker.name ?? "")
+            settleProgress(first: first, size: range.count)
             if followUps.isEmpty {
                 return persistent ? .stay(image.digest) : .end()
             }
@@ -144,17 +156,15 @@ struct ProofCheckKind: TaskKind {
         }
     }
 
-    mutating func feedback(_ count: UInt32, from worker: String) {
-        reportedByWorker[worker, default: 0] += Int(count)
-        progress.advance(by: Int(count))
+    mutating func feedback(_ note: ProgressNote, from worker: String) {
+        guard let first = positions[note.batch], let size = batchSizes[first] else { return }
+        progress.advance(batch: first, size: Int(size), by: Int(note.count))
     }
 
-    /// Counts the rest of a batch once its response arrived.
-    private mutating func settleProgress(worker: WorkerStatus<UInt64>, batchSize: Int) {
-        let name = worker.name ?? ""
-        workersSeen.insert(name)
-        let reported = reportedByWorker.removeValue(forKey: name) ?? 0
-        progress.advance(by: max(0, batchSize - reported))
+    /// Counts the rest of a batch once it is finished.
+    private mutating func settleProgress(first: Int32, size: Int) {
+        batchSizes[first] = nil
+        progress.settle(batch: first, size: size)
     }
 
     mutating func marshalError(_ message: String, task: ProofTask?) -> PluginKit.TaskOutcome? {
@@ -199,7 +209,7 @@ struct ProofCheckKind: TaskKind {
                 }
             }
             checkedInMaster += range.count
-            progress.advance(by: range.count)
+            settleProgress(first: first, size: range.count)
             return failed.isEmpty ? .done : .failed("\(failed.count) proof\(failed.count == 1 ? "" : "s") failed: \(failed.joined(separator: ", "))")
         case .state(let position, let step):
             failures[Int(position)]?.stack = verifier.stack(theorem: theorems[Int(position)].index, afterStep: Int(step) - 1)

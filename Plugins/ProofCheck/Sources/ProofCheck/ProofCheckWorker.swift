@@ -13,7 +13,7 @@ struct ProofCheckWorker: TaskWorker {
     typealias Request = ProofRequest
     typealias Response = ProofResponse
     /// Progress: how many theorems were checked since the previous message.
-    typealias Feedback = UInt32
+    typealias Feedback = ProgressNote
 
     /// At most one progress message per this many nanoseconds of work.
     static let feedbackInterval: UInt64 = 20_000_000
@@ -23,8 +23,8 @@ struct ProofCheckWorker: TaskWorker {
 
     init(name: String) {}
 
-    mutating func perform(_ request: ProofRequest, context: borrowing PerformContext<UInt32>) throws -> ProofResponse {
-        let verifier = try verifier(for: request.image)
+    mutating func perform(_ request: ProofRequest, context: borrowing PerformContext<ProgressNote>) throws -> ProofResponse {
+        let verifier = try verifier(for: request.image, context: context)
         switch request.work {
         case .verify(let theorems):
             var problems: [ProofProblem] = []
@@ -38,7 +38,7 @@ struct ProofCheckWorker: TaskWorker {
                 if unreported & 15 == 0 {
                     let now = Self.now()
                     if now &- lastFeedback >= Self.feedbackInterval {
-                        context.feedback(unreported)
+                        context.feedback(ProgressNote(batch: theorems[0], count: unreported))
                         unreported = 0
                         lastFeedback = now
                     }
@@ -52,10 +52,19 @@ struct ProofCheckWorker: TaskWorker {
     }
 
     /// The verifier for the image the request names, mapping it if this worker does not hold it.
-    private mutating func verifier(for image: ImageReference?) throws -> Verifier {
+    private mutating func verifier(for image: ImageReference?, context: borrowing PerformContext<ProgressNote>) throws -> Verifier {
         if let image, image.digest != digest {
-            let mapped = try MappedImage(path: image.path, expectedDigest: image.digest,
-                                         verifyingContent: !image.isMastersOwnFile)
+            // Through the host's blob when there is one: the master's file here, a verified copy
+            // (fetched once per machine) elsewhere. Both are checked content: no re-hash.
+            var path = image.path
+            var descriptor: Int32 = -1
+            if !image.blob.isEmpty {
+                descriptor = try context.openBlob(image.blob)
+                path = "/proc/self/fd/\(descriptor)"
+            }
+            defer { if descriptor >= 0 { close(descriptor) } }
+            let mapped = try MappedImage(path: path, expectedDigest: image.digest,
+                                         verifyingContent: !image.isMastersOwnFile && image.blob.isEmpty)
             verifier = Verifier(image: mapped)
             digest = image.digest
         }

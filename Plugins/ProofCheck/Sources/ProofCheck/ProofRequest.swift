@@ -10,23 +10,29 @@ struct ImageReference: BinaryCodable, Hashable {
     /// checks the header and the digest field but does not re-hash every byte (about 12 ms for
     /// a 66 MB image, at every one-shot worker's start).
     var isMastersOwnFile: Bool
+    /// The host's blob reference to the image file (ABI 1.2 hosts): the worker opens it through
+    /// the host, which hands a worker on another machine a verified copy. Empty: use `path`.
+    var blob: [UInt8]
 
     func encode(to writer: inout BinaryWriter) {
         writer.write(path)
         writer.write(digest)
         writer.write(isMastersOwnFile)
+        writer.write(blob)
     }
 
-    init(path: String, digest: UInt64, isMastersOwnFile: Bool) {
+    init(path: String, digest: UInt64, isMastersOwnFile: Bool, blob: [UInt8] = []) {
         self.path = path
         self.digest = digest
         self.isMastersOwnFile = isMastersOwnFile
+        self.blob = blob
     }
 
     init(from reader: inout BinaryReader) throws(BinaryDecodingError) {
         path = try reader.read()
         digest = try reader.read()
         isMastersOwnFile = try reader.read()
+        blob = try reader.read()
     }
 }
 
