@@ -124,3 +124,26 @@ case "$reasons" in
 esac
 if pgrep -f "ssh -F $run/ssh_config" >/dev/null; then fail "ssh clients left behind"; fi
 echo "remote-hosts: ok: link of ${hosts[1]} cut mid-run: 60 tasks each ended once, done; reported: $(grep -m1 "host ${hosts[1]}" "$run/err2")"
+
+# 5. The same with ProofCheck: iset.mm in many small batches, persistent workers; host 2's link
+#    is cut after it finished a few batches. Every batch ends once, all 8,573 proofs verify.
+"$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e-pc2.jsonl" \
+  --heartbeat 0.3 --retries 2 proofcheck --persistent --batches-per-worker 400 "$iset" >"$run/out-pc2" 2>"$run/err-pc2" &
+master=$!
+for _ in $(seq 600); do
+  ended=$(grep -c '"event":"task-ended"' "$run/e-pc2.jsonl" 2>/dev/null || true)
+  [ "${ended:-0}" -ge 10 ] \
+    && grep -q '"event":"task-started".*"worker":"proofcheck:1:' "$run/e-pc2.jsonl" && break
+  sleep 0.05
+done
+ip link set "vh2-$tag" down
+stop_host 2
+set +e
+wait "$master"
+code=$?
+set -e
+grep -qF "8573 proofs: 8573 verified, 0 failed, 0 incomplete" "$run/out-pc2" && [ "$code" = 0 ] \
+  || { cat "$run/out-pc2" "$run/err-pc2" >&2; fail "proofcheck with a cut link exited $code"; }
+read -r count slots reasons < <(check_events "$run/e-pc2.jsonl") || fail "events of the proofcheck cut-link run: see above"
+grep -q "host ${hosts[1]}" "$run/err-pc2" || { cat "$run/err-pc2" >&2; fail "the host's failure was not reported"; }
+echo "remote-hosts: ok: proofcheck with ${hosts[1]}'s link cut mid-run: $count batches each ended once; $(grep -o '8573 proofs: [^,]*' "$run/out-pc2")"
