@@ -14,7 +14,7 @@ extension DatabaseParser {
         func what() -> String { "proof of \"\(label.text)\"" }
         switch try stream.scanProof() {
         case .text(let start, let count):
-            sections.proofs.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+            sections.proofs.append(from: start, count: count)
         case .keyword(let token):
             throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
         case .needsTokens:
@@ -27,7 +27,7 @@ extension DatabaseParser {
                     throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
                 }
                 sections.proofs.append(UInt8(ascii: " "))
-                sections.proofs.append(contentsOf: UnsafeBufferPointer(start: token.start, count: token.count))
+                sections.proofs.append(from: token.start, count: token.count)
             }
         }
         let proofLength = sections.proofs.count - proofStart

@@ -4,12 +4,12 @@ import Glibc
 
 /// The sections of an image as the parser produced them, before they are laid out.
 struct ImageSections {
-    var statements: [Int32] = []
-    var expressions: [Int32] = []
-    var frames: [Int32] = []
-    var theorems: [Int32] = []
-    var proofs: [UInt8] = []
-    var disjointNodes: [Int32] = []
+    var statements = GrowableBuffer<Int32>()
+    var expressions = GrowableBuffer<Int32>()
+    var frames = GrowableBuffer<Int32>()
+    var theorems = GrowableBuffer<Int32>()
+    var proofs = GrowableBuffer<UInt8>()
+    var disjointNodes = GrowableBuffer<Int32>()
     var symbols: [Int32] = []
     var names: [Int32] = []
     var nameSlots: [UInt64] = []
@@ -72,6 +72,13 @@ struct ImageSections {
         func put<T>(_ array: [T]) {
             array.withUnsafeBytes { source in
                 if let base = source.baseAddress { destination.copyMemory(from: base, byteCount: source.count) }
+            }
+        }
+        func put<T>(_ buffer: GrowableBuffer<T>) {
+            buffer.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress {
+                    destination.copyMemory(from: base, byteCount: source.count * MemoryLayout<T>.stride)
+                }
             }
         }
         switch section {

@@ -58,10 +58,75 @@ struct Lexer {
             return nil
         }
         let start = p
-        p += 1
-        while p < end && base[p] &- 0x21 < 0x5E { p += 1 }
+        var key: UInt64 = 0
+        if p &+ 8 <= end {
+            // The token's length from one 8-byte load: the first byte that is not printable
+            // ASCII ends it (the first byte is printable, so the length is at least 1).
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let x = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            let stop = ((x &- ones &* 0x21) & ~x | (x &+ ones) | x) & highs
+            if stop != 0 {
+                let length = stop.trailingZeroBitCount >> 3
+                key = x & ((1 &<< UInt64(length &<< 3)) &- 1)
+                p &+= length
+            } else {
+                p &+= 8
+                while p < end && base[p] &- 0x21 < 0x5E { p += 1 }
+            }
+        } else {
+            p += 1
+            while p < end && base[p] &- 0x21 < 0x5E { p += 1 }
+        }
         position = p
-        return Token(start: base + start, count: p - start, file: file, line: line)
+        return Token(start: base + start, count: p - start, file: file, line: line, key: key)
+    }
+
+    /// Reads the math symbols that come next, up to the first token it cannot take alone: one
+    /// that starts with `$` (a keyword, a comment, an include), one of 8 bytes or more, one
+    /// that `symbols` does not know, or an inactive variable; and stops before it (also at a
+    /// byte that is not printable ASCII or whitespace, and near the end of the file). The
+    /// caller reads that token the ordinary way.
+    ///
+    /// - Returns: The ``SymbolTable/Flag`` bits of the symbols read, or-ed together.
+    @inline(__always)
+    mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: borrowing SymbolKeyTable,
+                              flags: UnsafePointer<UInt8>) -> UInt8 {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let raw = UnsafeRawPointer(base)
+        var p = position
+        var line = self.line
+        var seen: UInt8 = 0
+        var start = p
+        while true {
+            // Whitespace: usually one byte.
+            while p < end {
+                let byte = base[p]
+                if byte > 0x20 { break }
+                if byte == 0x0A {
+                    line &+= 1
+                } else if byte != 0x20 && byte != 0x09 && byte != 0x0D && byte != 0x0C {
+                    break
+                }
+                p &+= 1
+            }
+            start = p
+            guard p &+ 8 <= end else { break }
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            let stop = ((x &- ones &* 0x21) & ~x | (x &+ ones) | x) & highs
+            // A `$`, a byte that is not printable ASCII, or a token of 8 bytes or more.
+            if x & 0xFF == 0x24 || stop & 0x80 != 0 || stop == 0 { break }
+            let length = stop.trailingZeroBitCount &>> 3
+            let symbol = symbols.find(x & ((1 &<< UInt64(length &<< 3)) &- 1))
+            if symbol < 0 { break }
+            let symbolFlags = flags[Int(symbol)]
+            if symbolFlags & SymbolTable.Flag.inactive != 0 { break }
+            seen |= symbolFlags
+            expressions.append(symbol)
+            p &+= length
+        }
+        position = start
+        self.line = line
+        return seen
     }
 
     /// Skips a comment whose `$(` was just read.
@@ -140,7 +205,7 @@ struct Lexer {
                     }
                     self.line = line
                     position = q
-                    return .keyword(Token(start: base + p, count: q - p, file: file, line: line))
+                    return .keyword(Token(start: base + p, count: q - p, file: file, line: line, key: 0))
                 }
             } else if byte == 0x0A {
                 line += 1
