@@ -12,10 +12,17 @@ public final class CompiledDatabase: Sendable {
 
     /// Parses `path` (following `$[ $]` includes) and checks everything that is not a proof.
     ///
-    /// Proofs are only resolved (labels to statements); ``Verifier`` checks them.
-    public static func compile(path: String) throws(DatabaseError) -> CompiledDatabase {
+    /// Proofs are only delimited; ``Verifier`` tokenizes and checks them. The image is built
+    /// in `placement`; a file that cannot be created there is an error naming `path`.
+    public static func compile(path: String, placement: ImagePlacement = .memory) throws(DatabaseError) -> CompiledDatabase {
         var parser = try DatabaseParser(path: path)
         try parser.parse()
+        let storage: ImageStorage
+        do {
+            storage = try parser.buildImage(placement: placement)
+        } catch {
+            throw DatabaseError(file: path, line: 0, message: error.message)
+        }
         let sections = parser.sections
         let fileNames = parser.fileNames
         typealias Field = ImageLayout.TheoremRecord
@@ -34,7 +41,7 @@ public final class CompiledDatabase: Sendable {
                 line: Int(sections.statements[base + Statement.line]),
                 proofCost: Int(sections.theorems[record + Field.cost])))
         }
-        return CompiledDatabase(theorems: theorems, image: DatabaseImage(storage: sections.build()))
+        return CompiledDatabase(theorems: theorems, image: DatabaseImage(storage: storage))
     }
 
     /// The theorem (`$p`) with this label, if any.

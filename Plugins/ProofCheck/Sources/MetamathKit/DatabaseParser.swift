@@ -72,9 +72,7 @@ struct DatabaseParser {
         names = NameTable(capacity: max(size / 128, 1 << 10))
         sections.expressions = GrowableBuffer(capacity: size / 6)
         sections.frames = GrowableBuffer(capacity: size / 4)
-        // Proof text is never longer than the file (a proof read token by token gets one
-        // space per token), so it grows only for includes.
-        sections.proofs = GrowableBuffer(capacity: size)
+        sections.proofPieces = GrowableBuffer(capacity: size / 256)
         sections.disjointNodes = GrowableBuffer(capacity: size / 64)
         statements = StatementTable(capacity: size / 64)
         sections.theorems = GrowableBuffer(capacity: size / 128 * ImageLayout.TheoremRecord.stride)
@@ -391,6 +389,12 @@ struct DatabaseParser {
             sections.files.append(length)
         }
         sections.strings = names.pool
+    }
+
+    /// Lays the image out (see ``ImageSections/build(placement:)``). The source files stay
+    /// mapped meanwhile: the proofs are copied from them.
+    func buildImage(placement: ImagePlacement) throws(DatabaseError) -> ImageStorage {
+        try sections.build(placement: placement)
     }
 
     /// The file names, by index.

@@ -8,7 +8,13 @@ struct ImageSections {
     var expressions = GrowableBuffer<Int32>()
     var frames = GrowableBuffer<Int32>()
     var theorems = GrowableBuffer<Int32>()
-    var proofs = GrowableBuffer<UInt8>()
+    /// The proofs section is not assembled during the parse: each proof's text is found where
+    /// it lies (the mapped source file, or ``proofScratch`` for a proof read token by token)
+    /// and copied once, into the finished image.
+    var proofPieces = GrowableBuffer<ProofPiece>()
+    var proofScratch = GrowableBuffer<UInt8>()
+    /// The proofs section's length so far.
+    var proofByteCount = 0
     var disjointNodes = GrowableBuffer<Int32>()
     var symbols: [Int32] = []
     var names: [Int32] = []
@@ -17,8 +23,30 @@ struct ImageSections {
     var strings: [UInt8] = []
     var info: [Int32] = Array(repeating: 0, count: ImageLayout.InfoField.count)
 
-    /// Lays the sections out behind a header and returns the finished bytes.
-    func build() -> ImageStorage {
+    /// Where one proof's text is: `count` bytes at `source` (in a mapped source file, which
+    /// must stay mapped until ``build(placement:)``), or at `scratchOffset` in ``proofScratch``
+    /// when `source` is nil.
+    struct ProofPiece {
+        var source: UnsafePointer<UInt8>?
+        var scratchOffset: Int
+        var count: Int
+    }
+
+    /// Appends a proof's text that lies in a mapped source file.
+    mutating func addProof(at source: UnsafePointer<UInt8>, count: Int) {
+        proofPieces.append(ProofPiece(source: source, scratchOffset: 0, count: count))
+        proofByteCount += count
+    }
+
+    /// Appends the proof whose text was written to ``proofScratch`` from `scratchOffset` on.
+    mutating func addScratchProof(from scratchOffset: Int) {
+        let count = proofScratch.count - scratchOffset
+        proofPieces.append(ProofPiece(source: nil, scratchOffset: scratchOffset, count: count))
+        proofByteCount += count
+    }
+
+    /// Lays the sections out behind a header, in memory or a file (see ``ImagePlacement``).
+    func build(placement: ImagePlacement) throws(DatabaseError) -> ImageStorage {
         typealias Section = ImageLayout.Section
         var lengths = Array(repeating: 0, count: Section.allCases.count)
         for section in Section.allCases {
@@ -30,7 +58,12 @@ struct ImageSections {
             offsets[i] = total
             total += (lengths[i] + 7) & ~7
         }
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(total, 8), alignment: 16)
+        let storage: ImageStorage
+        switch placement {
+        case .memory: storage = ImageStorage(allocating: total)
+        case .unlinkedFile(let directories): storage = try ImageStorage(fileOf: total, in: directories)
+        }
+        let memory = storage.mutableBase
         memset(memory, 0, ImageLayout.dataOffset)
         for section in Section.allCases {
             let offset = offsets[section.rawValue]
@@ -48,7 +81,7 @@ struct ImageSections {
         memory.storeBytes(of: UInt64(total).littleEndian, toByteOffset: 16, as: UInt64.self)
         let digest = Digest.of(UnsafeRawBufferPointer(start: memory + ImageLayout.headerSize, count: total - ImageLayout.headerSize))
         memory.storeBytes(of: digest.littleEndian, toByteOffset: 24, as: UInt64.self)
-        return ImageStorage(taking: memory, count: total)
+        return storage
     }
 
     private func byteCount(of section: ImageLayout.Section) -> Int {
@@ -57,7 +90,7 @@ struct ImageSections {
         case .expressions: return expressions.count * 4
         case .frames: return frames.count * 4
         case .theorems: return theorems.count * 4
-        case .proofs: return proofs.count
+        case .proofs: return proofByteCount
         case .disjointNodes: return disjointNodes.count * 4
         case .symbols: return symbols.count * 4
         case .names: return names.count * 4
@@ -86,7 +119,7 @@ struct ImageSections {
         case .expressions: put(expressions)
         case .frames: put(frames)
         case .theorems: put(theorems)
-        case .proofs: put(proofs)
+        case .proofs: copyProofs(to: destination.assumingMemoryBound(to: UInt8.self))
         case .disjointNodes: put(disjointNodes)
         case .symbols: put(symbols)
         case .names: put(names)
@@ -94,6 +127,19 @@ struct ImageSections {
         case .files: put(files)
         case .strings: put(strings)
         case .info: put(info)
+        }
+    }
+
+    /// Writes every proof's text, back to back.
+    private func copyProofs(to destination: UnsafeMutablePointer<UInt8>) {
+        proofScratch.withUnsafeBufferPointer { scratch in
+            var offset = 0
+            for i in 0 ..< proofPieces.count {
+                let piece = proofPieces[i]
+                let source = piece.source ?? scratch.baseAddress! + piece.scratchOffset
+                (destination + offset).update(from: source, count: piece.count)
+                offset += piece.count
+            }
         }
     }
 }

@@ -45,7 +45,7 @@ struct ProofCheckKind: TaskKind {
     init(arguments: [String], context: OpenContext<ProofCheckKind>) throws {
         let started = ProofCheckWorker.now()
         let options = try ProofCheckOptions(arguments: arguments)
-        let database = try CompiledDatabase.compile(path: options.path)
+        let database = try CompiledDatabase.compile(path: options.path, placement: ImageFile.placement)
         var theorems = database.theorems
         if let label = options.theorem {
             guard let theorem = database.theorem(labeled: label) else {
@@ -59,7 +59,7 @@ struct ProofCheckKind: TaskKind {
         self.persistent = options.persistent || context.policy == .persistent
         self.database = database
         self.theorems = theorems
-        self.image = try ImageFile(image: database.image, databasePath: options.path)
+        self.image = ImageFile(image: database.image)
         self.outcomes = Array(repeating: .pending, count: theorems.count)
         var positions: [Int32: Int32] = [:]
         positions.reserveCapacity(theorems.count)
