@@ -36,21 +36,19 @@ struct DatabaseParser {
     var scopedFloats = GrowableBuffer<Int32>()
     /// Top of the persistent `$d` pair stack (-1: empty).
     var disjointTop: Int32 = -1
-    var mark: UInt32 = 0
     /// The math string of the statement being read: the end of the expressions section from
     /// here (a `$d`'s symbols are removed again once read).
     var bodyStart = 0
     /// The ``SymbolTable/Flag`` bits of its symbols, or-ed together.
     var bodyFlags: UInt8 = 0
-    var disjointScratch = GrowableBuffer<Int64>()
-    /// The mandatory `$f`s of the frame being built.
-    var frameFloats = GrowableBuffer<Int32>()
     /// Active `$e` statements, in order of appearance.
     var activeEssentials = GrowableBuffer<Int32>()
-    /// The distinct variables of each `$e` (see ``StatementTable/variablesStart``), and the
-    /// local index each had in the frame that last wrote the `$e`'s pattern.
-    var essentialVariables = GrowableBuffer<Int32>()
-    var essentialLocals = GrowableBuffer<Int32>()
+    /// Frames are built on a second thread (``FrameBuilder``) from what this parser writes
+    /// here, while it reads on.
+    let frameRing = EventRing()
+    var frameEvents: EventRing.Writer
+    var frameThread: HelperThread?
+    let frames = HandOver<FrameBuilder>()
 
     /// What a `${` saved, to restore at its `$}`.
     struct Scope {
@@ -66,12 +64,12 @@ struct DatabaseParser {
     /// Opens the database's main file.
     init(path: String) throws(DatabaseError) {
         stream = try TokenStream(path: path)
+        frameEvents = EventRing.Writer(ring: frameRing)
         // Room for a typical database of this size, so the big arrays rarely grow (includes
         // may still make them grow).
         let size = max(stream.mainFileSize, 1 << 12)
         names = NameTable(capacity: max(size / 128, 1 << 10))
         sections.expressions = GrowableBuffer(capacity: size / 6)
-        sections.frames = GrowableBuffer(capacity: size / 4)
         sections.proofPieces = GrowableBuffer(capacity: size / 256)
         sections.disjointNodes = GrowableBuffer(capacity: size / 64)
         statements = StatementTable(capacity: size / 64)
@@ -82,6 +80,33 @@ struct DatabaseParser {
 
     /// Reads the whole database.
     mutating func parse() throws(DatabaseError) {
+        let ring = frameRing, frames = self.frames, sizeHint = max(stream.mainFileSize, 1 << 12)
+        frameThread = HelperThread {
+            var reader = EventRing.Reader(ring: ring)
+            var builder = FrameBuilder(sizeHint: sizeHint)
+            builder.run(&reader)
+            frames.value = builder
+        }
+        do {
+            try readStatements()
+        } catch {
+            _ = endFrames()
+            throw error
+        }
+        finish(frames: endFrames())
+    }
+
+    /// Tells the frame builder that the database ends, and waits for its frames.
+    mutating func endFrames() -> FrameBuilder {
+        frameEvents.put(FrameEvent.end)
+        frameEvents.publish()
+        frameThread!.join()
+        frameThread = nil
+        return frames.value!
+    }
+
+    /// Reads every statement.
+    mutating func readStatements() throws(DatabaseError) {
         while let token = try stream.next() {
             if let keyword = token.keyword {
                 switch keyword {
@@ -89,6 +114,7 @@ struct DatabaseParser {
                 case .variable: try readDeclaration(token, variables: true)
                 case .disjoint: try readDisjoint(token)
                 case .openScope:
+                    frameEvents.put(FrameEvent.openScope)
                     scopes.append(Scope(hypothesisCount: activeHypotheses.count, essentialCount: activeEssentials.count, disjointTop: disjointTop,
                                         variableCount: scopedVariables.count, floatCount: scopedFloats.count,
                                         file: token.file, line: token.line))
@@ -112,7 +138,6 @@ struct DatabaseParser {
             throw DatabaseError(file: stream.fileName(open.file), line: Int(open.line),
                                 message: "\"${\" is never closed by \"$}\"")
         }
-        finish()
     }
 
     /// `$c` or `$v`.
@@ -166,6 +191,8 @@ struct DatabaseParser {
             return
         }
         let symbol = symbols.add(nameId: nameId, variable: variable, at: token)
+        frameEvents.put(FrameEvent.symbol)
+        frameEvents.put(variable ? 1 : 0)
         bindings[Int(nameId)].symbol = symbol
         if token.key != 0 { symbolKeys.insert(token.key, symbol: symbol) }
         if variable && !scopes.isEmpty { scopedVariables.append(symbol) }
@@ -188,6 +215,9 @@ struct DatabaseParser {
                 throw error(at: keyword, "variable \"\(symbolText(symbol))\" appears twice in a $d statement")
             }
         }
+        frameEvents.put(FrameEvent.disjoint)
+        frameEvents.put(Int32(count))
+        frameEvents.put(body, count: count)
         sections.disjointNodes.reserve(count * (count - 1) / 2 * 3)
         for i in 0 ..< count {
             for j in i + 1 ..< count {
@@ -206,6 +236,7 @@ struct DatabaseParser {
         guard let scope = scopes.popLast() else {
             throw error(at: token, "\"$}\" without a matching \"${\"")
         }
+        frameEvents.put(FrameEvent.closeScope)
         let end = Int32(statements.total)
         for i in scope.hypothesisCount ..< activeHypotheses.count {
             statements.scopeEnd[Int(activeHypotheses[i])] = end
@@ -268,27 +299,31 @@ struct DatabaseParser {
                 throw error(at: label, "variable \"\(symbolText(variable))\" already has the active $f \"\(names.text(statements.nameId[Int(other)]))\" (\(location(ofStatement: other)))")
             }
             let statement = addStatement(kind: Kind.floating, nameId: nameId, label: label)
+            frameEvents.put(FrameEvent.floating)
+            frameEvents.put(statement)
+            frameEvents.put(typecode)
+            frameEvents.put(variable)
             symbols.setFloat(variable, statement)
             if !scopes.isEmpty { scopedFloats.append(variable) }
             activeHypotheses.append(statement)
         case .essential:
             try requireFloats(what: what, label: label)
             let statement = addStatement(kind: Kind.essential, nameId: nameId, label: label)
-            recordVariables(ofEssential: statement)
+            sendMathString(FrameEvent.essential, of: statement)
             activeHypotheses.append(statement)
             activeEssentials.append(statement)
         case .axiom:
             try requireFloats(what: what, label: label)
             if bodyCount == 1 { sections.info[ImageLayout.InfoField.allowsEmptySubstitution] = 1 }
             let statement = addStatement(kind: Kind.axiom, nameId: nameId, label: label)
-            buildFrame(for: statement)
+            sendMathString(FrameEvent.assertion, of: statement)
         default:
             try requireFloats(what: what, label: label)
             guard terminator == .proof else {
                 throw error(at: label, "\(what()) has no proof (\"$=\" is missing)")
             }
             let statement = addStatement(kind: Kind.provable, nameId: nameId, label: label)
-            buildFrame(for: statement)
+            sendMathString(FrameEvent.assertion, of: statement)
             try readProof(of: statement, label: label)
         }
     }
@@ -301,7 +336,7 @@ struct DatabaseParser {
         defer { bodyFlags = flags }
         while true {
             // Most symbols are read in one tight loop; it stops before any other token.
-            flags |= stream.readSymbols(into: &sections.expressions, symbols: symbolKeys, flags: symbols.flags.base)
+            flags |= stream.readSymbols(into: &sections.expressions, symbols: symbolKeys.lookup, flags: symbols.flags.base)
             guard let token = try stream.next() else {
                 throw error(at: opener, "\(what()) is not terminated by \"$.\"")
             }
@@ -340,6 +375,14 @@ struct DatabaseParser {
         }
     }
 
+    /// Sends the frame builder an event with the math string just read (from ``bodyStart``).
+    mutating func sendMathString(_ event: Int32, of statement: Int32) {
+        frameEvents.put(event)
+        frameEvents.put(statement)
+        frameEvents.put(Int32(sections.expressions.count - bodyStart))
+        frameEvents.put(sections.expressions.base + bodyStart, count: sections.expressions.count - bodyStart)
+    }
+
     /// Adds a statement whose math string was just read (from ``bodyStart``).
     mutating func addStatement(kind: Int32, nameId: Int32, label: Token) -> Int32 {
         let statement = statements.add(kind: kind, nameId: nameId, start: bodyStart,
@@ -350,8 +393,14 @@ struct DatabaseParser {
 
     // MARK: Finishing
 
-    /// Writes the remaining sections: statements, symbols, names (with their hash table), files.
-    mutating func finish() {
+    /// Writes the remaining sections: frames (from the builder), statements, symbols, names
+    /// (with their hash table), files.
+    mutating func finish(frames builder: FrameBuilder) {
+        sections.frames = builder.frames
+        let offsets = builder.frameOffsets
+        for i in stride(from: 0, to: offsets.count, by: 2) {
+            statements.frame[Int(offsets[i])] = offsets[i + 1]
+        }
         sections.statements = GrowableBuffer(capacity: statements.total * ImageLayout.StatementRecord.stride)
         for i in 0 ..< statements.total {
             let nameId = Int(statements.nameId[i])

@@ -89,16 +89,21 @@ struct Lexer {
     ///
     /// - Returns: The ``SymbolTable/Flag`` bits of the symbols read, or-ed together.
     @inline(__always)
-    mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: borrowing SymbolKeyTable,
+    mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: SymbolKeyTable.Lookup,
                               flags: UnsafePointer<UInt8>) -> UInt8 {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        // Everything the loop touches is in locals: stores to the output cannot alias them.
+        let base = self.base, end = self.end
         let raw = UnsafeRawPointer(base)
+        let space = expressions.appendSpace(minimum: 256)
+        let out = space.baseAddress!, room = space.count
+        var written = 0
         var p = position
         var line = self.line
         var seen: UInt8 = 0
         var start = p
-        while true {
-            // Whitespace: usually one byte.
+        while written < room {
+            // Whitespace: usually one space.
             while p < end {
                 let byte = base[p]
                 if byte > 0x20 { break }
@@ -121,9 +126,12 @@ struct Lexer {
             let symbolFlags = flags[Int(symbol)]
             if symbolFlags & SymbolTable.Flag.inactive != 0 { break }
             seen |= symbolFlags
-            expressions.append(symbol)
+            out[written] = symbol
+            written &+= 1
             p &+= length
+            start = p
         }
+        expressions.commitAppended(written)
         position = start
         self.line = line
         return seen

@@ -16,12 +16,6 @@ struct StatementTable {
     /// For a hypothesis: the first statement index after its block ended (`Int32.max` while
     /// it is active); -1 for an assertion (see ``ImageLayout/StatementRecord/scopeEnd``).
     var scopeEnd = GrowableBuffer<Int32>()
-    /// For a `$e`: its distinct variables, as a range of ``DatabaseParser/essentialVariables``.
-    var variablesStart = GrowableBuffer<Int32>()
-    var variablesCount = GrowableBuffer<Int32>()
-    /// For a `$e`: the pattern last written for it in the frames section (start, or -1), which
-    /// a later frame reuses when it numbers the `$e`'s variables the same way.
-    var patternStart = GrowableBuffer<Int32>()
 
     /// The number of statements.
     var total: Int { kind.count }
@@ -35,9 +29,6 @@ struct StatementTable {
         file = GrowableBuffer(capacity: capacity)
         line = GrowableBuffer(capacity: capacity)
         scopeEnd = GrowableBuffer(capacity: capacity)
-        variablesStart = GrowableBuffer(capacity: capacity)
-        variablesCount = GrowableBuffer(capacity: capacity)
-        patternStart = GrowableBuffer(capacity: capacity)
     }
 
     /// Adds a statement labelled at `label` whose math string is `count` symbols from `start`.
@@ -51,9 +42,6 @@ struct StatementTable {
         file.append(label.file)
         line.append(label.line)
         scopeEnd.append(kind <= ImageLayout.StatementKind.essential ? Int32.max : -1)
-        variablesStart.append(0)
-        variablesCount.append(0)
-        patternStart.append(-1)
         return statement
     }
 }

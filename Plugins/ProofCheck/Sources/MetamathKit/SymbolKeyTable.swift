@@ -38,6 +38,32 @@ struct SymbolKeyTable {
         }
     }
 
+    /// The table for a loop that only reads it: pointers and sizes in values a hot loop can
+    /// keep in registers. Valid until the table changes.
+    struct Lookup {
+        let keys: UnsafePointer<UInt64>
+        let values: UnsafePointer<Int32>
+        let mask: Int
+        let shift: UInt64
+
+        /// The symbol whose key is `key` (not 0), or -1.
+        @inline(__always)
+        func find(_ key: UInt64) -> Int32 {
+            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> shift)
+            while true {
+                let found = keys[slot]
+                if found == key { return values[slot] }
+                if found == 0 { return -1 }
+                slot = (slot &+ 1) & mask
+            }
+        }
+    }
+
+    /// See ``Lookup``.
+    var lookup: Lookup {
+        Lookup(keys: keys.base, values: values.base, mask: keys.count - 1, shift: shift)
+    }
+
     /// Records `symbol` under `key` (not 0, not yet present).
     mutating func insert(_ key: UInt64, symbol: Int32) {
         if (used + 1) * 2 > keys.count { grow() }

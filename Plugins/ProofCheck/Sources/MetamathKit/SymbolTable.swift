@@ -16,10 +16,6 @@ struct SymbolTable {
     private(set) var flags = GrowableBuffer<UInt8>()
     /// The active `$f` of a variable, or -1.
     private(set) var float = GrowableBuffer<Int32>()
-    /// Frame-building marks (see ``DatabaseParser/buildFrame(for:)``).
-    var mark = GrowableBuffer<UInt32>()
-    /// Local index of a variable in the frame being built.
-    var local = GrowableBuffer<Int32>()
     /// Where the symbol was (last) declared.
     var file: [Int32] = []
     var line: [Int32] = []
@@ -53,8 +49,6 @@ struct SymbolTable {
         nameId.append(name)
         flags.append(variable ? Flag.variable | Flag.noFloat : 0)
         float.append(-1)
-        mark.append(0)
-        local.append(0)
         file.append(token.file)
         line.append(token.line)
         return symbol

@@ -49,7 +49,7 @@ struct TokenStream {
 
     /// Reads the math symbols that come next in the current file (see ``Lexer/readSymbols``).
     @inline(__always)
-    mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: borrowing SymbolKeyTable,
+    mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: SymbolKeyTable.Lookup,
                               flags: UnsafePointer<UInt8>) -> UInt8 {
         current.readSymbols(into: &expressions, symbols: symbols, flags: flags)
     }
