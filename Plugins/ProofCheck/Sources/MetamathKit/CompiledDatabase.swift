@@ -17,12 +17,24 @@ public final class CompiledDatabase: Sendable {
     public static func compile(path: String, placement: ImagePlacement = .memory) throws(DatabaseError) -> CompiledDatabase {
         var parser = try DatabaseParser(path: path)
         try parser.parse()
+        // The theorem list (a label string each) is made on a helper thread while the image
+        // is laid out: both only read the parser's results.
+        let theorems = HandOver<[TheoremInfo]>()
+        let reader = parser
+        let helper = HelperThread { theorems.value = CompiledDatabase.theoremList(of: reader) }
         let storage: ImageStorage
         do {
             storage = try parser.buildImage(placement: placement)
         } catch {
+            helper.join()
             throw DatabaseError(file: path, line: 0, message: error.message)
         }
+        helper.join()
+        return CompiledDatabase(theorems: theorems.value!, image: DatabaseImage(storage: storage))
+    }
+
+    /// Every `$p` of a parsed database, in order.
+    private static func theoremList(of parser: DatabaseParser) -> [TheoremInfo] {
         let sections = parser.sections
         let fileNames = parser.fileNames
         typealias Field = ImageLayout.TheoremRecord
@@ -41,7 +53,7 @@ public final class CompiledDatabase: Sendable {
                 line: Int(sections.statements[base + Statement.line]),
                 proofCost: Int(sections.theorems[record + Field.cost])))
         }
-        return CompiledDatabase(theorems: theorems, image: DatabaseImage(storage: storage))
+        return theorems
     }
 
     /// The theorem (`$p`) with this label, if any.

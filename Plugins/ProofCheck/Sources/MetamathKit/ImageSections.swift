@@ -66,11 +66,6 @@ struct ImageSections {
         let memory = storage.mutableBase
         memset(memory, 0, ImageLayout.dataOffset)
         for section in Section.allCases {
-            let offset = offsets[section.rawValue]
-            copy(section, to: memory + offset)
-            // Zero the padding up to the next 8-byte boundary (the digest covers it).
-            let length = lengths[section.rawValue]
-            memset(memory + offset + length, 0, ((length + 7) & ~7) - length)
             let entry = ImageLayout.sectionTableOffset + section.rawValue * ImageLayout.sectionTableEntrySize
             memory.storeBytes(of: UInt64(offsets[section.rawValue]).littleEndian, toByteOffset: entry, as: UInt64.self)
             memory.storeBytes(of: UInt64(lengths[section.rawValue]).littleEndian, toByteOffset: entry + 8, as: UInt64.self)
@@ -79,9 +74,35 @@ struct ImageSections {
         memory.storeBytes(of: ImageLayout.formatVersion.littleEndian, toByteOffset: 8, as: UInt32.self)
         memory.storeBytes(of: UInt32(Section.allCases.count).littleEndian, toByteOffset: 12, as: UInt32.self)
         memory.storeBytes(of: UInt64(total).littleEndian, toByteOffset: 16, as: UInt64.self)
-        let digest = Digest.of(UnsafeRawBufferPointer(start: memory + ImageLayout.headerSize, count: total - ImageLayout.headerSize))
+        // Two threads lay the sections out and hash them: a helper takes the two largest
+        // (proof text and frames), this thread the others.
+        let bytes = storage.bytes
+        let digests = SectionDigests(count: Section.allCases.count)
+        func layOut(_ section: Section) {
+            let offset = offsets[section.rawValue], length = lengths[section.rawValue]
+            copy(section, to: memory + offset)
+            // Zero the padding up to the next 8-byte boundary (the digest covers it).
+            memset(memory + offset + length, 0, ((length + 7) & ~7) - length)
+            digests.values[section.rawValue] = ImageDigest.of(ImageDigest.range(ofSection: section.rawValue, in: bytes), in: bytes)
+        }
+        let helper = HelperThread {
+            layOut(.proofs)
+            layOut(.frames)
+        }
+        for section in Section.allCases where section != .proofs && section != .frames { layOut(section) }
+        let table = ImageDigest.of(ImageLayout.headerSize ..< ImageLayout.dataOffset, in: bytes)
+        helper.join()
+        let digest = ImageDigest.combine(table: table, sections: Array(digests.values))
         memory.storeBytes(of: digest.littleEndian, toByteOffset: 24, as: UInt64.self)
         return storage
+    }
+
+    /// Each section's digest, written by the thread that lays the section out (each thread
+    /// writes its own elements; the other reads them after joining).
+    private final class SectionDigests: @unchecked Sendable {
+        let values: UnsafeMutableBufferPointer<UInt64>
+        init(count: Int) { values = .allocate(capacity: count); values.initialize(repeating: 0) }
+        deinit { values.deallocate() }
     }
 
     private func byteCount(of section: ImageLayout.Section) -> Int {
