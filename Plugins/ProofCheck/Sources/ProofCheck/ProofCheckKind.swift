@@ -31,8 +31,8 @@ struct ProofCheckKind: TaskKind {
     private var planner: BatchPlanner
     private var outcomes: [TheoremOutcome]
     private var failures: [Int: FailureRecord] = [:]
-    /// Statement index → position in ``theorems``.
-    private let positions: [Int32: Int32]
+    /// The statement index of each theorem in ``theorems`` (increasing: database order).
+    private let indices: [Int32]
     /// Theorems reported through feedback by each worker for its current batch.
     private var reportedByWorker: [String: Int] = [:]
     private var workersSeen: Set<String> = []
@@ -61,10 +61,7 @@ struct ProofCheckKind: TaskKind {
         self.theorems = theorems
         self.image = ImageFile(image: database.image)
         self.outcomes = Array(repeating: .pending, count: theorems.count)
-        var positions: [Int32: Int32] = [:]
-        positions.reserveCapacity(theorems.count)
-        for (position, theorem) in theorems.enumerated() { positions[theorem.index] = Int32(position) }
-        self.positions = positions
+        self.indices = theorems.map(\.index)
         // A one-shot worker maps and checks the whole image for each batch (measured on the x10
         // database: about 20 ms from one batch's end to the next one's first proof): fewer,
         // larger batches. A persistent worker keeps the image, so small batches cost little.
@@ -110,14 +107,14 @@ struct ProofCheckKind: TaskKind {
         case (.verify(let first, let count), .verified(let verifiedCount, let problems)):
             let range = Int(first) ..< Int(first + count)
             guard Int(verifiedCount) + problems.count == range.count,
-                  problems.allSatisfy({ problem in positions[problem.theorem].map { range.contains(Int($0)) } ?? false })
+                  problems.allSatisfy({ problem in position(of: problem.theorem).map { range.contains($0) } ?? false })
             else {
                 return .end(.failed("worker answered for other theorems than its batch \(describe(range))"))
             }
             var problemPositions: Set<Int> = []
             var followUps: [ProofTask] = []
             for problem in problems {
-                let position = Int(positions[problem.theorem]!)
+                let position = position(of: problem.theorem)!
                 problemPositions.insert(position)
                 outcomes[position] = .checked(problem.result)
                 if case .failed(let failure) = problem.result {
@@ -142,6 +139,16 @@ struct ProofCheckKind: TaskKind {
         default:
             return .end(.failed("the worker's answer does not fit the task"))
         }
+    }
+
+    /// The position in ``theorems`` of the theorem with statement index `statement`, if any.
+    private func position(of statement: Int32) -> Int? {
+        var low = 0, high = indices.count
+        while low < high {
+            let middle = (low + high) / 2
+            if indices[middle] < statement { low = middle + 1 } else { high = middle }
+        }
+        return low < indices.count && indices[low] == statement ? low : nil
     }
 
     mutating func feedback(_ count: UInt32, from worker: String) {
