@@ -36,6 +36,8 @@ struct DatabaseParser {
     var scopedFloats = GrowableBuffer<Int32>()
     /// Top of the persistent `$d` pair stack (-1: empty).
     var disjointTop: Int32 = -1
+    /// Nodes of that stack so far (the ``FrameBuilder`` writes them).
+    var disjointNodeCount = 0
     /// The math string of the statement being read: the end of the expressions section from
     /// here (a `$d`'s symbols are removed again once read).
     var bodyStart = 0
@@ -71,7 +73,6 @@ struct DatabaseParser {
         names = NameTable(capacity: max(size / 128, 1 << 10))
         sections.expressions = GrowableBuffer(capacity: size / 6)
         sections.proofPieces = GrowableBuffer(capacity: size / 256)
-        sections.disjointNodes = GrowableBuffer(capacity: size / 64)
         statements = StatementTable(capacity: size / 64)
         sections.theorems = GrowableBuffer(capacity: size / 128 * ImageLayout.TheoremRecord.stride)
     }
@@ -218,17 +219,10 @@ struct DatabaseParser {
         frameEvents.put(FrameEvent.disjoint)
         frameEvents.put(Int32(count))
         frameEvents.put(body, count: count)
-        sections.disjointNodes.reserve(count * (count - 1) / 2 * 3)
-        for i in 0 ..< count {
-            for j in i + 1 ..< count {
-                let a = min(body[i], body[j]), b = max(body[i], body[j])
-                let node = Int32(sections.disjointNodes.count / 3)
-                sections.disjointNodes.append(a)
-                sections.disjointNodes.append(b)
-                sections.disjointNodes.append(disjointTop)
-                disjointTop = node
-            }
-        }
+        // The frame builder writes the pairs (the disjoint nodes section); the new top is the
+        // last of them.
+        disjointNodeCount += count * (count - 1) / 2
+        disjointTop = Int32(disjointNodeCount - 1)
     }
 
     /// `$}`: ends the variables, hypotheses and `$d`s of the innermost block.
@@ -397,6 +391,8 @@ struct DatabaseParser {
     /// (with their hash table), files.
     mutating func finish(frames builder: FrameBuilder) {
         sections.frames = builder.frames
+        sections.disjointNodes = builder.disjointNodes
+        precondition(sections.disjointNodes.count == disjointNodeCount * 3, "the frame builder lost $d pairs")
         let offsets = builder.frameOffsets
         for i in stride(from: 0, to: offsets.count, by: 2) {
             statements.frame[Int(offsets[i])] = offsets[i + 1]

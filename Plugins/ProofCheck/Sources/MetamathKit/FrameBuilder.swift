@@ -41,8 +41,9 @@ struct FrameBuilder {
     private var scopedFloats = GrowableBuffer<Int32>()
     /// Per open block: active `$e` count, scoped `$f` count, `$d` top at its `${`.
     private var scopes = GrowableBuffer<Int32>()
-    /// The active `$d` pairs: a persistent stack of (a, b, parent) nodes.
-    private var disjointNodes = GrowableBuffer<Int32>()
+    /// Every `$d` pair: a persistent stack of (a, b, parent) nodes, whose top is the active
+    /// pairs' (the image's disjoint nodes section).
+    private(set) var disjointNodes = GrowableBuffer<Int32>()
     private var disjointTop: Int32 = -1
 
     private var markValue: UInt32 = 0
@@ -55,6 +56,7 @@ struct FrameBuilder {
     init(sizeHint: Int) {
         frames = GrowableBuffer(capacity: sizeHint / 4)
         frameOffsets = GrowableBuffer(capacity: sizeHint / 128)
+        disjointNodes = GrowableBuffer(capacity: sizeHint / 64)
     }
 
     /// Reads events until ``FrameEvent/end``.
@@ -94,6 +96,7 @@ struct FrameBuilder {
             case FrameEvent.disjoint:
                 let count = Int(reader.take())
                 readExpression(&reader, count: count)
+                disjointNodes.reserve(count * (count - 1) / 2 * 3)
                 for i in 0 ..< count {
                     for j in i + 1 ..< count {
                         let node = Int32(disjointNodes.count / 3)
