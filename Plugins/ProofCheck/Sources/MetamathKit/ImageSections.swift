@@ -18,9 +18,9 @@ struct ImageSections {
     var disjointNodes = GrowableBuffer<Int32>()
     var symbols: [Int32] = []
     var names: [Int32] = []
-    var nameSlots: [UInt64] = []
+    var nameSlots = GrowableBuffer<UInt64>()
     var files: [Int32] = []
-    var strings: [UInt8] = []
+    var strings = GrowableBuffer<UInt8>()
     var info: [Int32] = Array(repeating: 0, count: ImageLayout.InfoField.count)
 
     /// Where one proof's text is: `count` bytes at `source` (in a mapped source file, which
