@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads a database's statements and checks everything that is not a proof: tokens, scoping,
 /// declarations, labels, hypotheses, frames. Produces the image sections; proofs are only
 /// delimited (their text is copied to the image) and checked for structural problems: workers
@@ -87,6 +91,11 @@ struct DatabaseParser {
             var builder = FrameBuilder(sizeHint: sizeHint)
             builder.run(&reader)
             frames.value = builder
+        }
+        guard frameThread!.isRunning else {
+            // Without a thread the builder would only start at the end, once the ring is full.
+            frameThread = nil
+            throw DatabaseError(file: stream.fileName(0), line: 0, message: "cannot start a thread to build the frames")
         }
         do {
             try readStatements()

@@ -29,6 +29,10 @@ final class HelperThread {
         }
     }
 
+    /// Whether the work runs on its own thread (false when no thread could be created: it then
+    /// runs at ``join()``).
+    var isRunning: Bool { thread != nil }
+
     /// Waits until the work has ended.
     func join() {
         if let thread {
