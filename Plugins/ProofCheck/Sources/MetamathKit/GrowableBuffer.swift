@@ -71,9 +71,6 @@ struct GrowableBuffer<Element: BitwiseCopyable> {
         }
     }
 
-    /// The last element (the buffer must not be empty).
-    var last: Element { self[count - 1] }
-
     @inline(__always)
     mutating func append(_ element: Element) {
         if count == capacity { grow(to: count + 1) }
@@ -92,14 +89,6 @@ struct GrowableBuffer<Element: BitwiseCopyable> {
     mutating func append(from source: UnsafePointer<Element>, count n: Int) {
         reserve(n)
         (base + count).update(from: source, count: n)
-        count += n
-    }
-
-    /// Appends `slice.count` elements of this buffer starting at `start` (a copy inside the buffer).
-    mutating func appendCopy(from start: Int, count n: Int) {
-        precondition(start >= 0 && n >= 0 && start + n <= count, "range out of bounds")
-        reserve(n)
-        (base + count).update(from: base + start, count: n)
         count += n
     }
 
@@ -144,7 +133,4 @@ struct GrowableBuffer<Element: BitwiseCopyable> {
     func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
         try withExtendedLifetime(allocation) { try body(UnsafeBufferPointer(start: base, count: count)) }
     }
-
-    /// The elements as an array.
-    var array: [Element] { withUnsafeBufferPointer { Array($0) } }
 }
