@@ -1,11 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Reads a database's statements and checks everything that is not a proof: tokens, scoping,
 /// declarations, labels, hypotheses, frames. Produces the image sections; proofs are only
 /// delimited (their text is copied to the image) and checked for structural problems: workers
-/// tokenize, resolve and check them.
+/// tokenize, resolve and check them. The frames (and the `$d` pair stack) are computed by a
+/// ``FrameBuilder`` on a second thread, from events this parser sends it.
 ///
 /// Errors are thrown as ``DatabaseError`` naming the file and line of the offending token (for
 /// a statement-level problem, the statement's label).
