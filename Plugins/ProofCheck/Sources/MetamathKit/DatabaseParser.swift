@@ -336,7 +336,10 @@ struct DatabaseParser {
         defer { bodyFlags = flags }
         while true {
             // Most symbols are read in one tight loop; it stops before any other token.
-            flags |= stream.readSymbols(into: &sections.expressions, symbols: symbolKeys.lookup, flags: symbols.flags.base)
+            let run = stream.readSymbols(into: &sections.expressions, symbols: symbolKeys.lookup,
+                                         flags: symbols.flags.base, allowingProof: allowProof)
+            flags |= run.flags
+            if let terminator = run.terminator { return terminator }
             guard let token = try stream.next() else {
                 throw error(at: opener, "\(what()) is not terminated by \"$.\"")
             }

@@ -47,11 +47,11 @@ struct TokenStream {
         }
     }
 
-    /// Reads the math symbols that come next in the current file (see ``Lexer/readSymbols``).
+    /// Reads the math symbols that come next in the current file (see ``Lexer/readSymbols(into:symbols:flags:allowingProof:)``).
     @inline(__always)
     mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: SymbolKeyTable.Lookup,
-                              flags: UnsafePointer<UInt8>) -> UInt8 {
-        current.readSymbols(into: &expressions, symbols: symbols, flags: flags)
+                              flags: UnsafePointer<UInt8>, allowingProof: Bool) -> Lexer.SymbolRun {
+        current.readSymbols(into: &expressions, symbols: symbols, flags: flags, allowingProof: allowingProof)
     }
 
     /// Finds the end of the proof whose `$=` was just read (see ``Lexer/scanProof()``).
