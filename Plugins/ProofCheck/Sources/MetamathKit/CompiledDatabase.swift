@@ -16,6 +16,11 @@ public final class CompiledDatabase: Sendable {
     /// in `placement`; a file that cannot be created there is an error naming `path`.
     public static func compile(path: String, placement: ImagePlacement = .memory) throws(DatabaseError) -> CompiledDatabase {
         var parser = try DatabaseParser(path: path)
+        // The image file's space is allocated meanwhile, on a helper thread.
+        var reservation: ImageFileReservation?
+        if case .unlinkedFile(let directories) = placement {
+            reservation = ImageFileReservation(size: parser.imageSizeEstimate, directories: directories)
+        }
         try parser.parse()
         // The theorem list (a label string each) is made on a helper thread while the image
         // is laid out: both only read the parser's results.
@@ -24,7 +29,7 @@ public final class CompiledDatabase: Sendable {
         let helper = HelperThread { theorems.value = CompiledDatabase.theoremList(of: reader) }
         let storage: ImageStorage
         do {
-            storage = try parser.buildImage(placement: placement)
+            storage = try parser.buildImage(placement: placement, reserved: reservation?.take())
         } catch {
             helper.join()
             throw DatabaseError(file: path, line: 0, message: error.message)

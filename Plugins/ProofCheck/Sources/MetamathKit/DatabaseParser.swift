@@ -447,9 +447,13 @@ struct DatabaseParser {
 
     /// Lays the image out (see ``ImageSections/build(placement:)``). The source files stay
     /// mapped meanwhile: the proofs are copied from them.
-    func buildImage(placement: ImagePlacement) throws(DatabaseError) -> ImageStorage {
-        try sections.build(placement: placement)
+    func buildImage(placement: ImagePlacement, reserved: ImageFileSpace?) throws(DatabaseError) -> ImageStorage {
+        try sections.build(placement: placement, reserved: reserved)
     }
+
+    /// A generous guess at the image's size before the parse (2.3 times the source for the ×10
+    /// database, 1.5 times for iset.mm with its comments): space reserved for it early.
+    var imageSizeEstimate: Int { stream.mainFileSize / 2 * 5 + (1 << 16) }
 
     /// The file names, by index.
     var fileNames: [String] { stream.fileNames }

@@ -45,8 +45,9 @@ struct ImageSections {
         proofByteCount += count
     }
 
-    /// Lays the sections out behind a header, in memory or a file (see ``ImagePlacement``).
-    func build(placement: ImagePlacement) throws(DatabaseError) -> ImageStorage {
+    /// Lays the sections out behind a header, in memory or a file (see ``ImagePlacement``; a
+    /// file goes into `reserved` when it is given).
+    func build(placement: ImagePlacement, reserved: ImageFileSpace? = nil) throws(DatabaseError) -> ImageStorage {
         typealias Section = ImageLayout.Section
         var lengths = Array(repeating: 0, count: Section.allCases.count)
         for section in Section.allCases {
@@ -61,7 +62,7 @@ struct ImageSections {
         let storage: ImageStorage
         switch placement {
         case .memory: storage = ImageStorage(allocating: total)
-        case .unlinkedFile(let directories): storage = try ImageStorage(fileOf: total, in: directories)
+        case .unlinkedFile(let directories): storage = try ImageStorage(space: reserved, count: total, in: directories)
         }
         let memory = storage.mutableBase
         memset(memory, 0, ImageLayout.dataOffset)
