@@ -67,7 +67,7 @@ compare "  the same, ssh multiplexed (ControlMaster)" $n "$l" "$r"
 l3=$(best_of_3 $host_cmd -j 2 --policy persistent chaos --repeat $((3 * n)) echo)
 r3=$(best_of_3 $host_cmd $remote "$launcher_mux" --policy persistent chaos --repeat $((3 * n)) echo)
 slope "  trivial tasks, persistent" $n "$l" "$l3" "$r" "$r3"
-n=200
+n=60
 l=$(best_of_3 $host_cmd -j 2 chaos --repeat $n echo)
 r=$(best_of_3 $host_cmd $remote "$launcher" chaos --repeat $n echo)
 compare "trivial tasks, one-shot workers ($n)" $n "$l" "$r"

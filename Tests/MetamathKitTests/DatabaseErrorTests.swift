@@ -23,6 +23,15 @@ import Testing
         #expect(Verifier(database: database).verify(theorem: theorem.index) == .verified)
     }
 
+    @Test func statementLongerThanTheFrameBuildersRingCompiles() throws {
+        // The parser hands each math string to the frame builder thread through a ring of
+        // 1 << 20 words; a longer statement goes through in pieces.
+        let long = String(repeating: "p ", count: 1_100_000)
+        let database = try compile(Self.prelude + "big $a |- \(long)$.\nax $a |- p $.\nth $p |- p $= wp ax $.\n")
+        let theorem = try #require(database.theorem(labeled: "th"))
+        #expect(Verifier(database: database).verify(theorem: theorem.index) == .verified)
+    }
+
     // MARK: Bytes, tokens, comments
 
     @Test func nonAsciiByteIsRejected() {

@@ -18,6 +18,10 @@ public struct DatabaseImage: Sendable {
         UInt64(littleEndian: storage.bytes.baseAddress!.load(fromByteOffset: 24, as: UInt64.self))
     }
 
+    /// The open descriptor of the unlinked file holding the image, when it was built in one
+    /// (``ImagePlacement/unlinkedFile(directories:)``); valid while the image exists.
+    public var fileDescriptor: Int32? { storage.descriptor >= 0 ? storage.descriptor : nil }
+
     /// The image's size in bytes.
     public var byteCount: Int { storage.bytes.count }
 

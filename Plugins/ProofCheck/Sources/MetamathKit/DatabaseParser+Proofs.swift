@@ -10,14 +10,15 @@ extension DatabaseParser {
     /// that reaches the end of its file, is read token by token and its tokens are copied
     /// separated by spaces.
     mutating func readProof(of theorem: Int32, label: Token) throws(DatabaseError) {
-        let proofStart = sections.proofs.count
+        let proofStart = sections.proofByteCount
         func what() -> String { "proof of \"\(label.text)\"" }
         switch try stream.scanProof() {
         case .text(let start, let count):
-            sections.proofs.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+            sections.addProof(at: start, count: count)
         case .keyword(let token):
             throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
         case .needsTokens:
+            let scratchStart = sections.proofScratch.count
             while true {
                 guard let token = try stream.next() else {
                     throw error(at: label, "the \(what()) is not terminated by \"$.\"")
@@ -26,11 +27,12 @@ extension DatabaseParser {
                     if token.keyword == .end { break }
                     throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
                 }
-                sections.proofs.append(UInt8(ascii: " "))
-                sections.proofs.append(contentsOf: UnsafeBufferPointer(start: token.start, count: token.count))
+                sections.proofScratch.append(UInt8(ascii: " "))
+                sections.proofScratch.append(from: token.start, count: token.count)
             }
+            sections.addScratchProof(from: scratchStart)
         }
-        let proofLength = sections.proofs.count - proofStart
+        let proofLength = sections.proofByteCount - proofStart
         sections.theorems.append(theorem)
         sections.theorems.append(Int32(proofStart))
         sections.theorems.append(Int32(proofLength))

@@ -3,12 +3,12 @@
 /// An image is position-independent: a 32-byte header, a table of section offsets and lengths,
 /// then the sections, each aligned to 8 bytes. All integers are little-endian `Int32` unless
 /// noted. Header: magic (8 bytes), format version (`UInt32`), section count (`UInt32`), total
-/// byte length (`UInt64`), digest of every byte after the header (`UInt64`, see ``Digest``).
+/// byte length (`UInt64`), digest of every byte after the header (`UInt64`, see ``ImageDigest``).
 enum ImageLayout {
     /// "MMKIMAGE" read as a little-endian `UInt64`.
     static let magic: UInt64 = 0x4547_414D_494B_4D4D
     /// Bumped whenever the layout changes.
-    static let formatVersion: UInt32 = 2
+    static let formatVersion: UInt32 = 3
     static let headerSize = 32
     static let sectionTableOffset = 32
     static let sectionTableEntrySize = 16

@@ -58,10 +58,104 @@ struct Lexer {
             return nil
         }
         let start = p
-        p += 1
-        while p < end && base[p] &- 0x21 < 0x5E { p += 1 }
+        var key: UInt64 = 0
+        if p &+ 8 <= end {
+            // The token's length from one 8-byte load: the first byte that is not printable
+            // ASCII ends it (the first byte is printable, so the length is at least 1).
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let x = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            let stop = ((x &- ones &* 0x21) & ~x | (x &+ ones) | x) & highs
+            if stop != 0 {
+                let length = stop.trailingZeroBitCount >> 3
+                key = x & ((1 &<< UInt64(length &<< 3)) &- 1)
+                p &+= length
+            } else {
+                p &+= 8
+                while p < end && base[p] &- 0x21 < 0x5E { p += 1 }
+            }
+        } else {
+            p += 1
+            while p < end && base[p] &- 0x21 < 0x5E { p += 1 }
+        }
         position = p
-        return Token(start: base + start, count: p - start, file: file, line: line)
+        return Token(start: base + start, count: p - start, file: file, line: line, key: key)
+    }
+
+    /// What ``readSymbols(into:symbols:flags:allowingProof:)`` read.
+    struct SymbolRun {
+        /// The ``SymbolTable/Flag`` bits of the symbols read, or-ed together.
+        var flags: UInt8
+        /// The keyword that ended the math string (`$.`, or `$=` when allowed), which has been
+        /// read; nil when the caller must read the next token the ordinary way.
+        var terminator: Keyword?
+    }
+
+    /// Reads the math symbols that come next, up to the first token it cannot take alone: one
+    /// that starts with `$` (a keyword, a comment, an include), one of 8 bytes or more, one
+    /// that `symbols` does not know, or an inactive variable; and stops before it (also at a
+    /// byte that is not printable ASCII or whitespace, and near the end of the file). The
+    /// caller reads that token the ordinary way. A `$.` (or, when `allowingProof`, a `$=`)
+    /// followed by whitespace ends the math string: it is read here.
+    @inline(__always)
+    mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: SymbolKeyTable.Lookup,
+                              flags: UnsafePointer<UInt8>, allowingProof: Bool) -> SymbolRun {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        // Everything the loop touches is in locals: stores to the output cannot alias them.
+        let base = self.base, end = self.end
+        let raw = UnsafeRawPointer(base)
+        let space = expressions.appendSpace(minimum: 256)
+        let out = space.baseAddress!, room = space.count
+        var written = 0
+        var p = position
+        var line = self.line
+        var seen: UInt8 = 0
+        var terminator: Keyword?
+        var start = p
+        while written < room {
+            // Whitespace: usually one space.
+            while p < end {
+                let byte = base[p]
+                if byte > 0x20 { break }
+                if byte == 0x0A {
+                    line &+= 1
+                } else if byte != 0x20 && byte != 0x09 && byte != 0x0D && byte != 0x0C {
+                    break
+                }
+                p &+= 1
+            }
+            start = p
+            guard p &+ 8 <= end else { break }
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            let stop = ((x &- ones &* 0x21) & ~x | (x &+ ones) | x) & highs
+            // A `$`, a byte that is not printable ASCII, or a token of 8 bytes or more.
+            if x & 0xFF == 0x24 || stop & 0x80 != 0 || stop == 0 {
+                // `$.` or `$=` then whitespace (0x20, or a line end, tab, CR, FF below it).
+                let third = (x &>> 16) & 0xFF
+                if x & 0xFF == 0x24 && third <= 0x20 && (third == 0x20 || third == 0x0A || third == 0x09 || third == 0x0D || third == 0x0C) {
+                    let second = (x &>> 8) & 0xFF
+                    if second == 0x2E || (second == 0x3D && allowingProof) {
+                        terminator = second == 0x2E ? .end : .proof
+                        p &+= 2
+                        start = p
+                    }
+                }
+                break
+            }
+            let length = stop.trailingZeroBitCount &>> 3
+            let symbol = symbols.find(x & ((1 &<< UInt64(length &<< 3)) &- 1))
+            if symbol < 0 { break }
+            let symbolFlags = flags[Int(symbol)]
+            if symbolFlags & SymbolTable.Flag.inactive != 0 { break }
+            seen |= symbolFlags
+            out[written] = symbol
+            written &+= 1
+            p &+= length
+            start = p
+        }
+        expressions.commitAppended(written)
+        position = start
+        self.line = line
+        return SymbolRun(flags: seen, terminator: terminator)
     }
 
     /// Skips a comment whose `$(` was just read.
@@ -140,7 +234,7 @@ struct Lexer {
                     }
                     self.line = line
                     position = q
-                    return .keyword(Token(start: base + p, count: q - p, file: file, line: line))
+                    return .keyword(Token(start: base + p, count: q - p, file: file, line: line, key: 0))
                 }
             } else if byte == 0x0A {
                 line += 1

@@ -28,8 +28,7 @@ public final class MappedImage {
         guard view.digest == expectedDigest else {
             throw DatabaseError(file: path, line: 0, message: "the database image has digest \(view.digest), expected \(expectedDigest)")
         }
-        let body = UnsafeRawBufferPointer(rebasing: mapping.bytes[ImageLayout.headerSize...])
-        guard !verifyingContent || Digest.of(body) == view.digest else {
+        guard !verifyingContent || ImageDigest.of(image: mapping.bytes) == view.digest else {
             throw DatabaseError(file: path, line: 0, message: "the database image is damaged (its content does not match its digest)")
         }
     }

@@ -12,20 +12,21 @@ struct NameTable {
     }
 
     /// All names' bytes, back to back.
-    private(set) var pool: [UInt8] = []
+    private(set) var pool: GrowableBuffer<UInt8>
     /// Per name id.
-    private(set) var entries: [Entry] = []
+    private(set) var entries: GrowableBuffer<Entry>
     /// `hash << 32 | (id + 1)`, or 0 for an empty slot (the image's name slots section).
-    private(set) var slots: [UInt64]
+    private(set) var slots: GrowableBuffer<UInt64>
     private var mask: Int
 
     init(capacity: Int = 1 << 14) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: 0, count: size)
+        slots = GrowableBuffer(capacity: size)
+        slots.append(repeating: 0, count: size)
         mask = size - 1
-        pool.reserveCapacity(capacity * 8)
-        entries.reserveCapacity(capacity)
+        pool = GrowableBuffer(capacity: capacity * 8)
+        entries = GrowableBuffer(capacity: capacity)
     }
 
     /// The number of names.
@@ -52,24 +53,18 @@ struct NameTable {
     func find(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
         var slot = Int(hash) & mask
         let tag = UInt64(hash) << 32
-        return slots.withUnsafeBufferPointer { slots -> Int32 in
-            entries.withUnsafeBufferPointer { entries -> Int32 in
-                pool.withUnsafeBufferPointer { bytes -> Int32 in
-                    while true {
-                        let value = slots[slot]
-                        if value == 0 { return -1 }
-                        if value & 0xFFFF_FFFF_0000_0000 == tag {
-                            let id = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
-                            let entry = entries[id]
-                            if Int(entry.length) == count
-                                && NameTable.equal(bytes.baseAddress! + Int(entry.offset), start, count) {
-                                return Int32(id)
-                            }
-                        }
-                        slot = (slot + 1) & mask
-                    }
+        let slots = self.slots.base, entries = self.entries.base, bytes = pool.base
+        while true {
+            let value = slots[slot]
+            if value == 0 { return -1 }
+            if value & 0xFFFF_FFFF_0000_0000 == tag {
+                let id = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
+                let entry = entries[id]
+                if Int(entry.length) == count && NameTable.equal(bytes + Int(entry.offset), start, count) {
+                    return Int32(id)
                 }
             }
+            slot = (slot + 1) & mask
         }
     }
 
@@ -97,7 +92,7 @@ struct NameTable {
     private mutating func insert(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
         let id = Int32(entries.count)
         entries.append(Entry(offset: Int32(pool.count), length: Int32(count)))
-        pool.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+        pool.append(from: start, count: count)
         if entries.count * 2 > slots.count { grow() }
         place(UInt64(hash) << 32 | UInt64(id + 1))
         return id
@@ -111,21 +106,24 @@ struct NameTable {
 
     private mutating func grow() {
         let old = slots
-        slots = Array(repeating: 0, count: old.count * 2)
+        slots = GrowableBuffer(capacity: old.count * 2)
+        slots.append(repeating: 0, count: old.count * 2)
         mask = slots.count - 1
-        for value in old where value != 0 { place(value) }
+        for i in 0 ..< old.count where old[i] != 0 { place(old[i]) }
     }
 
     /// Appends raw bytes that are not a name (a file name) to the pool; returns their offset.
     mutating func appendToPool(_ text: String) -> (offset: Int32, length: Int32) {
         let offset = Int32(pool.count)
-        pool.append(contentsOf: text.utf8)
+        for byte in text.utf8 { pool.append(byte) }
         return (offset, Int32(pool.count) - offset)
     }
 
     /// The text of name `id`.
     func text(_ id: Int32) -> String {
         let entry = entries[Int(id)]
-        return String(decoding: pool[Int(entry.offset) ..< Int(entry.offset + entry.length)], as: UTF8.self)
+        return pool.withUnsafeBufferPointer { bytes in
+            String(decoding: UnsafeBufferPointer(rebasing: bytes[Int(entry.offset) ..< Int(entry.offset + entry.length)]), as: UTF8.self)
+        }
     }
 }

@@ -2,33 +2,33 @@
 /// statement index (parallel arrays).
 struct StatementTable {
     /// ``ImageLayout/StatementKind`` values.
-    var kind: [Int32] = []
+    var kind = GrowableBuffer<Int32>()
     /// The name id of the label.
-    var nameId: [Int32] = []
+    var nameId = GrowableBuffer<Int32>()
     /// The math string: start and length in the expressions section.
-    var start: [Int32] = []
-    var count: [Int32] = []
+    var start = GrowableBuffer<Int32>()
+    var count = GrowableBuffer<Int32>()
     /// The frame of an assertion (offset in the frames section), else -1.
-    var frame: [Int32] = []
+    var frame = GrowableBuffer<Int32>()
     /// Where the label is.
-    var file: [Int32] = []
-    var line: [Int32] = []
+    var file = GrowableBuffer<Int32>()
+    var line = GrowableBuffer<Int32>()
     /// For a hypothesis: the first statement index after its block ended (`Int32.max` while
     /// it is active); -1 for an assertion (see ``ImageLayout/StatementRecord/scopeEnd``).
-    var scopeEnd: [Int32] = []
+    var scopeEnd = GrowableBuffer<Int32>()
 
     /// The number of statements.
     var total: Int { kind.count }
 
-    mutating func reserveCapacity(_ capacity: Int) {
-        kind.reserveCapacity(capacity)
-        nameId.reserveCapacity(capacity)
-        start.reserveCapacity(capacity)
-        count.reserveCapacity(capacity)
-        frame.reserveCapacity(capacity)
-        file.reserveCapacity(capacity)
-        line.reserveCapacity(capacity)
-        scopeEnd.reserveCapacity(capacity)
+    init(capacity: Int) {
+        kind = GrowableBuffer(capacity: capacity)
+        nameId = GrowableBuffer(capacity: capacity)
+        start = GrowableBuffer(capacity: capacity)
+        count = GrowableBuffer(capacity: capacity)
+        frame = GrowableBuffer(capacity: capacity)
+        file = GrowableBuffer(capacity: capacity)
+        line = GrowableBuffer(capacity: capacity)
+        scopeEnd = GrowableBuffer(capacity: capacity)
     }
 
     /// Adds a statement labelled at `label` whose math string is `count` symbols from `start`.

@@ -8,6 +8,10 @@ struct Token {
     var file: Int32
     /// 1-based line of its first byte.
     var line: Int32
+    /// The token's bytes as a little-endian word when it is shorter than 8 bytes (zero-padded;
+    /// tokens have no zero bytes, so equal keys mean equal tokens), else 0 (also 0 for a token
+    /// read within 8 bytes of its file's end).
+    var key: UInt64 = 0
 
     /// The keyword this token is (`$c`, `$.`, ...), or nil for a label or math symbol.
     @inline(__always)

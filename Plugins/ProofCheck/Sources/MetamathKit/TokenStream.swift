@@ -47,6 +47,13 @@ struct TokenStream {
         }
     }
 
+    /// Reads the math symbols that come next in the current file (see ``Lexer/readSymbols(into:symbols:flags:allowingProof:)``).
+    @inline(__always)
+    mutating func readSymbols(into expressions: inout GrowableBuffer<Int32>, symbols: SymbolKeyTable.Lookup,
+                              flags: UnsafePointer<UInt8>, allowingProof: Bool) -> Lexer.SymbolRun {
+        current.readSymbols(into: &expressions, symbols: symbols, flags: flags, allowingProof: allowingProof)
+    }
+
     /// Finds the end of the proof whose `$=` was just read (see ``Lexer/scanProof()``).
     mutating func scanProof() throws(DatabaseError) -> Lexer.ProofScan {
         try current.scanProof()

@@ -6,11 +6,12 @@ import Glibc
 
 /// The database image as a file that workers can map, and that cannot outlive the master.
 ///
-/// The file is created with a unique name (`mkstemp`), unlinked at once and only then written
-/// through its descriptor; workers open it through the master's `/proc/PID/fd/N` link. Nothing
-/// is left behind, even when the master is killed while writing. It goes to `/dev/shm` (memory)
-/// when there is room, else to `$TMPDIR` or `/tmp` (a container's `/dev/shm` is often 64 MB).
-final class ImageFile {
+/// The master builds the image in place in a file (``ImagePlacement/unlinkedFile(directories:)``):
+/// created with a unique name, unlinked at once and only then filled through a shared mapping;
+/// workers open it through the master's `/proc/PID/fd/N` link. Nothing is left behind, even
+/// when the master is killed while writing. It goes to `/dev/shm` (memory) when there is room,
+/// else to `$TMPDIR` or `/tmp` (a container's `/dev/shm` is often 64 MB).
+struct ImageFile {
     /// The path workers open.
     let path: String
     /// The image's digest.
@@ -18,34 +19,19 @@ final class ImageFile {
     /// The open (unlinked) file.
     let descriptor: Int32
 
-    /// Writes `image` (of the database at `databasePath`, for error messages) and keeps it open.
-    init(image: DatabaseImage, databasePath: String) throws(DatabaseError) {
+    /// Where the master builds the image.
+    static var placement: ImagePlacement {
         var directories: [String] = []
         if access("/dev/shm", W_OK) == 0 { directories.append("/dev/shm") }
         directories.append(getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
-        var failures: [String] = []
-        for directory in directories {
-            var template = Array("\(directory)/proofcheck-XXXXXX".utf8CString)
-            let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard descriptor >= 0 else {
-                failures.append("\(directory): \(String(cString: strerror(errno)))")
-                continue
-            }
-            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-            if let failure = image.write(toDescriptor: descriptor) {
-                failures.append("\(directory): \(String(cString: strerror(failure)))")
-                close(descriptor)
-                continue
-            }
-            self.descriptor = descriptor
-            self.path = "/proc/\(getpid())/fd/\(descriptor)"
-            self.digest = image.digest
-            return
-        }
-        throw DatabaseError(file: databasePath, line: 0,
-                            message: "cannot write the database image (\(image.byteCount) bytes): \(failures.joined(separator: "; "))")
+        return .unlinkedFile(directories: directories)
     }
 
-    deinit { close(descriptor) }
+    /// The file of `image`, which must have been built with ``placement`` (the caller keeps
+    /// the image, hence the file, alive).
+    init(image: DatabaseImage) {
+        descriptor = image.fileDescriptor!
+        path = "/proc/\(getpid())/fd/\(descriptor)"
+        digest = image.digest
+    }
 }

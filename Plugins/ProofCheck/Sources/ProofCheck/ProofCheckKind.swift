@@ -33,8 +33,8 @@ struct ProofCheckKind: TaskKind {
     private var planner: BatchPlanner
     private var outcomes: [TheoremOutcome]
     private var failures: [Int: FailureRecord] = [:]
-    /// Statement index → position in ``theorems``.
-    private let positions: [Int32: Int32]
+    /// The statement index of each theorem in ``theorems`` (increasing: database order).
+    private let indices: [Int32]
     /// Size of each batch handed out and not settled yet, by its first position.
     private var batchSizes: [Int32: Int32] = [:]
     private var workersSeen: Set<String> = []
@@ -47,7 +47,7 @@ struct ProofCheckKind: TaskKind {
     init(arguments: [String], context: OpenContext<ProofCheckKind>) throws {
         let started = ProofCheckWorker.now()
         let options = try ProofCheckOptions(arguments: arguments)
-        let database = try CompiledDatabase.compile(path: options.path)
+        let database = try CompiledDatabase.compile(path: options.path, placement: ImageFile.placement)
         var theorems = database.theorems
         if let label = options.theorem {
             guard let theorem = database.theorem(labeled: label) else {
@@ -61,13 +61,10 @@ struct ProofCheckKind: TaskKind {
         self.persistent = options.persistent || context.policy == .persistent
         self.database = database
         self.theorems = theorems
-        self.image = try ImageFile(image: database.image, databasePath: options.path)
+        self.image = ImageFile(image: database.image)
         self.imageBlob = context.host.publishBlob(fileDescriptor: image.descriptor)
         self.outcomes = Array(repeating: .pending, count: theorems.count)
-        var positions: [Int32: Int32] = [:]
-        positions.reserveCapacity(theorems.count)
-        for (position, theorem) in theorems.enumerated() { positions[theorem.index] = Int32(position) }
-        self.positions = positions
+        self.indices = theorems.map(\.index)
         // A one-shot worker maps and checks the whole image for each batch (measured on the x10
         // database: about 20 ms from one batch's end to the next one's first proof): fewer,
         // larger batches. A persistent worker keeps the image, so small batches cost little.
@@ -121,14 +118,14 @@ struct ProofCheckKind: TaskKind {
         case (.verify(let first, let count), .verified(let verifiedCount, let problems)):
             let range = Int(first) ..< Int(first + count)
             guard Int(verifiedCount) + problems.count == range.count,
-                  problems.allSatisfy({ problem in positions[problem.theorem].map { range.contains(Int($0)) } ?? false })
+                  problems.allSatisfy({ problem in position(of: problem.theorem).map { range.contains($0) } ?? false })
             else {
                 return .end(.failed("worker answered for other theorems than its batch \(describe(range))"))
             }
             var problemPositions: Set<Int> = []
             var followUps: [ProofTask] = []
             for problem in problems {
-                let position = Int(positions[problem.theorem]!)
+                let position = position(of: problem.theorem)!
                 problemPositions.insert(position)
                 outcomes[position] = .checked(problem.result)
                 if case .failed(let failure) = problem.result {
@@ -156,8 +153,18 @@ struct ProofCheckKind: TaskKind {
         }
     }
 
+    /// The position in ``theorems`` of the theorem with statement index `statement`, if any.
+    private func position(of statement: Int32) -> Int? {
+        var low = 0, high = indices.count
+        while low < high {
+            let middle = (low + high) / 2
+            if indices[middle] < statement { low = middle + 1 } else { high = middle }
+        }
+        return low < indices.count && indices[low] == statement ? low : nil
+    }
+
     mutating func feedback(_ note: ProgressNote, from worker: String) {
-        guard let first = positions[note.batch], let size = batchSizes[first] else { return }
+        guard let first = position(of: note.batch).map(Int32.init), let size = batchSizes[first] else { return }
         progress.advance(batch: first, size: Int(size), by: Int(note.count))
     }
 

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A second thread for a piece of work that the starting thread waits for with ``join()``.
+///
+/// The work may use state that the starting thread leaves alone until then (the caller's
+/// contract, hence an `@unchecked Sendable` box rather than a `Sendable` closure).
+final class HelperThread {
+    final class Work: @unchecked Sendable {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    private var thread: pthread_t?
+    /// The work, when no thread could be created: it runs at ``join()``.
+    private var pending: Work?
+
+    /// Starts `work` on a new thread.
+    init(_ work: @escaping () -> Void) {
+        let box = Work(work)
+        let context = Unmanaged.passRetained(box).toOpaque()
+        var handle = pthread_t()
+        if pthread_create(&handle, nil, helperThreadMain, context) == 0 {
+            thread = handle
+        } else {
+            Unmanaged<Work>.fromOpaque(context).release()
+            pending = box
+        }
+    }
+
+    /// Whether the work runs on its own thread (false when no thread could be created: it then
+    /// runs at ``join()``).
+    var isRunning: Bool { thread != nil }
+
+    /// Waits until the work has ended.
+    func join() {
+        if let thread {
+            pthread_join(thread, nil)
+            self.thread = nil
+        } else if let work = pending {
+            pending = nil
+            work.run()
+        }
+    }
+
+    deinit { join() }
+}
+
+/// A value one thread sets and another reads after a ``HelperThread/join()``.
+final class HandOver<Value>: @unchecked Sendable {
+    var value: Value?
+}
+
+private func helperThreadMain(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Unmanaged<HelperThread.Work>.fromOpaque(context!).takeRetainedValue().run()
+    return nil
+}
