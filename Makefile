@@ -38,10 +38,11 @@ test: build test-deps
 	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
 	bash Tests/Integration/remote-hosts.sh $(RELEASE_BIN)
 
-bench: deps
+bench: deps test-deps
 	$(SWIFT) build -c release
 	bash Benchmarks/run.sh $(RELEASE_BIN)
 	bash Benchmarks/parmap/run.sh $(RELEASE_BIN)
+	bash Benchmarks/remote/run.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build Benchmarks/out
