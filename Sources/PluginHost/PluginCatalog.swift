@@ -68,12 +68,25 @@ public struct PluginCatalog: Sendable {
             do { return try PluginLibrary(path: absolutePath(nameOrPath)) } catch { throw .plugin(error) }
         }
         for directory in directories {
-            for file in PluginCatalog.sharedObjects(in: directory) {
+            // Files named like the plugin (libProofCheck.so for proofcheck) first: loading every
+            // plugin of a directory to read its name costs milliseconds at each start.
+            let files = PluginCatalog.sharedObjects(in: directory)
+            let likely = files.filter { PluginCatalog.fileName($0, suggests: nameOrPath) }
+            for file in likely + files.filter({ !PluginCatalog.fileName($0, suggests: nameOrPath) }) {
                 guard let library = try? PluginLibrary(path: file) else { continue }
                 if library.name == nameOrPath { return library }
             }
         }
         throw .pluginNotFound(name: nameOrPath, searched: directories)
+    }
+
+    /// True when a file's name, without `lib`, `.so`, case, `-` and `_`, is the plugin's name.
+    static func fileName(_ path: String, suggests name: String) -> Bool {
+        func key<S: StringProtocol>(_ text: S) -> String {
+            String(text.lowercased().filter { $0 != "-" && $0 != "_" })
+        }
+        let file = path.split(separator: "/").last ?? ""
+        return key(file.dropFirst(3).dropLast(3)) == key(name)
     }
 
     private func absolutePath(_ path: String) -> String {
