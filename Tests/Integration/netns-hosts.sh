@@ -7,7 +7,8 @@
 #
 # Source it with $bin (binaries), $repo (checkout) and a skip function set. It defines $run (a
 # private directory), $launcher, hosts=(ADDRESS1 ADDRESS2), $run/hosts (a hosts file), a cleanup
-# trap, stop_host N (kills the host's sshd and everything under it), and $launcher_mux (the same
+# trap, stop_host N (kills the host's sshd and everything under it), restore_host N (link up, a
+# new sshd), and $launcher_mux (the same
 # launcher through a multiplexed ssh connection per host).
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces (running as uid $(id -u))"
 for tool in ip unshare ssh ssh-keygen /usr/sbin/sshd python3; do
@@ -81,18 +82,32 @@ PidFile none
 PrintMotd no
 PrintLastLog no
 EOF
+  run_sshd "$i"
+  hosts+=("$address")
+}
+
+# Starts host N's sshd in fresh private mount and pid namespaces; waits until it answers.
+run_sshd() {
+  local i=$1 dir="$run/host$1" address="10.213.$1.2"
   local mounts="mount -t tmpfs none /srv && mkdir /srv/ph && mount --bind '$dir' /srv/ph"
   for d in $hide; do mounts="$mounts && mount -t tmpfs none '$d'"; done
-  ip netns exec "$ns" unshare --mount --pid --fork --mount-proc --propagation private \
+  ip netns exec "ph$i-$tag" unshare --mount --pid --fork --mount-proc --propagation private \
     /bin/sh -c "$mounts && exec /usr/sbin/sshd -D -e -f /srv/ph/ssh/sshd_config" 2>"$run/sshd$i.log" &
   echo $! >"$run/sshd$i.pid"
   for _ in $(seq 50); do
-    ssh -F "$run/ssh_config" "$address" true 2>/dev/null && { hosts+=("$address"); return 0; }
+    ssh -F "$run/ssh_config" "$address" true 2>/dev/null && return 0
     sleep 0.2
   done
   cat "$run/sshd$i.log" >&2
   echo "sshd on $address did not come up" >&2; exit 1
 }
+
+# Brings host N back after stop_host and a cut link: link up, a new sshd (an empty blob cache).
+restore_host() {
+  ip link set "vh$1-$tag" up
+  run_sshd "$1"
+}
+
 stop_host() {
   pkill -9 -P "$(cat "$run/sshd$1.pid")" 2>/dev/null || true
 }

@@ -98,52 +98,49 @@ for i in 0 1; do
 done
 echo "remote-hosts: ok: proofcheck iset.mm over ssh: $(grep -o '8573 proofs.*' "$run/out-pc"); $count batches on both hosts; image cached once per host"
 
+# Waits until host 2 (slot 1) started a task of the run writing events to $1 (worker names
+# starting $2) and at least $3 tasks ended, then cuts host 2's link and kills its sshd, and waits
+# for the master (pid $master); sets $code to its exit status.
+cut_host2_mid_run() {
+  local events=$1 worker=$2 minimum=$3 ended
+  for _ in $(seq 600); do
+    ended=$(grep -c '"event":"task-ended"' "$events" 2>/dev/null || true)
+    [ "${ended:-0}" -ge "$minimum" ] && grep -q "\"event\":\"task-started\".*\"worker\":\"$worker" "$events" && break
+    sleep 0.05
+  done
+  grep -q "\"worker\":\"$worker" "$events" || fail "host 2 never got a task"
+  ip link set "vh2-$tag" down
+  stop_host 2
+  set +e
+  wait "$master"
+  code=$?
+  set -e
+  grep -q "host ${hosts[1]}" "$run/err-cut" || { cat "$run/err-cut" >&2; fail "the host's failure was not reported"; }
+}
+
 # 4. Cut host 2's link mid-run and kill its sshd: the run completes on host 1.
 "$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e2.jsonl" \
-  --heartbeat 0.3 --retries 2 --policy persistent chaos --repeat 60 sleep:100 >"$run/out2" 2>"$run/err2" &
+  --heartbeat 0.3 --retries 2 --policy persistent chaos --repeat 60 sleep:100 >"$run/out2" 2>"$run/err-cut" &
 master=$!
-for _ in $(seq 300); do
-  if grep -q '"event":"task-started".*"worker":"chaos:1:' "$run/e2.jsonl" 2>/dev/null \
-     && [ "$(grep -c '"event":"task-ended"' "$run/e2.jsonl")" -ge 6 ]; then break; fi
-  sleep 0.05
-done
-grep -q '"worker":"chaos:1:' "$run/e2.jsonl" || fail "host 2 never got a task"
-ip link set "vh2-$tag" down
-stop_host 2
-set +e
-wait "$master"
-code=$?
-set -e
-[ "$code" = 0 ] || { cat "$run/err2" >&2; fail "the run with a cut link exited $code"; }
+cut_host2_mid_run "$run/e2.jsonl" "chaos:1:" 6
+[ "$code" = 0 ] || { cat "$run/err-cut" >&2; fail "the run with a cut link exited $code"; }
 read -r count slots reasons < <(check_events "$run/e2.jsonl") || fail "events of the cut-link run: see above"
 [ "$count" = 60 ] || fail "expected 60 tasks, got $count"
-grep -q "host ${hosts[1]}" "$run/err2" || { cat "$run/err2" >&2; fail "the host's failure was not reported"; }
 case "$reasons" in
   *"host ${hosts[1]}"*"sent nothing for"*) ;;
   *) fail "the lost task's retry does not name the silent host: $reasons" ;;
 esac
 if pgrep -f "ssh -F $run/ssh_config" >/dev/null; then fail "ssh clients left behind"; fi
-echo "remote-hosts: ok: link of ${hosts[1]} cut mid-run: 60 tasks each ended once, done; reported: $(grep -m1 "host ${hosts[1]}" "$run/err2")"
+echo "remote-hosts: ok: link of ${hosts[1]} cut mid-run: 60 tasks each ended once, done; reported: $(grep -m1 "host ${hosts[1]}" "$run/err-cut")"
 
 # 5. The same with ProofCheck: iset.mm in many small batches, persistent workers; host 2's link
 #    is cut after it finished a few batches. Every batch ends once, all 8,573 proofs verify.
+restore_host 2
 "$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e-pc2.jsonl" \
-  --heartbeat 0.3 --retries 2 proofcheck --persistent --batches-per-worker 400 "$iset" >"$run/out-pc2" 2>"$run/err-pc2" &
+  --heartbeat 0.3 --retries 2 proofcheck --persistent --batches-per-worker 400 "$iset" >"$run/out-pc2" 2>"$run/err-cut" &
 master=$!
-for _ in $(seq 600); do
-  ended=$(grep -c '"event":"task-ended"' "$run/e-pc2.jsonl" 2>/dev/null || true)
-  [ "${ended:-0}" -ge 10 ] \
-    && grep -q '"event":"task-started".*"worker":"proofcheck:1:' "$run/e-pc2.jsonl" && break
-  sleep 0.05
-done
-ip link set "vh2-$tag" down
-stop_host 2
-set +e
-wait "$master"
-code=$?
-set -e
+cut_host2_mid_run "$run/e-pc2.jsonl" "proofcheck:1:" 10
 grep -qF "8573 proofs: 8573 verified, 0 failed, 0 incomplete" "$run/out-pc2" && [ "$code" = 0 ] \
-  || { cat "$run/out-pc2" "$run/err-pc2" >&2; fail "proofcheck with a cut link exited $code"; }
-read -r count slots reasons < <(check_events "$run/e-pc2.jsonl") || fail "events of the proofcheck cut-link run: see above"
-grep -q "host ${hosts[1]}" "$run/err-pc2" || { cat "$run/err-pc2" >&2; fail "the host's failure was not reported"; }
+  || { cat "$run/out-pc2" "$run/err-cut" >&2; fail "proofcheck with a cut link exited $code"; }
+read -r count _ _ < <(check_events "$run/e-pc2.jsonl") || fail "events of the proofcheck cut-link run: see above"
 echo "remote-hosts: ok: proofcheck with ${hosts[1]}'s link cut mid-run: $count batches each ended once; $(grep -o '8573 proofs: [^,]*' "$run/out-pc2")"
