@@ -23,6 +23,14 @@ struct ProgressCounter {
         host.advanceProgress(by: add)
     }
 
+    /// The batch at `first` (of `size` units) becomes two, at `first` and `first + half`: what was
+    /// counted of it goes to the halves in order, so their later counts never add to more than `size`.
+    mutating func split(batch first: Int32, at half: Int32, size: Int) {
+        let before = counted.removeValue(forKey: first) ?? 0
+        if before > 0 { counted[first] = min(before, Int(half)) }
+        if before > Int(half) { counted[first + half] = min(before - Int(half), size - Int(half)) }
+    }
+
     /// The batch at `first` is finished: counts whatever of it was not counted yet.
     mutating func settle(batch first: Int32, size: Int) {
         let before = counted.removeValue(forKey: first) ?? 0

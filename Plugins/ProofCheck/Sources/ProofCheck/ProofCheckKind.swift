@@ -180,6 +180,19 @@ struct ProofCheckKind: TaskKind {
     }
 
     mutating func taskLost(_ task: ProofTask?, reason: LossReason, message: String, willRetry: Bool) -> PluginKit.TaskOutcome? {
+        // A batch whose worker died or hung is split in two, as ParMap does: a proof that kills
+        // its worker (one that exhausts memory, say) ends up alone, and its batch-mates verify.
+        if case .verify(let first, let count)? = task, count > 1, reason == .workerDied || reason == .expired {
+            let half = count / 2
+            batchSizes[first] = half
+            batchSizes[first + half] = count - half
+            progress.split(batch: first, at: half, size: Int(count))
+            host.push(.verify(first: first, count: half), priority: -1)
+            host.push(.verify(first: first + half, count: count - half), priority: -1)
+            host.log("proofcheck: worker lost (\(reason)) on \(describe(Int(first) ..< Int(first + count))): "
+                     + "checking it in two halves: \(message)", level: .warning)
+            return .done
+        }
         guard let task, !willRetry else { return nil }
         switch reason {
         case .spawnFailed, .orphaned:
