@@ -14,6 +14,15 @@ struct ProofMachine {
     private(set) var arenaCount = 0
     private(set) var stack = ScratchBuffer<StackEntry>(capacity: 1 << 10)
     private(set) var stackCount = 0
+    /// For each stack slot, the largest arena end of the entries up to it: what the stack below
+    /// a step's hypotheses still uses of the arena.
+    private var stackEnds = ScratchBuffer<Int32>(capacity: 1 << 10)
+    /// The largest arena end of a saved (`Z`) subproof: the arena below it stays.
+    var savedEnd: Int32 = 0
+    /// Once this many arena entries above everything still in use have piled up, a step's result
+    /// is moved down over them. Ordinary proofs never get there; a proof whose expressions keep
+    /// growing would otherwise need memory quadratic in its length.
+    static let reclaimThreshold = 1 << 16
     var saved = ScratchBuffer<StackEntry>(capacity: 1 << 10)
     var savedCount = 0
     var substitution = ScratchBuffer<StackEntry>(capacity: 64)
@@ -41,6 +50,7 @@ struct ProofMachine {
         isVariable.deallocate()
         arena.deallocate()
         stack.deallocate()
+        stackEnds.deallocate()
         saved.deallocate()
         substitution.deallocate()
         labels.deallocate()
@@ -69,6 +79,7 @@ struct ProofMachine {
         arenaCount = 0
         stackCount = 0
         savedCount = 0
+        savedEnd = 0
         unknownCount = 0
         disjointLoaded = false
         let text = view.proofs + Int(view.theorem(record, Theorem.proofStart))
@@ -231,6 +242,7 @@ struct ProofMachine {
                 }
                 saved.reserve(savedCount + 1, keeping: savedCount)
                 saved[savedCount] = stack[stackCount - 1]
+                if !saved[savedCount].isUnknown { savedEnd = max(savedEnd, saved[savedCount].start + saved[savedCount].count) }
                 savedCount += 1
             } else if c == UInt8(ascii: "?") {
                 if number != 0 {
@@ -346,6 +358,15 @@ struct ProofMachine {
         }
         arenaCount += length
         stackCount = base
+        // The hypotheses just popped are garbage unless the stack below or a saved subproof
+        // uses that part of the arena: reclaim it when much has piled up.
+        let inUse = Int(max(savedEnd, base > 0 ? stackEnds[base - 1] : 0))
+        if start - inUse >= ProofMachine.reclaimThreshold {
+            (arena.base + inUse).update(from: arena.base + start, count: length)
+            arenaCount = inUse + length
+            push(StackEntry(start: Int32(inUse), count: Int32(length)))
+            return
+        }
         push(StackEntry(start: Int32(start), count: Int32(length)))
     }
 
@@ -409,7 +430,10 @@ struct ProofMachine {
     @inline(__always)
     mutating func push(_ entry: StackEntry) {
         stack.reserve(stackCount + 1, keeping: stackCount)
+        stackEnds.reserve(stackCount + 1, keeping: stackCount)
         stack[stackCount] = entry
+        let end = entry.isUnknown ? 0 : entry.start + entry.count
+        stackEnds[stackCount] = stackCount > 0 ? max(stackEnds[stackCount - 1], end) : end
         stackCount += 1
     }
 

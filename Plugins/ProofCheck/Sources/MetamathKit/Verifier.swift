@@ -28,6 +28,10 @@ public final class Verifier {
     /// The number of theorems (`$p` statements) in the image.
     public var theoremCount: Int { machine.view.theoremCount }
 
+    /// How many math symbols the proof machine's arena holds room for (it only grows): what the
+    /// longest proof so far needed at once.
+    var arenaCapacity: Int { machine.arena.capacity }
+
     /// Label, line and file of statement `index` (("", 0, "") for an index out of range).
     public func theoremInfo(index: Int32) -> (label: String, line: Int, file: String) {
         let view = machine.view
