@@ -27,6 +27,10 @@ final class BlobStore: @unchecked Sendable {
     private var byDigest: [[UInt8]: Blob] = [:]
     /// Whether the named worker runs on another machine (nil: no such worker). Set by the scheduler.
     var isRemoteWorker: (String) -> Bool? = { _ in false }
+    /// True when some workers of the run may be remote: blobs are then hashed when published
+    /// (in `master_open`, before the run starts), not under the scheduler's lock at the first
+    /// remote request, where a long hash would stall heartbeats and time limits.
+    var hashesOnPublish = false
 
     /// Keeps a duplicate of `descriptor`, which must be a regular file; returns its id (> 0).
     func publish(descriptor: Int32) -> UInt64 {
@@ -34,7 +38,12 @@ final class BlobStore: @unchecked Sendable {
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return 0 }
         let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 3)
         guard copy >= 0 else { return 0 }
-        blobs.append(Blob(descriptor: copy, size: UInt64(info.st_size)))
+        let blob = Blob(descriptor: copy, size: UInt64(info.st_size))
+        blobs.append(blob)
+        if hashesOnPublish, let digest = hash(blob) {
+            blob.digest = digest
+            digestLock.withLock { byDigest[digest] = blob }
+        }
         return UInt64(blobs.count)
     }
 

@@ -14,6 +14,9 @@ final class HostState {
     var dropped: String?
     /// The last failure, for the report when every host is gone.
     var lastFailure: String?
+    /// When the last failure was recorded (monotonic nanoseconds): workers spawned before it
+    /// that fail later belong to the same outage.
+    var lastFailureAt: UInt64 = 0
 
     init(name: String, launcher: WorkerLauncher?) {
         self.name = name

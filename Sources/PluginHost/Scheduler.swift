@@ -66,6 +66,7 @@ final class Scheduler: @unchecked Sendable {
             // A budget larger than the hosts' slots leaves the extra slots to the first host.
             slotHosts = (0..<configuration.jobs).map { $0 < assignment.count ? assignment[$0] : assignment.first ?? 0 }
         }
+        blobs.hashesOnPublish = hosts.contains { $0.isRemote }
         // Called from plugin callbacks, with the lock held.
         blobs.isRemoteWorker = { [unowned self] name in
             slots.first { $0?.name == name }?.map { $0.host.isRemote }
@@ -303,7 +304,8 @@ final class Scheduler: @unchecked Sendable {
         } while rounds < 64
         // A kind short of workers gets an empty slot, or else an idle worker's slot: with neither
         // (every worker busy, the steady state of a persistent pool) there is nothing to decide.
-        let hasEmptySlot = slots.contains { $0 == nil }
+        // (A dropped host's empty slots never spawn again: they do not count.)
+        let hasEmptySlot = slots.indices.contains { slots[$0] == nil && hosts[slotHosts[$0]].dropped == nil }
         if hasEmptySlot || slots.contains(where: { $0?.phase == .idle && $0?.exitIntent == nil }),
            let kind = kindNeedingWorkerLocked() {
             if hasEmptySlot {
@@ -545,11 +547,20 @@ final class Scheduler: @unchecked Sendable {
     /// A worker could not be started on a remote host, or went silent there: the host is left
     /// alone for a back-off that doubles with each failure in a row, and dropped after
     /// `hostFailureLimit` of them. With no host left, every kind fails to start.
-    func hostFailedLocked(_ host: HostState, message: String) {
-        guard host.dropped == nil else { return }
+    ///
+    /// One outage counts once: a failure of a worker spawned before the host's last recorded
+    /// failure (its link went down with the others) is not counted again. A host is not
+    /// dropped while it still has live workers.
+    func hostFailedLocked(_ host: HostState, message: String, workerSpawnedAt: UInt64) {
+        guard host.dropped == nil, workerSpawnedAt >= host.lastFailureAt else { return }
         host.consecutiveFailures += 1
         host.lastFailure = message
-        if host.consecutiveFailures >= configuration.hostFailureLimit {
+        host.lastFailureAt = monotonicNanoseconds()
+        let hasLiveWorkers = slots.contains { worker in
+            guard let worker, worker.host === host else { return false }
+            return (worker.phase == .idle || worker.phase == .busy) && worker.exitIntent == nil
+        }
+        if host.consecutiveFailures >= configuration.hostFailureLimit && !hasLiveWorkers {
             host.dropped = message
             emitLocked(.hostDropped(host: host.name, message: message))
             pendingWarnings.append("plugin-host: warning: \(host.label) dropped from the run after \(host.consecutiveFailures) failures in a row; last: \(message)")
@@ -615,7 +626,7 @@ final class Scheduler: @unchecked Sendable {
         emitLocked(.spawnFailed(kind: kind.name, message: message))
         if worker.host.isRemote {
             // Launched elsewhere: the host is to blame until every host has failed.
-            hostFailedLocked(worker.host, message: message)
+            hostFailedLocked(worker.host, message: message, workerSpawnedAt: worker.spawnedAt)
             return dispatchLocked()
         }
         kind.consecutiveSpawnFailures += 1
@@ -716,14 +727,14 @@ final class Scheduler: @unchecked Sendable {
         case .shutdown?: reason = "run finished"
         case .lost(let why)?:
             reason = why
-            hostFailedLocked(worker.host, message: why)
+            hostFailedLocked(worker.host, message: why, workerSpawnedAt: worker.spawnedAt)
         case nil:
             reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
             if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
             if worker.host.isRemote, termination == .exited(255) {
                 // ssh's own failure status: the connection, not the task, broke.
                 reason = "\(worker.host.label): " + reason
-                hostFailedLocked(worker.host, message: reason)
+                hostFailedLocked(worker.host, message: reason, workerSpawnedAt: worker.spawnedAt)
             }
         }
         if everStarted { emitLocked(.workerEnded(worker: worker.name, reason: reason)) }

@@ -143,6 +143,9 @@ final class WorkerState: @unchecked Sendable {
                     (try? writer!.write(type: .blobData, id: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[0..<count]))) == nil
                 }
                 if failed { return }  // The worker is gone; its reader sees the end.
+                // A chunk taken by the link is news from the worker too: its heartbeats wait
+                // unread in the pipe while this thread writes.
+                heard()
                 offset += UInt64(count)
             }
             try? writer!.write(type: .blobEnd, id: 0, payload: [])

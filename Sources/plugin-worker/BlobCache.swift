@@ -45,6 +45,7 @@ struct BlobCache {
         var template = Array("\(directory)/.partial-\(name.prefix(16))-XXXXXX".utf8CString)
         let partial = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard partial >= 0 else { return .failure(BlobFailure("cannot write to the blob cache \(directory): \(errnoText())")) }
+        _ = fcntl(partial, F_SETFD, FD_CLOEXEC)  // (mkostemp is not in the Glibc module.)
         let partialPath = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
         defer { close(partial) }
         if let problem = fetch(partial) {
@@ -63,15 +64,15 @@ struct BlobCache {
             unlink(partialPath)
             return .failure(BlobFailure("cannot verify blob \(name.prefix(16)): \(errnoText())"))
         }
-        guard rename(partialPath, final) == 0 else {
+        // Opened before it gets its name: another worker's eviction may unlink it at once.
+        let verified = Glibc.open(partialPath, O_RDONLY | O_CLOEXEC)
+        guard verified >= 0, rename(partialPath, final) == 0 else {
+            if verified >= 0 { close(verified) }
             unlink(partialPath)
             return .failure(BlobFailure("cannot store blob \(name.prefix(16)) in \(directory): \(errnoText())"))
         }
         evict(keeping: name)
-        guard let descriptor = openCached(final, size: size) else {
-            return .failure(BlobFailure("cannot open cached blob \(final): \(errnoText())"))
-        }
-        return .success(descriptor)
+        return .success(verified)
     }
 
     /// A cached blob of the right size, its use time refreshed (for the eviction order).

@@ -213,6 +213,35 @@ struct WorkerPlacementTests {
         #expect(test.log.kinds.contains { if case .hostDown("alpha", _, _) = $0 { true } else { false } })
     }
 
+    @Test("one outage counts once: three workers of a host going silent together back it off, do not drop it")
+    func oneOutageCountsOnce() async throws {
+        let directory = TemporaryDirectory()
+        let ssh = Self.fakeSSH(in: directory)
+        let configuration = try Self.configuration(
+            hosts: [WorkerHost(name: "alpha", slots: 3)],
+            launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", heartbeat: 0.1, backOff: 0.05)
+        let test = try TestRun(chaos: ["sleep:1500", "sleep:1500", "sleep:1500"], configuration)
+        let log = test.log
+        // All three workers frozen at once: to the master, the host's link went down.
+        let frozen = Reaction { () -> Int in
+            var count = 0
+            for task in UInt64(1)...3 {
+                guard let worker = log.blockingWaitForStart(of: task, attempt: 1), let pid = log.pid(of: worker),
+                      kill(pid, SIGSTOP) == 0 else { continue }
+                count += 1
+            }
+            return count
+        }
+        test.start()
+        #expect(await frozen.value == 3)
+        let report = try await test.finish()
+        #expect(report.counts.done == 3, "every task retried and done on the same host after its back-off")
+        let downs = test.log.kinds.filter { if case .hostDown = $0 { true } else { false } }
+        #expect(downs.count == 1, "one outage, one failure: \(downs)")
+        #expect(!test.log.kinds.contains { if case .hostDropped = $0 { true } else { false } })
+        #expect(test.log.retries.count == 3)
+    }
+
     @Test("a worker whose master goes silent exits by itself after its missed heartbeats")
     func workerLeavesASilentMaster() throws {
         let process = Process()
