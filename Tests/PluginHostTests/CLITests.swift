@@ -228,6 +228,20 @@ struct CLITests {
         #expect(missing.stderr.contains("'nothing-like-this'"))
     }
 
+    @Test("bad placement options: one line naming the file, line or program, exit 2",
+          arguments: [("a 2\nb x\n", ["--launcher", "ssh"], ":2: slots must be a number from 1 to 4096, found 'x'"),
+                      ("node1 2\n", [], ": host node1 needs a --launcher"),
+                      (nil, ["--launcher", "no-such-launcher-xyz {host}"], "--launcher: no-such-launcher-xyz: not found in PATH")])
+    func badPlacement(hostsFile: String?, options: [String], message: String) async throws {
+        let directory = TemporaryDirectory()
+        var arguments = ["run"] + options
+        if let hostsFile { arguments += ["--hosts", directory.write("hosts", hostsFile)] }
+        let result = try await HostProcess.run(arguments + ["chaos", "echo"])
+        #expect(result.status == 2)
+        #expect(result.errorLines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+    }
+
     @Test("SIGINT while a kind is still opening: one line, exit 130, not a death by signal")
     func sigintDuringSetUp() async throws {
         let directory = TemporaryDirectory()
