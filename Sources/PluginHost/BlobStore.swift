@@ -6,7 +6,7 @@ import Glibc
 
 /// The files task kinds published for their workers (`PH_HOST_EXT_BLOBS`), and how each worker
 /// reaches them: the master's open file for a worker on this machine, the content's SHA-256 for
-/// one elsewhere, which then fetches the bytes through the protocol (see ``serve(_:to:)``).
+/// one elsewhere, which then fetches the bytes through the protocol (``WorkerState/sendBlob(_:)``).
 ///
 /// Guarded by the scheduler's lock, except ``content(digest:)`` and the reads that serve a
 /// request, which only touch blobs whose digest is already known (immutable from then on).
@@ -14,7 +14,8 @@ final class BlobStore: @unchecked Sendable {
     final class Blob: @unchecked Sendable {
         let descriptor: Int32
         let size: UInt64
-        /// The SHA-256, computed the first time a remote worker needs it.
+        /// The SHA-256: computed when published in a run with remote hosts, else the first time
+        /// a remote worker needs it.
         var digest: [UInt8]?
         init(descriptor: Int32, size: UInt64) {
             self.descriptor = descriptor
@@ -40,10 +41,7 @@ final class BlobStore: @unchecked Sendable {
         guard copy >= 0 else { return 0 }
         let blob = Blob(descriptor: copy, size: UInt64(info.st_size))
         blobs.append(blob)
-        if hashesOnPublish, let digest = hash(blob) {
-            blob.digest = digest
-            digestLock.withLock { byDigest[digest] = blob }
-        }
+        if hashesOnPublish { _ = digest(of: blob) }
         return UInt64(blobs.count)
     }
 
@@ -52,12 +50,8 @@ final class BlobStore: @unchecked Sendable {
         guard id >= 1, id <= UInt64(blobs.count), let remote = isRemoteWorker(worker) else { return nil }
         let blob = blobs[Int(id - 1)]
         if !remote { return BlobReference.local(path: "/proc/\(getpid())/fd/\(blob.descriptor)").encoded }
-        if blob.digest == nil {
-            guard let digest = hash(blob) else { return nil }
-            blob.digest = digest
-            digestLock.withLock { byDigest[digest] = blob }
-        }
-        return BlobReference.content(digest: blob.digest!, size: blob.size).encoded
+        guard let digest = digest(of: blob) else { return nil }
+        return BlobReference.content(digest: digest, size: blob.size).encoded
     }
 
     /// The blob with this digest, if one was referenced for a remote worker. Any thread.
@@ -65,18 +59,13 @@ final class BlobStore: @unchecked Sendable {
         digestLock.withLock { byDigest[digest] }
     }
 
-    private func hash(_ blob: Blob) -> [UInt8]? {
-        guard var hasher = SHA256Hasher() else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset: UInt64 = 0
-        while offset < blob.size {
-            let count = buffer.withUnsafeMutableBytes { pread(blob.descriptor, $0.baseAddress, $0.count, off_t(offset)) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return nil }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            offset += UInt64(count)
-        }
-        return hasher.finish()
+    /// The blob's SHA-256, hashed on first need and then findable by ``content(digest:)``.
+    private func digest(of blob: Blob) -> [UInt8]? {
+        if let digest = blob.digest { return digest }
+        guard let (digest, size) = SHA256Hasher.digest(ofFile: blob.descriptor), size == blob.size else { return nil }
+        blob.digest = digest
+        digestLock.withLock { byDigest[digest] = blob }
+        return digest
     }
 
     deinit {

@@ -129,24 +129,21 @@ final class WorkerState: @unchecked Sendable {
                 try? writer!.write(type: .blobEnd, id: 0, payload: Array("the master has no such blob".utf8))
                 return
             }
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            var offset: UInt64 = 0
-            while offset < blob.size {
-                let want = Int(min(UInt64(chunk.count), blob.size - offset))
-                let count = chunk.withUnsafeMutableBytes { pread(blob.descriptor, $0.baseAddress, want, off_t(offset)) }
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else {
-                    try? writer!.write(type: .blobEnd, id: 0, payload: Array("the master cannot read the blob".utf8))
-                    return
+            var writeFailed = false
+            let sent = FileChunks.read(blob.descriptor, limit: blob.size) { chunk in
+                guard (try? writer!.write(type: .blobData, id: 0, payload: chunk)) != nil else {
+                    writeFailed = true
+                    return false
                 }
-                let failed = chunk.withUnsafeBytes { bytes -> Bool in
-                    (try? writer!.write(type: .blobData, id: 0, payload: UnsafeRawBufferPointer(rebasing: bytes[0..<count]))) == nil
-                }
-                if failed { return }  // The worker is gone; its reader sees the end.
                 // A chunk taken by the link is news from the worker too: its heartbeats wait
                 // unread in the pipe while this thread writes.
                 heard()
-                offset += UInt64(count)
+                return true
+            }
+            if writeFailed { return }  // The worker is gone; its reader sees the end.
+            guard sent == blob.size else {
+                try? writer!.write(type: .blobEnd, id: 0, payload: Array("the master cannot read the blob".utf8))
+                return
             }
             try? writer!.write(type: .blobEnd, id: 0, payload: [])
         }

@@ -28,5 +28,13 @@ public struct SHA256Hasher: ~Copyable {
         return status == 0 ? digest : []
     }
 
+    /// The SHA-256 and size of a file's whole content; nil when it cannot be read or libcrypto
+    /// is missing.
+    public static func digest(ofFile descriptor: Int32) -> (digest: [UInt8], size: UInt64)? {
+        guard var hasher = SHA256Hasher() else { return nil }
+        guard let size = FileChunks.read(descriptor, { chunk in hasher.update(chunk); return true }) else { return nil }
+        return (hasher.finish(), size)
+    }
+
     deinit { var scratch = [UInt8](repeating: 0, count: 32); _ = csupport_sha256_end(context, &scratch) }
 }

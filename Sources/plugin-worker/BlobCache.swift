@@ -53,7 +53,7 @@ struct BlobCache {
             return .failure(BlobFailure(problem))
         }
         // Verify what arrived before anyone can find it under its name.
-        switch Self.digest(of: partial) {
+        switch SHA256Hasher.digest(ofFile: partial) {
         case .some(let actual) where actual.digest == digest && actual.size == size:
             break
         case .some(let actual):
@@ -113,22 +113,6 @@ struct BlobCache {
         for entry in entries.sorted(by: { $0.used < $1.used }) where total > limitBytes && entry.name != keeping {
             if unlink(directory + "/" + entry.name) == 0 { total -= entry.size }
         }
-    }
-
-    /// SHA-256 and size of a file's content.
-    static func digest(of descriptor: Int32) -> (digest: [UInt8], size: UInt64)? {
-        guard var hasher = SHA256Hasher() else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset: UInt64 = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            offset += UInt64(count)
-        }
-        return (hasher.finish(), offset)
     }
 
     private func makeDirectories(_ path: String) -> Bool {
