@@ -22,13 +22,7 @@ final class FrameSource {
 
     /// The next frame from the master (heartbeats are absorbed), its end, or a failure; blocks.
     func next() -> Item {
-        if let link {
-            switch link.next() {
-            case .frame(let frame): return .frame(ReceivedFrame(type: frame.type, id: frame.id, payload: frame.payload[...]))
-            case .end: return .end
-            case .failure(let message): return .failure(message)
-            }
-        }
+        if let link { return link.next() }
         while true {
             do {
                 guard let frame = try reader.nextReceived() else { return .end }

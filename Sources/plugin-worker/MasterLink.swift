@@ -13,16 +13,9 @@ import Glibc
 /// file, and a worker must not outlive its master. End of file while a request runs means the
 /// master gave up on it (cancelled, or gone): the process ends at once.
 final class MasterLink: @unchecked Sendable {
-    /// What the main thread gets from ``next()``.
-    enum Item {
-        case frame(Frame)
-        case end
-        case failure(String)
-    }
-
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var items: [Item] = []
+    private var items: [FrameSource.Item] = []
     private var lastHeard: UInt64
     private var performing = false
     /// Serialises whole-frame writes of the main thread and the heartbeat thread.
@@ -43,7 +36,7 @@ final class MasterLink: @unchecked Sendable {
     }
 
     /// The next request or broadcast, or the end of the link; blocks.
-    func next() -> Item {
+    func next() -> FrameSource.Item {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while items.isEmpty { pthread_cond_wait(condition, mutex) }
@@ -63,7 +56,7 @@ final class MasterLink: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    private func push(_ item: Item) {
+    private func push(_ item: FrameSource.Item) {
         pthread_mutex_lock(mutex)
         let busy = performing
         if case .end = item, busy {
@@ -91,7 +84,8 @@ final class MasterLink: @unchecked Sendable {
                 push(.end)
                 return
             }
-            if frame.type != .heartbeat { push(.frame(frame)) }
+            // A copy out of the reader's buffer: the main thread handles it later.
+            if frame.type != .heartbeat { push(.frame(ReceivedFrame(type: frame.type, id: frame.id, payload: frame.payload[...]))) }
         }
     }
 

@@ -114,9 +114,8 @@ func handle(_ frame: ReceivedFrame, plugin: PluginLibrary, worker: UnsafeMutable
         frame.payload.withUnsafeBufferPointer { bytes in
             plugin.descriptor.on_broadcast?(worker, ph_bytes(data: bytes.baseAddress, len: bytes.count))
         }
-    case .heartbeat:
-        break
-    case .hello, .response, .feedback, .error, .blobRequest, .blobData, .blobEnd:
+    case .hello, .response, .feedback, .error, .heartbeat, .blobRequest, .blobData, .blobEnd:
+        // (Heartbeats never get here: the frame source absorbs them.)
         printError("plugin-worker: \(name): unexpected \(frame.type) frame from the master")
         exit(2)
     }
