@@ -244,11 +244,8 @@ struct ProofCheckTests {
         let test = TestRun(.test(jobs: 1, retries: retries))
         // One batch holding all of iset.mm: its worker is killed as soon as it starts.
         try test.run.addKind(library, arguments: ["--batches-per-worker", "1", MetamathData.shared("iset.mm")])
+        let (report, killed) = try await test.startAndFinish(killingWorkerOf: 1, attempt: 1)
         let log = test.log
-        let reaction = Reaction { log.blockingKillWorker(runningTask: 1, attempt: 1) }
-        test.start()
-        let killed = try #require(await reaction.value)
-        let report = try await test.finish()
         // The lost batch ends at once, split (with or without retries left): its halves are
         // tasks 2 and 3, queued ahead of anything else, run on fresh workers.
         let result = try report.result(1)

@@ -315,6 +315,18 @@ struct TestRun {
             + "last events:\n\(recent)"
     }
 
+    /// Starts the run, SIGKILLs the worker of `task`'s attempt `attempt` as soon as it starts
+    /// (from a dedicated thread), and finishes. Fails the test if the kill did not happen.
+    func startAndFinish(killingWorkerOf task: UInt64, attempt: Int, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws -> (report: RunReport, killed: KilledWorker)
+    {
+        let log = self.log
+        let reaction = Reaction { log.blockingKillWorker(runningTask: task, attempt: attempt) }
+        start()
+        let killed = try #require(await reaction.value, "could not kill the worker of task \(task)", sourceLocation: sourceLocation)
+        return (try await finish(sourceLocation: sourceLocation), killed)
+    }
+
     /// Starts and finishes.
     func startAndFinish(timeout: Double = 90, sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunReport {
         start()

@@ -128,11 +128,7 @@ struct WorkerDeathTests {
         // The first attempt is killed as soon as it starts (from a dedicated thread), long before
         // its 4 s sleep ends.
         let test = try TestRun(chaos: ["sleep:4000"], .test(jobs: 1, retries: 1))
-        let log = test.log
-        let reaction = Reaction { log.blockingKillWorker(runningTask: 1, attempt: 1) }
-        test.start()
-        let killed = try #require(await reaction.value)
-        let report = try await test.finish()
+        let (report, killed) = try await test.startAndFinish(killingWorkerOf: 1, attempt: 1)
         let result = try report.result(1)
         #expect(result.outcome == .done)
         #expect(result.attempts == 2)
