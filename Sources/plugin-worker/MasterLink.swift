@@ -26,7 +26,7 @@ final class MasterLink: @unchecked Sendable {
         self.name = name
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
-        lastHeard = MasterLink.now()
+        lastHeard = monotonicNanoseconds()
     }
 
     /// Starts the reader and heartbeat threads.
@@ -52,7 +52,7 @@ final class MasterLink: @unchecked Sendable {
 
     private func heard() {
         pthread_mutex_lock(mutex)
-        lastHeard = MasterLink.now()
+        lastHeard = monotonicNanoseconds()
         pthread_mutex_unlock(mutex)
     }
 
@@ -102,7 +102,7 @@ final class MasterLink: @unchecked Sendable {
             var remaining = timespec()
             while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
             pthread_mutex_lock(mutex)
-            let silence: UInt64 = MasterLink.now() &- lastHeard
+            let silence: UInt64 = monotonicNanoseconds() &- lastHeard
             pthread_mutex_unlock(mutex)
             if silence > limit {
                 let milliseconds: UInt64 = silence / 1_000_000
@@ -129,13 +129,6 @@ final class MasterLink: @unchecked Sendable {
         }
     }
 
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        let seconds: UInt64 = UInt64(time.tv_sec)
-        let nanoseconds: UInt64 = UInt64(time.tv_nsec)
-        return seconds &* 1_000_000_000 &+ nanoseconds
-    }
 }
 
 /// A mutex for whole-frame writes shared by two threads.
@@ -147,19 +140,11 @@ final class WriteLock: @unchecked Sendable {
     func tryLock() -> Bool { pthread_mutex_trylock(mutex) == 0 }
 }
 
-/// Runs `body` on a new detached thread.
+/// Runs `body` on a new detached thread; a worker that cannot start one exits with status 2.
 func spawnThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        box.body()
-        return nil
-    }, context)
+    let rc = startDetachedThread(body)
     if rc != 0 {
         printError("plugin-worker: cannot start a thread (error \(rc))")
         _exit(2)
     }
-    pthread_detach(thread)
 }
