@@ -242,6 +242,24 @@ struct WorkerPlacementTests {
         #expect(test.log.retries.count == 3)
     }
 
+    @Test("a launched worker ending with status 255 (ssh's own failure) counts against its host; the task is retried")
+    func statusOf255IsAHostFailure() async throws {
+        let directory = TemporaryDirectory()
+        let ssh = Self.fakeSSH(in: directory)
+        let configuration = try Self.configuration(
+            hosts: [WorkerHost(name: "alpha", slots: 1)], launcher: "\(ssh) {host} \(TestPaths.pluginWorker)",
+            backOff: 0.01, retries: 0)
+        let test = try TestRun(chaos: ["exit:255", "echo:after"], configuration)
+        let report = try await test.startAndFinish()
+        #expect(try report.result(1).outcome == .failed)
+        #expect(try report.result(2).outcome == .done, "the host is only backed off, not dropped")
+        let downs = test.log.kinds.compactMap { kind -> String? in
+            if case .hostDown("alpha", let message, _) = kind { return message } else { return nil }
+        }
+        #expect(downs.count == 1 && downs[0].hasPrefix("host alpha: ") && downs[0].contains("exited with status 255"),
+                "\(downs)")
+    }
+
     @Test("a worker whose master goes silent exits by itself after its missed heartbeats")
     func workerLeavesASilentMaster() throws {
         let process = Process()
