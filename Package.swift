@@ -85,9 +85,12 @@ let package = Package(
         // so neither links Foundation.
         .target(
             name: "MetamathKit",
+            dependencies: ["CMetamath"],
             path: "Plugins/ProofCheck/Sources/MetamathKit",
             swiftSettings: leanRuntime
         ),
+        // A cache prefetch hint for MetamathKit's hash tables (header-only C).
+        .target(name: "CMetamath", path: "Plugins/ProofCheck/Sources/CMetamath"),
         .target(
             name: "ProofCheck",
             dependencies: ["PluginKit", "MetamathKit"],

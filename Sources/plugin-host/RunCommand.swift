@@ -1,7 +1,11 @@
 import ArgumentParser
 import Dispatch
-import Foundation
 import PluginHost
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `plugin-host run`: runs one task kind (or several, from a job file) to completion.
 struct RunCommand: ParsableCommand {
@@ -200,23 +204,31 @@ final class EventsFile: @unchecked Sendable {
 
 /// SIGINT / SIGTERM: cancel everything, let the run finish, exit 128 + signal. Before the run
 /// starts (while the kinds open), there is nothing to cancel: the host says so and exits at once.
-final class InterruptionHandler: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var signal: Int32?
-    private var started = false
+final class InterruptionHandler: Sendable {
+    private struct State {
+        var signal: Int32?
+        var started = false
+    }
 
-    var received: Int32? { lock.withLock { signal } }
+    /// Only kept alive (a released source stops delivering); never touched again.
+    nonisolated(unsafe) private let sources: [DispatchSourceSignal]
+    private let state = Mutex(State())
+
+    var received: Int32? { state.withLock { $0.signal } }
 
     init(run: PluginRun) {
+        var sources: [DispatchSourceSignal] = []
         for number in [SIGINT, SIGTERM] {
-            Foundation.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            Glibc.signal(number, SIG_IGN)
+            sources.append(DispatchSource.makeSignalSource(signal: number, queue: .global()))
+        }
+        self.sources = sources
+        for (source, number) in zip(sources, [SIGINT, SIGTERM]) {
             source.setEventHandler { @Sendable [weak self] in
                 guard let self else { return }
-                let (first, started) = self.lock.withLock { () -> (Bool, Bool) in
-                    defer { if self.signal == nil { self.signal = number } }
-                    return (self.signal == nil, self.started)
+                let (first, started) = self.state.withLock { state -> (Bool, Bool) in
+                    defer { if state.signal == nil { state.signal = number } }
+                    return (state.signal == nil, state.started)
                 }
                 guard first else { return }
                 if started {
@@ -229,29 +241,27 @@ final class InterruptionHandler: @unchecked Sendable {
                 }
             }
             source.resume()
-            sources.append(source)
         }
     }
 
     /// From now on a signal cancels the run instead of ending the process.
     func runStarting() {
-        lock.withLock { started = true }
+        state.withLock { $0.started = true }
     }
 }
 
 /// A live progress line on stderr: done/total, failures, busy workers, rate, ETA.
-final class ProgressDisplay: @unchecked Sendable {
+final class ProgressDisplay: Sendable {
     private let run: PluginRun
-    private let lock = NSLock()
-    private var running = false
+    private let running = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
     init(run: PluginRun) { self.run = run }
 
     func start() {
-        lock.withLock { running = true }
-        Thread.detachNewThread { [self] in
-            while lock.withLock({ running }) {
+        running.withLock { $0 = true }
+        _ = startDetachedThread { [self] in
+            while running.withLock({ $0 }) {
                 draw()
                 usleep(200_000)
             }
@@ -260,7 +270,7 @@ final class ProgressDisplay: @unchecked Sendable {
     }
 
     func stop() {
-        lock.withLock { running = false }
+        running.withLock { $0 = false }
         finished.wait()
         printRaw("\r\u{1B}[K")
     }

@@ -266,7 +266,13 @@ struct DatabaseParser {
               keyword == .floating || keyword == .essential || keyword == .axiom || keyword == .provable else {
             throw error(at: keywordToken, "expected $f, $e, $a or $p after label \"\(label.text)\", found \"\(keywordToken.text)\"")
         }
-        let nameId = internName(label)
+        // The label is looked up once its math string is read: its slot in the name table
+        // is being loaded meanwhile.
+        let labelHash = NameTable.hash(label.start, label.count)
+        names.prefetch(hash: labelHash)
+        func what() -> String { "\(keyword.spelling) statement \"\(label.text)\"" }
+        let terminator = try readMathString(opener: label, what: what, allowProof: keyword == .provable)
+        let nameId = internName(label, hash: labelHash)
         let earlier = bindings[Int(nameId)].statement
         if earlier >= 0 {
             throw error(at: label, "label \"\(label.text)\" is already declared at \(location(ofStatement: earlier))")
@@ -275,8 +281,6 @@ struct DatabaseParser {
         if symbol >= 0 {
             throw error(at: label, "label \"\(label.text)\" has the same name as the math symbol declared at \(stream.fileName(symbols.file[Int(symbol)])):\(symbols.line[Int(symbol)])")
         }
-        func what() -> String { "\(keyword.spelling) statement \"\(label.text)\"" }
-        let terminator = try readMathString(opener: label, what: what, allowProof: keyword == .provable)
         let bodyCount = sections.expressions.count - bodyStart
         if bodyCount == 0 {
             throw error(at: label, "\(what()) has no math symbols")
@@ -465,7 +469,12 @@ struct DatabaseParser {
 
     /// The id of the token's name, extending the per-name tables for a new one.
     mutating func internName(_ token: Token) -> Int32 {
-        let id = names.intern(token)
+        internName(token, hash: NameTable.hash(token.start, token.count))
+    }
+
+    /// Like ``internName(_:)``, with the name's hash already computed.
+    mutating func internName(_ token: Token, hash: UInt32) -> Int32 {
+        let id = names.intern(token.start, token.count, hash: hash)
         if Int(id) == bindings.count { bindings.append(NameBinding()) }
         return id
     }

@@ -53,10 +53,21 @@ struct FrameBuilder {
     private var frameFloats = GrowableBuffer<Int32>()
     private var disjointScratch = GrowableBuffer<Int64>()
 
+    /// Sized for a database of `sizeHint` bytes (as the parser sizes its tables), so the
+    /// arrays rarely grow: each growth copies into fresh memory the kernel must zero.
     init(sizeHint: Int) {
         frames = GrowableBuffer(capacity: sizeHint / 4)
         frameOffsets = GrowableBuffer(capacity: sizeHint / 128)
         disjointNodes = GrowableBuffer(capacity: sizeHint / 64)
+        let statements = sizeHint / 64
+        first = GrowableBuffer(capacity: statements)
+        second = GrowableBuffer(capacity: statements)
+        variablesStart = GrowableBuffer(capacity: statements)
+        variablesCount = GrowableBuffer(capacity: statements)
+        patternStart = GrowableBuffer(capacity: statements)
+        essentialExpressions = GrowableBuffer(capacity: sizeHint / 32)
+        essentialVariables = GrowableBuffer(capacity: statements)
+        essentialLocals = GrowableBuffer(capacity: statements)
     }
 
     /// Reads events until ``FrameEvent/end``.

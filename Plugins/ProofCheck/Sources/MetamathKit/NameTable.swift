@@ -1,3 +1,5 @@
+import CMetamath
+
 /// Interns names (labels and math symbols, as byte slices) as dense `Int32` ids.
 ///
 /// Open addressing with linear probing over a power-of-two slot array, kept at most half full.
@@ -82,10 +84,24 @@ struct NameTable {
 
     /// The id of the name `start[0..<count]`, adding it if it is new.
     mutating func intern(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int32 {
-        let hash = NameTable.hash(start, count)
+        intern(start, count, hash: NameTable.hash(start, count))
+    }
+
+    /// The id of the name `start[0..<count]`, whose hash is `hash`, adding it if it is new.
+    @inline(__always)
+    mutating func intern(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
         let found = find(start, count, hash: hash)
         if found >= 0 { return found }
         return insert(start, count, hash: hash)
+    }
+
+    /// Starts loading the slot that a name with `hash` probes first. The table is large and
+    /// its slots are hit at random, so each lookup misses the caches (about 150 ns here, 90 %
+    /// of the time spent interning labels); a lookup made a few hundred instructions after
+    /// this finds the slot loaded.
+    @inline(__always)
+    func prefetch(hash: UInt32) {
+        cm_prefetch(slots.base + (Int(hash) & mask))
     }
 
     /// Adds a name that is not in the table.
