@@ -455,7 +455,7 @@ struct DatabaseParser {
         try sections.build(placement: placement, reserved: reserved)
     }
 
-    /// A generous guess at the image's size before the parse (2.3 times the source for the ×10
+    /// A guess at the image's size before the parse (2.3 times the source for the ×10
     /// database, 1.5 times for iset.mm with its comments): space reserved for it early.
     var imageSizeEstimate: Int { stream.mainFileSize / 2 * 5 + (1 << 16) }
 

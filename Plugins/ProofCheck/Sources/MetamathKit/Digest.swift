@@ -44,6 +44,15 @@ enum Digest {
             h = prime5
         }
         h &+= UInt64(count)
+        return finish(h, tail: UnsafeRawBufferPointer(start: base + p, count: count - p))
+    }
+
+    /// Mixes the last bytes (fewer than 32) into `h` and finishes it.
+    private static func finish(_ hash: UInt64, tail: UnsafeRawBufferPointer) -> UInt64 {
+        var h = hash
+        let count = tail.count
+        var p = 0
+        guard let base = tail.baseAddress else { return avalanche(h) }
         while p + 8 <= count {
             let k = round(0, UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
             h = rotate(h ^ k, 27) &* prime1 &+ prime4
@@ -58,11 +67,91 @@ enum Digest {
             h = rotate(h ^ (UInt64(base.load(fromByteOffset: p, as: UInt8.self)) &* prime5), 11) &* prime1
             p += 1
         }
+        return avalanche(h)
+    }
+
+    private static func avalanche(_ hash: UInt64) -> UInt64 {
+        var h = hash
         h ^= h >> 33
         h &*= prime2
         h ^= h >> 29
         h &*= prime3
         h ^= h >> 32
         return h
+    }
+
+    /// The digest of bytes given in pieces: ``finish()`` equals ``of(_:)`` of their
+    /// concatenation.
+    struct Stream {
+        private var v1 = prime1 &+ prime2, v2 = prime2, v3: UInt64 = 0, v4 = 0 &- prime1
+        private var total = 0
+        /// Bytes of an incomplete 32-byte stripe.
+        private var pending = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        private var pendingCount = 0
+
+        init() {}
+
+        /// Adds `bytes`.
+        mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            let count = bytes.count
+            total += count
+            var p = 0
+            if pendingCount > 0 {
+                let take = min(32 - pendingCount, count)
+                withUnsafeMutableBytes(of: &pending) { stripe in
+                    stripe.baseAddress!.advanced(by: pendingCount).copyMemory(from: base, byteCount: take)
+                }
+                pendingCount += take
+                p = take
+                guard pendingCount == 32 else { return }
+                consume(UInt64(littleEndian: pending.0), UInt64(littleEndian: pending.1),
+                        UInt64(littleEndian: pending.2), UInt64(littleEndian: pending.3))
+                pendingCount = 0
+            }
+            while p + 32 <= count {
+                consume(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)),
+                        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p + 8, as: UInt64.self)),
+                        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p + 16, as: UInt64.self)),
+                        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p + 24, as: UInt64.self)))
+                p += 32
+            }
+            if p < count {
+                let rest = count - p
+                withUnsafeMutableBytes(of: &pending) { stripe in
+                    stripe.baseAddress!.copyMemory(from: base + p, byteCount: rest)
+                }
+                pendingCount = rest
+            }
+        }
+
+        /// One 32-byte stripe, as four words in host order.
+        @inline(__always)
+        private mutating func consume(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) {
+            v1 = round(v1, a)
+            v2 = round(v2, b)
+            v3 = round(v3, c)
+            v4 = round(v4, d)
+        }
+
+        /// The digest of everything added.
+        func finish() -> UInt64 {
+            var h: UInt64
+            if total >= 32 {
+                h = rotate(v1, 1) &+ rotate(v2, 7) &+ rotate(v3, 12) &+ rotate(v4, 18)
+                h = merge(h, v1)
+                h = merge(h, v2)
+                h = merge(h, v3)
+                h = merge(h, v4)
+            } else {
+                h = prime5
+            }
+            h &+= UInt64(total)
+            var stripe = pending
+            let count = pendingCount
+            return withUnsafeBytes(of: &stripe) { tail in
+                Digest.finish(h, tail: UnsafeRawBufferPointer(rebasing: tail[0 ..< count]))
+            }
+        }
     }
 }

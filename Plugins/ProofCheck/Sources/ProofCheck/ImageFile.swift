@@ -6,10 +6,10 @@ import Glibc
 
 /// The database image as a file that workers can map, and that cannot outlive the master.
 ///
-/// The master builds the image in place in a file (``ImagePlacement/unlinkedFile(directories:)``):
-/// created with a unique name, unlinked at once and only then filled through a shared mapping;
-/// workers open it through the master's `/proc/PID/fd/N` link. Nothing is left behind, even
-/// when the master is killed while writing. It goes to `/dev/shm` (memory) when there is room,
+/// The master writes the image to a file (``ImagePlacement/unlinkedFile(directories:)``):
+/// created with a unique name, unlinked at once and only then written (with `pwrite`, see
+/// ``ImageSink``); workers open it through the master's `/proc/PID/fd/N` link. Nothing is left
+/// behind, even when the master is killed while writing. It goes to `/dev/shm` (memory) when there is room,
 /// else to `$TMPDIR` or `/tmp` (a container's `/dev/shm` is often 64 MB).
 struct ImageFile {
     /// The path workers open.
