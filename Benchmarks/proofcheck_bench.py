@@ -10,7 +10,7 @@ cost grows with size. Nothing here asserts a threshold.
 
 usage: proofcheck_bench.py RELEASE_BIN_DIR
 """
-import os, statistics, subprocess, sys, time
+import os, resource, statistics, subprocess, sys, time
 
 bin_dir = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
@@ -25,18 +25,24 @@ big = os.path.join(out, f"iset-x{scale}.mm")
 if not os.path.exists(big) or os.path.getsize(big) == 0:
     subprocess.run([sys.executable, os.path.join(shared, "tools", "scale-mm.py"), iset, str(scale), big], check=True)
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
 def timed(command):
+    """Wall seconds, stdout, and CPU seconds of the process and everything it waited for."""
+    cpu_before = children_cpu()
     start = time.perf_counter()
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"failed ({result.returncode}): {' '.join(command)}\n{result.stdout}\n{result.stderr}")
-    return elapsed, result.stdout
+    return elapsed, result.stdout, children_cpu() - cpu_before
 
 def peer(db):
     compile_ms, verify_ms = [], []
     for _ in range(runs):
-        _, text = timed([os.path.join(bin_dir, "metamath-verify"), db])
+        _, text, _ = timed([os.path.join(bin_dir, "metamath-verify"), db])
         fields = dict(part.split("=") for part in text.split() if "=" in part)
         compile_ms.append(float(fields["compile_ms"]))
         verify_ms.append(float(fields["verify_ms"]))
@@ -47,8 +53,10 @@ def host(db, workers, persistent):
     if persistent:
         command.append("--persistent")
     command.append(db)
-    walls = [timed(command)[0] for _ in range(runs)]
-    return statistics.median(walls), min(walls)
+    runs_done = [timed(command) for _ in range(runs)]
+    walls = [run[0] for run in runs_done]
+    cpus = [run[2] for run in runs_done]
+    return statistics.median(walls), min(walls), statistics.median(cpus)
 
 results = {}
 for name, db in [("iset.mm", iset), (f"iset-x{scale}.mm", big)]:
@@ -57,11 +65,14 @@ for name, db in [("iset.mm", iset), (f"iset-x{scale}.mm", big)]:
           f"(one process, one thread, median of {runs})")
     for workers in (1, 2):
         for persistent in (False, True):
-            median, best = host(db, workers, persistent)
+            median, best, cpu = host(db, workers, persistent)
             policy = "persistent" if persistent else "one-shot"
             outside = 1 - (verify_ms / 1000) / (median * workers)
             results[(name, workers, policy)] = median
+            # cpu_s: master and workers together; cpu_s / wall_s near the core count means the
+            # run was bound by CPU, so only less work (not more overlap) makes it faster.
             print(f"proofcheck db={name} workers={workers} policy={policy} wall_s={median:.3f} best_s={best:.3f} "
+                  f"cpu_s={cpu:.3f} cores_busy={cpu / median:.2f} "
                   f"outside_checking={outside * 100:.0f}% vs_peer_total={(compile_ms + verify_ms) / 1000 / median:.2f}x")
     results[(name, "peer")] = (compile_ms + verify_ms) / 1000
 
