@@ -37,6 +37,6 @@ extension DatabaseParser {
         sections.theorems.append(Int32(proofStart))
         sections.theorems.append(Int32(proofLength))
         sections.theorems.append(disjointTop)
-        sections.theorems.append(Int32(clamping: proofLength + Int(statements.count[Int(theorem)])))
+        sections.theorems.append(Int32(clamping: proofLength + Int(statements[Int(theorem), ImageLayout.StatementRecord.expressionCount])))
     }
 }

@@ -239,7 +239,7 @@ struct DatabaseParser {
         frameEvents.put(FrameEvent.closeScope)
         let end = Int32(statements.total)
         for i in scope.hypothesisCount ..< activeHypotheses.count {
-            statements.scopeEnd[Int(activeHypotheses[i])] = end
+            statements[Int(activeHypotheses[i]), ImageLayout.StatementRecord.scopeEnd] = end
         }
         activeHypotheses.truncate(to: scope.hypothesisCount)
         activeEssentials.truncate(to: scope.essentialCount)
@@ -408,26 +408,14 @@ struct DatabaseParser {
         precondition(sections.disjointNodes.count == disjointNodeCount * 3, "the frame builder lost $d pairs")
         let offsets = builder.frameOffsets
         for i in stride(from: 0, to: offsets.count, by: 2) {
-            statements.frame[Int(offsets[i])] = offsets[i + 1]
-        }
-        sections.statements = GrowableBuffer(capacity: statements.total * ImageLayout.StatementRecord.stride)
-        for i in 0 ..< statements.total {
-            let nameId = Int(statements.nameId[i])
-            sections.statements.append(statements.kind[i])
-            sections.statements.append(names.entries[nameId].offset)
-            sections.statements.append(names.entries[nameId].length)
-            sections.statements.append(statements.start[i])
-            sections.statements.append(statements.count[i])
-            sections.statements.append(statements.frame[i])
-            sections.statements.append(statements.file[i])
-            sections.statements.append(statements.line[i])
-            sections.statements.append(-1)
-            sections.statements.append(statements.scopeEnd[i])
+            statements[Int(offsets[i]), ImageLayout.StatementRecord.frame] = offsets[i + 1]
         }
         for t in 0 ..< sections.theorems.count / ImageLayout.TheoremRecord.stride {
             let statement = Int(sections.theorems[t * ImageLayout.TheoremRecord.stride + ImageLayout.TheoremRecord.statement])
-            sections.statements[statement * ImageLayout.StatementRecord.stride + ImageLayout.StatementRecord.theorem] = Int32(t)
+            statements[statement, ImageLayout.StatementRecord.theorem] = Int32(t)
         }
+        statements.finish(names: names)
+        sections.statements = statements.records
         for i in 0 ..< symbols.count {
             let nameId = Int(symbols.nameId[i])
             sections.symbols.append(names.entries[nameId].offset)
@@ -482,7 +470,8 @@ struct DatabaseParser {
     func symbolText(_ symbol: Int32) -> String { names.text(symbols.nameId[Int(symbol)]) }
 
     func location(ofStatement statement: Int32) -> String {
-        "\(stream.fileName(statements.file[Int(statement)])):\(statements.line[Int(statement)])"
+        let record = Int(statement)
+        return "\(stream.fileName(statements[record, ImageLayout.StatementRecord.file])):\(statements[record, ImageLayout.StatementRecord.line])"
     }
 
     func error(at token: Token, _ message: String) -> DatabaseError {
