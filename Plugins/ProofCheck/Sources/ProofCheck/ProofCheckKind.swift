@@ -26,15 +26,13 @@ struct ProofCheckKind: TaskKind {
     private let persistent: Bool
     private let database: CompiledDatabase
     /// The theorems this run checks, in database order.
-    private let theorems: [TheoremInfo]
+    private let theorems: TheoremList
     private let image: ImageFile
     /// The image file published to the workers through the host (nil on a host before ABI 1.2).
     private let imageBlob: BlobID?
     private var planner: BatchPlanner
     private var outcomes: [TheoremOutcome]
     private var failures: [Int: FailureRecord] = [:]
-    /// The statement index of each theorem in ``theorems`` (increasing: database order).
-    private let indices: [Int32]
     /// Size of each batch handed out and not settled yet, by its first position.
     private var batchSizes: [Int32: Int32] = [:]
     private var workersSeen: Set<String> = []
@@ -50,10 +48,10 @@ struct ProofCheckKind: TaskKind {
         let database = try CompiledDatabase.compile(path: options.path, placement: ImageFile.placement)
         var theorems = database.theorems
         if let label = options.theorem {
-            guard let theorem = database.theorem(labeled: label) else {
+            guard let position = theorems.indices.first(where: { theorems.label(at: $0) == label }) else {
                 throw UsageError("\(options.path): no theorem ($p) labelled \(label)")
             }
-            theorems = [theorem]
+            theorems = theorems.only(position)
         }
         self.started = started
         self.options = options
@@ -64,11 +62,10 @@ struct ProofCheckKind: TaskKind {
         self.image = ImageFile(image: database.image)
         self.imageBlob = context.host.publishBlob(fileDescriptor: image.descriptor)
         self.outcomes = Array(repeating: .pending, count: theorems.count)
-        self.indices = theorems.map(\.index)
         // A one-shot worker maps and checks the whole image for each batch (measured on the x10
         // database: about 20 ms from one batch's end to the next one's first proof): fewer,
         // larger batches. A persistent worker keeps the image, so small batches cost little.
-        self.planner = BatchPlanner(costs: theorems.map(\.proofCost), workers: context.maxWorkers,
+        self.planner = BatchPlanner(costs: theorems.indices.map(theorems.cost(at:)), workers: context.maxWorkers,
                                     batchesPerWorker: options.batchesPerWorker, minimumShare: self.persistent ? 12 : 4)
         self.progress = ProgressCounter(host: context.host, unit: "proofs", total: theorems.count)
         // One batch per worker now; the rest as workers free up (`pull`), sized by what is left.
@@ -97,10 +94,9 @@ struct ProofCheckKind: TaskKind {
         let reference = worker.competence == image.digest ? nil : imageReference(for: worker)
         switch task {
         case .verify(let first, let count):
-            let slice = theorems[Int(first) ..< Int(first + count)]
-            return ProofRequest(image: reference, work: .verify(slice.map(\.index)))
+            return ProofRequest(image: reference, work: .verify((Int(first) ..< Int(first + count)).map(theorems.statementIndex(at:))))
         case .state(let position, let step):
-            return ProofRequest(image: reference, work: .state(theorem: theorems[Int(position)].index, afterStep: step - 1))
+            return ProofRequest(image: reference, work: .state(theorem: theorems.statementIndex(at: Int(position)), afterStep: step - 1))
         }
     }
 
@@ -141,7 +137,7 @@ struct ProofCheckKind: TaskKind {
             }
             // Stay: the same worker, which holds the image, computes each failing proof's state.
             let labels = followUps.compactMap { task -> String? in
-                if case .state(let position, _) = task { return theorems[Int(position)].label } else { return nil }
+                if case .state(let position, _) = task { return theorems.label(at: Int(position)) } else { return nil }
             }
             return .stay(image.digest, followUps: followUps,
                          outcome: .failed("\(labels.count) proof\(labels.count == 1 ? "" : "s") failed: \(labels.joined(separator: ", "))"))
@@ -155,12 +151,7 @@ struct ProofCheckKind: TaskKind {
 
     /// The position in ``theorems`` of the theorem with statement index `statement`, if any.
     private func position(of statement: Int32) -> Int? {
-        var low = 0, high = indices.count
-        while low < high {
-            let middle = (low + high) / 2
-            if indices[middle] < statement { low = middle + 1 } else { high = middle }
-        }
-        return low < indices.count && indices[low] == statement ? low : nil
+        theorems.position(ofStatement: statement)
     }
 
     mutating func feedback(_ note: ProgressNote, from worker: String) {
@@ -220,11 +211,11 @@ struct ProofCheckKind: TaskKind {
             host.log("proofcheck: checking \(describe(range)) in the master: \(message)", level: .warning)
             var failed: [String] = []
             for position in range {
-                let result = verifier.verify(theorem: theorems[position].index)
+                let result = verifier.verify(theorem: theorems.statementIndex(at: position))
                 outcomes[position] = .checked(result)
                 if case .failed(let failure) = result {
-                    failed.append(theorems[position].label)
-                    let stack = verifier.stack(theorem: theorems[position].index, afterStep: failure.step - 1)
+                    failed.append(theorems.label(at: position))
+                    let stack = verifier.stack(theorem: theorems.statementIndex(at: position), afterStep: failure.step - 1)
                     failures[position] = FailureRecord(position: position, failure: failure, stack: stack)
                 }
             }
@@ -232,14 +223,14 @@ struct ProofCheckKind: TaskKind {
             settleProgress(first: first, size: range.count)
             return failed.isEmpty ? .done : .failed("\(failed.count) proof\(failed.count == 1 ? "" : "s") failed: \(failed.joined(separator: ", "))")
         case .state(let position, let step):
-            failures[Int(position)]?.stack = verifier.stack(theorem: theorems[Int(position)].index, afterStep: Int(step) - 1)
+            failures[Int(position)]?.stack = verifier.stack(theorem: theorems.statementIndex(at: Int(position)), afterStep: Int(step) - 1)
             return .done
         }
     }
 
     private func describe(_ range: Range<Int>) -> String {
-        range.count == 1 ? "theorem \(theorems[range.lowerBound].label)"
-            : "\(range.count) theorems \(theorems[range.lowerBound].label) … \(theorems[range.upperBound - 1].label)"
+        range.count == 1 ? "theorem \(theorems.label(at: range.lowerBound))"
+            : "\(range.count) theorems \(theorems.label(at: range.lowerBound)) … \(theorems.label(at: range.upperBound - 1))"
     }
 
     mutating func finish(summary: RunSummary) -> RunReport {
@@ -253,7 +244,7 @@ struct ProofCheckKind: TaskKind {
     func name(of task: ProofTask) -> String? {
         switch task {
         case .verify(let first, let count): return describe(Int(first) ..< Int(first + count))
-        case .state(let position, let step): return "state of \(theorems[Int(position)].label) before step \(step)"
+        case .state(let position, let step): return "state of \(theorems.label(at: Int(position))) before step \(step)"
         }
     }
 }

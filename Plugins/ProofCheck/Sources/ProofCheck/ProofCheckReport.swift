@@ -4,7 +4,7 @@ import MetamathKit
 /// one summary line; as text or as one JSON object.
 struct ProofCheckReport {
     var path: String
-    var theorems: [TheoremInfo]
+    var theorems: TheoremList
     var outcomes: [TheoremOutcome]
     var failures: [Int: FailureRecord]
     var seconds: Double

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Lets go of large values on a thread of their own, so that the caller does not wait while
+/// their memory is unmapped.
+enum Disposal {
+    /// Holds the value until the disposal thread drops it.
+    private final class Box: @unchecked Sendable {
+        // @unchecked: the caller hands the value over and never touches it again.
+        var value: Any?
+        init(_ value: Any) { self.value = value }
+    }
+
+    /// Drops `value` on a new detached thread (on this one if no thread can be started). The
+    /// caller must not keep other references to the memory it wants freed (pass it with
+    /// `consume`).
+    static func release<Value>(_ value: consuming Value) {
+        let context = Unmanaged.passRetained(Box(value)).toOpaque()
+        var thread = pthread_t()
+        if pthread_create(&thread, nil, disposalThreadMain, context) == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<Box>.fromOpaque(context).release()
+        }
+    }
+
+    fileprivate static func drop(_ context: UnsafeMutableRawPointer) {
+        Unmanaged<Box>.fromOpaque(context).takeRetainedValue().value = nil
+    }
+}
+
+private func disposalThreadMain(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Disposal.drop(context!)
+    return nil
+}
