@@ -39,6 +39,36 @@ import Glibc
         #expect(inFile.image.withBytes { ImageDigest.of(image: $0) } == inMemory.image.digest)
     }
 
+    /// A proof longer than the staging buffer's direct-write threshold (64 KB) and short ones
+    /// around it land in the file in order.
+    @Test func longProofTextsAreWrittenWhole() throws {
+        let steps = Array(repeating: "wp", count: 40_000).joined(separator: " ")
+        let text = """
+            $c wff $.
+            $v p $.
+            wp $f wff p $.
+            short $p wff p $= wp $.
+            long $p wff p $= \(steps) $.
+            after $p wff p $= wp $.
+            """
+        let directory = TemporaryDirectory()
+        let path = directory.write("long.mm", text)
+        let inMemory = try CompiledDatabase.compile(path: path)
+        let inFile = try CompiledDatabase.compile(path: path, placement: .unlinkedFile(directories: [directory.path]))
+        #expect(bytes(of: inFile.image) == bytes(of: inMemory.image))
+        #expect(inFile.image.withBytes { ImageDigest.of(image: $0) } == inFile.image.digest)
+        #expect(inFile.image.byteCount > steps.utf8.count)
+        let verifier = Verifier(database: inFile)
+        let results = inFile.theorems.map { verifier.verify(theorem: $0.index) }
+        #expect(results[0] == .verified && results[2] == .verified)
+        // 40,000 pushes and nothing to combine them: the whole text was read.
+        guard case .failed(let failure) = results[1] else {
+            Issue.record("the long proof verified: \(results[1])")
+            return
+        }
+        #expect(failure.message.contains("40000"), "\(failure)")
+    }
+
     /// The reserved space is only a guess: an image larger than it, or a first directory that
     /// cannot hold it, still ends up whole (in the next directory, for the latter).
     @Test func reservationsTooSmallAndDirectoriesThatFail() throws {
