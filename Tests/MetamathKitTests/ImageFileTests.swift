@@ -9,11 +9,21 @@ import Glibc
     /// The bytes of a mapped image.
     private func bytes(of image: DatabaseImage) -> [UInt8] { image.withBytes { Array($0) } }
 
+    /// The digest is XXH64 with seed 0 (reference values from the xxHash project).
+    @Test func digestIsXXH64() {
+        func digest(_ text: String) -> UInt64 { Array(text.utf8).withUnsafeBytes { Digest.of($0) } }
+        #expect(digest("") == 0xEF46_DB37_51D8_E999)
+        #expect(digest("a") == 0xD24E_C4F1_A98C_6E5B)
+        #expect(digest("abc") == 0x44BC_2CF5_AD77_0999)
+        #expect(digest("Nobody inspects the spammish repetition") == 0xFBCE_A83C_8A37_8BF1)
+    }
+
     @Test func streamedDigestEqualsTheDigestOfTheWhole() {
         var generator = SystemRandomNumberGenerator()
         for length in [0, 1, 7, 31, 32, 33, 63, 64, 100, 1_000, 4_099] {
             let data = (0 ..< length).map { _ in UInt8.random(in: 0 ... 255, using: &generator) }
             let whole = data.withUnsafeBytes { Digest.of($0) }
+            #expect(length > 0 || whole == Digest.Stream().finish())
             for _ in 0 ..< 20 {
                 var stream = Digest.Stream()
                 var position = 0

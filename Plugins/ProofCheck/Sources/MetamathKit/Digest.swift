@@ -22,29 +22,9 @@ enum Digest {
 
     /// The digest of `bytes`.
     static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        let count = bytes.count
-        guard let base = bytes.baseAddress else { return prime5 }
-        var p = 0
-        var h: UInt64
-        if count >= 32 {
-            var v1 = prime1 &+ prime2, v2 = prime2, v3: UInt64 = 0, v4 = 0 &- prime1
-            while p + 32 <= count {
-                v1 = round(v1, UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
-                v2 = round(v2, UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p + 8, as: UInt64.self)))
-                v3 = round(v3, UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p + 16, as: UInt64.self)))
-                v4 = round(v4, UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p + 24, as: UInt64.self)))
-                p += 32
-            }
-            h = rotate(v1, 1) &+ rotate(v2, 7) &+ rotate(v3, 12) &+ rotate(v4, 18)
-            h = merge(h, v1)
-            h = merge(h, v2)
-            h = merge(h, v3)
-            h = merge(h, v4)
-        } else {
-            h = prime5
-        }
-        h &+= UInt64(count)
-        return finish(h, tail: UnsafeRawBufferPointer(start: base + p, count: count - p))
+        var stream = Stream()
+        stream.update(bytes)
+        return stream.finish()
     }
 
     /// Mixes the last bytes (fewer than 32) into `h` and finishes it.
@@ -80,8 +60,8 @@ enum Digest {
         return h
     }
 
-    /// The digest of bytes given in pieces: ``finish()`` equals ``of(_:)`` of their
-    /// concatenation.
+    /// The digest of bytes given in pieces: ``finish()`` is the same for any split of the same
+    /// bytes (``of(_:)`` gives them in one piece).
     struct Stream {
         private var v1 = prime1 &+ prime2, v2 = prime2, v3: UInt64 = 0, v4 = 0 &- prime1
         private var total = 0
