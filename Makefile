@@ -14,11 +14,12 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libffi-dev pkg-config; \
 	fi
 
-# For the remote-worker integration test: real sshd and ssh, and iproute2 for network namespaces.
+# For the remote-worker tests: real sshd and ssh, iproute2 for network namespaces, python3 for
+# the test scripts (and a launcher that damages a blob in transit).
 test-deps:
-	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ip >/dev/null; then \
-		echo "installing openssh-server, openssh-client and iproute2"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2; \
+	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ip >/dev/null || ! command -v python3 >/dev/null; then \
+		echo "installing openssh-server, openssh-client, iproute2 and python3"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 python3; \
 	fi
 
 build: deps

@@ -105,6 +105,60 @@ struct BlobTests {
         #expect(files.count == 1 && files[0] != name, "\(files)")
     }
 
+    /// A launcher whose channel flips one bit of what the master sends, `offset` bytes in: the
+    /// corruption no pipe or socket would report.
+    static func corruptingSSH(in directory: TemporaryDirectory, offset: Int) -> String {
+        let proxy = directory.write("flip-one-bit.py", """
+            import subprocess, sys, threading
+            offset = int(sys.argv[1])
+            child = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE)
+            seen = 0
+            while True:
+                chunk = sys.stdin.buffer.read1(65536)
+                if not chunk:
+                    break
+                if seen <= offset < seen + len(chunk):
+                    data = bytearray(chunk)
+                    data[offset - seen] ^= 0x01
+                    chunk = bytes(data)
+                seen += len(chunk)
+                try:
+                    child.stdin.write(chunk)
+                    child.stdin.flush()
+                except BrokenPipeError:
+                    break
+            try:
+                child.stdin.close()
+            except BrokenPipeError:
+                pass
+            sys.exit(child.wait())
+            """)
+        return directory.write("corrupting-ssh", """
+            #!/bin/sh
+            host="$1"; shift
+            exec python3 '\(proxy)' \(offset) "$@"
+            """)
+    }
+
+    @Test("a blob damaged on its way is refused by its digest: the task fails saying so, nothing is cached")
+    func corruptedInTransit() async throws {
+        let directory = TemporaryDirectory()
+        let (path, _) = Self.makeFile(directory, "image.bin", size: 3_000_000, seed: 5)
+        let cache = directory.file("cache")
+        var configuration = HostConfiguration.test(jobs: 1, retries: 0)
+        configuration.hosts = [WorkerHost(name: "far", slots: 1)]
+        let ssh = Self.corruptingSSH(in: directory, offset: 1_500_000)
+        configuration.launcher = try WorkerLauncher(template: "\(ssh) {host} /usr/bin/env PLUGIN_HOST_BLOB_CACHE=\(cache) \(TestPaths.pluginWorker)")
+        let test = try TestRun(chaos: ["blob:\(path)"], configuration)
+        let report = try await test.startAndFinish()
+        let result = try report.result(1)
+        #expect(result.outcome == .failed, "\(result)")
+        #expect(result.message?.contains("arrived corrupted") == true, "\(result.message ?? "")")
+        #expect(Self.cachedFiles(cache).isEmpty, "no cache entry for damaged bytes: \(Self.cachedFiles(cache))")
+        let partials = ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { $0.hasPrefix(".partial") }
+        #expect(partials.isEmpty, "the partial file is removed: \(partials)")
+    }
+
     @Test("the blob reference format round-trips; garbage is refused")
     func referenceFormat() {
         let content = BlobReference.content(digest: Array(0..<32), size: 1 << 40)
