@@ -153,6 +153,16 @@ import Testing
         expectDatabaseError(Self.prelude + "ax $a |- p $.\nax $a |- q $.\n", line: 6, "label \"ax\" is already declared at ")
     }
 
+    /// A label's own problem is reported before one in the math string after it (the first
+    /// problem in the file), although the label is looked up only once that string is read.
+    @Test func labelProblemsComeBeforeMathStringProblems() {
+        expectDatabaseError(Self.prelude + "ax $a |- p $.\nax $a |-\n  r $.\n", line: 6, "label \"ax\" is already declared at ")
+        expectDatabaseError(Self.prelude + "ax $a |- p $.\nax $a |- q\n", line: 6, "label \"ax\" is already declared at ")
+        expectDatabaseError(Self.prelude + "q $a |- p $c $.\n", line: 5, "label \"q\" has the same name as the math symbol declared at")
+        // Without a label problem, the math string's is reported.
+        expectDatabaseError(Self.prelude + "ax $a |-\n  r $.\n", line: 6, "math symbol \"r\" is not declared")
+    }
+
     @Test func labelsAreUniqueEvenAcrossScopes() {
         expectDatabaseError(Self.prelude + "${ h $e |- p $. $}\n${ h $e |- q $. $}\n", line: 6, "label \"h\" is already declared")
     }

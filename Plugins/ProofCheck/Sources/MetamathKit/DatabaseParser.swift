@@ -271,15 +271,17 @@ struct DatabaseParser {
         let labelHash = NameTable.hash(label.start, label.count)
         names.prefetch(hash: labelHash)
         func what() -> String { "\(keyword.spelling) statement \"\(label.text)\"" }
-        let terminator = try readMathString(opener: label, what: what, allowProof: keyword == .provable)
-        let nameId = internName(label, hash: labelHash)
-        let earlier = bindings[Int(nameId)].statement
-        if earlier >= 0 {
-            throw error(at: label, "label \"\(label.text)\" is already declared at \(location(ofStatement: earlier))")
+        let terminator: Keyword
+        do {
+            terminator = try readMathString(opener: label, what: what, allowProof: keyword == .provable)
+        } catch {
+            // The label comes first in the file, so do its problems.
+            try checkLabelIsFree(label, nameId: names.find(label.start, label.count, hash: labelHash))
+            throw error
         }
-        let symbol = bindings[Int(nameId)].symbol
-        if symbol >= 0 {
-            throw error(at: label, "label \"\(label.text)\" has the same name as the math symbol declared at \(stream.fileName(symbols.file[Int(symbol)])):\(symbols.line[Int(symbol)])")
+        let nameId = internName(label, hash: labelHash)
+        if bindings[Int(nameId)].statement >= 0 || bindings[Int(nameId)].symbol >= 0 {
+            try checkLabelIsFree(label, nameId: nameId)
         }
         let bodyCount = sections.expressions.count - bodyStart
         if bodyCount == 0 {
@@ -329,6 +331,20 @@ struct DatabaseParser {
             let statement = addStatement(kind: Kind.provable, nameId: nameId, label: label)
             sendMathString(FrameEvent.assertion, of: statement)
             try readProof(of: statement, label: label)
+        }
+    }
+
+    /// Throws if the name `label` (id `nameId`, or -1 if it is not interned) already labels
+    /// a statement or names a math symbol.
+    func checkLabelIsFree(_ label: Token, nameId: Int32) throws(DatabaseError) {
+        guard nameId >= 0 else { return }
+        let earlier = bindings[Int(nameId)].statement
+        if earlier >= 0 {
+            throw error(at: label, "label \"\(label.text)\" is already declared at \(location(ofStatement: earlier))")
+        }
+        let symbol = bindings[Int(nameId)].symbol
+        if symbol >= 0 {
+            throw error(at: label, "label \"\(label.text)\" has the same name as the math symbol declared at \(stream.fileName(symbols.file[Int(symbol)])):\(symbols.line[Int(symbol)])")
         }
     }
 
