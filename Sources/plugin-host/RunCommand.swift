@@ -260,13 +260,15 @@ final class ProgressDisplay: Sendable {
 
     func start() {
         running.withLock { $0 = true }
-        _ = startDetachedThread { [self] in
+        let started = startDetachedThread { [self] in
             while running.withLock({ $0 }) {
                 draw()
                 usleep(200_000)
             }
             finished.signal()
         }
+        // No thread, no progress line; stop() must not wait for one.
+        if started != 0 { finished.signal() }
     }
 
     func stop() {
