@@ -41,6 +41,12 @@ import Glibc
         for statement in Int32(0) ..< theorems.statementIndex(at: 1) where statement != theorems.statementIndex(at: 0) {
             #expect(theorems.position(ofStatement: statement) == nil)
         }
+        #expect(theorems.position(labeled: "first") == 0 && theorems.position(labeled: "second") == 1)
+        // Labels of other statements, math symbols, unknown names.
+        for name in ["wp", "ax", "hyp", "wff", "p", "nothing", ""] {
+            #expect(theorems.position(labeled: name) == nil, "\(name)")
+        }
+        #expect(theorems.only(1).position(labeled: "second") == 0 && theorems.only(1).position(labeled: "first") == nil)
         #expect(theorems.position(ofStatement: -1) == nil)
         #expect(theorems.position(ofStatement: 1_000) == nil)
     }

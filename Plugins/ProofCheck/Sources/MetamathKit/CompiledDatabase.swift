@@ -38,6 +38,6 @@ public final class CompiledDatabase: Sendable {
 
     /// The theorem (`$p`) with this label, if any.
     public func theorem(labeled label: String) -> TheoremInfo? {
-        theorems.first { $0.label == label }
+        theorems.position(labeled: label).map { theorems[$0] }
     }
 }

@@ -69,6 +69,17 @@ public struct TheoremList: RandomAccessCollection, @unchecked Sendable {
         return low < count && statementIndex(at: low) == statement ? low : nil
     }
 
+    /// The position of the theorem labelled `label`, if it is in the list (found through the
+    /// image's name table: no label is read per theorem).
+    public func position(labeled label: String) -> Int? {
+        var label = label
+        let statement = label.withUTF8 { text -> Int32 in
+            guard let start = text.baseAddress, text.count > 0 else { return -1 }
+            return view.statement(labeled: start, count: text.count)
+        }
+        return statement >= 0 ? position(ofStatement: statement) : nil
+    }
+
     /// A list of the one theorem at `position`.
     public func only(_ position: Int) -> TheoremList {
         precondition(position >= 0 && position < count, "theorem position out of range")

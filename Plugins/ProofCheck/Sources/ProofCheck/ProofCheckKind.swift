@@ -48,7 +48,7 @@ struct ProofCheckKind: TaskKind {
         let database = try CompiledDatabase.compile(path: options.path, placement: ImageFile.placement)
         var theorems = database.theorems
         if let label = options.theorem {
-            guard let position = theorems.indices.first(where: { theorems.label(at: $0) == label }) else {
+            guard let position = theorems.position(labeled: label) else {
                 throw UsageError("\(options.path): no theorem ($p) labelled \(label)")
             }
             theorems = theorems.only(position)
