@@ -202,12 +202,15 @@ struct ImageSections {
     }
 }
 
-/// Writes one section's pieces back to back: small ones gathered in a staging buffer that
-/// stays in the cache (a write per 256 KB rather than per proof: the ×10 database has 85,730
-/// proofs of about 200 bytes), large ones directly.
+/// Writes one section's pieces back to back: for a file, small ones gathered in a staging
+/// buffer that stays in the cache (a write per 256 KB rather than per proof: the ×10 database
+/// has 85,730 proofs of about 200 bytes), large ones directly; to memory, each directly (a
+/// copy is all a write is there).
 private struct SectionWriter {
     static let stagingSize = 256 << 10
     let sink: ImageSink
+    /// Whether every piece goes straight to the sink.
+    private let direct: Bool
     private var position: Int
     private var staging: UnsafeMutableRawPointer?
     private var staged = 0
@@ -215,12 +218,13 @@ private struct SectionWriter {
 
     init(sink: ImageSink, offset: Int) {
         self.sink = sink
+        if case .memory = sink { direct = true } else { direct = false }
         position = offset
     }
 
     mutating func append(_ piece: UnsafeRawBufferPointer) {
         guard failure == nil, let base = piece.baseAddress, piece.count > 0 else { return }
-        if piece.count >= SectionWriter.stagingSize / 4 {
+        if direct || piece.count >= SectionWriter.stagingSize / 4 {
             flush()
             failure = failure ?? sink.write(piece, at: position)
             position += piece.count
