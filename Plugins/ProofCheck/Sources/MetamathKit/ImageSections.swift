@@ -46,7 +46,9 @@ struct ImageSections {
     }
 
     /// Lays the sections out behind a header, in memory or a file (see ``ImagePlacement``); a
-    /// file goes into `reserved` first when it is given (the storage then owns its descriptor).
+    /// file goes into `reserved` first when it is given, then into a new file in each of the
+    /// placement's directories in turn. `reserved`'s descriptor is this call's in every case:
+    /// the storage owns it, or it is closed (memory placement, or the file failed).
     func build(placement: ImagePlacement, reserved: ImageFileSpace? = nil) throws(DatabaseError) -> ImageStorage {
         typealias Section = ImageLayout.Section
         var lengths = Array(repeating: 0, count: Section.allCases.count)

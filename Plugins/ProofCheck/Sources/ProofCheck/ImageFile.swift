@@ -8,9 +8,10 @@ import Glibc
 ///
 /// The master writes the image to a file (``ImagePlacement/unlinkedFile(directories:)``):
 /// created with a unique name, unlinked at once and only then written (with `pwrite`, see
-/// ``ImageSink``); workers open it through the master's `/proc/PID/fd/N` link. Nothing is left
-/// behind, even when the master is killed while writing. It goes to `/dev/shm` (memory) when there is room,
-/// else to `$TMPDIR` or `/tmp` (a container's `/dev/shm` is often 64 MB).
+/// MetamathKit's `ImageSink`); workers open it through the master's `/proc/PID/fd/N` link.
+/// Nothing is left behind, even when the master is killed while writing. It goes to `/dev/shm`
+/// (memory) when there is room, else to `$TMPDIR` or `/tmp` (a container's `/dev/shm` is often
+/// 64 MB).
 struct ImageFile {
     /// The path workers open.
     let path: String
