@@ -109,16 +109,26 @@ struct FrameBuilder {
             case FrameEvent.disjoint:
                 let count = Int(reader.take())
                 readExpression(&reader, count: count)
-                disjointNodes.reserve(count * (count - 1) / 2 * 3)
+                // Every pair, written in place: each node's parent is the one before.
+                let pairWords = count * (count - 1) / 2 * 3
+                let out = disjointNodes.appendSpace(minimum: pairWords).baseAddress!
+                let variables = expression.base
+                var node = Int32(disjointNodes.count / 3), top = disjointTop
+                var written = 0
                 for i in 0 ..< count {
+                    let a = variables[i]
                     for j in i + 1 ..< count {
-                        let node = Int32(disjointNodes.count / 3)
-                        disjointNodes.append(min(expression[i], expression[j]))
-                        disjointNodes.append(max(expression[i], expression[j]))
-                        disjointNodes.append(disjointTop)
-                        disjointTop = node
+                        let b = variables[j]
+                        out[written] = min(a, b)
+                        out[written &+ 1] = max(a, b)
+                        out[written &+ 2] = top
+                        top = node
+                        node &+= 1
+                        written &+= 3
                     }
                 }
+                disjointNodes.commitAppended(written)
+                disjointTop = top
             case FrameEvent.assertion:
                 let statement = reader.take(), count = Int(reader.take())
                 readExpression(&reader, count: count)
@@ -347,15 +357,19 @@ struct FrameBuilder {
     }
 
     /// Appends a math string with each mandatory variable as `-1 - local`.
+    ///
+    /// Marks: only variables are ever marked (``buildFrame(for:)`` and
+    /// ``recordVariables(ofEssential:)`` check), with a value no earlier frame used.
     private mutating func appendPattern(_ symbols: UnsafePointer<Int32>, count: Int, mark current: UInt32) {
         let out = frames.appendSpace(minimum: count).baseAddress!
         // Pointers in locals: the stores below cannot alias them. Every symbol id is below
         // the symbol count (the parser only sends declared symbols).
-        let variables = isVariable.base, marks = mark.base, locals = local.base
+        // Only variables are ever marked, so a mark alone tells a mandatory variable.
+        let marks = mark.base, locals = local.base
         for i in 0 ..< count {
             let symbol = symbols[i]
             let s = Int(symbol)
-            out[i] = variables[s] != 0 && marks[s] == current ? -1 - locals[s] : symbol
+            out[i] = marks[s] == current ? -1 - locals[s] : symbol
         }
         frames.commitAppended(count)
     }
