@@ -21,7 +21,8 @@ struct DatabaseParser {
         var statement: Int32 = -1
     }
 
-    var bindings: [NameBinding] = []
+    /// Per name id (a ``GrowableBuffer``: no uniqueness check on each write, sized up front).
+    var bindings = GrowableBuffer<NameBinding>()
 
     var symbols = SymbolTable()
     /// The math symbols shorter than 8 bytes, by token key.
@@ -72,6 +73,7 @@ struct DatabaseParser {
         // may still make them grow).
         let size = max(stream.mainFileSize, 1 << 12)
         names = NameTable(capacity: max(size / 128, 1 << 10))
+        bindings = GrowableBuffer(capacity: max(size / 128, 1 << 10))
         sections.expressions = GrowableBuffer(capacity: size / 6)
         sections.proofPieces = GrowableBuffer(capacity: size / 256)
         statements = StatementTable(capacity: size / 64)
