@@ -150,6 +150,8 @@ struct Lexer {
             out[written] = symbol
             written &+= 1
             p &+= length
+            // Usually one space comes next (`p` is below `end`: the symbol ended before it).
+            if base[p] == 0x20 { p &+= 1 }
             start = p
         }
         expressions.commitAppended(written)
