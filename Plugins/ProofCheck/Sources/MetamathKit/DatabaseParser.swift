@@ -386,9 +386,7 @@ struct DatabaseParser {
 
     /// Sends the frame builder an event with the math string just read (from ``bodyStart``).
     mutating func sendMathString(_ event: Int32, of statement: Int32) {
-        frameEvents.put(event)
-        frameEvents.put(statement)
-        frameEvents.put(Int32(sections.expressions.count - bodyStart))
+        frameEvents.put(event, statement, Int32(sections.expressions.count - bodyStart))
         frameEvents.put(sections.expressions.base + bodyStart, count: sections.expressions.count - bodyStart)
     }
 

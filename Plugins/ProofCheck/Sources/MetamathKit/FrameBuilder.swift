@@ -99,7 +99,8 @@ struct FrameBuilder {
                 float[Int(variable)] = statement
                 if !scopes.isEmpty { scopedFloats.append(variable) }
             case FrameEvent.essential:
-                let statement = reader.take(), count = Int(reader.take())
+                let (statement, wordCount) = reader.take2()
+                let count = Int(wordCount)
                 let start = essentialExpressions.count
                 reader.take(into: essentialExpressions.appendSpace(minimum: count).baseAddress!, count: count)
                 essentialExpressions.commitAppended(count)
@@ -130,7 +131,8 @@ struct FrameBuilder {
                 disjointNodes.commitAppended(written)
                 disjointTop = top
             case FrameEvent.assertion:
-                let statement = reader.take(), count = Int(reader.take())
+                let (statement, wordCount) = reader.take2()
+                let count = Int(wordCount)
                 readExpression(&reader, count: count)
                 addStatement(statement, 0, 0)
                 buildFrame(for: statement)
