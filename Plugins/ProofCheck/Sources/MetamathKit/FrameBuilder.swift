@@ -19,15 +19,20 @@ struct FrameBuilder {
     /// Local index of a variable in the frame being built.
     private var local = GrowableBuffer<Int32>()
 
-    // Per statement (dense: every labelled statement has one event).
-    /// A `$f`'s typecode and variable; a `$e`'s math string (start and length in
+    /// What the builder keeps per statement (dense: every labelled statement has one event):
+    /// a `$f`'s typecode and variable; a `$e`'s math string (start and length in
     /// ``essentialExpressions``), its distinct variables (start and count in
     /// ``essentialVariables``) and the pattern last written for it (or -1).
-    private var first = GrowableBuffer<Int32>()
-    private var second = GrowableBuffer<Int32>()
-    private var variablesStart = GrowableBuffer<Int32>()
-    private var variablesCount = GrowableBuffer<Int32>()
-    private var patternStart = GrowableBuffer<Int32>()
+    private struct StatementInfo {
+        var first: Int32
+        var second: Int32
+        var variablesStart: Int32 = 0
+        var variablesCount: Int32 = 0
+        var patternStart: Int32 = -1
+    }
+
+    /// Per statement, one record (one append per statement).
+    private var statementInfo = GrowableBuffer<StatementInfo>()
 
     private var essentialExpressions = GrowableBuffer<Int32>()
     /// The distinct variables of each `$e`, and the local index each had in the frame that
@@ -62,11 +67,7 @@ struct FrameBuilder {
         frameOffsets = GrowableBuffer(capacity: sizeHint / 128)
         disjointNodes = GrowableBuffer(capacity: sizeHint / 64)
         let statements = sizeHint / 64
-        first = GrowableBuffer(capacity: statements)
-        second = GrowableBuffer(capacity: statements)
-        variablesStart = GrowableBuffer(capacity: statements)
-        variablesCount = GrowableBuffer(capacity: statements)
-        patternStart = GrowableBuffer(capacity: statements)
+        statementInfo = GrowableBuffer(capacity: statements)
         essentialExpressions = GrowableBuffer(capacity: sizeHint / 32)
         essentialVariables = GrowableBuffer(capacity: statements)
         essentialLocals = GrowableBuffer(capacity: statements)
@@ -150,12 +151,8 @@ struct FrameBuilder {
     }
 
     private mutating func addStatement(_ statement: Int32, _ a: Int32, _ b: Int32) {
-        precondition(Int(statement) == first.count, "frame events out of order")
-        first.append(a)
-        second.append(b)
-        variablesStart.append(0)
-        variablesCount.append(0)
-        patternStart.append(-1)
+        precondition(Int(statement) == statementInfo.count, "frame events out of order")
+        statementInfo.append(StatementInfo(first: a, second: b))
     }
 
     /// Computes the frame of the assertion whose math string is ``expression``.
@@ -185,10 +182,9 @@ struct FrameBuilder {
         let essentialCount = activeEssentials.count
         let essentials = activeEssentials.base
         for i in 0 ..< essentialCount {
-            let hypothesis = Int(essentials[i])
-            let first = Int(variablesStart[hypothesis])
-            let hypothesisVariables = essentialVariables.base + first
-            for k in 0 ..< Int(variablesCount[hypothesis]) {
+            let info = statementInfo[Int(essentials[i])]
+            let hypothesisVariables = essentialVariables.base + Int(info.variablesStart)
+            for k in 0 ..< Int(info.variablesCount) {
                 let s = Int(hypothesisVariables[k])
                 if marks[s] != current {
                     marks[s] = current
@@ -207,15 +203,16 @@ struct FrameBuilder {
         // Merge the mandatory $f's and the active $e's by statement index (order of appearance).
         var f = 0, e = 0
         var out = record + ImageLayout.FrameRecord.headerSize
-        let typecodes = first.base
-        let floatVariables = second.base
+        // Hypotheses are statements before this one.
+        let infos = statementInfo.base
         while f < floatCount || e < essentialCount {
             if e == essentialCount || (f < floatCount && collected[f] < essentials[e]) {
                 let hypothesis = collected[f]
                 f &+= 1
-                locals[Int(floatVariables[Int(hypothesis)])] = variableCount
+                let info = infos[Int(hypothesis)]
+                locals[Int(info.second)] = variableCount
                 out[0] = hypothesis
-                out[1] = typecodes[Int(hypothesis)]
+                out[1] = info.first
                 out[2] = variableCount
                 out[3] = 0
                 variableCount &+= 1
@@ -234,20 +231,25 @@ struct FrameBuilder {
         // Patterns: the conclusion, then each $e (unless an earlier frame's can be reused).
         let conclusionStart = frames.count
         appendPattern(symbols, count: expression.count, mark: current)
+        // The record's words are below frames.count; frames.base is read again after each
+        // pattern, which may have moved the frames.
         var entry = frameStart + ImageLayout.FrameRecord.headerSize
         for _ in 0 ..< hypothesisCount {
-            if frames[entry + 1] < 0 {
-                let hypothesis = frames[entry]
-                frames[entry + 2] = essentialPattern(of: hypothesis, mark: current)
-                frames[entry + 3] = second[Int(hypothesis)]
+            if frames.base[entry + 1] < 0 {
+                let hypothesis = frames.base[entry]
+                let pattern = essentialPattern(of: hypothesis, mark: current)
+                let hypothesisEntry = frames.base + entry
+                hypothesisEntry[2] = pattern
+                hypothesisEntry[3] = statementInfo.base[Int(hypothesis)].second
             }
             entry += ImageLayout.FrameRecord.hypothesisStride
         }
-        frames[frameStart + ImageLayout.FrameRecord.hypothesisCount] = Int32(hypothesisCount)
-        frames[frameStart + ImageLayout.FrameRecord.variableCount] = variableCount
-        frames[frameStart + ImageLayout.FrameRecord.disjointCount] = disjointCount
-        frames[frameStart + ImageLayout.FrameRecord.conclusionStart] = Int32(conclusionStart)
-        frames[frameStart + ImageLayout.FrameRecord.conclusionCount] = Int32(expression.count)
+        let header = frames.base + frameStart
+        header[ImageLayout.FrameRecord.hypothesisCount] = Int32(hypothesisCount)
+        header[ImageLayout.FrameRecord.variableCount] = variableCount
+        header[ImageLayout.FrameRecord.disjointCount] = disjointCount
+        header[ImageLayout.FrameRecord.conclusionStart] = Int32(conclusionStart)
+        header[ImageLayout.FrameRecord.conclusionCount] = Int32(expression.count)
         frameOffsets.append(statement)
         frameOffsets.append(Int32(frameStart))
     }
@@ -323,8 +325,8 @@ struct FrameBuilder {
         let current = markValue
         let s = Int(statement)
         let firstVariable = essentialVariables.count
-        variablesStart[s] = Int32(firstVariable)
-        let start = Int(first[s]), count = Int(second[s])
+        statementInfo[s].variablesStart = Int32(firstVariable)
+        let start = Int(statementInfo[s].first), count = Int(statementInfo[s].second)
         precondition(start >= 0 && start + count <= essentialExpressions.count)
         let symbols = essentialExpressions.base + start
         let variables = isVariable.base, marks = mark.base
@@ -336,25 +338,26 @@ struct FrameBuilder {
             essentialVariables.append(symbol)
             essentialLocals.append(-1)
         }
-        variablesCount[s] = Int32(essentialVariables.count - firstVariable)
+        statementInfo[s].variablesCount = Int32(essentialVariables.count - firstVariable)
     }
 
     /// The start of a pattern for `$e` `hypothesis` under the current frame's local indices: the
     /// one last written for it if its variables have the same indices, else a new one.
     private mutating func essentialPattern(of hypothesis: Int32, mark current: UInt32) -> Int32 {
         let h = Int(hypothesis)
-        let firstVariable = Int(variablesStart[h]), last = firstVariable + Int(variablesCount[h])
-        var same = patternStart[h] >= 0
+        let info = statementInfo[h]
+        let firstVariable = Int(info.variablesStart), last = firstVariable + Int(info.variablesCount)
+        var same = info.patternStart >= 0
         for k in firstVariable ..< last where essentialLocals[k] != local[Int(essentialVariables[k])] {
             same = false
             essentialLocals[k] = local[Int(essentialVariables[k])]
         }
-        if same { return patternStart[h] }
+        if same { return info.patternStart }
         let start = Int32(frames.count)
-        let from = Int(first[h]), count = Int(second[h])
+        let from = Int(info.first), count = Int(info.second)
         precondition(from >= 0 && from + count <= essentialExpressions.count)
         appendPattern(essentialExpressions.base + from, count: count, mark: current)
-        patternStart[h] = start
+        statementInfo[h].patternStart = start
         return start
     }
 
