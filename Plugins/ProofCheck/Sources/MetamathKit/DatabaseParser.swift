@@ -21,7 +21,8 @@ struct DatabaseParser {
         var statement: Int32 = -1
     }
 
-    var bindings: [NameBinding] = []
+    /// Per name id (a ``GrowableBuffer``: no uniqueness check on each write, sized up front).
+    var bindings = GrowableBuffer<NameBinding>()
 
     var symbols = SymbolTable()
     /// The math symbols shorter than 8 bytes, by token key.
@@ -72,6 +73,7 @@ struct DatabaseParser {
         // may still make them grow).
         let size = max(stream.mainFileSize, 1 << 12)
         names = NameTable(capacity: max(size / 128, 1 << 10))
+        bindings = GrowableBuffer(capacity: max(size / 128, 1 << 10))
         sections.expressions = GrowableBuffer(capacity: size / 6)
         sections.proofPieces = GrowableBuffer(capacity: size / 256)
         statements = StatementTable(capacity: size / 64)
@@ -400,9 +402,7 @@ struct DatabaseParser {
 
     /// Sends the frame builder an event with the math string just read (from ``bodyStart``).
     mutating func sendMathString(_ event: Int32, of statement: Int32) {
-        frameEvents.put(event)
-        frameEvents.put(statement)
-        frameEvents.put(Int32(sections.expressions.count - bodyStart))
+        frameEvents.put(event, statement, Int32(sections.expressions.count - bodyStart))
         frameEvents.put(sections.expressions.base + bodyStart, count: sections.expressions.count - bodyStart)
     }
 

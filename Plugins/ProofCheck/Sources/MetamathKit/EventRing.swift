@@ -84,6 +84,25 @@ final class EventRing: @unchecked Sendable {
             if written - lastPublished >= EventRing.exchangeInterval { publish() }
         }
 
+        /// Puts three words (an event's first words): one check for room when they fit before
+        /// the ring wraps, else one at a time.
+        @inline(__always)
+        mutating func put(_ a: Int32, _ b: Int32, _ c: Int32) {
+            let offset = written & ring.mask
+            guard EventRing.capacity - (written - knownTaken) >= 3 && offset <= EventRing.capacity - 3 else {
+                put(a)
+                put(b)
+                put(c)
+                return
+            }
+            let slots = ring.words + offset
+            slots[0] = a
+            slots[1] = b
+            slots[2] = c
+            written += 3
+            if written - lastPublished >= EventRing.exchangeInterval { publish() }
+        }
+
         /// Puts `count` words from `source`, in chunks of at most what the ring holds free.
         mutating func put(_ source: UnsafePointer<Int32>, count: Int) {
             var done = 0
@@ -132,6 +151,25 @@ final class EventRing: @unchecked Sendable {
                 lastReported = taken
             }
             return word
+        }
+
+        /// Takes two words (an event's next words): one check when both are published before
+        /// the ring wraps, else one at a time.
+        @inline(__always)
+        mutating func take2() -> (Int32, Int32) {
+            let offset = taken & ring.mask
+            guard knownPublished - taken >= 2 && offset <= EventRing.capacity - 2 else {
+                let a = take()
+                return (a, take())
+            }
+            let slots = ring.words + offset
+            let result = (slots[0], slots[1])
+            taken += 2
+            if taken - lastReported >= EventRing.exchangeInterval {
+                knownPublished = ring.exchange(taken: taken, minimumPublished: 0)
+                lastReported = taken
+            }
+            return result
         }
 
         /// Takes `count` words into `destination`.

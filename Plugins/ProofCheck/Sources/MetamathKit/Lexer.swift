@@ -150,6 +150,8 @@ struct Lexer {
             out[written] = symbol
             written &+= 1
             p &+= length
+            // Usually one space comes next (`p` is below `end`: the symbol ended before it).
+            if base[p] == 0x20 { p &+= 1 }
             start = p
         }
         expressions.commitAppended(written)
@@ -248,22 +250,24 @@ struct Lexer {
     }
 
     /// The first position from `from` whose byte is `$`, below 0x20 (a line end, another
-    /// whitespace or a control byte) or above 0x7E, or `end`. Reads 8 bytes at a time: each
-    /// test flags the first matching byte of a word exactly (borrows and carries only
-    /// disturb the bytes after it).
+    /// whitespace or a control byte) or above 0x7E, or `end`. Reads 16 bytes (two words) at a
+    /// time: each test flags the first matching byte of a word exactly (borrows and carries
+    /// only disturb the bytes after it).
     @inline(__always)
     static func skipOrdinary(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         var p = from
         let raw = UnsafeRawPointer(base)
-        while p &+ 8 <= end {
-            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
-            let control = (x &- ones &* 0x20) & ~x & highs
-            let high = ((x &+ ones) | x) & highs
-            let d = x ^ (ones &* 0x24)
-            let dollar = (d &- ones) & ~d & highs
-            let flagged = control | high | dollar
-            if flagged != 0 { return p &+ flagged.trailingZeroBitCount >> 3 }
+        while p &+ 16 <= end {
+            let x = flagged(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
+            let y = flagged(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p &+ 8, as: UInt64.self)))
+            if x | y != 0 {
+                return x != 0 ? p &+ x.trailingZeroBitCount >> 3 : p &+ 8 &+ y.trailingZeroBitCount >> 3
+            }
+            p &+= 16
+        }
+        if p &+ 8 <= end {
+            let x = flagged(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self)))
+            if x != 0 { return p &+ x.trailingZeroBitCount >> 3 }
             p &+= 8
         }
         while p < end {
@@ -272,6 +276,18 @@ struct Lexer {
             p &+= 1
         }
         return p
+    }
+
+    /// The high bit of each byte of `x` that ``skipOrdinary(_:_:_:)`` stops at, exact for the
+    /// first such byte.
+    @inline(__always)
+    private static func flagged(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (x &- ones &* 0x20) & ~x
+        let high = (x &+ ones) | x
+        let d = x ^ (ones &* 0x24)
+        let dollar = (d &- ones) & ~d
+        return (control | high | dollar) & highs
     }
 
     @inline(__always)

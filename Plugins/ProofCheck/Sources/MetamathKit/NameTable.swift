@@ -88,11 +88,26 @@ struct NameTable {
     }
 
     /// The id of the name `start[0..<count]`, whose hash is `hash`, adding it if it is new.
+    ///
+    /// Probes like ``find(_:_:hash:)``; a new name takes the empty slot the probe ended at.
     @inline(__always)
     mutating func intern(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
-        let found = find(start, count, hash: hash)
-        if found >= 0 { return found }
-        return insert(start, count, hash: hash)
+        var slot = Int(hash) & mask
+        let tag = UInt64(hash) << 32
+        let slots = self.slots.base, entries = self.entries.base, bytes = pool.base
+        while true {
+            let value = slots[slot]
+            if value == 0 { break }
+            if value & 0xFFFF_FFFF_0000_0000 == tag {
+                let id = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
+                let entry = entries[id]
+                if Int(entry.length) == count && NameTable.equal(bytes + Int(entry.offset), start, count) {
+                    return Int32(id)
+                }
+            }
+            slot = (slot + 1) & mask
+        }
+        return insert(start, count, hash: hash, emptySlot: slot)
     }
 
     /// Starts loading the slot that a name with `hash` probes first. The table is large and
@@ -104,13 +119,19 @@ struct NameTable {
         cm_prefetch(slots.base + (Int(hash) & mask))
     }
 
-    /// Adds a name that is not in the table.
-    private mutating func insert(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
+    /// Adds a name that is not in the table, in `emptySlot` (where its probe ended) unless the
+    /// table grows.
+    private mutating func insert(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32, emptySlot: Int) -> Int32 {
         let id = Int32(entries.count)
         entries.append(Entry(offset: Int32(pool.count), length: Int32(count)))
         pool.append(from: start, count: count)
-        if entries.count * 2 > slots.count { grow() }
-        place(UInt64(hash) << 32 | UInt64(id + 1))
+        let value = UInt64(hash) << 32 | UInt64(id + 1)
+        if entries.count * 2 > slots.count {
+            grow()
+            place(value)
+        } else {
+            slots[emptySlot] = value
+        }
         return id
     }
 

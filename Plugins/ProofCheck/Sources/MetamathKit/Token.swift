@@ -17,7 +17,7 @@ struct Token {
     @inline(__always)
     var keyword: Keyword? {
         guard count == 2, start[0] == UInt8(ascii: "$") else { return nil }
-        return Keyword(rawValue: start[1])
+        return Keyword.after(dollar: start[1])
     }
 
     /// Whether the token starts with `$` (a keyword, or a malformed one).
