@@ -72,7 +72,7 @@ struct DatabaseParser {
         // Room for a typical database of this size, so the big arrays rarely grow (includes
         // may still make them grow).
         let size = max(stream.mainFileSize, 1 << 12)
-        names = NameTable(capacity: max(size / 128, 1 << 10))
+        names = NameTable(capacity: max(size / 200, 1 << 10))
         bindings = GrowableBuffer(capacity: max(size / 128, 1 << 10))
         sections.expressions = GrowableBuffer(capacity: size / 6)
         sections.proofPieces = GrowableBuffer(capacity: size / 256)
@@ -459,9 +459,11 @@ struct DatabaseParser {
         try sections.build(placement: placement, reserved: reserved)
     }
 
-    /// A guess at the image's size before the parse (2.3 times the source for the ×10
-    /// database, 1.5 times for iset.mm with its comments): space reserved for it early.
-    var imageSizeEstimate: Int { stream.mainFileSize / 2 * 5 + (1 << 16) }
+    /// A guess at the image's size before the parse (2.2 times the source for the ×10
+    /// database, 1.5 times for iset.mm with its comments): space reserved for it early. Pages
+    /// reserved beyond the image are zeroed for nothing; pages missing are allocated as the
+    /// image is written, at about the same cost, so the guess leans low.
+    var imageSizeEstimate: Int { stream.mainFileSize / 5 * 11 + (1 << 16) }
 
     /// The file names, by index.
     var fileNames: [String] { stream.fileNames }

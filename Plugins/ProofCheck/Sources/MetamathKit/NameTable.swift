@@ -2,7 +2,8 @@ import CMetamath
 
 /// Interns names (labels and math symbols, as byte slices) as dense `Int32` ids.
 ///
-/// Open addressing with linear probing over a power-of-two slot array, kept at most half full.
+/// Open addressing with linear probing over a power-of-two slot array, kept at most 3/4 full
+/// (the slots are also an image section: each empty slot costs every process that maps it).
 /// A slot holds the name's hash and id together, so a probe touches one slot, one entry and
 /// the bytes. The bytes of every name are copied into one pool, which becomes the image's
 /// string section.
@@ -23,11 +24,11 @@ struct NameTable {
 
     init(capacity: Int = 1 << 14) {
         var size = 16
-        while size < capacity * 2 { size <<= 1 }
+        while size * 3 < capacity * 4 { size <<= 1 }
         slots = GrowableBuffer(capacity: size)
         slots.append(repeating: 0, count: size)
         mask = size - 1
-        pool = GrowableBuffer(capacity: capacity * 8)
+        pool = GrowableBuffer(capacity: capacity * 12)
         entries = GrowableBuffer(capacity: capacity)
     }
 
@@ -126,7 +127,7 @@ struct NameTable {
         entries.append(Entry(offset: Int32(pool.count), length: Int32(count)))
         pool.append(from: start, count: count)
         let value = UInt64(hash) << 32 | UInt64(id + 1)
-        if entries.count * 2 > slots.count {
+        if entries.count * 4 > slots.count * 3 {
             grow()
             place(value)
         } else {
