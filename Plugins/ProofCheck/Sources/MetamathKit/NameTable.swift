@@ -54,17 +54,24 @@ struct NameTable {
     /// The id of the name `start[0..<count]` with hash `hash`, or -1.
     @inline(__always)
     func find(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
+        probe(start, count, hash: hash).id
+    }
+
+    /// Linear probing from the name's first slot: its id and slot, or -1 and the empty slot
+    /// where the probe ended (where a new name with this hash goes).
+    @inline(__always)
+    private func probe(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> (id: Int32, slot: Int) {
         var slot = Int(hash) & mask
         let tag = UInt64(hash) << 32
         let slots = self.slots.base, entries = self.entries.base, bytes = pool.base
         while true {
             let value = slots[slot]
-            if value == 0 { return -1 }
+            if value == 0 { return (-1, slot) }
             if value & 0xFFFF_FFFF_0000_0000 == tag {
                 let id = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
                 let entry = entries[id]
                 if Int(entry.length) == count && NameTable.equal(bytes + Int(entry.offset), start, count) {
-                    return Int32(id)
+                    return (Int32(id), slot)
                 }
             }
             slot = (slot + 1) & mask
@@ -88,27 +95,12 @@ struct NameTable {
         intern(start, count, hash: NameTable.hash(start, count))
     }
 
-    /// The id of the name `start[0..<count]`, whose hash is `hash`, adding it if it is new.
-    ///
-    /// Probes like ``find(_:_:hash:)``; a new name takes the empty slot the probe ended at.
+    /// The id of the name `start[0..<count]`, whose hash is `hash`, adding it if it is new
+    /// (in the empty slot its probe ended at).
     @inline(__always)
     mutating func intern(_ start: UnsafePointer<UInt8>, _ count: Int, hash: UInt32) -> Int32 {
-        var slot = Int(hash) & mask
-        let tag = UInt64(hash) << 32
-        let slots = self.slots.base, entries = self.entries.base, bytes = pool.base
-        while true {
-            let value = slots[slot]
-            if value == 0 { break }
-            if value & 0xFFFF_FFFF_0000_0000 == tag {
-                let id = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
-                let entry = entries[id]
-                if Int(entry.length) == count && NameTable.equal(bytes + Int(entry.offset), start, count) {
-                    return Int32(id)
-                }
-            }
-            slot = (slot + 1) & mask
-        }
-        return insert(start, count, hash: hash, emptySlot: slot)
+        let (id, slot) = probe(start, count, hash: hash)
+        return id >= 0 ? id : insert(start, count, hash: hash, emptySlot: slot)
     }
 
     /// Starts loading the slot that a name with `hash` probes first. The table is large and
