@@ -131,13 +131,11 @@ final class WorkerState: @unchecked Sendable {
             }
             var writeFailed = false
             let sent = FileChunks.read(blob.descriptor, limit: blob.size) { chunk in
+                // (With heartbeats, the writer counts each piece the worker takes as news from it.)
                 guard (try? writer!.write(type: .blobData, id: 0, payload: chunk)) != nil else {
                     writeFailed = true
                     return false
                 }
-                // A chunk taken by the link is news from the worker too: its heartbeats wait
-                // unread in the pipe while this thread writes.
-                heard()
                 return true
             }
             if writeFailed { return }  // The worker is gone; its reader sees the end.
@@ -155,6 +153,11 @@ final class WorkerState: @unchecked Sendable {
             self.process = process
             self.pid = process.pid
             self.writer = FrameWriter(descriptor: Descriptor(process.input.rawValue))
+            if heartbeatNanoseconds != nil {
+                // What the worker takes from the link is news from it too: while this side
+                // writes a large frame over a slow link, the worker's heartbeats wait unread.
+                writer!.onProgress = { [unowned self] in self.heard() }
+            }
         }
     }
 

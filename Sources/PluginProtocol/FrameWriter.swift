@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Writes frames to a file descriptor, reusing one buffer so the hot path does not allocate.
 ///
 /// Frames can be written one at a time (`write`), or queued (`queue`) and written together by
@@ -9,6 +13,27 @@ public struct FrameWriter {
 
     /// A buffer that grew past this many bytes (a large payload) is released after its write.
     private static let retainedCapacity = 1 << 20
+
+    /// Called each time the peer has certainly taken more of what is being written: a piece
+    /// (at most ``progressPiece`` bytes) written once more than the pipe's capacity has gone in
+    /// during one flush, so that the reader must have drained some. Small frames (heartbeats)
+    /// fit the pipe whether or not anyone reads, so they never count. nil (the default) writes
+    /// everything with as few calls as possible.
+    ///
+    /// A blocking write to a pipe returns only once all of it is taken, so over a slow link one
+    /// large frame can keep the writer waiting for seconds: with this set, such a frame goes out
+    /// in pieces and each piece past the pipe's capacity shows the reader is alive.
+    public var onProgress: (() -> Void)?
+
+    /// The most bytes written by one system call when ``onProgress`` is set.
+    public static let progressPiece = 16 << 10
+
+    /// The pipe's capacity (`F_GETPIPE_SZ`), read once; 1 MiB (the most a pipe holds by
+    /// default settings) when the descriptor is not a pipe.
+    private lazy var linkCapacity: Int = {
+        let size = fcntl(descriptor.rawValue, 1032 /* F_GETPIPE_SZ */)
+        return size > 0 ? Int(size) : 1 << 20
+    }()
 
     /// Creates a writer to `descriptor`.
     public init(descriptor: Descriptor) {
@@ -29,7 +54,19 @@ public struct FrameWriter {
     /// Throws `SystemError` when the peer is gone.
     public mutating func flush() throws(SystemError) {
         guard !buffer.isEmpty else { return }
-        let failure = buffer.withUnsafeBytes { descriptor.writeAllResult($0) }
+        // Only what overflows the pipe needs pieces: the rest goes in at once, read or not.
+        let capacity = onProgress == nil ? 0 : linkCapacity
+        let failure = buffer.withUnsafeBytes { bytes -> SystemError? in
+            guard let onProgress, bytes.count > capacity else { return descriptor.writeAllResult(bytes) }
+            var offset = 0
+            while offset < bytes.count {
+                let piece = UnsafeRawBufferPointer(rebasing: bytes[offset ..< min(bytes.count, offset + Self.progressPiece)])
+                if let failure = descriptor.writeAllResult(piece) { return failure }
+                offset += piece.count
+                if offset > capacity { onProgress() }
+            }
+            return nil
+        }
         if buffer.capacity > Self.retainedCapacity {
             buffer = []
             buffer.reserveCapacity(4096)

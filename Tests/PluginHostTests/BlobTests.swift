@@ -105,21 +105,22 @@ struct BlobTests {
         #expect(files.count == 1 && files[0] != name, "\(files)")
     }
 
-    /// A launcher whose channel flips one bit of what the master sends, `offset` bytes in: the
-    /// corruption no pipe or socket would report.
-    static func corruptingSSH(in directory: TemporaryDirectory, offset: Int) -> String {
-        let proxy = directory.write("flip-one-bit.py", """
-            import subprocess, sys, threading
-            offset = int(sys.argv[1])
-            child = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE)
+    /// A launcher whose channel tampers with what the master sends: flips one bit `flipAt`
+    /// bytes in (corruption no pipe or socket would report), or passes at most `bytesPerSecond`
+    /// (a slow link).
+    static func tamperingSSH(in directory: TemporaryDirectory, flipAt: Int? = nil, bytesPerSecond: Int? = nil) -> String {
+        let proxy = directory.write("tamper.py", """
+            import subprocess, sys, time
+            flip, rate = int(sys.argv[1]), int(sys.argv[2])
+            child = subprocess.Popen(sys.argv[3:], stdin=subprocess.PIPE)
             seen = 0
             while True:
-                chunk = sys.stdin.buffer.read1(65536)
+                chunk = sys.stdin.buffer.read1(16384 if rate > 0 else 65536)
                 if not chunk:
                     break
-                if seen <= offset < seen + len(chunk):
+                if seen <= flip < seen + len(chunk):
                     data = bytearray(chunk)
-                    data[offset - seen] ^= 0x01
+                    data[flip - seen] ^= 0x01
                     chunk = bytes(data)
                 seen += len(chunk)
                 try:
@@ -127,17 +128,28 @@ struct BlobTests {
                     child.stdin.flush()
                 except BrokenPipeError:
                     break
+                if rate > 0:
+                    time.sleep(len(chunk) / rate)
             try:
                 child.stdin.close()
             except BrokenPipeError:
                 pass
             sys.exit(child.wait())
             """)
-        return directory.write("corrupting-ssh", """
+        return directory.write("tampering-ssh", """
             #!/bin/sh
             host="$1"; shift
-            exec python3 '\(proxy)' \(offset) "$@"
+            exec python3 '\(proxy)' \(flipAt ?? -1) \(bytesPerSecond ?? 0) "$@"
             """)
+    }
+
+    static func tamperedConfiguration(_ directory: TemporaryDirectory, cache: String, ssh: String,
+                                      heartbeat: Double? = nil) throws -> HostConfiguration {
+        var configuration = HostConfiguration.test(jobs: 1, retries: 0)
+        configuration.hosts = [WorkerHost(name: "far", slots: 1)]
+        configuration.heartbeatInterval = heartbeat
+        configuration.launcher = try WorkerLauncher(template: "\(ssh) {host} /usr/bin/env PLUGIN_HOST_BLOB_CACHE=\(cache) \(TestPaths.pluginWorker)")
+        return configuration
     }
 
     @Test("a blob damaged on its way is refused by its digest: the task fails saying so, nothing is cached")
@@ -145,11 +157,8 @@ struct BlobTests {
         let directory = TemporaryDirectory()
         let (path, _) = Self.makeFile(directory, "image.bin", size: 3_000_000, seed: 5)
         let cache = directory.file("cache")
-        var configuration = HostConfiguration.test(jobs: 1, retries: 0)
-        configuration.hosts = [WorkerHost(name: "far", slots: 1)]
-        let ssh = Self.corruptingSSH(in: directory, offset: 1_500_000)
-        configuration.launcher = try WorkerLauncher(template: "\(ssh) {host} /usr/bin/env PLUGIN_HOST_BLOB_CACHE=\(cache) \(TestPaths.pluginWorker)")
-        let test = try TestRun(chaos: ["blob:\(path)"], configuration)
+        let ssh = Self.tamperingSSH(in: directory, flipAt: 1_500_000)
+        let test = try TestRun(chaos: ["blob:\(path)"], try Self.tamperedConfiguration(directory, cache: cache, ssh: ssh))
         let report = try await test.startAndFinish()
         let result = try report.result(1)
         #expect(result.outcome == .failed, "\(result)")
@@ -157,6 +166,26 @@ struct BlobTests {
         #expect(Self.cachedFiles(cache).isEmpty, "no cache entry for damaged bytes: \(Self.cachedFiles(cache))")
         let partials = ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { $0.hasPrefix(".partial") }
         #expect(partials.isEmpty, "the partial file is removed: \(partials)")
+    }
+
+    /// Heartbeats every 0.1 s, so 0.3 s without a word means a lost worker; the blob takes about
+    /// 2 s to cross the slow link, during which the master's thread for that worker is mostly
+    /// blocked writing it. Neither side may take that for silence.
+    @Test("a blob crossing a slow link for many heartbeat intervals is not taken for a lost worker")
+    func slowTransferIsNotSilence() async throws {
+        let directory = TemporaryDirectory()
+        let (path, bytes) = Self.makeFile(directory, "image.bin", size: 1_500_000, seed: 6)
+        let cache = directory.file("cache")
+        let ssh = Self.tamperingSSH(in: directory, bytesPerSecond: 750_000)
+        let test = try TestRun(chaos: ["blob:\(path)"], try Self.tamperedConfiguration(directory, cache: cache, ssh: ssh, heartbeat: 0.1))
+        let started = monotonicNanoseconds()
+        let report = try await test.startAndFinish()
+        let seconds = Double(monotonicNanoseconds() - started) / 1e9
+        let result = try report.result(1)
+        #expect(result.outcome == .done, "\(result)")
+        #expect(result.response?.result == "size=1500000 fnv=\(Self.fnv(bytes))")
+        #expect(test.log.workersStarted.count == 1, "one worker, never replaced: \(test.log.workersStarted)")
+        #expect(seconds > 1.0, "the link was slow enough to span many heartbeat intervals (\(seconds) s)")
     }
 
     @Test("the blob reference format round-trips; garbage is refused")
