@@ -138,6 +138,27 @@ struct WorkerPlacementTests {
         #expect(test.log.workersStarted.allSatisfy { $0.name.split(separator: ":")[1] == "0" }, "only alpha's slot ran workers")
     }
 
+    /// The dropped host's slots must not keep tasks waiting (or the run from ending) once the
+    /// host is gone: dispatch skips them.
+    @Test("a dropped host with several slots leaves none of them waiting; the run finishes on the other host")
+    func droppedHostWithSeveralSlots() async throws {
+        let directory = TemporaryDirectory()
+        let ssh = Self.fakeSSH(in: directory)
+        let configuration = try Self.configuration(
+            hosts: [WorkerHost(name: "down-1", slots: 3), WorkerHost(name: "alpha", slots: 1)],
+            launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", backOff: 0.01)
+        let test = try TestRun(chaos: ["--repeat", "60", "sleep:10"], configuration)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 60)
+        #expect(report.exitStatus == 0 && report.setupErrors.isEmpty)
+        let dropped = test.log.kinds.compactMap { kind -> String? in
+            if case .hostDropped(let host, _) = kind { return host } else { return nil }
+        }
+        #expect(dropped == ["down-1"])
+        let alphaSlot = test.log.workersStarted.first.map { String($0.name.split(separator: ":")[1]) }
+        #expect(test.log.workersStarted.allSatisfy { String($0.name.split(separator: ":")[1]) == alphaSlot }, "only alpha's slot ran workers")
+    }
+
     @Test("with every host dropped the tasks fail as a set-up error naming the host")
     func noHostLeft() async throws {
         let directory = TemporaryDirectory()
