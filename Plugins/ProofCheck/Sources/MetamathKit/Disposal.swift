@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Lets go of large values on a thread of their own, so that the caller does not wait while
 /// their memory is unmapped.
 enum Disposal {
@@ -16,21 +12,7 @@ enum Disposal {
     /// caller must not keep other references to the memory it wants freed (pass it with
     /// `consume`).
     static func release<Value>(_ value: consuming Value) {
-        let context = Unmanaged.passRetained(Box(value)).toOpaque()
-        var thread = pthread_t()
-        if pthread_create(&thread, nil, disposalThreadMain, context) == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<Box>.fromOpaque(context).release()
-        }
+        let box = Box(value)
+        HelperThread.detach { box.value = nil }
     }
-
-    fileprivate static func drop(_ context: UnsafeMutableRawPointer) {
-        Unmanaged<Box>.fromOpaque(context).takeRetainedValue().value = nil
-    }
-}
-
-private func disposalThreadMain(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    Disposal.drop(context!)
-    return nil
 }

@@ -29,6 +29,18 @@ final class HelperThread {
         }
     }
 
+    /// Starts `work` on a new thread that nothing waits for (runs it on this one if no thread
+    /// can be created). The work, and what it captures, is released on that thread.
+    static func detach(_ work: @escaping () -> Void) {
+        let context = Unmanaged.passRetained(Work(work)).toOpaque()
+        var handle = pthread_t()
+        if pthread_create(&handle, nil, helperThreadMain, context) == 0 {
+            pthread_detach(handle)
+        } else {
+            Unmanaged<Work>.fromOpaque(context).takeRetainedValue().run()
+        }
+    }
+
     /// Whether the work runs on its own thread (false when no thread could be created: it then
     /// runs at ``join()``).
     var isRunning: Bool { thread != nil }
