@@ -143,6 +143,16 @@ struct ImageView {
                length: statement(index, ImageLayout.StatementRecord.nameLength))
     }
 
+    /// The 1-based line of statement `index`'s label.
+    func line(ofStatement index: Int) -> Int {
+        Int(statement(index, ImageLayout.StatementRecord.line))
+    }
+
+    /// The name of the file statement `index` was read from.
+    func fileName(ofStatement index: Int) -> String {
+        fileName(Int(statement(index, ImageLayout.StatementRecord.file)))
+    }
+
     /// The name of symbol `id`.
     func symbolName(_ id: Int32) -> String {
         let record = Int(id) * ImageLayout.SymbolRecord.stride

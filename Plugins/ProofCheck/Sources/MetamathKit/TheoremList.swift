@@ -36,8 +36,8 @@ public struct TheoremList: RandomAccessCollection, @unchecked Sendable {
         return TheoremInfo(
             index: Int32(statement),
             label: view.label(ofStatement: statement),
-            file: view.fileName(Int(view.statement(statement, ImageLayout.StatementRecord.file))),
-            line: Int(view.statement(statement, ImageLayout.StatementRecord.line)),
+            file: view.fileName(ofStatement: statement),
+            line: view.line(ofStatement: statement),
             proofCost: cost(at: position))
     }
 

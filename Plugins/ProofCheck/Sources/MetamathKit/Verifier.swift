@@ -37,9 +37,7 @@ public final class Verifier {
         let view = machine.view
         guard index >= 0, Int(index) < view.statementCount else { return ("", 0, "") }
         let statement = Int(index)
-        return (view.label(ofStatement: statement),
-                Int(view.statement(statement, ImageLayout.StatementRecord.line)),
-                view.fileName(Int(view.statement(statement, ImageLayout.StatementRecord.file))))
+        return (view.label(ofStatement: statement), view.line(ofStatement: statement), view.fileName(ofStatement: statement))
     }
 
     /// Verifies the proof of the theorem whose statement index is `index`.
