@@ -33,12 +33,16 @@ struct BlobTests {
         return (path, bytes)
     }
 
-    static func remoteConfiguration(_ directory: TemporaryDirectory, cache: String, cacheMB: Int? = nil) throws -> HostConfiguration {
+    /// One launched ("remote") worker slot on host "far", through `ssh` (the plain fake ssh
+    /// when nil), its blob cache in `cache`.
+    static func remoteConfiguration(_ directory: TemporaryDirectory, cache: String, cacheMB: Int? = nil, ssh: String? = nil,
+                                    retries: Int = 1, heartbeat: Double? = nil) throws -> HostConfiguration {
         var environment = "PLUGIN_HOST_BLOB_CACHE=\(cache)"
         if let cacheMB { environment += " PLUGIN_HOST_BLOB_CACHE_MB=\(cacheMB)" }
-        let ssh = WorkerPlacementTests.fakeSSH(in: directory)
-        var configuration = HostConfiguration.test(jobs: 1)
+        let ssh = ssh ?? WorkerPlacementTests.fakeSSH(in: directory)
+        var configuration = HostConfiguration.test(jobs: 1, retries: retries)
         configuration.hosts = [WorkerHost(name: "far", slots: 1)]
+        configuration.heartbeatInterval = heartbeat
         configuration.launcher = try WorkerLauncher(template: "\(ssh) {host} /usr/bin/env \(environment) \(TestPaths.pluginWorker)")
         return configuration
     }
@@ -143,22 +147,13 @@ struct BlobTests {
             """)
     }
 
-    static func tamperedConfiguration(_ directory: TemporaryDirectory, cache: String, ssh: String,
-                                      heartbeat: Double? = nil) throws -> HostConfiguration {
-        var configuration = HostConfiguration.test(jobs: 1, retries: 0)
-        configuration.hosts = [WorkerHost(name: "far", slots: 1)]
-        configuration.heartbeatInterval = heartbeat
-        configuration.launcher = try WorkerLauncher(template: "\(ssh) {host} /usr/bin/env PLUGIN_HOST_BLOB_CACHE=\(cache) \(TestPaths.pluginWorker)")
-        return configuration
-    }
-
     @Test("a blob damaged on its way is refused by its digest: the task fails saying so, nothing is cached")
     func corruptedInTransit() async throws {
         let directory = TemporaryDirectory()
         let (path, _) = Self.makeFile(directory, "image.bin", size: 3_000_000, seed: 5)
         let cache = directory.file("cache")
         let ssh = Self.tamperingSSH(in: directory, flipAt: 1_500_000)
-        let test = try TestRun(chaos: ["blob:\(path)"], try Self.tamperedConfiguration(directory, cache: cache, ssh: ssh))
+        let test = try TestRun(chaos: ["blob:\(path)"], try Self.remoteConfiguration(directory, cache: cache, ssh: ssh, retries: 0))
         let report = try await test.startAndFinish()
         let result = try report.result(1)
         #expect(result.outcome == .failed, "\(result)")
@@ -177,7 +172,7 @@ struct BlobTests {
         let (path, bytes) = Self.makeFile(directory, "image.bin", size: 1_500_000, seed: 6)
         let cache = directory.file("cache")
         let ssh = Self.tamperingSSH(in: directory, bytesPerSecond: 750_000)
-        let test = try TestRun(chaos: ["blob:\(path)"], try Self.tamperedConfiguration(directory, cache: cache, ssh: ssh, heartbeat: 0.1))
+        let test = try TestRun(chaos: ["blob:\(path)"], try Self.remoteConfiguration(directory, cache: cache, ssh: ssh, retries: 0, heartbeat: 0.1))
         let started = monotonicNanoseconds()
         let report = try await test.startAndFinish()
         let seconds = Double(monotonicNanoseconds() - started) / 1e9

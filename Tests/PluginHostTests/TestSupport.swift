@@ -128,6 +128,11 @@ final class EventLog: Sendable {
     /// Event kinds so far, in order.
     var kinds: [HostEvent.Kind] { events.map(\.kind) }
 
+    /// The hosts dropped so far, in order.
+    var droppedHosts: [String] {
+        kinds.compactMap { kind in if case .hostDropped(let host, _) = kind { host } else { nil } }
+    }
+
     /// Worker stderr lines so far (as the host forwards them: `[worker] line`).
     var stderrLines: [String] {
         state.withLock { $0.entries.compactMap { if case .stderr(let line) = $0 { return line } else { return nil } } }
