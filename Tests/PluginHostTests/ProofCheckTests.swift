@@ -237,6 +237,32 @@ struct ProofCheckTests {
         #expect(result.stderr.contains("in the master"), "a warning says so: \(result.stderr)")
     }
 
+    @Test("workers that never get their requests: batches split down to single theorems, each reported lost, exit 1")
+    func everyWorkerExpires() async throws {
+        let directory = TemporaryDirectory()
+        // The worker starts and says hello, but its standard input is a pipe nothing is written
+        // to: no request reaches it, so every attempt runs past --timeout.
+        let deaf = directory.write("deaf-launcher", """
+            #!/bin/sh
+            sleep 10 | "$@"
+            """)
+        let result = try await HostProcess.run(["run", "-j", "2", "--timeout", "0.2", "--retries", "0",
+                                                "--launcher", "\(deaf) \(TestPaths.pluginWorker)",
+                                                "proofcheck", MetamathData.example])
+        #expect(result.status == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
+        let text = try String(contentsOfFile: MetamathData.example, encoding: .utf8)
+        for label in ["id", "idc", "a1i", "a2i", "syl", "imim2i", "syl3", "idsyl"] {
+            let line = MetamathData.line(of: "\(label) $p", in: text)
+            #expect(result.stdout.contains("\(MetamathData.example):\(line): theorem \(label): not verified: expired"),
+                    "\(label): stdout: \(result.stdout)")
+        }
+        #expect(result.stdout.contains("8 proofs: 0 verified, 0 failed, 0 incomplete, 8 lost"), "stdout: \(result.stdout)")
+        let json = try await HostProcess.run(["run", "-j", "2", "--timeout", "0.2", "--retries", "0",
+                                              "--launcher", "\(deaf) \(TestPaths.pluginWorker)",
+                                              "proofcheck", "--json", MetamathData.example])
+        #expect(json.stdout.contains("\"verified\":0,\"failed\":0,\"incomplete\":0,\"lost\":8,\"not_checked\":0"), "\(json.stdout)")
+    }
+
     @Test("kill -9 of a worker in the middle of its batch: the batch is checked in two halves and every proof verifies",
           arguments: [0, 1])
     func workerKilledMidBatch(retries: Int) async throws {

@@ -31,7 +31,7 @@ struct ProofCheckKind: TaskKind {
     /// The image file published to the workers through the host (nil on a host before ABI 1.2).
     private let imageBlob: BlobID?
     private var planner: BatchPlanner
-    private var outcomes: [TheoremOutcome]
+    private var outcomes: OutcomeTable
     private var failures: [Int: FailureRecord] = [:]
     /// Size of each batch handed out and not settled yet, by its first position.
     private var batchSizes: [Int32: Int32] = [:]
@@ -61,7 +61,7 @@ struct ProofCheckKind: TaskKind {
         self.theorems = theorems
         self.image = ImageFile(image: database.image)
         self.imageBlob = context.host.publishBlob(fileDescriptor: image.descriptor)
-        self.outcomes = Array(repeating: .pending, count: theorems.count)
+        self.outcomes = OutcomeTable(count: theorems.count)
         // A one-shot worker maps and checks the whole image for each batch (measured on the x10
         // database: about 20 ms from one batch's end to the next one's first proof): fewer,
         // larger batches. A persistent worker keeps the image, so small batches cost little.
@@ -123,13 +123,13 @@ struct ProofCheckKind: TaskKind {
             for problem in problems {
                 let position = position(of: problem.theorem)!
                 problemPositions.insert(position)
-                outcomes[position] = .checked(problem.result)
+                outcomes.record(problem.result, at: position)
                 if case .failed(let failure) = problem.result {
                     failures[position] = FailureRecord(position: position, failure: failure)
                     followUps.append(.state(position: Int32(position), step: Int32(failure.step)))
                 }
             }
-            for position in range where !problemPositions.contains(position) { outcomes[position] = .checked(.verified) }
+            outcomes.recordVerified(range, except: problemPositions)
             workersSeen.insert(worker.name ?? "")
             settleProgress(first: first, size: range.count)
             if followUps.isEmpty {
@@ -193,9 +193,7 @@ struct ProofCheckKind: TaskKind {
             return nil  // Its theorems stay pending: the report counts them as not checked.
         default:
             if case .verify(let first, let count) = task {
-                for position in Int(first) ..< Int(first + count) where outcomes[position] == .pending {
-                    outcomes[position] = .lost("\(reason): \(message)")
-                }
+                outcomes.recordLost(Int(first) ..< Int(first + count), reason: "\(reason): \(message)")
             }
             return nil
         }
@@ -212,7 +210,7 @@ struct ProofCheckKind: TaskKind {
             var failed: [String] = []
             for position in range {
                 let result = verifier.verify(theorem: theorems.statementIndex(at: position))
-                outcomes[position] = .checked(result)
+                outcomes.record(result, at: position)
                 if case .failed(let failure) = result {
                     failed.append(theorems.label(at: position))
                     let stack = verifier.stack(theorem: theorems.statementIndex(at: position), afterStep: failure.step - 1)

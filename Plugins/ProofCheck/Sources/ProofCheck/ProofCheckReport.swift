@@ -5,32 +5,20 @@ import MetamathKit
 struct ProofCheckReport {
     var path: String
     var theorems: TheoremList
-    var outcomes: [TheoremOutcome]
+    var outcomes: OutcomeTable
     var failures: [Int: FailureRecord]
     var seconds: Double
     var workers: Int
     var checkedInMaster: Int
     var strict: Bool
 
-    private var verified: Int { outcomes.count { $0 == .checked(.verified) } }
-    private var incomplete: [(position: Int, unknownSteps: Int)] {
-        outcomes.enumerated().compactMap { position, outcome in
-            if case .checked(.incomplete(let unknown)) = outcome { return (position, unknown) }
-            return nil
-        }
-    }
-    private var lost: [(position: Int, reason: String)] {
-        outcomes.enumerated().compactMap { position, outcome in
-            if case .lost(let reason) = outcome { return (position, reason) }
-            return nil
-        }
-    }
-    private var unchecked: Int { outcomes.count { $0 == .pending } }
+    private var verified: Int { outcomes.count(.verified) }
+    private var unchecked: Int { outcomes.count(.pending) }
 
     /// 0 when every proof verified (incomplete ones too unless strict), 1 otherwise.
     var exitStatus: Int32 {
-        if !failures.isEmpty || !lost.isEmpty || unchecked > 0 { return 1 }
-        if strict && !incomplete.isEmpty { return 1 }
+        if !failures.isEmpty || outcomes.count(.lost) > 0 || unchecked > 0 { return 1 }
+        if strict && outcomes.count(.incomplete) > 0 { return 1 }
         return 0
     }
 
@@ -52,17 +40,17 @@ struct ProofCheckReport {
                 lines.append("  proof stack before step \(record.failure.step): not computed (the task ended first)")
             }
         }
-        for (position, reason) in lost {
+        for (position, reason) in outcomes.lost {
             let theorem = theorems[position]
             lines.append("\(theorem.file):\(theorem.line): theorem \(theorem.label): not verified: \(reason)")
         }
-        for (position, unknown) in incomplete {
+        for (position, unknown) in outcomes.incomplete {
             let theorem = theorems[position]
             lines.append("\(theorem.file):\(theorem.line): warning: theorem \(theorem.label): proof incomplete (\(unknown) unknown step\(unknown == 1 ? "" : "s"))")
         }
         var summary = "proofcheck: \(path): \(theorems.count) proof\(theorems.count == 1 ? "" : "s"): \(verified) verified, "
-            + "\(failures.count) failed, \(incomplete.count) incomplete"
-        if !lost.isEmpty { summary += ", \(lost.count) lost" }
+            + "\(failures.count) failed, \(outcomes.count(.incomplete)) incomplete"
+        if outcomes.count(.lost) > 0 { summary += ", \(outcomes.count(.lost)) lost" }
         if unchecked > 0 { summary += ", \(unchecked) not checked" }
         summary += " in \(Self.format(seconds)) s, \(workers) worker\(workers == 1 ? "" : "s")"
         if checkedInMaster > 0 { summary += ", \(checkedInMaster) checked in the master" }
@@ -88,15 +76,15 @@ struct ProofCheckReport {
             }
             errors.append("{\(fields.joined(separator: ","))}")
         }
-        let incompleteItems = incomplete.map { position, unknown in
+        let incompleteItems = outcomes.incomplete.map { position, unknown in
             "{\"file\":\(JSON.string(theorems[position].file)),\"line\":\(theorems[position].line),"
                 + "\"theorem\":\(JSON.string(theorems[position].label)),\"unknown_steps\":\(unknown)}"
         }
-        let lostItems = lost.map { position, reason in
+        let lostItems = outcomes.lost.map { position, reason in
             "{\"theorem\":\(JSON.string(theorems[position].label)),\"reason\":\(JSON.string(reason))}"
         }
         return "{\"file\":\(JSON.string(path)),\"proofs\":\(theorems.count),\"verified\":\(verified),"
-            + "\"failed\":\(failures.count),\"incomplete\":\(incomplete.count),\"lost\":\(lost.count),"
+            + "\"failed\":\(failures.count),\"incomplete\":\(outcomes.count(.incomplete)),\"lost\":\(outcomes.count(.lost)),"
             + "\"not_checked\":\(unchecked),\"seconds\":\(Self.format(seconds)),\"workers\":\(workers),"
             + "\"checked_in_master\":\(checkedInMaster),\"exit_status\":\(exitStatus),"
             + "\"errors\":[\(errors.joined(separator: ","))],\"incomplete_proofs\":[\(incompleteItems.joined(separator: ","))],"
