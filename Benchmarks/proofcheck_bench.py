@@ -10,7 +10,7 @@ cost grows with size. Nothing here asserts a threshold.
 
 usage: proofcheck_bench.py RELEASE_BIN_DIR
 """
-import os, resource, statistics, subprocess, sys, time
+import json, os, resource, statistics, subprocess, sys, tempfile, time
 
 bin_dir = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
@@ -48,15 +48,32 @@ def peer(db):
         verify_ms.append(float(fields["verify_ms"]))
     return statistics.median(compile_ms), statistics.median(verify_ms)
 
+def checking_window(events_path):
+    """Seconds from the first task started on a worker to the last task ended (host events)."""
+    with open(events_path) as events:
+        records = [json.loads(line) for line in events if line.strip()]
+    started = [r["time"] for r in records if r["event"] == "task-started"]
+    ended = [r["time"] for r in records if r["event"] == "task-ended"]
+    return max(ended) - min(started)
+
 def host(db, workers, persistent):
-    command = [os.path.join(bin_dir, "plugin-host"), "run", "--no-progress", "-j", str(workers), "proofcheck"]
-    if persistent:
-        command.append("--persistent")
-    command.append(db)
-    runs_done = [timed(command) for _ in range(runs)]
+    """Median and best wall seconds, median CPU seconds, and the median checking window: the
+    rest of the wall time (start, parse, image, first spawn, end of run) does not shrink with
+    more workers, and bounds the 2-vs-1 speed-up."""
+    with tempfile.TemporaryDirectory() as scratch:
+        events = os.path.join(scratch, "events.jsonl")
+        command = [os.path.join(bin_dir, "plugin-host"), "run", "--no-progress", "--events", events,
+                   "-j", str(workers), "proofcheck"]
+        if persistent:
+            command.append("--persistent")
+        command.append(db)
+        runs_done, windows = [], []
+        for _ in range(runs):
+            runs_done.append(timed(command))
+            windows.append(checking_window(events))
     walls = [run[0] for run in runs_done]
     cpus = [run[2] for run in runs_done]
-    return statistics.median(walls), min(walls), statistics.median(cpus)
+    return statistics.median(walls), min(walls), statistics.median(cpus), statistics.median(windows)
 
 results = {}
 for name, db in [("iset.mm", iset), (f"iset-x{scale}.mm", big)]:
@@ -65,15 +82,17 @@ for name, db in [("iset.mm", iset), (f"iset-x{scale}.mm", big)]:
           f"(one process, one thread, median of {runs})")
     for workers in (1, 2):
         for persistent in (False, True):
-            median, best, cpu = host(db, workers, persistent)
+            median, best, cpu, window = host(db, workers, persistent)
             policy = "persistent" if persistent else "one-shot"
             outside = 1 - (verify_ms / 1000) / (median * workers)
             results[(name, workers, policy)] = median
+            results[(name, workers, policy, "window")] = window
             # cpu_s: master and workers together; cpu_s / wall_s near the core count means the
             # run was bound by CPU, so only less work (not more overlap) makes it faster.
             print(f"proofcheck db={name} workers={workers} policy={policy} wall_s={median:.3f} best_s={best:.3f} "
                   f"cpu_s={cpu:.3f} cores_busy={cpu / median:.2f} "
-                  f"outside_checking={outside * 100:.0f}% vs_peer_total={(compile_ms + verify_ms) / 1000 / median:.2f}x")
+                  f"outside_checking={outside * 100:.0f}% vs_peer_total={(compile_ms + verify_ms) / 1000 / median:.2f}x "
+                  f"checking_window_s={window:.3f} serial_s={median - window:.3f}")
     results[(name, "peer")] = (compile_ms + verify_ms) / 1000
 
 print()
@@ -82,4 +101,12 @@ for policy in ("one-shot", "persistent"):
     print(f"{large} {policy}: 2 workers {results[(large, 1, policy)] / results[(large, 2, policy)]:.2f}x faster than 1; "
           f"cost x{scale} size / x1 size = {results[(large, 2, policy)] / results[('iset.mm', 2, policy)]:.1f} "
           f"(linear: {scale})")
+# Amdahl: with S the serial part (wall minus checking window) and W1, W2 the checking windows,
+# the speed-up is (S1 + W1) / (S2 + W2); 1.7x needs S <= (W1 - 1.7 W2) / 0.7 when S1 = S2.
+for policy in ("one-shot", "persistent"):
+    w1, w2 = results[(large, 1, policy, "window")], results[(large, 2, policy, "window")]
+    s1, s2 = results[(large, 1, policy)] - w1, results[(large, 2, policy)] - w2
+    print(f"{large} {policy}: checking window {w1 * 1000:.0f} -> {w2 * 1000:.0f} ms ({w1 / w2:.2f}x); "
+          f"serial part {s1 * 1000:.0f} / {s2 * 1000:.0f} ms; "
+          f"1.7x would need a serial part <= {max(0, w1 - 1.7 * w2) / 0.7 * 1000:.0f} ms")
 print(f"peer (one process) cost x{scale} / x1 = {results[(large, 'peer')] / results[('iset.mm', 'peer')]:.1f}")
