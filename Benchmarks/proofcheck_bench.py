@@ -4,9 +4,10 @@
 (metamath-verify), all in the same invocation because these machines are noisy.
 
 Prints, per database: the in-process compile and verify times (the peer), each host
-configuration's wall time (median and best of BENCH_RUNS runs), the share of the workers' time
-spent outside proof checking (parse, image, spawn, transfer), the 2-vs-1-worker speed-up and how
-cost grows with size. Nothing here asserts a threshold.
+configuration's wall time (median and best of BENCH_RUNS runs; the configurations take turns run
+by run), the share of the workers' time spent outside proof checking (parse, image, spawn,
+transfer), the 2-vs-1-worker speed-up with its spread over the rounds, and how cost grows with
+size. Nothing here asserts a threshold.
 
 usage: proofcheck_bench.py RELEASE_BIN_DIR
 """
@@ -56,49 +57,60 @@ def checking_window(events_path):
     ended = [r["time"] for r in records if r["event"] == "task-ended"]
     return max(ended) - min(started)
 
-def host(db, workers, persistent):
-    """Median and best wall seconds, median CPU seconds, and the median checking window: the
-    rest of the wall time (start, parse, image, first spawn, end of run) does not shrink with
-    more workers, and bounds the 2-vs-1 speed-up."""
+def host_command(db, workers, persistent, events):
+    command = [os.path.join(bin_dir, "plugin-host"), "run", "--no-progress", "--events", events,
+               "-j", str(workers), "proofcheck"]
+    if persistent:
+        command.append("--persistent")
+    command.append(db)
+    return command
+
+def host_runs(db, configurations):
+    """Runs every (workers, persistent) configuration BENCH_RUNS times, round-robin (one run of
+    each, then the next round), so a drift of the machine's speed falls on all of them alike.
+    Returns, per configuration, its (wall, cpu, checking window) of each round, in round order."""
+    measured = {configuration: [] for configuration in configurations}
     with tempfile.TemporaryDirectory() as scratch:
         events = os.path.join(scratch, "events.jsonl")
-        command = [os.path.join(bin_dir, "plugin-host"), "run", "--no-progress", "--events", events,
-                   "-j", str(workers), "proofcheck"]
-        if persistent:
-            command.append("--persistent")
-        command.append(db)
-        runs_done, windows = [], []
         for _ in range(runs):
-            runs_done.append(timed(command))
-            windows.append(checking_window(events))
-    walls = [run[0] for run in runs_done]
-    cpus = [run[2] for run in runs_done]
-    return statistics.median(walls), min(walls), statistics.median(cpus), statistics.median(windows)
+            for workers, persistent in configurations:
+                wall, _, cpu = timed(host_command(db, workers, persistent, events))
+                measured[(workers, persistent)].append((wall, cpu, checking_window(events)))
+    return measured
 
 results = {}
 for name, db in [("iset.mm", iset), (f"iset-x{scale}.mm", big)]:
     compile_ms, verify_ms = peer(db)
     print(f"peer metamath-verify db={name} compile_ms={compile_ms:.1f} verify_ms={verify_ms:.1f} "
           f"(one process, one thread, median of {runs})")
-    for workers in (1, 2):
-        for persistent in (False, True):
-            median, best, cpu, window = host(db, workers, persistent)
-            policy = "persistent" if persistent else "one-shot"
-            outside = 1 - (verify_ms / 1000) / (median * workers)
-            results[(name, workers, policy)] = median
-            results[(name, workers, policy, "window")] = window
-            # cpu_s: master and workers together; cpu_s / wall_s near the core count means the
-            # run was bound by CPU, so only less work (not more overlap) makes it faster.
-            print(f"proofcheck db={name} workers={workers} policy={policy} wall_s={median:.3f} best_s={best:.3f} "
-                  f"cpu_s={cpu:.3f} cores_busy={cpu / median:.2f} "
-                  f"outside_checking={outside * 100:.0f}% vs_peer_total={(compile_ms + verify_ms) / 1000 / median:.2f}x "
-                  f"checking_window_s={window:.3f} serial_s={median - window:.3f}")
+    configurations = [(workers, persistent) for workers in (1, 2) for persistent in (False, True)]
+    measured = host_runs(db, configurations)
+    for workers, persistent in configurations:
+        rounds = measured[(workers, persistent)]
+        walls = [wall for wall, _, _ in rounds]
+        median, best = statistics.median(walls), min(walls)
+        cpu = statistics.median(cpu for _, cpu, _ in rounds)
+        window = statistics.median(window for _, _, window in rounds)
+        policy = "persistent" if persistent else "one-shot"
+        outside = 1 - (verify_ms / 1000) / (median * workers)
+        results[(name, workers, policy)] = median
+        results[(name, workers, policy, "window")] = window
+        results[(name, workers, policy, "walls")] = walls
+        # cpu_s: master and workers together; cpu_s / wall_s near the core count means the
+        # run was bound by CPU, so only less work (not more overlap) makes it faster.
+        print(f"proofcheck db={name} workers={workers} policy={policy} wall_s={median:.3f} best_s={best:.3f} "
+              f"cpu_s={cpu:.3f} cores_busy={cpu / median:.2f} "
+              f"outside_checking={outside * 100:.0f}% vs_peer_total={(compile_ms + verify_ms) / 1000 / median:.2f}x "
+              f"checking_window_s={window:.3f} serial_s={median - window:.3f}")
     results[(name, "peer")] = (compile_ms + verify_ms) / 1000
 
 print()
 large = f"iset-x{scale}.mm"
 for policy in ("one-shot", "persistent"):
-    print(f"{large} {policy}: 2 workers {results[(large, 1, policy)] / results[(large, 2, policy)]:.2f}x faster than 1; "
+    # Each round ran 1 and 2 workers back to back: the spread of its ratios shows the noise.
+    paired = sorted(one / two for one, two in zip(results[(large, 1, policy, "walls")], results[(large, 2, policy, "walls")]))
+    print(f"{large} {policy}: 2 workers {results[(large, 1, policy)] / results[(large, 2, policy)]:.2f}x faster than 1 "
+          f"(ratio of medians; round by round {paired[0]:.2f}-{paired[-1]:.2f}x, median {statistics.median(paired):.2f}x); "
           f"cost x{scale} size / x1 size = {results[(large, 2, policy)] / results[('iset.mm', 2, policy)]:.1f} "
           f"(linear: {scale})")
 # Amdahl: with S the serial part (wall minus checking window) and W1, W2 the checking windows,
