@@ -263,6 +263,67 @@ struct ProofCheckTests {
         #expect(json.stdout.contains("\"verified\":0,\"failed\":0,\"incomplete\":0,\"lost\":8,\"not_checked\":0"), "\(json.stdout)")
     }
 
+    /// A launcher whose channel rewrites the worker's batch answers on their way to the master,
+    /// as a buggy or damaged worker might send them. The answer to a batch with one failed proof
+    /// is `0 | verified count (i32) | problem count (varint) | problem`; `duplicate` names the
+    /// failed theorem twice and counts one fewer verified (the counts still add up), `stranger`
+    /// names a statement that is not in the database, `state` answers with an (empty) proof
+    /// state instead.
+    static func lyingWorkerLauncher(in directory: TemporaryDirectory, mode: String) -> String {
+        let proxy = directory.write("lie.py", """
+            import struct, subprocess, sys
+            mode = sys.argv[1]
+            child = subprocess.Popen(sys.argv[2:], stdout=subprocess.PIPE)
+            source, sink = child.stdout, sys.stdout.buffer
+            def read(n):
+                data = source.read(n)
+                return data if data is not None and len(data) == n else None
+            while True:
+                header = read(16)
+                if header is None:
+                    break
+                length, kind = struct.unpack_from("<IB", header)
+                payload = read(length) if length else b""
+                if payload is None:
+                    break
+                if kind == 3 and len(payload) > 6 and payload[0] == 0 and payload[5] == 1:
+                    verified, problem = struct.unpack_from("<i", payload, 1)[0], payload[6:]
+                    if mode == "duplicate" and verified > 0:
+                        payload = bytes([0]) + struct.pack("<i", verified - 1) + bytes([2]) + problem + problem
+                    elif mode == "stranger":
+                        payload = payload[:6] + struct.pack("<i", 0x7fffffff) + problem[4:]
+                    elif mode == "state":
+                        payload = bytes([1, 0])
+                    header = struct.pack("<I", len(payload)) + header[4:]
+                sink.write(header + payload)
+                sink.flush()
+            sys.exit(child.wait())
+            """)
+        return directory.write("lying-launcher", """
+            #!/bin/sh
+            exec python3 '\(proxy)' \(mode) "$@"
+            """)
+    }
+
+    @Test("a worker's answer that does not fit its batch is not believed: the master checks the batch itself",
+          arguments: ["duplicate", "stranger", "state"])
+    func answerNotFittingTheBatch(mode: String) async throws {
+        let directory = TemporaryDirectory()
+        let text = try MetamathData.exampleReplacing("ABCEEABEACEEDABCFG", with: "ABCEEABEACEEDACBFG")
+        let file = directory.write("broken.mm", text)
+        let launcher = Self.lyingWorkerLauncher(in: directory, mode: mode)
+        // One worker, one batch holding all 8 theorems; a2i's proof is wrong.
+        let result = try await HostProcess.run(["run", "-j", "1", "--launcher", "\(launcher) \(TestPaths.pluginWorker)",
+                                                "proofcheck", "--batches-per-worker", "1", file])
+        #expect(result.status == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
+        #expect(result.stderr.contains("in the master: the worker's answer d"), "a warning says why: \(result.stderr)")
+        #expect(result.stdout.contains("8 checked in the master"), "stdout: \(result.stdout)")
+        #expect(ProofCounts(summary: result.stdout) == ProofCounts(proofs: 8, verified: 7, failed: 1), "stdout: \(result.stdout)")
+        let line = MetamathData.line(of: "a2i $p", in: text)
+        #expect(result.stdout.contains("\(file):\(line): theorem a2i: step"), "the master's verdict on a2i: \(result.stdout)")
+        #expect(result.stdout.contains("proof stack before step"), "with its repaired state: \(result.stdout)")
+    }
+
     @Test("kill -9 of a worker in the middle of its batch: the batch is checked in two halves and every proof verifies",
           arguments: [0, 1])
     func workerKilledMidBatch(retries: Int) async throws {

@@ -113,16 +113,19 @@ struct ProofCheckKind: TaskKind {
         switch (task, response) {
         case (.verify(let first, let count), .verified(let verifiedCount, let problems)):
             let range = Int(first) ..< Int(first + count)
-            guard Int(verifiedCount) + problems.count == range.count,
-                  problems.allSatisfy({ problem in position(of: problem.theorem).map { range.contains($0) } ?? false })
+            // Every problem names a theorem of the batch, each at most once, and the counts add
+            // up; otherwise the answer is not believed (a worker that named one theorem twice
+            // would leave another unanswered and counted verified): the master checks the batch.
+            let positions = problems.compactMap { position(of: $0.theorem) }
+            let problemPositions = Set(positions)
+            guard Int(verifiedCount) + problems.count == range.count, problemPositions.count == problems.count,
+                  problemPositions.allSatisfy(range.contains)
             else {
-                return .end(.failed("worker answered for other theorems than its batch \(describe(range))"))
+                return .end(runInMaster(task, because: "the worker's answer did not fit its batch "
+                                        + "(\(verifiedCount) verified, \(problems.count) problems for \(range.count) theorems)"))
             }
-            var problemPositions: Set<Int> = []
             var followUps: [ProofTask] = []
-            for problem in problems {
-                let position = position(of: problem.theorem)!
-                problemPositions.insert(position)
+            for (problem, position) in zip(problems, positions) {
                 outcomes.record(problem.result, at: position)
                 if case .failed(let failure) = problem.result {
                     failures[position] = FailureRecord(position: position, failure: failure)
@@ -145,7 +148,7 @@ struct ProofCheckKind: TaskKind {
             failures[Int(position)]?.stack = stack
             return persistent ? .stay(image.digest) : .end()
         default:
-            return .end(.failed("the worker's answer does not fit the task"))
+            return .end(runInMaster(task, because: "the worker's answer does not fit the task"))
         }
     }
 
