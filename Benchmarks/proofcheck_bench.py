@@ -67,13 +67,14 @@ def host_command(db, workers, persistent, events):
 
 def host_runs(db, configurations):
     """Runs every (workers, persistent) configuration BENCH_RUNS times, round-robin (one run of
-    each, then the next round), so a drift of the machine's speed falls on all of them alike.
-    Returns, per configuration, its (wall, cpu, checking window) of each round, in round order."""
+    each, then the next round; every other round in reverse order), so a drift of the machine's
+    speed falls on all of them alike. Returns, per configuration, its (wall, cpu, checking
+    window) of each round, in round order."""
     measured = {configuration: [] for configuration in configurations}
     with tempfile.TemporaryDirectory() as scratch:
         events = os.path.join(scratch, "events.jsonl")
-        for _ in range(runs):
-            for workers, persistent in configurations:
+        for round in range(runs):
+            for workers, persistent in (configurations if round % 2 == 0 else reversed(configurations)):
                 wall, _, cpu = timed(host_command(db, workers, persistent, events))
                 measured[(workers, persistent)].append((wall, cpu, checking_window(events)))
     return measured
@@ -107,7 +108,8 @@ for name, db in [("iset.mm", iset), (f"iset-x{scale}.mm", big)]:
 print()
 large = f"iset-x{scale}.mm"
 for policy in ("one-shot", "persistent"):
-    # Each round ran 1 and 2 workers back to back: the spread of its ratios shows the noise.
+    # Each round ran every configuration once, within seconds: the spread of the rounds' ratios
+    # shows the noise.
     paired = sorted(one / two for one, two in zip(results[(large, 1, policy, "walls")], results[(large, 2, policy, "walls")]))
     print(f"{large} {policy}: 2 workers {results[(large, 1, policy)] / results[(large, 2, policy)]:.2f}x faster than 1 "
           f"(ratio of medians; round by round {paired[0]:.2f}-{paired[-1]:.2f}x, median {statistics.median(paired):.2f}x); "
