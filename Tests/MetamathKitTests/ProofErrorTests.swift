@@ -84,6 +84,15 @@ import Testing
                            step: 3, label: "wi", "hypothesis \"wp\" of wi: expected an expression of type \"wff\"")
     }
 
+    @Test func emptySubstitutionIsAllowed() {
+        // h is the typecode alone: wi's p and q become empty. No $a of the base is a typecode
+        // alone; metamath-exe's verifier (and the book) accept empty substitutions anyway.
+        let text = F.base + "${\n  h $e wff $.\n  th $p wff ( -> ) $= h h wi $.\n$}\n"
+        #expect(verify(text, "th") == .verified)
+        let compressed = F.base + "${\n  h $e wff $.\n  th $p wff ( -> ) $= ( wi ) AAB $.\n$}\n"
+        #expect(verify(compressed, "th") == .verified)
+    }
+
     @Test func essentialHypothesisMismatch() {
         let proof = "wp wq wp wi a1i.1 wq wp ax-1 ax-mp"
         let message = "hypothesis \"maj\" of ax-mp: expected \"|- ( p -> ( q -> p ) )\", found \"|- ( q -> ( p -> q ) )\""

@@ -101,8 +101,10 @@ enum ImageLayout {
 
     /// Fields of the info section.
     enum InfoField {
-        /// 1 when a `$a` consists of its typecode alone, which (as in metamath-exe) allows a
-        /// variable to be substituted by the empty expression.
+        /// 1 when a `$a` consists of its typecode alone. Informational only: the verifier
+        /// allows a variable to be substituted by the empty expression in every database (as
+        /// the Metamath book and metamath-exe's verifier do; metamath-exe uses this test only
+        /// to let its proof assistant's unifier try empty substitutions).
         static let allowsEmptySubstitution = 0
         static let count = 1
     }

@@ -21,7 +21,6 @@ struct ImageView {
     let files: UnsafePointer<Int32>
     let fileCount: Int
     let strings: UnsafePointer<UInt8>
-    let allowsEmptySubstitution: Bool
     let digest: UInt64
 
     /// Problems found in a header: what is wrong, for a ``DatabaseError``.
@@ -89,9 +88,8 @@ struct ImageView {
         nameMask = slotCount - 1
         (files, fileCount) = try int32s(.files, stride: ImageLayout.FileRecord.stride)
         strings = bytesOf(.strings)
-        let (info, infoCount) = try int32s(.info)
+        let (_, infoCount) = try int32s(.info)
         guard infoCount >= ImageLayout.InfoField.count else { throw Invalid(message: "the info section is truncated") }
-        allowsEmptySubstitution = info[ImageLayout.InfoField.allowsEmptySubstitution] != 0
     }
 
     // MARK: Records

@@ -31,16 +31,11 @@ extension ProofMachine {
         return ProofFailure(step: step, label: name, message: message)
     }
 
-    /// A `$f` hypothesis got an expression of another type (or an empty one).
+    /// A `$f` hypothesis got an expression of another type.
     func floatingMismatch(assertion: Int, hypothesis: Int, found: StackEntry, step: Int) -> ProofFailure {
         let start = Int(view.statement(hypothesis, Statement.expressionStart))
         let typecode = view.symbolName(view.expressions[start])
-        let message: String
-        if arena[Int(found.start)] == view.expressions[start] {
-            message = "hypothesis \"\(view.label(ofStatement: hypothesis))\" of \(view.label(ofStatement: assertion)): the variable \"\(view.symbolName(view.expressions[start + 1]))\" cannot be substituted by the empty expression (found \"\(render(found))\")"
-        } else {
-            message = "hypothesis \"\(view.label(ofStatement: hypothesis))\" of \(view.label(ofStatement: assertion)): expected an expression of type \"\(typecode)\", found \"\(render(found))\""
-        }
+        let message = "hypothesis \"\(view.label(ofStatement: hypothesis))\" of \(view.label(ofStatement: assertion)): expected an expression of type \"\(typecode)\", found \"\(render(found))\""
         return ProofFailure(step: step, label: view.label(ofStatement: assertion), message: message)
     }
 

@@ -308,7 +308,9 @@ struct ProofMachine {
             let typecode = entry[1]
             if typecode >= 0 {
                 let found = stack[base + i]
-                if arena[Int(found.start)] != typecode || (found.count == 1 && !view.allowsEmptySubstitution) {
+                // The typecode alone is the empty expression: as in the Metamath book and
+                // metamath-exe's verifier, a variable may be substituted by it in any database.
+                if arena[Int(found.start)] != typecode {
                     if lenient { return replaceByUnknown(base: base) }
                     throw floatingMismatch(assertion: assertion, hypothesis: Int(entry[0]), found: found, step: step)
                 }
