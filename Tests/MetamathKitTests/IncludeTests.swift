@@ -1,5 +1,8 @@
 import Testing
 @testable import MetamathKit
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `$[ file $]` includes.
 @Suite struct IncludeTests {
@@ -53,6 +56,56 @@ import Testing
         } catch {
             #expect(error.file == included)
             #expect(error.line == 2)
+        }
+    }
+
+    /// A FIFO (as main file or include) is rejected at once: opening it must not wait for a
+    /// writer. The compile runs on a helper thread; should it block, the test records that,
+    /// and then opens the FIFO for writing itself so the helper ends (a failure, not a hang).
+    @Test func fifoIsRejectedWithoutWaitingForAWriter() {
+        let directory = TemporaryDirectory()
+        let fifo = directory.path + "/pipe.mm"
+        guard mkfifo(fifo, 0o644) == 0 else {
+            Issue.record("mkfifo failed")
+            return
+        }
+        directory.track(fifo)
+        let main = directory.write("main.mm", "$c a $.\n\n$[ pipe.mm $]\n")
+        for path in [main, fifo] {
+            final class Outcome: @unchecked Sendable { var error: DatabaseError? }
+            let outcome = Outcome()
+            var done: [Int32] = [0, 0]
+            guard pipe(&done) == 0 else {
+                Issue.record("pipe failed")
+                return
+            }
+            let (readEnd, writeEnd) = (done[0], done[1])
+            let helper = HelperThread {
+                do throws(DatabaseError) {
+                    _ = try CompiledDatabase.compile(path: path)
+                } catch {
+                    outcome.error = error
+                }
+                var byte: UInt8 = 1
+                _ = write(writeEnd, &byte, 1)
+            }
+            var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 5_000) != 1 {
+                Issue.record("compiling \(path) waits for a writer of the FIFO")
+                let writer = open(fifo, O_WRONLY | O_NONBLOCK)
+                if writer >= 0 { close(writer) }
+            }
+            helper.join()
+            close(readEnd)
+            close(writeEnd)
+            guard let error = outcome.error else {
+                Issue.record("\(path) compiled")
+                continue
+            }
+            #expect(error.message.contains("not a regular file"), "\(error)")
+            if path == main {
+                #expect(error.file == main && error.line == 3, "\(error)")
+            }
         }
     }
 

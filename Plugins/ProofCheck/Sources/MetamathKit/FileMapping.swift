@@ -12,7 +12,9 @@ final class FileMapping {
 
     /// Maps the file at `path`; on failure throws the `errno` text ("No such file or directory").
     init(path: String) throws(SystemError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; only regular
+        // files are read (checked below), for which the flag changes nothing.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw SystemError(errno: errno) }
         defer { close(descriptor) }
         var status = stat()
