@@ -228,6 +228,15 @@ import Testing
         expectDatabaseError(prelude + "$d x z $.\n", line: 3, "math symbol \"z\" is not declared")
     }
 
+    /// A $d's problem is reported at the line of the offending symbol, and the first problem
+    /// in the file comes first.
+    @Test func disjointProblemsAreReportedAtTheirSymbol() {
+        let prelude = "$c |- $.\n$v x y $.\n"
+        expectDatabaseError(prelude + "$d x\n  |- $.\n", line: 4, "\"|-\" in a $d statement is a constant")
+        expectDatabaseError(prelude + "$d x y\n  x $.\n", line: 4, "variable \"x\" appears twice in a $d statement")
+        expectDatabaseError(prelude + "$d x |-\n  z $.\n", line: 3, "\"|-\" in a $d statement is a constant")
+    }
+
     // MARK: Missing file
 
     @Test func missingMainFile() {

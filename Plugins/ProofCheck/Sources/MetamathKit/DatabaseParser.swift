@@ -207,22 +207,29 @@ struct DatabaseParser {
         if variable && !scopes.isEmpty { scopedVariables.append(symbol) }
     }
 
-    /// `$d x y ... $.`
+    /// `$d x y ... $.`, read token by token (not with ``readMathString(opener:what:allowProof:)``'s
+    /// fast loop): a constant or a repeated variable is reported at its own line, and before
+    /// a problem later in the statement.
     mutating func readDisjoint(_ keyword: Token) throws(DatabaseError) {
-        _ = try readMathString(opener: keyword, what: { "$d statement" }, allowProof: false)
-        let body = sections.expressions.base + bodyStart, count = sections.expressions.count - bodyStart
+        bodyStart = sections.expressions.count
         defer { sections.expressions.truncate(to: bodyStart) }
+        while true {
+            guard let token = try stream.next() else {
+                throw error(at: keyword, "$d statement is not terminated by \"$.\"")
+            }
+            if token.keyword == .end { break }
+            let symbol = try activeSymbol(token, in: { "$d statement" })
+            if !symbols.isVariable(symbol) {
+                throw error(at: token, "\"\(token.text)\" in a $d statement is a constant, not a variable")
+            }
+            for i in bodyStart ..< sections.expressions.count where sections.expressions[i] == symbol {
+                throw error(at: token, "variable \"\(token.text)\" appears twice in a $d statement")
+            }
+            sections.expressions.append(symbol)
+        }
+        let body = sections.expressions.base + bodyStart, count = sections.expressions.count - bodyStart
         if count < 2 {
             throw error(at: keyword, "a $d statement needs at least two variables")
-        }
-        for i in 0 ..< count {
-            let symbol = body[i]
-            if !symbols.isVariable(symbol) {
-                throw error(at: keyword, "\"\(symbolText(symbol))\" in a $d statement is a constant, not a variable")
-            }
-            for j in 0 ..< i where body[j] == symbol {
-                throw error(at: keyword, "variable \"\(symbolText(symbol))\" appears twice in a $d statement")
-            }
         }
         frameEvents.put(FrameEvent.disjoint)
         frameEvents.put(Int32(count))
@@ -365,28 +372,34 @@ struct DatabaseParser {
             guard let token = try stream.next() else {
                 throw error(at: opener, "\(what()) is not terminated by \"$.\"")
             }
-            var symbol = token.key != 0 ? symbolKeys.find(token.key) : -1
-            if symbol < 0 {
-                if token.startsWithDollar {
-                    if let keyword = token.keyword {
-                        if keyword == .end { return .end }
-                        if keyword == .proof && allowProof { return .proof }
-                    }
-                    throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
-                }
-                let nameId = names.find(token)
-                symbol = nameId >= 0 ? bindings[Int(nameId)].symbol : -1
-                guard symbol >= 0 else {
-                    throw error(at: token, "math symbol \"\(token.text)\" is not declared")
-                }
+            if token.startsWithDollar, let keyword = token.keyword {
+                if keyword == .end { return .end }
+                if keyword == .proof && allowProof { return .proof }
             }
-            let symbolFlags = symbols.flags[Int(symbol)]
-            if symbolFlags & SymbolTable.Flag.inactive != 0 {
-                throw error(at: token, "variable \"\(token.text)\" is not active here (its block has ended)")
-            }
-            flags |= symbolFlags
+            let symbol = try activeSymbol(token, in: what)
+            flags |= symbols.flags[Int(symbol)]
             sections.expressions.append(symbol)
         }
+    }
+
+    /// The math symbol `token` names, which must be declared and active (a token starting
+    /// with `$` here is a keyword out of place in the `what()`).
+    func activeSymbol(_ token: Token, in what: () -> String) throws(DatabaseError) -> Int32 {
+        var symbol = token.key != 0 ? symbolKeys.find(token.key) : -1
+        if symbol < 0 {
+            if token.startsWithDollar {
+                throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
+            }
+            let nameId = names.find(token)
+            symbol = nameId >= 0 ? bindings[Int(nameId)].symbol : -1
+            guard symbol >= 0 else {
+                throw error(at: token, "math symbol \"\(token.text)\" is not declared")
+            }
+        }
+        if symbols.flags[Int(symbol)] & SymbolTable.Flag.inactive != 0 {
+            throw error(at: token, "variable \"\(token.text)\" is not active here (its block has ended)")
+        }
+        return symbol
     }
 
     /// Every variable of the statement just read must have an active `$f`.
