@@ -139,24 +139,41 @@ struct CancellationTests {
         return (script, go)
     }
 
+    /// One job on the gated worker. The handshake may wait as long as the test needs: with the
+    /// whole suite starting at once, the cooperative threads that run this test's steps can all
+    /// be busy for longer than the default 10 s, and the host must not give up on the worker
+    /// (and kill it) before the test has found it.
+    static func gatedConfiguration(_ executable: String) -> HostConfiguration {
+        var configuration = HostConfiguration.test(jobs: 1, killGracePeriod: 0.2, workerExecutable: executable)
+        configuration.handshakeTimeout = 600
+        return configuration
+    }
+
     /// Waits until the gated worker's process exists (spawned, so the host holds its process).
-    static func waitForSpawn(of executable: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int32 {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let pid = ProcessProbe.children(of: getpid(), containing: executable).first { return pid }
-            try await Task.sleep(for: .milliseconds(2))
+    /// Polls on a thread of its own, so a busy cooperative pool cannot delay it.
+    static func waitForSpawn(of executable: String, log: EventLog, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int32 {
+        let found = await Reaction { () -> Int32? in
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if let pid = ProcessProbe.children(of: getpid(), containing: executable).first { return pid }
+                usleep(2_000)
+            }
+            return nil
+        }.value
+        guard let found else {
+            Issue.record("no process of \(executable) appeared within 60 s; events: \(log.kinds)", sourceLocation: sourceLocation)
+            throw CancellationError()
         }
-        Issue.record("no process of \(executable) appeared within 60 s", sourceLocation: sourceLocation)
-        throw CancellationError()
+        return found
     }
 
     @Test("cancelWorker(named:) on a worker still starting replaces it; it is not a spawn failure")
     func cancelStartingWorker() async throws {
         let directory = TemporaryDirectory()
         let gated = Self.gatedWorker(in: directory)
-        let test = try TestRun(chaos: ["echo:a", "echo:b"], .test(jobs: 1, killGracePeriod: 0.2, workerExecutable: gated.executable))
+        let test = try TestRun(chaos: ["echo:a", "echo:b"], Self.gatedConfiguration(gated.executable))
         test.start()
-        _ = try await Self.waitForSpawn(of: gated.executable)
+        _ = try await Self.waitForSpawn(of: gated.executable, log: test.log)
         let name = try #require(test.run.workerNames.first)
         #expect(test.log.workersStarted.isEmpty, "the worker has not answered its handshake yet")
         #expect(test.run.cancelWorker(named: name))
@@ -174,9 +191,9 @@ struct CancellationTests {
     func cancelAllDuringHandshake() async throws {
         let directory = TemporaryDirectory()
         let gated = Self.gatedWorker(in: directory)
-        let test = try TestRun(chaos: ["echo:a", "echo:b"], .test(jobs: 1, killGracePeriod: 0.2, workerExecutable: gated.executable))
+        let test = try TestRun(chaos: ["echo:a", "echo:b"], Self.gatedConfiguration(gated.executable))
         test.start()
-        _ = try await Self.waitForSpawn(of: gated.executable)
+        _ = try await Self.waitForSpawn(of: gated.executable, log: test.log)
         test.run.cancelAll()
         directory.write("go", "")
         let report = try await test.finish()
@@ -194,7 +211,7 @@ struct CancellationTests {
         // that window sends SIGKILL to no process, and nothing kills the worker afterwards.
         let directory = TemporaryDirectory()
         let gated = Self.gatedWorker(in: directory)
-        let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1, killGracePeriod: 0.2, workerExecutable: gated.executable))
+        let test = try TestRun(chaos: ["echo:a"], Self.gatedConfiguration(gated.executable))
         let run = test.run
         // Spin on a dedicated thread so the cancel lands as soon as the worker is published.
         let reaction = Reaction { () -> Bool in
