@@ -329,7 +329,6 @@ struct DatabaseParser {
             activeEssentials.append(statement)
         case .axiom:
             try requireFloats(what: what, label: label)
-            if bodyCount == 1 { sections.info[ImageLayout.InfoField.allowsEmptySubstitution] = 1 }
             let statement = addStatement(kind: Kind.axiom, nameId: nameId, label: label)
             sendMathString(FrameEvent.assertion, of: statement)
         default:

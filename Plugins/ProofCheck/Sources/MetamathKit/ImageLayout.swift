@@ -101,11 +101,11 @@ enum ImageLayout {
 
     /// Fields of the info section.
     enum InfoField {
-        /// 1 when a `$a` consists of its typecode alone. Informational only: the verifier
-        /// allows a variable to be substituted by the empty expression in every database (as
-        /// the Metamath book and metamath-exe's verifier do; metamath-exe uses this test only
-        /// to let its proof assistant's unifier try empty substitutions).
-        static let allowsEmptySubstitution = 0
+        /// Written as 0, read by nothing. It held "some `$a` is its typecode alone", which
+        /// gated empty substitutions until the verifier allowed them in every database (as the
+        /// Metamath book and metamath-exe's verifier do); the slot stays so that the layout,
+        /// and images already written, are unchanged.
+        static let reserved = 0
         static let count = 1
     }
 }
