@@ -58,6 +58,7 @@ def checking_window(events_path):
     return max(ended) - min(started)
 
 def host_command(db, workers, persistent, events):
+    """The plugin-host command line for one configuration, writing its events to `events`."""
     command = [os.path.join(bin_dir, "plugin-host"), "run", "--no-progress", "--events", events,
                "-j", str(workers), "proofcheck"]
     if persistent:
@@ -73,8 +74,8 @@ def host_runs(db, configurations):
     measured = {configuration: [] for configuration in configurations}
     with tempfile.TemporaryDirectory() as scratch:
         events = os.path.join(scratch, "events.jsonl")
-        for round in range(runs):
-            for workers, persistent in (configurations if round % 2 == 0 else reversed(configurations)):
+        for index in range(runs):
+            for workers, persistent in (configurations if index % 2 == 0 else reversed(configurations)):
                 wall, _, cpu = timed(host_command(db, workers, persistent, events))
                 measured[(workers, persistent)].append((wall, cpu, checking_window(events)))
     return measured
