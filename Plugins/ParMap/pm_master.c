@@ -1,6 +1,7 @@
 /*
  * pm_master.c — the master side: options, pulling input in chunks, requests by competence,
- * responses into the output, and bisection of chunks whose worker died.
+ * responses into the output, and bisection of chunks whose worker died or whose request or
+ * response could not be marshalled (an oversize line).
  *
  * Flow control: a chunk is "outstanding" from the pull that reads it until its output is
  * written (for ordered output, a finished chunk held until the chunks before it are written is
@@ -441,6 +442,34 @@ static void push_part(pm_master *m, const ph_response_sink *out, uint64_t first,
     out->push_task(out, m->scratch.p, m->scratch.len, -1);
 }
 
+/*
+ * Bisects a chunk of more than one line: the lines that caused `cause` are in one half. Pushes
+ * both halves (ahead of new input) and resolves the chunk itself, so the host does not retry it.
+ */
+static void split_chunk(pm_master *m, const pm_task_view *t, const char *cause,
+                        const ph_response_sink *out) {
+    uint32_t half = t->n_lines / 2;
+    const uint8_t *p = t->data, *end = t->data + t->len;
+    for (uint32_t i = 0; i < half && p < end; i++) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl != NULL ? nl + 1 : end;
+    }
+    size_t left = (size_t)(p - t->data);
+    uint64_t mid = t->first_line + half;
+    uint64_t last = t->first_line + t->n_lines - 1;
+    push_part(m, out, t->first_line, half, t->data, left);
+    push_part(m, out, mid, t->n_lines - half, p, t->len - left);
+    m->splits++;
+    note_pieces(m, 1); /* one chunk became two */
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "%s on lines %" PRIu64 "-%" PRIu64 ": split into %" PRIu64 "-%" PRIu64
+             " and %" PRIu64 "-%" PRIu64,
+             cause, t->first_line, last, t->first_line, mid - 1, mid, last);
+    logf_(m, 1, "%s", msg);
+    out->resolve(out, PH_OUTCOME_DONE, msg);
+}
+
 static void master_on_task_lost(void *master, ph_bytes task, ph_loss_reason reason,
                                 const char *message, int will_retry,
                                 const ph_response_sink *out) {
@@ -451,27 +480,9 @@ static void master_on_task_lost(void *master, ph_bytes task, ph_loss_reason reas
     if (reason == PH_LOSS_WORKER_DIED || reason == PH_LOSS_EXPIRED) {
         death_cause(reason, message, cause, sizeof cause);
         if (t.n_lines > 1) {
-            /* Bisect: the poison item is in one half. The host does not retry this chunk. */
-            uint32_t half = t.n_lines / 2;
-            const uint8_t *p = t.data, *end = t.data + t.len;
-            for (uint32_t i = 0; i < half && p < end; i++) {
-                const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-                p = nl != NULL ? nl + 1 : end;
-            }
-            size_t left = (size_t)(p - t.data);
-            uint64_t mid = t.first_line + half;
-            uint64_t last = t.first_line + t.n_lines - 1;
-            push_part(m, out, t.first_line, half, t.data, left);
-            push_part(m, out, mid, t.n_lines - half, p, t.len - left);
-            m->splits++;
-            note_pieces(m, 1); /* one chunk became two */
-            char msg[256];
-            snprintf(msg, sizeof msg,
-                     "worker lost (%s) on lines %" PRIu64 "-%" PRIu64 ": split into %" PRIu64
-                     "-%" PRIu64 " and %" PRIu64 "-%" PRIu64,
-                     cause, t.first_line, last, t.first_line, mid - 1, mid, last);
-            logf_(m, 1, "%s", msg);
-            out->resolve(out, PH_OUTCOME_DONE, msg);
+            char why[96];
+            snprintf(why, sizeof why, "worker lost (%s)", cause);
+            split_chunk(m, &t, why, out);
             return;
         }
         if (will_retry) return; /* one item: the host's --retries give it another chance */
@@ -494,15 +505,31 @@ static void master_on_task_lost(void *master, ph_bytes task, ph_loss_reason reas
     fail_lines(m, &t, cause);
 }
 
+/*
+ * A request that could not be made or sent (most often one over the host's frame limit, because
+ * of an oversize line) or a response that could not be read. The chunk is bisected as after a
+ * lost worker, so only the line that causes it fails, with the host's reason and its size.
+ */
 static void master_on_marshal_error(void *master, const char *message, ph_bytes task,
                                     const ph_response_sink *out) {
     pm_master *m = master;
-    (void)out;
     pm_task_view t;
     if (pm_task_decode(task, &t) != 0) return;
-    char cause[256];
-    snprintf(cause, sizeof cause, "not run: %.200s", message != NULL ? message : "marshal error");
+    const char *why = message != NULL ? message : "marshal error";
+    if (t.n_lines > 1) {
+        char cause[256];
+        snprintf(cause, sizeof cause, "marshal error (%.200s)", why);
+        split_chunk(m, &t, cause, out);
+        return;
+    }
+    size_t bytes = t.len;
+    if (bytes > 0 && t.data[bytes - 1] == '\n') bytes--;
+    char cause[320];
+    snprintf(cause, sizeof cause, "not run: %.200s (the line is %zu bytes)", why, bytes);
     fail_lines(m, &t, cause);
+    char msg[400];
+    snprintf(msg, sizeof msg, "line %" PRIu64 ": %s", t.first_line, cause);
+    out->resolve(out, PH_OUTCOME_FAILED, msg);
 }
 
 /* ---- the end ---- */

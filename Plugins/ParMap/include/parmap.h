@@ -48,6 +48,10 @@
  *   #error: line N: timeout              the worker ran past --timeout on this item
  *   #error: line N: exit STATUS          the function exited the worker process
  *   #error: line N: not run: REASON      cancelled, or no worker could be started
+ *   #error: line N: not run: request of B bytes exceeds the frame limit of L (the line is K bytes)
+ *                                        a line too large for a request; a chunk that cannot be
+ *                                        marshalled is bisected like one whose worker died, so
+ *                                        only such lines fail
  *
  * ---------------------------------------------------------------------------------------------
  * Wire formats (little-endian):
