@@ -87,18 +87,6 @@ void pm_buf_printf(pm_buf *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
-void pm_buf_add_clipped(pm_buf *b, const char *s, size_t n, size_t max) {
-    size_t take = n < max ? n : max;
-    uint8_t *room = pm_buf_room(b, take + 3);
-    if (room == NULL) return;
-    for (size_t i = 0; i < take; i++) {
-        unsigned char c = (unsigned char)s[i];
-        room[i] = (c < 0x20 || c == 0x7f) ? '?' : c;
-    }
-    b->len += take;
-    if (n > max) pm_buf_add(b, "...", 3);
-}
-
 uint32_t pm_get_u32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }

@@ -4,6 +4,7 @@
  *   pm_buf.c        growable byte buffer, little-endian helpers, digest
  *   pm_signature.c  the signature grammar and the libffi type of each argument
  *   pm_number.c     exact and fast double <-> text (Clinger's fast path, Grisu2)
+ *   pm_escape.c     escaping text for files and terminals (results, echoed input)
  *   pm_values.c     parsing a field into a C value, formatting a result
  *   pm_call.c       dlopen / dlsym / ffi_prep_cif once, then one chunk of lines through ffi_call
  *   pm_protocol.c   task, request and response encoding
@@ -45,8 +46,6 @@ void pm_buf_add_u32(pm_buf *b, uint32_t v);
 void pm_buf_add_u64(pm_buf *b, uint64_t v);
 /* Appends a printf-formatted text (no NUL). */
 void pm_buf_printf(pm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends `n` bytes of `s`, at most `max` of them, then "..." if clipped; control bytes as '?'. */
-void pm_buf_add_clipped(pm_buf *b, const char *s, size_t n, size_t max);
 
 uint32_t pm_get_u32(const uint8_t *p);
 uint64_t pm_get_u64(const uint8_t *p);
@@ -56,6 +55,14 @@ void pm_put_u64(uint8_t *p, uint64_t v);
 /* FNV-1a 64 over the three strings, each followed by a NUL. */
 uint64_t pm_digest(const char *lib, const char *sym, const char *sig);
 uint64_t pm_monotonic_ns(void);
+
+/* ---- pm_escape.c ---- */
+
+/* Appends `n` bytes of `s` escaped for a file or a terminal (see pm_escape.c): \\ \n \t \r,
+   \xNN for other control bytes, C1 controls and bytes that are not valid UTF-8. */
+void pm_buf_add_escaped(pm_buf *b, const char *s, size_t n);
+/* The same for at most `max` bytes of `s` (no character cut), then "..." if clipped. */
+void pm_buf_add_clipped(pm_buf *b, const char *s, size_t n, size_t max);
 
 /* ---- pm_signature.c ---- */
 

@@ -147,6 +147,11 @@ int pm_parse_field(pm_type t, char *s, size_t len, pm_value *v, const char **why
         *why = "not a bool (true, false, 1 or 0)";
         return -1;
     case PM_STRING:
+        /* The function would see the text up to the NUL only. */
+        if (memchr(s, '\0', len) != NULL) {
+            *why = "contains a NUL byte";
+            return -1;
+        }
         v->s = s;
         return 0;
     case PM_BYTES: {
@@ -200,24 +205,6 @@ void pm_format_double(double d, pm_buf *out) {
     out->len += pm_write_double(d, (char *)room);
 }
 
-static void add_escaped(pm_buf *out, const char *s) {
-    size_t n = strlen(s);
-    uint8_t *room = pm_buf_room(out, 2 * n);
-    if (room == NULL) return;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        switch (c) {
-        case '\\': room[k++] = '\\'; room[k++] = '\\'; break;
-        case '\n': room[k++] = '\\'; room[k++] = 'n'; break;
-        case '\t': room[k++] = '\\'; room[k++] = 't'; break;
-        case '\r': room[k++] = '\\'; room[k++] = 'r'; break;
-        default: room[k++] = (uint8_t)c; break;
-        }
-    }
-    out->len += k;
-}
-
 void pm_format_result(pm_type t, const void *ret, pm_buf *out) {
     /* libffi widens integral results narrower than a register to ffi_arg / ffi_sarg. */
     ffi_sarg sv;
@@ -256,7 +243,7 @@ void pm_format_result(pm_type t, const void *ret, pm_buf *out) {
         if (s == NULL)
             pm_buf_adds(out, "#null");
         else
-            add_escaped(out, s);
+            pm_buf_add_escaped(out, s, strlen(s));
         return;
     }
     case PM_BYTES: return; /* refused by the signature parser */

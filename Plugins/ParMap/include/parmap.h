@@ -35,8 +35,13 @@
  *                 that read back to the same double, laid out like %g (1e+300, 0.1, 12.5);
  *                 a float with %.9g. Both round-trip exactly.
  *   bool          true / false / 1 / 0; printed true / false
- *   string        the field's bytes (no escapes in input). A returned string is copied out with
- *                 \\ \n \t \r escaped; a NULL return prints #null
+ *   string        the field's bytes (no escapes in input); a field holding a NUL byte is an
+ *                 error (the function would see it cut short). A returned string is written with
+ *                 \\ \n \t \r escaped, every other byte below 0x20 and 0x7f as \xNN, the C1
+ *                 controls U+0080-U+009F as the \xNN of their two bytes, and every byte that is
+ *                 not part of valid UTF-8 as \xNN; valid UTF-8 from U+00A0 on is kept as it is.
+ *                 So the output never carries a terminal control sequence. A NULL return
+ *                 prints #null. Input text echoed in error markers is escaped the same way.
  *   bytes         hexadecimal, two digits per byte (empty field: zero bytes)
  *   void result   an empty line
  * A trailing '\r' on an input line is ignored. The last line may lack its '\n'.

@@ -79,3 +79,7 @@ uint64_t pmf_max_u64(void) { return UINT64_MAX; }
 const char *pmf_null(void) { return NULL; }
 
 const char *pmf_escapes(void) { return "a\tb\nc\\d"; }
+
+const char *pmf_controls(void) {
+    return "a\x1b[2Jb\x07" "c\x7f" "d\xc3\xa9" "e\xc2\x9b" "f\xff" "g\xe2\x82";
+}

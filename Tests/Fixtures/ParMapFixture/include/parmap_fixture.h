@@ -44,5 +44,8 @@ PMF_EXPORT uint64_t pmf_max_u64(void);
 PMF_EXPORT const char *pmf_null(void);
 /* "a<TAB>b<NEWLINE>c<BACKSLASH>d" (escaped in the output). */
 PMF_EXPORT const char *pmf_escapes(void);
+/* Control and non-UTF-8 bytes: "a" ESC "[2Jb" BEL "c" DEL "d" U+00E9 "e" U+009B (C1 CSI) "f"
+   0xFF "g" and a cut 3-byte sequence (E2 82). Only U+00E9 may reach the output unescaped. */
+PMF_EXPORT const char *pmf_controls(void);
 
 #endif /* PARMAP_FIXTURE_H */
