@@ -6,6 +6,7 @@
 #include "pm_internal.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,13 @@ int pm_function_open(pm_function *f, const char *lib, const char *sym, const cha
         return -1;
     }
     return 0;
+}
+
+const char *pm_function_file(const pm_function *f) {
+    struct link_map *map = NULL;
+    if (f->handle == NULL || dlinfo(f->handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL)
+        return NULL;
+    return map->l_name != NULL && map->l_name[0] != '\0' ? map->l_name : NULL;
 }
 
 void pm_function_close(pm_function *f) {

@@ -124,6 +124,8 @@ typedef struct pm_function {
 int pm_function_open(pm_function *f, const char *lib, const char *sym, const char *sig_text,
                      char *err, size_t errlen);
 void pm_function_close(pm_function *f);
+/* The path of the library file the function was loaded from, or NULL. */
+const char *pm_function_file(const pm_function *f);
 
 /* What one chunk produced. Reused between chunks by the worker. */
 typedef struct pm_chunk_output {
@@ -240,7 +242,24 @@ typedef struct pm_output {
     uint64_t pieces_written; /* pieces handed to write(), in order or not */
 } pm_output;
 
-int pm_output_open(pm_output *o, const char *path, int ordered, char *err, size_t errlen);
+/* Which file an input is, so that the output is never written over it. */
+typedef struct pm_file_id {
+    int set; /* a regular file or a block device (a pipe or a terminal may be shared) */
+    uint64_t dev, ino;
+    const char *what; /* how the refusal names it: "--input", "standard input", ... */
+} pm_file_id;
+
+/* The identity of an open file or of a path after symlinks; id->set is 0 when not applicable. */
+void pm_file_id_of_fd(pm_file_id *id, int fd, const char *what);
+void pm_file_id_of_path(pm_file_id *id, const char *path, const char *what);
+
+/*
+ * Opens the output (a path, or standard output for NULL or "-"). Refuses, with one line in err,
+ * an output that is the same file (device and inode) as one of `inputs`: the file is opened
+ * without truncation, compared, and only then truncated.
+ */
+int pm_output_open(pm_output *o, const char *path, int ordered, const pm_file_id *inputs,
+                   size_t n_inputs, char *err, size_t errlen);
 /* Hands over the output of lines [first_line, first_line + n_lines): written now or held. */
 void pm_output_piece(pm_output *o, uint64_t first_line, uint32_t n_lines, const void *data,
                      size_t len);

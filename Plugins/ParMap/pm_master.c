@@ -217,7 +217,12 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
 
     if (pm_input_open(&m->in, input, err, sizeof err) != 0) return usage_error(m, errors, "%s", err);
     m->in_open = 1;
-    if (pm_output_open(&m->out, output, ordered, err, sizeof err) != 0)
+    /* The output is never written over an input: the input itself, or the library. */
+    int input_is_file = input != NULL && strcmp(input, "-") != 0;
+    pm_file_id inputs[2];
+    pm_file_id_of_fd(&inputs[0], m->in.fd, input_is_file ? "--input" : "standard input");
+    pm_file_id_of_path(&inputs[1], pm_function_file(&m->check), "--library");
+    if (pm_output_open(&m->out, output, ordered, inputs, 2, err, sizeof err) != 0)
         return usage_error(m, errors, "%s", err);
     m->out_open = 1;
     m->output_is_file = output != NULL && strcmp(output, "-") != 0;

@@ -10,24 +10,68 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PM_OUTPUT_BUFFER (256u << 10)
 
-int pm_output_open(pm_output *o, const char *path, int ordered, char *err, size_t errlen) {
+static void identify(pm_file_id *id, const struct stat *st, const char *what) {
+    id->set = S_ISREG(st->st_mode) || S_ISBLK(st->st_mode); /* not a pipe or a terminal */
+    id->dev = (uint64_t)st->st_dev;
+    id->ino = (uint64_t)st->st_ino;
+    id->what = what;
+}
+
+void pm_file_id_of_fd(pm_file_id *id, int fd, const char *what) {
+    struct stat st;
+    memset(id, 0, sizeof *id);
+    if (fd >= 0 && fstat(fd, &st) == 0) identify(id, &st, what);
+}
+
+void pm_file_id_of_path(pm_file_id *id, const char *path, const char *what) {
+    struct stat st;
+    memset(id, 0, sizeof *id);
+    if (path != NULL && stat(path, &st) == 0) identify(id, &st, what);
+}
+
+int pm_output_open(pm_output *o, const char *path, int ordered, const pm_file_id *inputs,
+                   size_t n_inputs, char *err, size_t errlen) {
     memset(o, 0, sizeof *o);
     pm_buf_init(&o->pending);
     o->ordered = ordered;
     o->next_line = 1;
-    if (path == NULL || strcmp(path, "-") == 0) {
+    int to_stdout = path == NULL || strcmp(path, "-") == 0;
+    if (to_stdout) {
         o->fd = 1;
     } else {
-        o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* Not truncated yet: first make sure it is none of the inputs. */
+        o->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (o->fd < 0) {
             snprintf(err, errlen, "cannot write output '%.300s': %s", path, strerror(errno));
             return -1;
         }
         o->owns_fd = 1;
+    }
+    pm_file_id out;
+    pm_file_id_of_fd(&out, o->fd, NULL);
+    for (size_t i = 0; out.set && i < n_inputs; i++) {
+        if (!inputs[i].set || inputs[i].dev != out.dev || inputs[i].ino != out.ino) continue;
+        if (to_stdout)
+            snprintf(err, errlen, "standard output is the same file as %s", inputs[i].what);
+        else
+            snprintf(err, errlen, "%.300s: --output is the same file as %s", path, inputs[i].what);
+        pm_output_close(o);
+        return -1;
+    }
+    /* Standard output is left as the shell opened it (`>>` appends). */
+    if (!to_stdout) {
+        struct stat st;
+        if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            ftruncate(o->fd, 0) != 0) {
+            snprintf(err, errlen, "cannot write output '%.300s': %s", path, strerror(errno));
+            pm_output_close(o);
+            return -1;
+        }
     }
     return 0;
 }

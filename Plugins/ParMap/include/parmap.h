@@ -17,7 +17,10 @@
  *              float, double, bool, string, bytes. `T()` or `T(void)` takes no argument.
  *              `bytes` is an argument only: it passes two C arguments (const uint8_t *, size_t).
  *   --input    one item per line, arguments separated by tabs (default: standard input).
- *   --output   one line per item (default: standard output).
+ *   --output   one line per item (default: standard output). An output that is the same file
+ *              (device and inode, after symlinks) as the input or the library is refused before
+ *              anything is written (a usage error, exit 2); a regular file is truncated only
+ *              after that check.
  *   --ordered  outputs in input order (the default); --unordered writes each chunk's lines as soon
  *              as the chunk is done (lines inside a chunk stay in order).
  *   --chunk N  N items per chunk, fixed; without it the size adapts to about 5 ms of work.
