@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PM_INPUT_INITIAL (1u << 20)
@@ -27,6 +28,12 @@ int pm_input_open(pm_input *in, const char *path, char *err, size_t errlen) {
             return -1;
         }
         in->owns_fd = 1;
+        struct stat st;
+        if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%.300s: --input is a directory", path);
+            close(in->fd);
+            return -1;
+        }
     }
     in->cap = PM_INPUT_INITIAL;
     in->buf = malloc(in->cap);

@@ -54,6 +54,7 @@ typedef struct pm_master {
     int out_open;
     int output_is_file;
     int input_done;
+    char *input_name; /* owned: the --input path, or "standard input" */
     int output_error_reported;
 
     uint32_t fixed_chunk; /* --chunk N, 0 for adaptive */
@@ -86,6 +87,7 @@ static void master_free(pm_master *m) {
     free(m->lib);
     free(m->sym);
     free(m->sig);
+    free(m->input_name);
     pm_buf_free(&m->scratch);
     free(m);
 }
@@ -215,10 +217,12 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
     m->competence_len = (size_t)snprintf(m->competence, sizeof m->competence, "parmap:%016" PRIx64,
                                          m->digest);
 
+    int input_is_file = input != NULL && strcmp(input, "-") != 0;
+    m->input_name = dup_string(input_is_file ? input : "standard input");
+    if (m->input_name == NULL) return usage_error(m, errors, "out of memory");
     if (pm_input_open(&m->in, input, err, sizeof err) != 0) return usage_error(m, errors, "%s", err);
     m->in_open = 1;
     /* The output is never written over an input: the input itself, or the library. */
-    int input_is_file = input != NULL && strcmp(input, "-") != 0;
     pm_file_id inputs[2];
     pm_file_id_of_fd(&inputs[0], m->in.fd, input_is_file ? "--input" : "standard input");
     pm_file_id_of_path(&inputs[1], pm_function_file(&m->check), "--library");
@@ -589,8 +593,9 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
         pm_buf_printf(&rep, "parmap: (and %" PRIu64 " more failed items)\n",
                       m->failed_items - listed);
     if (m->in.error != 0)
-        pm_buf_printf(&rep, "parmap: error: reading the input failed after line %" PRIu64 ": %s\n",
-                      m->in.next_line - 1, strerror(m->in.error));
+        pm_buf_printf(&rep, "parmap: error: %s: reading failed after line %" PRIu64 ": %s\n",
+                      m->input_name != NULL ? m->input_name : "the input", m->in.next_line - 1,
+                      strerror(m->in.error));
     if (write_error != 0)
         pm_buf_printf(&rep, "parmap: error: cannot write the output: %s\n", strerror(write_error));
     if (m->stats)

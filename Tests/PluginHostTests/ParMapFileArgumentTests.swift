@@ -1,6 +1,7 @@
 // Issue 12, defect 2 (ParMap's part): `parmap --input F --output F` truncated F before reading
 // it and exited 0 with "0 items". An output that is the same file as an input (the same path, a
 // symlink, a hard link; standard input; the library) is refused before anything is written.
+// Also: an --input that is a directory is one line naming it, not a read error at the end.
 import Foundation
 import Testing
 
@@ -8,8 +9,8 @@ import Testing
 import Glibc
 #endif
 
-@Suite("ParMap: the output is never an input")
-struct ParMapOutputGuardTests {
+@Suite("ParMap: --input and --output files; the output is never an input")
+struct ParMapFileArgumentTests {
     private static let text = numberLines(1...50)
 
     /// Runs parmap with `arguments` (and `standardInput`), expects the refusal naming `output`,
@@ -75,5 +76,17 @@ struct ParMapOutputGuardTests {
                                                + ["--input", input, "--output", output])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(ProcessProbe.readFile(output) == Array("2\n3\n4\n".utf8))
+    }
+
+    @Test("an --input that is a directory: one line naming it, exit 2, no output file")
+    func directoryInput() async throws {
+        let directory = TemporaryDirectory()
+        let output = directory.file("output.txt")
+        let result = try await HostProcess.run(["run", "--no-progress", "parmap"] + function
+                                               + ["--input", directory.path, "--output", output])
+        #expect(result.status == 2, "stderr: \(result.stderr)")
+        #expect(result.errorLines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("\(directory.path): --input is a directory"), "stderr: \(result.stderr)")
+        #expect(access(output, F_OK) != 0, "no output file is created")
     }
 }
