@@ -89,4 +89,36 @@ struct ParMapFileArgumentTests {
         #expect(result.stderr.contains("\(directory.path): --input is a directory"), "stderr: \(result.stderr)")
         #expect(access(output, F_OK) != 0, "no output file is created")
     }
+
+    @Test("standard output appended to the input file ('>> F'): refused, F unchanged (it would read its own output)")
+    func standardOutputAppendingToInputRefused() async throws {
+        let directory = TemporaryDirectory()
+        let input = directory.write("input.txt", Self.text)
+        let errors = directory.write("stderr.txt", "")
+        let before = try #require(ProcessProbe.readFile(input))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.pluginHost)
+        process.arguments = ["run", "--no-progress", "parmap"] + function + ["--input", input]
+        process.standardInput = FileHandle.nullDevice
+        let appending = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
+        try appending.seekToEnd()
+        process.standardOutput = appending
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        try appending.close()
+        let finished = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: exited.wait(timeout: .now() + 60) == .success) }
+        }
+        if !finished {
+            Issue.record("plugin-host did not exit within 60 s")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let stderr = String(decoding: ProcessProbe.readFile(errors) ?? [], as: UTF8.self)
+        #expect(process.terminationStatus == 2, "stderr: \(stderr)")
+        #expect(stderr.contains("standard output is the same file as --input"), "stderr: \(stderr)")
+        #expect(ProcessProbe.readFile(input) == before, "the input was changed")
+    }
 }
