@@ -67,6 +67,7 @@ typedef struct pm_master {
     int stats;
 
     uint64_t items, unrun_items, failed_items, chunks, splits;
+    uint64_t marshal_splits; /* of those splits, the ones after a marshal error */
     uint64_t fresh_requests, fresh_request_bytes, fresh_chunk_bytes;
     uint64_t old_requests, old_request_bytes, old_chunk_bytes;
     pm_failure fails[PM_KEPT_FAILURES];
@@ -529,6 +530,7 @@ static void master_on_marshal_error(void *master, const char *message, ph_bytes 
         char cause[256];
         snprintf(cause, sizeof cause, "marshal error (%.200s)", why);
         split_chunk(m, &t, cause, out);
+        m->marshal_splits++;
         return;
     }
     size_t bytes = t.len;
@@ -575,10 +577,14 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
     pm_buf_init(&rep);
     pm_buf_printf(&rep,
                   "parmap: %" PRIu64 " items, %" PRIu64 " ok, %" PRIu64 " failed; %" PRIu64
-                  " chunks, %" PRIu64 " splits after lost workers\n",
+                  " chunks, %" PRIu64 " splits after lost workers",
                   m->items + m->unrun_items, m->items + m->unrun_items - m->failed_items,
                   m->failed_items,
-                  m->chunks, m->splits);
+                  m->chunks, m->splits - m->marshal_splits);
+    if (m->marshal_splits > 0)
+        pm_buf_printf(&rep, ", %" PRIu64 " after marshal errors (oversize requests or responses)",
+                      m->marshal_splits);
+    pm_buf_add(&rep, "\n", 1);
     uint64_t listed = 0;
     for (size_t i = 0; i < m->n_fails; i++) {
         const pm_failure *f = &m->fails[i];

@@ -79,6 +79,8 @@ struct ParMapOversizeLineTests {
         let run = try await run(lines)
         expectOnlyOversizeLinesFail(run, lines)
         #expect(run.report.contains("parmap: failed line 2: not run: request of "), "report: \(run.report)")
+        // Chunk 1-2 was split once; the report tells such splits from those after lost workers.
+        #expect(run.report.contains("0 splits after lost workers, 1 after marshal errors"), "report: \(run.report)")
         // The host names the line too, once, as the failed task's reason.
         #expect(run.result.stderr.contains("line 2: not run: request of "), "stderr: \(run.result.stderr)")
     }
