@@ -10,12 +10,22 @@ import Glibc
 /// `PLUGIN_HOST_PATH` (colon-separated), and the directory of the running executable (so a plain
 /// `swift build` finds the plugins it built beside `plugin-host`). Every `lib*.so` that exports
 /// the entry symbol is a plugin.
+///
+/// Other libraries on the path are never loaded into this process: ``list()`` probes each one in
+/// a short-lived `plugin-worker --probe` process, and ``load(_:)`` loads in this process only the
+/// files whose name says they are the plugin asked for (see ``load(_:)``), so one damaged library
+/// on the path (truncated, crashing or calling `exit` while it loads) breaks nothing else.
 public struct PluginCatalog: Sendable {
     /// The directories searched, in order.
     public let directories: [String]
+    /// The `plugin-worker` executable that probes libraries (`--probe`).
+    public let probeExecutable: String
 
-    /// Creates a catalog over `extraDirectories`, then `PLUGIN_HOST_PATH`, then the executable's directory.
-    public init(extraDirectories: [String] = []) {
+    /// Creates a catalog over `extraDirectories`, then `PLUGIN_HOST_PATH`, then the executable's
+    /// directory; libraries are probed with `probeExecutable` (default: `plugin-worker` beside
+    /// this program).
+    public init(extraDirectories: [String] = [],
+                probeExecutable: String = PluginCatalog.executableDirectory + "/plugin-worker") {
         var directories = extraDirectories
         if let variable = getenv("PLUGIN_HOST_PATH") {
             directories += String(cString: variable).split(separator: ":").map(String.init)
@@ -23,6 +33,7 @@ public struct PluginCatalog: Sendable {
         directories.append(PluginCatalog.executableDirectory)
         var seen = Set<String>()
         self.directories = directories.filter { seen.insert($0).inserted }
+        self.probeExecutable = probeExecutable
     }
 
     /// The directory holding the running executable.
@@ -34,26 +45,27 @@ public struct PluginCatalog: Sendable {
 
     /// One plugin found on the search path.
     public struct Entry: Sendable {
-        /// The loaded plugin.
-        public let library: PluginLibrary
+        /// What the plugin says about itself.
+        public let info: PluginInfo
         /// Where it was found.
-        public var path: String { library.path }
+        public let path: String
     }
 
     /// Every plugin on the search path (first one wins for a repeated name), and the files that
-    /// look like plugins but failed to load, with the reason.
+    /// look like plugins but failed to load, with the reason. Each library is loaded in a probe
+    /// process of its own, never in this one.
     public func list() -> (plugins: [Entry], problems: [PluginLoadError]) {
         var plugins: [Entry] = []
         var problems: [PluginLoadError] = []
         var names = Set<String>()
         for directory in directories {
             for file in PluginCatalog.sharedObjects(in: directory) {
-                do {
-                    let library = try PluginLibrary(path: file)
-                    if names.insert(library.name).inserted { plugins.append(Entry(library: library)) }
-                } catch .missingEntry {
+                switch PluginProbe.run(path: file, executable: probeExecutable) {
+                case .success(let info):
+                    if names.insert(info.name).inserted { plugins.append(Entry(info: info, path: file)) }
+                case .failure(.missingEntry):
                     continue  // Not a plugin (another shared library).
-                } catch {
+                case .failure(let error):
                     problems.append(error)
                 }
             }
@@ -63,30 +75,48 @@ public struct PluginCatalog: Sendable {
 
     /// Loads the plugin named `nameOrPath`: a path if it contains a slash or ends in `.so`,
     /// otherwise a plugin name looked up on the search path.
+    ///
+    /// A name is looked for first among the files named like it, on the whole path in order
+    /// (`libProofCheck.so` or `libProofCheckPlugin.so` for `proofcheck`: case, `-` and `_`
+    /// ignored); only these are loaded into this process to read their names. When none is the
+    /// plugin, the other libraries are probed each in a process of its own (as ``list()`` does)
+    /// and only the one that says it is the plugin is loaded here.
     public func load(_ nameOrPath: String) throws(HostError) -> PluginLibrary {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".so") {
             do { return try PluginLibrary(path: absolutePath(nameOrPath)) } catch { throw .plugin(error) }
         }
-        for directory in directories {
-            // Files named like the plugin (libProofCheck.so for proofcheck) first: loading every
-            // plugin of a directory to read its name costs milliseconds at each start.
-            let files = PluginCatalog.sharedObjects(in: directory)
-            let likely = files.filter { PluginCatalog.fileName($0, suggests: nameOrPath) }
-            for file in likely + files.filter({ !PluginCatalog.fileName($0, suggests: nameOrPath) }) {
-                guard let library = try? PluginLibrary(path: file) else { continue }
+        let files = directories.flatMap { PluginCatalog.sharedObjects(in: $0) }
+        let named = files.filter { PluginCatalog.fileName($0, suggests: nameOrPath) }
+        var problem: PluginLoadError?
+        for file in named {
+            do {
+                let library = try PluginLibrary(path: file)
                 if library.name == nameOrPath { return library }
+            } catch .missingEntry {
+                continue
+            } catch {
+                problem = problem ?? error
             }
         }
+        for file in files where !named.contains(file) {
+            guard case .success(let info) = PluginProbe.run(path: file, executable: probeExecutable),
+                  info.name == nameOrPath else { continue }
+            do { return try PluginLibrary(path: file) } catch { throw .plugin(error) }
+        }
+        // A file named like the plugin that failed to load says more than "not found".
+        if let problem { throw .plugin(problem) }
         throw .pluginNotFound(name: nameOrPath, searched: directories)
     }
 
-    /// True when a file's name, without `lib`, `.so`, case, `-` and `_`, is the plugin's name.
+    /// True when a file's name, without `lib`, `.so`, a final `Plugin`, case, `-` and `_`, is
+    /// the plugin's name (`libChaosPlugin.so` for `chaos`, `libProofCheck.so` for `proofcheck`).
     static func fileName(_ path: String, suggests name: String) -> Bool {
         func key<S: StringProtocol>(_ text: S) -> String {
             String(text.lowercased().filter { $0 != "-" && $0 != "_" })
         }
-        let file = path.split(separator: "/").last ?? ""
-        return key(file.dropFirst(3).dropLast(3)) == key(name)
+        let file = key((path.split(separator: "/").last ?? "").dropFirst(3).dropLast(3))
+        let wanted = key(name)
+        return file == wanted || file == wanted + "plugin"
     }
 
     private func absolutePath(_ path: String) -> String {

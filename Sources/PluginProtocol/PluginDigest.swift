@@ -25,17 +25,16 @@ public enum PluginDigest {
     }
 
     /// The digest of the file at `path`, or `nil` if it cannot be read.
+    ///
+    /// The file is read (to its end, whatever its size said), never mapped: a library truncated
+    /// while it is hashed would make a mapping fault with SIGBUS.
     public static func ofFile(atPath path: String) -> UInt64? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
-        let size = Int(info.st_size)
-        if size == 0 { return of(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { return nil }
-        defer { munmap(base, size) }
-        return of(UnsafeRawBufferPointer(start: base, count: size))
+        var bytes: [UInt8] = []
+        guard FileChunks.read(fd, { bytes.append(contentsOf: $0); return true }) != nil else { return nil }
+        return bytes.withUnsafeBytes { of($0) }
     }
 
     /// The digest of `bytes`.

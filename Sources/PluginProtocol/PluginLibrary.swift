@@ -30,9 +30,12 @@ public final class PluginLibrary: @unchecked Sendable {
     /// The default worker policy.
     public let defaultPolicy: WorkerPolicy
 
-    /// Loads the plugin at `path` and checks its ABI version.
+    /// Loads the plugin at `path` and checks its ABI version. The file is first checked to be a
+    /// complete ELF shared object for this machine (``SharedObjectFile``).
     public init(path: String) throws(PluginLoadError) {
         self.path = path
+        // A truncated library makes dlopen fault (SIGBUS) instead of failing: check it first.
+        if let problem = SharedObjectFile.problem(atPath: path) { throw .damaged(path: path, reason: problem) }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw .cannotOpen(path: path, reason: reason)

@@ -9,7 +9,7 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let (plugins, problems) = search.catalog.list()
-        let rows = plugins.map { [$0.library.name, $0.library.version, $0.library.abiVersion, $0.library.defaultPolicy.rawValue, $0.path] }
+        let rows = plugins.map { [$0.info.name, $0.info.version, $0.info.abiVersion, $0.info.defaultPolicy.rawValue, $0.path] }
         let header = ["NAME", "VERSION", "ABI", "POLICY", "PATH"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {

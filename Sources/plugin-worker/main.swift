@@ -121,4 +121,7 @@ func handle(_ frame: ReceivedFrame, plugin: PluginLibrary, worker: UnsafeMutable
     }
 }
 
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "--probe" {
+    probeMain(Array(CommandLine.arguments.dropFirst()))
+}
 workerMain()
