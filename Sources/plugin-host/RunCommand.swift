@@ -101,24 +101,27 @@ struct RunCommand: ParsableCommand {
         // Installed before the kinds open: a kind's set-up (ProofCheck parsing a large database)
         // can take a while, and Ctrl-C then must end the host cleanly too.
         let interruption = InterruptionHandler(run: run)
-        let catalog = search.catalog
+        let catalog = PluginCatalog(extraDirectories: search.pluginPaths, probeExecutable: configuration.workerExecutable)
         let entries: [JobFile.Entry]
         do { entries = try kindEntries() } catch { fail(error.description) }
+        // A job file's problem names its line.
+        func failing(_ entry: JobFile.Entry, _ error: HostError) -> Never {
+            fail(jobFile.map { "\($0):\(entry.line): \(error.description)" } ?? error.description)
+        }
+        var libraries: [PluginLibrary] = []
         for entry in entries {
-            do {
-                let library = try catalog.load(entry.plugin)
-                try run.addKind(library, arguments: entry.arguments, policy: entry.policy)
-            } catch {
-                // A job file's problem names its line.
-                fail(jobFile.map { "\($0):\(entry.line): \(error.description)" } ?? error.description)
-            }
+            do { libraries.append(try catalog.load(entry.plugin)) } catch { failing(entry, error) }
+        }
+        // Before any kind opens (a kind may open its own outputs) and before --events exists.
+        do { try outputGuard(entries: entries, libraries: libraries).check() } catch { fail(error.description) }
+        for (entry, library) in zip(entries, libraries) {
+            do { try run.addKind(library, arguments: entry.arguments, policy: entry.policy) } catch { failing(entry, error) }
         }
 
-        var eventsFile: EventsFile?
+        var eventsFile: OutputFile?
         if let events {
-            guard let file = EventsFile(path: events) else { fail("\(events): cannot open the events file for writing") }
-            eventsFile = file
-            run.observe { file.write($0.jsonLine) }
+            do { eventsFile = try OutputFile(path: events, option: "--events") } catch { fail(error.description) }
+            run.observe { [eventsFile] in eventsFile?.writeLine($0.jsonLine) }
         }
         let verbose = !quiet
         run.observe(.taskFailures) { event in
@@ -134,15 +137,29 @@ struct RunCommand: ParsableCommand {
         display?.start()
         let report = run.waitUntilFinished()
         display?.stop()
-        eventsFile?.close()
+        let outputFailure = eventsFile?.finish()
 
         for (_, text) in report.pluginReports where !text.isEmpty {
             printLine(text.hasSuffix("\n") ? String(text.dropLast()) : text)
         }
         for error in report.setupErrors { printLine("plugin-host: error: \(error)", toStandardError: true) }
+        if let outputFailure { printLine("plugin-host: error: \(outputFailure)", toStandardError: true) }
         if !quiet { printLine(summary(report), toStandardError: true) }
         if let signal = interruption.received { exitProcess(128 + signal) }
-        exitProcess(report.exitStatus)
+        exitProcess(outputFailure == nil ? report.exitStatus : 2)
+    }
+
+    /// The run's outputs against every file its arguments name (see ``OutputGuard``).
+    private func outputGuard(entries: [JobFile.Entry], libraries: [PluginLibrary]) -> OutputGuard {
+        var check = OutputGuard()
+        for (entry, library) in zip(entries, libraries) {
+            check.addInput(library.path)
+            check.addInputs(namedIn: entry.arguments)
+        }
+        for file in [jobFile, hosts, worker].compactMap({ $0 }) { check.addInput(file) }
+        check.addStandardInput()
+        if let events { check.addOutput(events, option: "--events") }
+        return check
     }
 
     /// `--launcher`, `--hosts` and `--heartbeat`: where workers run and how they are started.
@@ -183,23 +200,6 @@ struct RunCommand: ParsableCommand {
         return "plugin-host: " + parts.joined(separator: ", ")
             + " in \(seconds) s, \(report.workersStarted) workers started" + (report.interrupted ? " (interrupted)" : "")
     }
-}
-
-/// Appends JSON lines to a file; called under the run's event ordering.
-final class EventsFile: @unchecked Sendable {
-    private let file: UnsafeMutablePointer<FILE>
-
-    init?(path: String) {
-        guard let file = fopen(path, "we") else { return nil }
-        self.file = file
-    }
-
-    func write(_ line: String) {
-        fputs(line, file)
-        fputc(10, file)
-    }
-
-    func close() { fclose(file) }
 }
 
 /// SIGINT / SIGTERM: cancel everything, let the run finish, exit 128 + signal. Before the run
