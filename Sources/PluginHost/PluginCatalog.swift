@@ -76,32 +76,37 @@ public struct PluginCatalog: Sendable {
     /// Loads the plugin named `nameOrPath`: a path if it contains a slash or ends in `.so`,
     /// otherwise a plugin name looked up on the search path.
     ///
-    /// A name is looked for first among the files named like it, on the whole path in order
-    /// (`libProofCheck.so` or `libProofCheckPlugin.so` for `proofcheck`: case, `-` and `_`
-    /// ignored); only these are loaded into this process to read their names. When none is the
-    /// plugin, the other libraries are probed each in a process of its own (as ``list()`` does)
-    /// and only the one that says it is the plugin is loaded here.
+    /// Directories are searched in order, so an earlier one wins. In each, the files named like
+    /// the plugin (`libProofCheck.so` or `libProofCheckPlugin.so` for `proofcheck`: case, `-` and
+    /// `_` ignored) are loaded into this process to read their names; the other libraries are
+    /// probed each in a process of its own (as ``list()`` does), and only the one that says it
+    /// is the plugin is loaded here.
     public func load(_ nameOrPath: String) throws(HostError) -> PluginLibrary {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".so") {
             do { return try PluginLibrary(path: absolutePath(nameOrPath)) } catch { throw .plugin(error) }
         }
-        let files = directories.flatMap { PluginCatalog.sharedObjects(in: $0) }
-        let named = files.filter { PluginCatalog.fileName($0, suggests: nameOrPath) }
+        // Directory by directory, so the search path's order decides; within a directory, files
+        // named like the plugin are loaded first, and the others are only probed in a child
+        // process (a damaged library must not take the host down).
         var problem: PluginLoadError?
-        for file in named {
-            do {
-                let library = try PluginLibrary(path: file)
-                if library.name == nameOrPath { return library }
-            } catch .missingEntry {
-                continue
-            } catch {
-                problem = problem ?? error
+        for directory in directories {
+            let files = PluginCatalog.sharedObjects(in: directory)
+            let named = files.filter { PluginCatalog.fileName($0, suggests: nameOrPath) }
+            for file in named {
+                do {
+                    let library = try PluginLibrary(path: file)
+                    if library.name == nameOrPath { return library }
+                } catch .missingEntry {
+                    continue
+                } catch {
+                    problem = problem ?? error
+                }
             }
-        }
-        for file in files where !named.contains(file) {
-            guard case .success(let info) = PluginProbe.run(path: file, executable: probeExecutable),
-                  info.name == nameOrPath else { continue }
-            do { return try PluginLibrary(path: file) } catch { throw .plugin(error) }
+            for file in files where !named.contains(file) {
+                guard case .success(let info) = PluginProbe.run(path: file, executable: probeExecutable),
+                      info.name == nameOrPath else { continue }
+                do { return try PluginLibrary(path: file) } catch { throw .plugin(error) }
+            }
         }
         // A file named like the plugin that failed to load says more than "not found".
         if let problem { throw .plugin(problem) }
