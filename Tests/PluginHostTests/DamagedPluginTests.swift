@@ -112,8 +112,11 @@ struct DamagedPluginTests {
         let bytes = try #require(ProcessProbe.readFile(TestPaths.chaosPlugin))
         PluginDigestTests.writeBytes(bytes, to: directory.file("libsomething-else.so"))
         let catalog = PluginCatalog(extraDirectories: [directory.path])
-        // The executable's directory has libChaosPlugin.so, named like the plugin: it wins.
-        #expect(try catalog.load("chaos").path == TestPaths.chaosPlugin)
+        // The search path's order decides: the extra directory comes before the executable's
+        // (which has libChaosPlugin.so, named like the plugin), so its copy, found by a probe, wins.
+        #expect(try catalog.load("chaos").path == directory.file("libsomething-else.so"))
+        // Without it, the file named like the plugin is loaded directly.
+        #expect(try PluginCatalog().load("chaos").path == TestPaths.chaosPlugin)
         // A name no file suggests ("future" is libFutureABIPlugin.so) is found through probes.
         let future = try catalog.load("future")
         #expect(future.name == "future" && future.path.hasSuffix("/libFutureABIPlugin.so"))
