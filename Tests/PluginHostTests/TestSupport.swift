@@ -592,7 +592,7 @@ extension TaskResult {
 
 // MARK: - Files
 
-/// A private temporary directory, removed at deinit.
+/// A private temporary directory, removed with its content at deinit.
 final class TemporaryDirectory: Sendable {
     let path: String
 
@@ -624,17 +624,10 @@ final class TemporaryDirectory: Sendable {
         return target
     }
 
+    /// Removes the directory and everything under it (tests make subdirectories: blob caches,
+    /// remote plugin copies).
     deinit {
-        if let dir = opendir(path) {
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != "." && name != ".." { unlink(path + "/" + name) }
-            }
-            closedir(dir)
-        }
-        rmdir(path)
+        try? FileManager.default.removeItem(atPath: path)
     }
 }
 
