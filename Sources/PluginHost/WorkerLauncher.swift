@@ -17,16 +17,44 @@ import Glibc
 ///
 /// The host appends the worker's own options: `--plugin PATH` unless the template names the
 /// plugin itself, then `--name NAME` and the heartbeat options.
+///
+/// A launcher like ssh does not execute its arguments: it joins the words after the destination
+/// with spaces and hands the line to the remote user's shell, so a value holding a blank, `&`,
+/// `;`, `$(…)` or a quote would be split or run there. Such a launcher has ``Shell-swift.enum/remote``
+/// (the default for ``remoteShellPrograms``): every value substituted into a word after the
+/// first word naming `{host}` (all words after the program when none does), and every appended
+/// option, is quoted for a POSIX shell (``ShellQuoting/quote(_:)``, only when needed). The
+/// `{host}` word and those before it are the launcher's own arguments and stay as they are; the
+/// template's own text is the user's, written for the remote shell. A launcher that executes its
+/// arguments directly (srun, env, a container runtime) has ``Shell-swift.enum/none``: values go in
+/// unchanged, since quotes would become part of a path.
 public struct WorkerLauncher: Sendable, Equatable {
+    /// Whether the launcher passes its command through a shell on the other side.
+    public enum Shell: String, Sendable, Equatable, CaseIterable {
+        /// The command goes through the remote user's shell (ssh, rsh): substituted values and
+        /// appended options are quoted.
+        case remote
+        /// The launcher executes its arguments directly (srun, env): nothing is quoted.
+        case none
+    }
+
+    /// Launchers that pass their command through a remote shell, by program name: the default
+    /// ``Shell-swift.enum`` is ``Shell-swift.enum/remote`` for these, ``Shell-swift.enum/none`` for others.
+    public static let remoteShellPrograms: Set<String> = ["ssh", "autossh", "rsh", "dbclient"]
+
     /// The template as the user wrote it.
     public let template: String
     /// The template's words, placeholders not yet replaced.
     public let words: [String]
     /// The first word resolved through `PATH` (an absolute or relative path stays as it is).
     public let executable: String
+    /// Whether the command goes through a remote shell (and values are quoted for it).
+    public let shell: Shell
 
-    /// Parses `template`; throws a usage error naming the problem.
-    public init(template: String, searchPath: String? = WorkerLauncher.environmentPath) throws(HostError) {
+    /// Parses `template`; throws a usage error naming the problem. `shell` nil: ``Shell-swift.enum/remote``
+    /// when the program's file name is one of ``remoteShellPrograms``, else ``Shell-swift.enum/none``.
+    public init(template: String, shell: Shell? = nil,
+                searchPath: String? = WorkerLauncher.environmentPath) throws(HostError) {
         let words = try WorkerLauncher.split(template)
         guard let first = words.first else { throw .usage("--launcher: the template is empty") }
         guard let executable = WorkerLauncher.resolve(first, searchPath: searchPath ?? "") else {
@@ -35,20 +63,29 @@ public struct WorkerLauncher: Sendable, Equatable {
         self.template = template
         self.words = words
         self.executable = executable
+        let program = first.split(separator: "/").last.map(String.init) ?? first
+        self.shell = shell ?? (WorkerLauncher.remoteShellPrograms.contains(program) ? .remote : .none)
     }
 
-    /// The launcher's whole command line for one worker (argv, program first).
+    /// The launcher's whole command line for one worker (argv, program first), values quoted
+    /// for the remote shell where ``shell`` says they reach one.
     public func command(host: String, pluginPath: String, workerName: String, workerOptions: [String]) -> [String] {
         let pluginFile = pluginPath.split(separator: "/").last.map(String.init) ?? pluginPath
+        // With a remote shell, the words after the destination are the remote command.
+        let destination = shell == .remote ? (words.firstIndex { $0.contains("{host}") } ?? 0) : words.count
         var namesPlugin = false
-        var argv = words.map { word -> String in
+        var argv: [String] = []
+        for (index, word) in words.enumerated() {
             if word.contains("{plugin}") || word.contains("{plugin-file}") { namesPlugin = true }
-            return word.replacingPlaceholders(["{host}": host, "{plugin}": pluginPath, "{plugin-file}": pluginFile,
-                                               "{worker}": workerName])
+            let remote = index > destination
+            func value(_ text: String) -> String { remote ? ShellQuoting.quote(text) : text }
+            argv.append(word.replacingPlaceholders(["{host}": value(host), "{plugin}": value(pluginPath),
+                                                    "{plugin-file}": value(pluginFile), "{worker}": value(workerName)]))
         }
         argv[0] = executable
-        if !namesPlugin { argv += ["--plugin", pluginPath] }
-        return argv + ["--name", workerName] + workerOptions
+        var appended = namesPlugin ? [] : ["--plugin", pluginPath]
+        appended += ["--name", workerName] + workerOptions
+        return argv + (shell == .remote ? appended.map(ShellQuoting.quote) : appended)
     }
 
     /// `PATH` of this process.

@@ -58,6 +58,12 @@ struct RunCommand: ParsableCommand {
                                valueName: "template"))
     var launcher: String?
 
+    @Option(name: .customLong("launcher-shell"),
+            help: ArgumentHelp("Whether the launcher's command goes through a shell on the other side, so values are quoted for it: remote or none.",
+                               discussion: "Default: remote for ssh, autossh, rsh and dbclient, none for other launchers (srun, env...).",
+                               valueName: "remote|none"))
+    var launcherShell: String?
+
     @Option(help: ArgumentHelp("Spread workers over these hosts: one 'HOST [SLOTS]' per line; ':' is this machine.",
                                valueName: "file"))
     var hosts: String?
@@ -83,6 +89,10 @@ struct RunCommand: ParsableCommand {
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw ValidationError("--max-jobs-per-worker must be at least 1") }
         if let maxWorkerRSS, maxWorkerRSS < 1 { throw ValidationError("--max-worker-rss must be at least 1 (MiB)") }
         if let policy, WorkerPolicy(rawValue: policy) == nil { throw ValidationError("--policy takes one-shot or persistent") }
+        if let launcherShell, WorkerLauncher.Shell(rawValue: launcherShell) == nil {
+            throw ValidationError("--launcher-shell takes remote or none")
+        }
+        if launcherShell != nil && launcher == nil { throw ValidationError("--launcher-shell needs a --launcher") }
         if plugin == nil && jobFile == nil { throw ValidationError("name a plugin, or give --job-file") }
         if plugin != nil && jobFile != nil { throw ValidationError("give a plugin or --job-file, not both") }
     }
@@ -164,7 +174,9 @@ struct RunCommand: ParsableCommand {
 
     /// `--launcher`, `--hosts` and `--heartbeat`: where workers run and how they are started.
     private func configurePlacement(_ configuration: inout HostConfiguration) throws(HostError) {
-        if let launcher { configuration.launcher = try WorkerLauncher(template: launcher) }
+        if let launcher {
+            configuration.launcher = try WorkerLauncher(template: launcher, shell: launcherShell.flatMap(WorkerLauncher.Shell.init(rawValue:)))
+        }
         configuration.heartbeatInterval = heartbeat
         guard let hosts else { return }
         guard let text = try? String(contentsOfFile: hosts, encoding: .utf8) else {
