@@ -126,10 +126,11 @@ struct LauncherShellCLITests {
     static let markers = ["pwned1", "pwned2", "pwned3"]
 
     @Test("a plugin path with &, ;, $(), a blank and quotes runs through a remote-shell launcher; nothing is injected",
-          arguments: ["", " --plugin {plugin}"])
-    func hostilePluginPath(templateTail: String) async throws {
+          arguments: [#"p&touch pwned1&x;touch pwned2;$(touch pwned3) 'q' "d""#, #"p&touch pwned1&x;$(touch pwned2) it's "q""#],
+                      ["", " --plugin {plugin}"])
+    func hostilePluginPath(directoryName: String, templateTail: String) async throws {
         let directory = TemporaryDirectory()
-        let hostile = directory.file(#"p&touch pwned1&x;touch pwned2;$(touch pwned3) it's "q""#)
+        let hostile = directory.file(directoryName)
         let plugin = hostile + "/libChaosPlugin.so"
         #expect(mkdir(hostile, 0o700) == 0)
         try FileManager.default.copyItem(atPath: TestPaths.chaosPlugin, toPath: plugin)
