@@ -1,8 +1,8 @@
 # Shared by Tests/Integration/remote-hosts.sh and Benchmarks/remote/run.sh: two "hosts", each a
 # network namespace joined to this one by a veth pair, running Debian's sshd on its own address
 # with keys made for the run, inside private mount and pid namespaces where the master's files
-# are invisible (tmpfs over the checkout's parent, /work, /tmp, /var/tmp, /dev/shm and /root; a
-# /proc of its own). A host's only files are its "install" under /srv/ph: plugin-worker and the
+# are invisible (tmpfs over the checkout, its parent, the binaries, ../shared, /work, /tmp,
+# /var/tmp, /dev/shm and /root, wherever the checkout lives; a /proc of its own). A host's only files are its "install" under /srv/ph: plugin-worker and the
 # plugins, copied from $bin.
 #
 # Source it with $bin (binaries), $repo (checkout) and a skip function set. It defines $run (a
@@ -38,9 +38,21 @@ ip netns add "ph-probe-$tag" 2>/dev/null || skip "ip netns add failed: no CAP_SY
 ip netns del "ph-probe-$tag"
 mkdir -p /run/sshd
 
-# What the remote side must not see.
-hide="/tmp /var/tmp /dev/shm /root $(dirname "$repo")"
-[ -d /work ] && hide="$hide /work"
+# What the remote side must not see: scratch and home directories, /work, the binaries, the
+# checkout and its parent (which holds ../shared), and the data it points to, wherever the
+# checkout lives (under /tmp too). Never / or a system directory sshd needs (a checkout in /usr
+# hides itself, not /usr). run_sshd skips a directory that no longer exists once an earlier one
+# is hidden (the checkout under a hidden /tmp).
+hide=(/tmp /var/tmp /dev/shm /root)
+[ -d /work ] && hide+=(/work)
+for path in "$bin" "$repo" "$(dirname "$repo")" "$repo/../shared"; do
+  [ -d "$path" ] || continue
+  path=$(realpath "$path")
+  case $path in
+    / | /usr | /etc | /var | /run | /bin | /sbin | /lib | /lib64 | /proc | /sys | /dev) ;;
+    *) hide+=("$path") ;;
+  esac
+done
 
 ssh-keygen -q -t ed25519 -N '' -f "$run/client_key"
 cat >"$run/ssh_config" <<EOF
@@ -89,10 +101,16 @@ EOF
 # Starts host N's sshd in fresh private mount and pid namespaces; waits until it answers.
 run_sshd() {
   local i=$1 dir="$run/host$1" address="10.213.$1.2"
-  local mounts="mount -t tmpfs none /srv && mkdir /srv/ph && mount --bind '$dir' /srv/ph"
-  for d in $hide; do mounts="$mounts && mount -t tmpfs none '$d'"; done
+  # The paths travel as arguments, not inside the script: no quoting to get wrong.
+  local script='mount -t tmpfs none /srv && mkdir /srv/ph && mount --bind "$1" /srv/ph || exit 1
+    shift
+    for d; do
+      [ -d "$d" ] || continue
+      mount -t tmpfs none "$d" || exit 1
+    done
+    exec /usr/sbin/sshd -D -e -f /srv/ph/ssh/sshd_config'
   ip netns exec "ph$i-$tag" unshare --mount --pid --fork --mount-proc --propagation private \
-    /bin/sh -c "$mounts && exec /usr/sbin/sshd -D -e -f /srv/ph/ssh/sshd_config" 2>"$run/sshd$i.log" &
+    /bin/sh -c "$script" run_sshd "$dir" "${hide[@]}" 2>"$run/sshd$i.log" &
   echo $! >"$run/sshd$i.pid"
   for _ in $(seq 50); do
     ssh -F "$run/ssh_config" "$address" true 2>/dev/null && return 0

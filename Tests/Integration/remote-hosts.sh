@@ -5,9 +5,10 @@
 # running Debian's sshd in private mount and pid namespaces where the master's files are
 # invisible, so nothing can work by accident through the shared disk.
 #
-# Checks: the master's files are invisible remotely; a run spreads over both hosts; cutting one
-# host's link mid-run (ip link set down) and killing its sshd loses no task: every task ends
-# exactly once, the run completes on the other host, and the host's failure is reported.
+# Checks: the master's files are invisible remotely; a run spreads over both hosts; values the
+# launcher substitutes reach sshd's shell quoted, and a hosts entry that is a command is refused;
+# cutting one host's link mid-run (ip link set down) and killing its sshd loses no task: every
+# task ends exactly once, the run completes on the other host, and the host's failure is reported.
 #
 # Without the privileges to make namespaces the test prints why and skips, unless
 # PLUGIN_HOST_REQUIRE_NETNS=1 (CI sets it), where a skip is a failure.
@@ -63,6 +64,48 @@ EOF
 read -r count slots _ < <(check_events "$run/e1.jsonl") || fail "events of the two-host run: see above"
 [ "$count" = 30 ] && [ "$slots" = "0,1" ] || fail "expected 30 tasks on slots 0,1; got $count on $slots"
 echo "remote-hosts: ok: 30 one-shot tasks over both hosts through ssh"
+
+# 1b. Quoting for sshd's shell: ssh hands the words after the host to the remote user's shell,
+#     so a plugin path holding a blank, quotes, '&', ';' and $(...) must arrive as one word,
+#     whether the host appends it (--plugin PATH), the template names it ({plugin}) or only its
+#     file name ({plugin-file}). Each host has a copy at the master's path; the runs work on both
+#     hosts and no injected command leaves its file. A hosts entry that is a command is refused.
+weird="p&touch pwned1&x;touch pwned2;\$(touch pwned3) 'q' \"d\""
+weird_file="lib&touch pwned4;\$(touch pwned5) 'q' \"d\".so"
+mkdir "$run/$weird"
+cp "$bin/libChaosPlugin.so" "$run/$weird/libChaosPlugin.so"
+cp "$bin/libChaosPlugin.so" "$run/$weird/$weird_file"
+for i in 1 2; do
+  cp "$bin/libChaosPlugin.so" "$run/host$i/plugins/$weird_file"
+  # The path travels on stdin: the remote command itself holds no value to quote.
+  printf '%s\n' "$run/$weird" | ssh -F "$run/ssh_config" "${hosts[$((i - 1))]}" \
+    'IFS= read -r dir && mkdir -p "$dir" && cp /srv/ph/plugins/libChaosPlugin.so "$dir/"'
+done
+worker_only="ssh -F $run/ssh_config {host} /srv/ph/bin/plugin-worker"
+for case in "appended|$worker_only|$run/$weird/libChaosPlugin.so" \
+            "{plugin}|$worker_only --plugin {plugin}|$run/$weird/libChaosPlugin.so" \
+            "{plugin-file}|$launcher|$run/$weird/$weird_file"; do
+  IFS='|' read -r how template plugin <<<"$case"
+  "$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$template" --events "$run/e-q.jsonl" \
+    "$plugin" --repeat 4 echo:a >"$run/out-q" 2>"$run/err-q" || { cat "$run/err-q" >&2; fail "plugin path $how: the run failed"; }
+  read -r count slots _ < <(check_events "$run/e-q.jsonl") || fail "events of the run with the plugin path $how: see above"
+  [ "$count" = 4 ] && [ "$slots" = "0,1" ] || fail "plugin path $how: expected 4 tasks on slots 0,1; got $count on $slots"
+done
+for host in "${hosts[@]}"; do
+  found=$(ssh -F "$run/ssh_config" "$host" 'ls -A / /root /srv/ph' | grep -x 'pwned[0-9]' || true)
+  [ -z "$found" ] || fail "a command was injected on $host: $found"
+done
+found=$(ls -A . "$run" | grep -x 'pwned[0-9]' || true)
+[ -z "$found" ] || fail "a command was injected here: $found"
+printf '%s 1\nh2&touch${IFS}%s/pwned6& 1\n' "${hosts[0]}" "$run" >"$run/bad-hosts"
+set +e
+"$bin/plugin-host" run --no-progress --hosts "$run/bad-hosts" --launcher "$launcher" chaos echo:a >/dev/null 2>"$run/err-bad"
+code=$?
+set -e
+[ "$code" = 2 ] && [ "$(wc -l <"$run/err-bad")" = 1 ] && grep -qF "$run/bad-hosts:2: 'h2&touch" "$run/err-bad" \
+  && grep -qF "is not a host name" "$run/err-bad" || { cat "$run/err-bad" >&2; fail "the hosts entry h2&touch... was not refused (exit $code)"; }
+[ ! -e "$run/pwned6" ] || fail "the hosts entry ran its command"
+echo "remote-hosts: ok: a plugin path with a blank, quotes, &, ; and \$() reaches sshd's shell as one word (appended, {plugin}, {plugin-file}); a hosts entry that is a command is refused: $(cat "$run/err-bad")"
 
 # 2. ParMap with a library the hosts do not have (the build directory is hidden there): the
 #    library travels as a blob, once per host; the output matches a local run byte for byte.
