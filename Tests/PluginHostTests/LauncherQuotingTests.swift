@@ -117,7 +117,7 @@ struct LauncherShellCLITests {
         directory.write("fake-sshd", """
             #!/bin/sh
             host="$1"; shift
-            cd '\(directory.path)' || exit 255
+            cd \(ShellQuoting.quote(directory.path)) || exit 255
             exec sh -c "$*"
             """)
     }
