@@ -54,7 +54,8 @@ struct RunCommand: ParsableCommand {
     var jobFile: String?
 
     @Option(help: ArgumentHelp("Start workers with this command instead of spawning plugin-worker here.",
-                               discussion: "Placeholders: {host}, {plugin}, {plugin-file}, {worker}; e.g. 'ssh -o BatchMode=yes {host} plugin-worker'.",
+                               discussion: "Placeholders: {host}, {plugin}, {plugin-file}, {worker}; e.g. 'ssh -o BatchMode=yes {host} plugin-worker'. "
+                                   + "Through a remote shell (see --launcher-shell), values after {host} and the appended options are quoted for it.",
                                valueName: "template"))
     var launcher: String?
 
