@@ -55,7 +55,7 @@ for theorem in database.theorems {
     case .incomplete: incomplete += 1
     case .failed(let failure):
         failed += 1
-        printError("\(theorem.file):\(theorem.line): theorem \(theorem.label): step \(failure.step) (\(failure.label)): \(failure.message)")
+        printError("\(theorem.file):\(theorem.line): theorem \(Echo.text(theorem.label)): step \(failure.step) (\(failure.label)): \(failure.message)")
     }
 }
 let verifyMilliseconds = milliseconds(since: verifyStart)

@@ -88,8 +88,8 @@ import Glibc
 
         var parser = try DatabaseParser(path: path)
         try parser.parse()
-        let small = try #require(ImageFileReservation.allocate(64, in: ["/nonexistent", directory.path]))
-        #expect(small.directory == directory.path)
+        let small = try #require(ImageFileReservation.allocate(64, in: [.directory("/nonexistent"), .directory(directory.path)]))
+        #expect(small.location == .directory(directory.path))
         let grown = try parser.buildImage(placement: .unlinkedFile(directories: [directory.path]), reserved: small)
         #expect(bytes(of: DatabaseImage(storage: grown)) == expected)
 

@@ -18,8 +18,9 @@ public final class CompiledDatabase: Sendable {
         var parser = try DatabaseParser(path: path)
         // The image file's space is allocated meanwhile, on a helper thread.
         var reservation: ImageFileReservation?
-        if case .unlinkedFile(let directories) = placement {
-            reservation = ImageFileReservation(size: parser.imageSizeEstimate, directories: directories)
+        let locations = placement.fileLocations
+        if !locations.isEmpty {
+            reservation = ImageFileReservation(size: parser.imageSizeEstimate, locations: locations)
         }
         try parser.parse()
         let storage: ImageStorage

@@ -11,12 +11,12 @@ extension DatabaseParser {
     /// separated by spaces.
     mutating func readProof(of theorem: Int32, label: Token) throws(DatabaseError) {
         let proofStart = sections.proofByteCount
-        func what() -> String { "proof of \"\(label.text)\"" }
+        func what() -> String { "proof of \"\(label.shown)\"" }
         switch try stream.scanProof() {
         case .text(let start, let count):
             sections.addProof(at: start, count: count)
         case .keyword(let token):
-            throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
+            throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.shown)\"")
         case .needsTokens:
             let scratchStart = sections.proofScratch.count
             while true {
@@ -25,7 +25,7 @@ extension DatabaseParser {
                 }
                 if token.startsWithDollar {
                     if token.keyword == .end { break }
-                    throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
+                    throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.shown)\"")
                 }
                 sections.proofScratch.append(UInt8(ascii: " "))
                 sections.proofScratch.append(from: token.start, count: token.count)

@@ -138,7 +138,7 @@ struct DatabaseParser {
                     throw error(at: token, "unexpected \"\(keyword.spelling)\" (no statement is open)")
                 }
             } else if token.startsWithDollar {
-                throw error(at: token, "unknown keyword \"\(token.text)\"")
+                throw error(at: token, "unknown keyword \"\(token.shown)\"")
             } else {
                 try readLabeledStatement(label: token)
             }
@@ -171,27 +171,27 @@ struct DatabaseParser {
     mutating func declareSymbol(_ token: Token, variable: Bool) throws(DatabaseError) {
         if token.containsDollar {
             if token.startsWithDollar, token.keyword != nil {
-                throw error(at: token, "expected \"$.\" to end the \(variable ? "$v" : "$c") statement, found \"\(token.text)\"")
+                throw error(at: token, "expected \"$.\" to end the \(variable ? "$v" : "$c") statement, found \"\(token.shown)\"")
             }
-            throw error(at: token, "math symbol \"\(token.text)\" may not contain \"$\"")
+            throw error(at: token, "math symbol \"\(token.shown)\" may not contain \"$\"")
         }
         let nameId = internName(token)
         let label = bindings[Int(nameId)].statement
         if label >= 0 {
-            throw error(at: token, "math symbol \"\(token.text)\" has the same name as the label declared at \(location(ofStatement: label))")
+            throw error(at: token, "math symbol \"\(token.shown)\" has the same name as the label declared at \(location(ofStatement: label))")
         }
         let existing = bindings[Int(nameId)].symbol
         if existing >= 0 {
             let e = Int(existing)
             let earlier = "\(stream.fileName(symbols.file[e])):\(symbols.line[e])"
             if symbols.isVariable(existing) != variable {
-                throw error(at: token, "\"\(token.text)\" is declared as a \(variable ? "variable" : "constant") but was declared as a \(variable ? "constant" : "variable") at \(earlier)")
+                throw error(at: token, "\"\(token.shown)\" is declared as a \(variable ? "variable" : "constant") but was declared as a \(variable ? "constant" : "variable") at \(earlier)")
             }
             if !variable {
-                throw error(at: token, "constant \"\(token.text)\" is already declared at \(earlier)")
+                throw error(at: token, "constant \"\(token.shown)\" is already declared at \(earlier)")
             }
             if symbols.isActive(existing) {
-                throw error(at: token, "variable \"\(token.text)\" is already declared at \(earlier) and still active")
+                throw error(at: token, "variable \"\(token.shown)\" is already declared at \(earlier) and still active")
             }
             symbols.setActive(existing, true)
             symbols.file[e] = token.file
@@ -220,10 +220,10 @@ struct DatabaseParser {
             if token.keyword == .end { break }
             let symbol = try activeSymbol(token, in: { "$d statement" })
             if !symbols.isVariable(symbol) {
-                throw error(at: token, "\"\(token.text)\" in a $d statement is a constant, not a variable")
+                throw error(at: token, "\"\(token.shown)\" in a $d statement is a constant, not a variable")
             }
             for i in bodyStart ..< sections.expressions.count where sections.expressions[i] == symbol {
-                throw error(at: token, "variable \"\(token.text)\" appears twice in a $d statement")
+                throw error(at: token, "variable \"\(token.shown)\" appears twice in a $d statement")
             }
             sections.expressions.append(symbol)
         }
@@ -266,20 +266,20 @@ struct DatabaseParser {
     /// `label $f/$e/$a/$p ...`
     mutating func readLabeledStatement(label: Token) throws(DatabaseError) {
         for i in 0 ..< label.count where !DatabaseParser.isLabelCharacter(label.start[i]) {
-            throw error(at: label, "label \"\(label.text)\" may contain only letters, digits, \"-\", \"_\" and \".\"")
+            throw error(at: label, "label \"\(label.shown)\" may contain only letters, digits, \"-\", \"_\" and \".\"")
         }
         guard let keywordToken = try stream.next() else {
-            throw error(at: label, "label \"\(label.text)\" is not followed by a statement")
+            throw error(at: label, "label \"\(label.shown)\" is not followed by a statement")
         }
         guard let keyword = keywordToken.keyword,
               keyword == .floating || keyword == .essential || keyword == .axiom || keyword == .provable else {
-            throw error(at: keywordToken, "expected $f, $e, $a or $p after label \"\(label.text)\", found \"\(keywordToken.text)\"")
+            throw error(at: keywordToken, "expected $f, $e, $a or $p after label \"\(label.shown)\", found \"\(keywordToken.shown)\"")
         }
         // The label is looked up once its math string is read: its slot in the name table
         // is being loaded meanwhile.
         let labelHash = NameTable.hash(label.start, label.count)
         names.prefetch(hash: labelHash)
-        func what() -> String { "\(keyword.spelling) statement \"\(label.text)\"" }
+        func what() -> String { "\(keyword.spelling) statement \"\(label.shown)\"" }
         let terminator: Keyword
         do {
             terminator = try readMathString(opener: label, what: what, allowProof: keyword == .provable)
@@ -311,7 +311,7 @@ struct DatabaseParser {
             }
             let other = symbols.float[Int(variable)]
             if other >= 0 {
-                throw error(at: label, "variable \"\(symbolText(variable))\" already has the active $f \"\(names.text(statements.nameId[Int(other)]))\" (\(location(ofStatement: other)))")
+                throw error(at: label, "variable \"\(symbolText(variable))\" already has the active $f \"\(Echo.text(names.text(statements.nameId[Int(other)])))\" (\(location(ofStatement: other)))")
             }
             let statement = addStatement(kind: Kind.floating, nameId: nameId, label: label)
             frameEvents.put(FrameEvent.floating)
@@ -348,11 +348,11 @@ struct DatabaseParser {
         guard nameId >= 0 else { return }
         let earlier = bindings[Int(nameId)].statement
         if earlier >= 0 {
-            throw error(at: label, "label \"\(label.text)\" is already declared at \(location(ofStatement: earlier))")
+            throw error(at: label, "label \"\(label.shown)\" is already declared at \(location(ofStatement: earlier))")
         }
         let symbol = bindings[Int(nameId)].symbol
         if symbol >= 0 {
-            throw error(at: label, "label \"\(label.text)\" has the same name as the math symbol declared at \(stream.fileName(symbols.file[Int(symbol)])):\(symbols.line[Int(symbol)])")
+            throw error(at: label, "label \"\(label.shown)\" has the same name as the math symbol declared at \(stream.fileName(symbols.file[Int(symbol)])):\(symbols.line[Int(symbol)])")
         }
     }
 
@@ -387,16 +387,16 @@ struct DatabaseParser {
         var symbol = token.key != 0 ? symbolKeys.find(token.key) : -1
         if symbol < 0 {
             if token.startsWithDollar {
-                throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.text)\"")
+                throw error(at: token, "expected \"$.\" to end the \(what()), found \"\(token.shown)\"")
             }
             let nameId = names.find(token)
             symbol = nameId >= 0 ? bindings[Int(nameId)].symbol : -1
             guard symbol >= 0 else {
-                throw error(at: token, "math symbol \"\(token.text)\" is not declared")
+                throw error(at: token, "math symbol \"\(token.shown)\" is not declared")
             }
         }
         if symbols.flags[Int(symbol)] & SymbolTable.Flag.inactive != 0 {
-            throw error(at: token, "variable \"\(token.text)\" is not active here (its block has ended)")
+            throw error(at: token, "variable \"\(token.shown)\" is not active here (its block has ended)")
         }
         return symbol
     }
@@ -497,7 +497,8 @@ struct DatabaseParser {
         return id
     }
 
-    func symbolText(_ symbol: Int32) -> String { names.text(symbols.nameId[Int(symbol)]) }
+    /// The name of `symbol` as messages quote it.
+    func symbolText(_ symbol: Int32) -> String { Echo.text(names.text(symbols.nameId[Int(symbol)])) }
 
     func location(ofStatement statement: Int32) -> String {
         let record = Int(statement)

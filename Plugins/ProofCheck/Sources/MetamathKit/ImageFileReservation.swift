@@ -2,11 +2,11 @@
 import Glibc
 #endif
 
-/// An unlinked file in `directory` with `size` bytes allocated.
+/// A new image file (at `location`) with `size` bytes allocated.
 struct ImageFileSpace {
     let descriptor: Int32
     let size: Int
-    let directory: String
+    let location: ImageFileLocation
 }
 
 /// Space for an image in an unlinked file, allocated on a helper thread while the database is
@@ -19,18 +19,18 @@ final class ImageFileReservation {
     private let space = HandOver<ImageFileSpace>()
     private var taken = false
 
-    init(size: Int, directories: [String]) {
+    init(size: Int, locations: [ImageFileLocation]) {
         let space = self.space
-        thread = HelperThread { space.value = ImageFileReservation.allocate(size, in: directories) }
+        thread = HelperThread { space.value = ImageFileReservation.allocate(size, in: locations) }
     }
 
-    /// A new unlinked file with `size` bytes allocated, in the first of `directories` with room
-    /// for it; nil if none has (the image is then written without a reservation).
-    static func allocate(_ size: Int, in directories: [String]) -> ImageFileSpace? {
-        for directory in directories {
-            guard let descriptor = try? ImageStorage.createUnlinkedFile(in: directory) else { continue }
+    /// A new file with `size` bytes allocated, at the first of `locations` with room for it;
+    /// nil if none has (the image is then written without a reservation).
+    static func allocate(_ size: Int, in locations: [ImageFileLocation]) -> ImageFileSpace? {
+        for location in locations {
+            guard let descriptor = try? location.createFile() else { continue }
             if posix_fallocate(descriptor, 0, off_t(size)) == 0 {
-                return ImageFileSpace(descriptor: descriptor, size: size, directory: directory)
+                return ImageFileSpace(descriptor: descriptor, size: size, location: location)
             }
             close(descriptor)
         }

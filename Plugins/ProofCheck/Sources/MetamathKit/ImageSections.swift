@@ -47,7 +47,7 @@ struct ImageSections {
 
     /// Lays the sections out behind a header, in memory or a file (see ``ImagePlacement``); a
     /// file goes into `reserved` first when it is given, then into a new file in each of the
-    /// placement's directories in turn. `reserved`'s descriptor is this call's in every case:
+    /// placement's locations in turn. `reserved`'s descriptor is this call's in every case:
     /// the storage owns it, or it is closed (memory placement, or the file failed).
     func build(placement: ImagePlacement, reserved: ImageFileSpace? = nil) throws(DatabaseError) -> ImageStorage {
         typealias Section = ImageLayout.Section
@@ -67,18 +67,18 @@ struct ImageSections {
             let storage = ImageStorage(allocating: total)
             _ = write(to: .memory(storage.mutableBase), offsets: offsets, lengths: lengths, total: total)
             return storage
-        case .unlinkedFile(let directories):
+        case .unlinkedFile, .sealedMemoryFile:
             var failures: [String] = []
-            // The reserved file first, then a new file in each directory in turn.
-            var candidates: [(directory: String, descriptor: Int32?)] = directories.map { ($0, nil) }
-            if let reserved { candidates.insert((reserved.directory, reserved.descriptor), at: 0) }
+            // The reserved file first, then a new file at each location in turn.
+            var candidates: [(location: ImageFileLocation, descriptor: Int32?)] = placement.fileLocations.map { ($0, nil) }
+            if let reserved { candidates.insert((reserved.location, reserved.descriptor), at: 0) }
             for candidate in candidates {
                 let descriptor: Int32
                 if let reservedDescriptor = candidate.descriptor {
                     descriptor = reservedDescriptor
                 } else {
                     do {
-                        descriptor = try ImageStorage.createUnlinkedFile(in: candidate.directory)
+                        descriptor = try candidate.location.createFile()
                     } catch {
                         failures.append(error.message)
                         continue
@@ -87,14 +87,21 @@ struct ImageSections {
                 var failure = write(to: .file(descriptor), offsets: offsets, lengths: lengths, total: total)
                 if failure == nil && ftruncate(descriptor, off_t(total)) != 0 { failure = errno }
                 if let failure {
-                    failures.append("\(candidate.directory): \(String(cString: strerror(failure)))")
+                    failures.append("\(candidate.location.name): \(String(cString: strerror(failure)))")
+                    close(descriptor)
+                    continue
+                }
+                // A memory file is sealed (an unlinked file cannot be; readers read it instead of
+                // mapping it).
+                if candidate.location == .memoryFile && !ImageStorage.seal(descriptor) {
+                    failures.append("\(candidate.location.name): cannot seal it: \(String(cString: strerror(errno)))")
                     close(descriptor)
                     continue
                 }
                 do {
                     return try ImageStorage(mapping: descriptor, count: total)
                 } catch {
-                    failures.append("\(candidate.directory): \(error.message)")
+                    failures.append("\(candidate.location.name): \(error.message)")
                     close(descriptor)
                 }
             }

@@ -1,3 +1,5 @@
+import CMetamath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,6 +41,22 @@ final class ImageStorage: @unchecked Sendable {
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         return descriptor
+    }
+
+    /// A new, empty memory file that can be sealed (see ``seal(_:)``), closed on exec; the
+    /// caller owns the descriptor.
+    static func createMemoryFile() throws(DatabaseError) -> Int32 {
+        let descriptor = cm_memfd_create("proofcheck-image")
+        guard descriptor >= 0 else {
+            throw DatabaseError(file: "", line: 0, message: "memory file: \(String(cString: strerror(errno)))")
+        }
+        return descriptor
+    }
+
+    /// Seals a memory file written in full: from now on nobody can truncate, grow or write
+    /// it. Does nothing to another kind of file (returns false).
+    static func seal(_ descriptor: Int32) -> Bool {
+        cm_seal_contents(descriptor) == 0
     }
 
     /// The bytes of heap memory, writable while the image is being built.

@@ -165,12 +165,26 @@ struct ImageView {
                       length: files[record + ImageLayout.FileRecord.nameLength])
     }
 
-    /// Symbols joined by spaces, e.g. "|- ( ph -> ps )".
+    /// The label of statement `index` as messages quote it (cut by ``Echo``).
+    func shownLabel(ofStatement index: Int) -> String { Echo.text(label(ofStatement: index)) }
+
+    /// The name of symbol `id` as messages quote it (cut by ``Echo``).
+    func shownSymbol(_ id: Int32) -> String { Echo.text(symbolName(id)) }
+
+    /// The most bytes of an expression that ``render(_:count:)`` writes before it stops.
+    static let renderLimit = 1 << 16
+
+    /// Symbols joined by spaces, e.g. "|- ( ph -> ps )", for messages: once the text reaches
+    /// ``renderLimit`` bytes the rest is left out and the length given ("… (N symbols)").
     func render(_ symbolsOfExpression: UnsafePointer<Int32>, count: Int) -> String {
         var text = ""
         for i in 0 ..< count {
+            if text.utf8.count >= ImageView.renderLimit {
+                text += " … (\(count) symbols)"
+                break
+            }
             if i > 0 { text += " " }
-            text += symbolName(symbolsOfExpression[i])
+            text += shownSymbol(symbolsOfExpression[i])
         }
         return text
     }

@@ -14,7 +14,7 @@ struct Lexer {
     let fileName: String
 
     /// A lexer over `bytes`, which must outlive it and have a base address (even when empty,
-    /// as ``FileMapping`` guarantees).
+    /// as ``FileContents`` guarantees).
     init(bytes: UnsafeRawBufferPointer, file: Int32, fileName: String) {
         base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         end = bytes.count

@@ -1,8 +1,10 @@
-/// A read-only memory mapping of an image file, validated: magic, format version, length, the
-/// section table, the digest in the header equal to the one expected, and (unless the caller
-/// trusts where the file comes from) the digest recomputed over the bytes.
+/// An image file, mapped when it is sealed (the master's memory file) and read into private
+/// memory otherwise (see ``ImageFileBytes``: either way nothing done to the file later can
+/// make the bytes fault), then validated: magic, format version, length, the section table, the
+/// digest in the header equal to the one expected, and (unless the caller trusts where the file
+/// comes from) the digest recomputed over the bytes.
 public final class MappedImage {
-    private let mapping: FileMapping
+    private let mapping: ImageFileBytes
     let view: ImageView
 
     /// Maps and validates the image at `path`; a damaged, truncated or different image throws.
@@ -16,7 +18,7 @@ public final class MappedImage {
     ///     header, section table and digest field are checked either way.
     public init(path: String, expectedDigest: UInt64, verifyingContent: Bool = true) throws(DatabaseError) {
         do {
-            mapping = try FileMapping(path: path)
+            mapping = try ImageFileBytes(path: path)
         } catch {
             throw DatabaseError(file: path, line: 0, message: "cannot read the database image: \(error.message)")
         }
@@ -35,4 +37,7 @@ public final class MappedImage {
 
     /// The image's digest.
     public var digest: UInt64 { view.digest }
+
+    /// Whether the image is mapped from a sealed file (else it was read into memory).
+    public var isMapped: Bool { mapping.isMapped }
 }

@@ -9,6 +9,8 @@ struct ProofMachine {
     let view: ImageView
     /// 1 for a variable, 0 for a constant, by symbol id.
     let isVariable: UnsafeMutablePointer<UInt8>
+    /// How large expressions may grow.
+    let limits: ProofLimits
 
     private(set) var arena = ScratchBuffer<Int32>(capacity: 1 << 16)
     private(set) var arenaCount = 0
@@ -38,8 +40,9 @@ struct ProofMachine {
     var theoremStatement = 0
     var theoremRecord = 0
 
-    init(view: ImageView) {
+    init(view: ImageView, limits: ProofLimits = .standard) {
         self.view = view
+        self.limits = limits
         isVariable = .allocate(capacity: max(view.symbolCount, 1))
         for symbol in 0 ..< view.symbolCount {
             isVariable[symbol] = UInt8(truncatingIfNeeded: view.symbols[symbol * ImageLayout.SymbolRecord.stride + ImageLayout.SymbolRecord.isVariable])
@@ -213,7 +216,7 @@ struct ProofMachine {
                 number = 0
                 if k <= mandatory {
                     let hypothesis = frame[Frame.headerSize + (k - 1) * Frame.hypothesisStride]
-                    pushCopy(ofStatement: Int(hypothesis))
+                    try pushCopy(ofStatement: Int(hypothesis), step: steps)
                     lastWasAssertion = false
                 } else if k <= mandatory + labelCount {
                     let statement = Int(labels[k - mandatory - 1])
@@ -268,7 +271,7 @@ struct ProofMachine {
     @inline(__always)
     mutating func execute(statement: Int, step: Int) throws(ProofFailure) {
         if view.statement(statement, Statement.kind) <= ImageLayout.StatementKind.essential {
-            pushCopy(ofStatement: statement)
+            try pushCopy(ofStatement: statement, step: step)
         } else {
             try apply(assertion: statement, step: step)
         }
@@ -280,8 +283,8 @@ struct ProofMachine {
         let frame = view.frames + Int(view.statement(assertion, Statement.frame))
         let hypothesisCount = Int(frame[Frame.hypothesisCount])
         guard stackCount >= hypothesisCount else {
-            throw ProofFailure(step: step, label: view.label(ofStatement: assertion),
-                               message: "\(view.label(ofStatement: assertion)) needs \(hypothesisCount) hypotheses, but the stack holds \(stackCount) \(stackCount == 1 ? "entry" : "entries")")
+            throw ProofFailure(step: step, label: view.shownLabel(ofStatement: assertion),
+                               message: "\(view.shownLabel(ofStatement: assertion)) needs \(hypothesisCount) hypotheses, but the stack holds \(stackCount) \(stackCount == 1 ? "entry" : "entries")")
         }
         let base = stackCount - hypothesisCount
         let hypotheses = frame + Frame.headerSize
@@ -343,7 +346,8 @@ struct ProofMachine {
             let symbol = pattern[j]
             length += symbol >= 0 ? 1 : Int(substitution[Int(-1 - symbol)].count)
         }
-        arena.reserve(arenaCount + length, keeping: arenaCount)
+        if length > limits.expressionSymbols { throw expressionTooLong(length, assertion: assertion, step: step) }
+        try reserveArena(arenaCount + length, assertion: assertion, step: step)
         let start = arenaCount
         var out = arena.base + start
         for j in 0 ..< patternCount {
@@ -439,17 +443,25 @@ struct ProofMachine {
         stackCount += 1
     }
 
-    /// Pushes a copy of a hypothesis's math string.
+    /// Pushes a copy of a hypothesis's math string (at `step`).
     @inline(__always)
-    mutating func pushCopy(ofStatement statement: Int) {
+    mutating func pushCopy(ofStatement statement: Int, step: Int) throws(ProofFailure) {
         let start = Int(view.statement(statement, Statement.expressionStart))
         let count = Int(view.statement(statement, Statement.expressionCount))
-        arena.reserve(arenaCount + count, keeping: arenaCount)
+        try reserveArena(arenaCount + count, assertion: statement, step: step)
         let out = arena.base + arenaCount
         let source = view.expressions + start
         for t in 0 ..< count { out[t] = source[t] }
         push(StackEntry(start: Int32(arenaCount), count: Int32(count)))
         arenaCount += count
+    }
+
+    /// Makes room for `needed` symbols in the arena (keeping what it holds), within
+    /// ``ProofLimits/heldSymbols``; `assertion` is the statement used at `step`.
+    @inline(__always)
+    mutating func reserveArena(_ needed: Int, assertion: Int, step: Int) throws(ProofFailure) {
+        if needed > limits.heldSymbols { throw tooMuchHeld(assertion: assertion, step: step) }
+        arena.reserve(needed, keeping: arenaCount)
     }
 
     @inline(__always)

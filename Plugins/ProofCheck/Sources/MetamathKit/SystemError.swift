@@ -14,4 +14,16 @@ struct SystemError: Error {
     init(message: String) {
         self.message = message
     }
+
+    /// The file changed while it was read (see ``FileContents``); the message is the whole
+    /// description: "t.mm: changed while being read".
+    static let changedWhileRead = SystemError(message: "changed while being read", isChange: true)
+
+    /// Whether this is ``changedWhileRead``.
+    private(set) var isChange = false
+
+    private init(message: String, isChange: Bool) {
+        self.message = message
+        self.isChange = isChange
+    }
 }

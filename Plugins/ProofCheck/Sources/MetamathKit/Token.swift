@@ -34,8 +34,11 @@ struct Token {
         return false
     }
 
-    /// The token's text (for messages).
+    /// The token's text.
     var text: String {
         String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
     }
+
+    /// The token's text as messages quote it (cut by ``Echo``).
+    var shown: String { Echo.text(start, count: count) }
 }

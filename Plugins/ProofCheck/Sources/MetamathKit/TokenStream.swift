@@ -9,7 +9,7 @@ import Glibc
 struct TokenStream {
     private var current: Lexer
     private var suspended: [Lexer] = []
-    private var mappings: [FileMapping] = []
+    private var contents: [FileContents] = []
     private var realPaths: Set<String> = []
     /// Every file read, by index (`Token.file`).
     private(set) var fileNames: [String] = []
@@ -18,16 +18,16 @@ struct TokenStream {
 
     /// Opens the main file. A failure names the file with line 0.
     init(path: String) throws(DatabaseError) {
-        let mapping: FileMapping
+        let file: FileContents
         do {
-            mapping = try FileMapping(path: path)
+            file = try FileContents(path: path)
         } catch {
-            throw DatabaseError(file: path, line: 0, message: "cannot read the database: \(error.message)")
+            throw DatabaseError(file: path, line: 0, message: error.isChange ? error.message : "cannot read the database: \(error.message)")
         }
-        mappings = [mapping]
-        mainFileSize = mapping.bytes.count
+        contents = [file]
+        mainFileSize = file.bytes.count
         fileNames = [path]
-        current = Lexer(bytes: mapping.bytes, file: 0, fileName: path)
+        current = Lexer(bytes: file.bytes, file: 0, fileName: path)
         if let real = TokenStream.realPath(path) { realPaths.insert(real) }
     }
 
@@ -69,31 +69,32 @@ struct TokenStream {
             throw DatabaseError(file: includer, line: Int(open.line), message: "\"$[\" is not followed by a file name and \"$]\"")
         }
         if name.startsWithDollar {
-            throw DatabaseError(file: includer, line: Int(name.line), message: "expected a file name after \"$[\", found \"\(name.text)\"")
+            throw DatabaseError(file: includer, line: Int(name.line), message: "expected a file name after \"$[\", found \"\(name.shown)\"")
         }
         guard let close = try current.next() else {
-            throw DatabaseError(file: includer, line: Int(open.line), message: "include of \"\(name.text)\" is not closed by \"$]\"")
+            throw DatabaseError(file: includer, line: Int(open.line), message: "include of \"\(name.shown)\" is not closed by \"$]\"")
         }
         guard close.keyword == .closeInclude else {
-            throw DatabaseError(file: includer, line: Int(close.line), message: "expected \"$]\" after the include file name, found \"\(close.text)\"")
+            throw DatabaseError(file: includer, line: Int(close.line), message: "expected \"$]\" after the include file name, found \"\(close.shown)\"")
         }
         let path = TokenStream.resolve(name.text, relativeTo: includer)
         guard let real = TokenStream.realPath(path) else {
             let reason = String(cString: strerror(errno))
-            throw DatabaseError(file: includer, line: Int(open.line), message: "cannot include \"\(path)\": \(reason)")
+            throw DatabaseError(file: includer, line: Int(open.line), message: "cannot include \"\(Echo.text(path))\": \(reason)")
         }
         guard realPaths.insert(real).inserted else { return }  // each file is read once
-        let mapping: FileMapping
+        let file: FileContents
         do {
-            mapping = try FileMapping(path: path)
+            file = try FileContents(path: path)
         } catch {
-            throw DatabaseError(file: includer, line: Int(open.line), message: "cannot include \"\(path)\": \(error.message)")
+            if error.isChange { throw DatabaseError(file: path, line: 0, message: error.message) }
+            throw DatabaseError(file: includer, line: Int(open.line), message: "cannot include \"\(Echo.text(path))\": \(error.message)")
         }
-        mappings.append(mapping)
+        contents.append(file)
         let index = Int32(fileNames.count)
         fileNames.append(path)
         suspended.append(current)
-        current = Lexer(bytes: mapping.bytes, file: index, fileName: path)
+        current = Lexer(bytes: file.bytes, file: index, fileName: path)
     }
 
     /// `name` joined to the directory of `includer` (unless `name` is absolute).

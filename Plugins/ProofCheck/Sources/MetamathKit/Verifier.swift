@@ -7,18 +7,19 @@ public final class Verifier {
     private let owner: AnyObject
     private var machine: ProofMachine
 
-    /// A verifier over a mapped image file.
-    public init(image: MappedImage) {
+    /// A verifier over a mapped image file; a proof whose expressions outgrow `limits` fails.
+    public init(image: MappedImage, limits: ProofLimits = .standard) {
         owner = image
-        machine = ProofMachine(view: image.view)
+        machine = ProofMachine(view: image.view, limits: limits)
     }
 
-    /// A verifier over a database compiled in this process.
-    public init(database: CompiledDatabase) {
+    /// A verifier over a database compiled in this process; a proof whose expressions outgrow
+    /// `limits` fails.
+    public init(database: CompiledDatabase, limits: ProofLimits = .standard) {
         let storage = database.image.storage
         owner = storage
         // The image was built by this library: its header is valid by construction.
-        machine = ProofMachine(view: try! ImageView(bytes: storage.bytes))
+        machine = ProofMachine(view: try! ImageView(bytes: storage.bytes), limits: limits)
     }
 
     deinit {
@@ -58,7 +59,9 @@ public final class Verifier {
     /// each entry rendered as its symbols joined by spaces ("|- ( ph -> ps )"), bottom first;
     /// an unknown step's placeholder is "?". A `step` past the end executes the whole proof
     /// (without the end-of-proof checks). Fails, saying why, if the steps before `step`
-    /// cannot be executed.
+    /// cannot be executed. Bounded for messages: an entry longer than 64 KB of text ends in
+    /// "… (N symbols)", and a stack of more than 100 entries shows its top 100 after one
+    /// entry saying how many are left out.
     public func stack(theorem index: Int32, afterStep step: Int) -> Result<[String], ProofFailure> {
         guard let record = machine.theoremRecord(ofStatement: index) else {
             return .failure(notATheorem(index))

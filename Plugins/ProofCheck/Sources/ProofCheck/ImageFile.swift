@@ -6,12 +6,13 @@ import Glibc
 
 /// The database image as a file that workers can map, and that cannot outlive the master.
 ///
-/// The master writes the image to a file (``ImagePlacement/unlinkedFile(directories:)``):
-/// created with a unique name, unlinked at once and only then written (with `pwrite`, see
-/// MetamathKit's `ImageSink`); workers open it through the master's `/proc/PID/fd/N` link.
-/// Nothing is left behind, even when the master is killed while writing. It goes to `/dev/shm`
-/// (memory) when there is room, else to `$TMPDIR` or `/tmp` (a container's `/dev/shm` is often
-/// 64 MB).
+/// The master writes the image to a memory file (``ImagePlacement/sealedMemoryFile(fallback:)``)
+/// and seals it: no process, this one included, can truncate or write it afterwards, so the
+/// workers' mappings of it (opened through the master's `/proc/PID/fd/N` link) cannot fault.
+/// Nothing is left behind, even when the master is killed while writing. Where memory files
+/// are missing, it goes to an unlinked file in `/dev/shm` (memory) when there is room, else in
+/// `$TMPDIR` or `/tmp` (a container's `/dev/shm` is often 64 MB); workers then read that file
+/// instead of mapping it.
 struct ImageFile {
     /// The path workers open.
     let path: String
@@ -25,7 +26,7 @@ struct ImageFile {
         var directories: [String] = []
         if access("/dev/shm", W_OK) == 0 { directories.append("/dev/shm") }
         directories.append(getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
-        return .unlinkedFile(directories: directories)
+        return .sealedMemoryFile(fallback: directories)
     }
 
     /// The file of `image`, which must have been built with ``placement`` (the caller keeps

@@ -49,7 +49,7 @@ struct ProofCheckKind: TaskKind {
         var theorems = database.theorems
         if let label = options.theorem {
             guard let position = theorems.position(labeled: label) else {
-                throw UsageError("\(options.path): no theorem ($p) labelled \(label)")
+                throw UsageError("\(options.path): no theorem ($p) labelled \(Echo.text(label))")
             }
             theorems = theorems.only(position)
         }
@@ -140,7 +140,7 @@ struct ProofCheckKind: TaskKind {
             }
             // Stay: the same worker, which holds the image, computes each failing proof's state.
             let labels = followUps.compactMap { task -> String? in
-                if case .state(let position, _) = task { return theorems.label(at: Int(position)) } else { return nil }
+                if case .state(let position, _) = task { return Echo.text(theorems.label(at: Int(position))) } else { return nil }
             }
             return .stay(image.digest, followUps: followUps,
                          outcome: .failed("\(labels.count) proof\(labels.count == 1 ? "" : "s") failed: \(labels.joined(separator: ", "))"))
@@ -215,7 +215,7 @@ struct ProofCheckKind: TaskKind {
                 let result = verifier.verify(theorem: theorems.statementIndex(at: position))
                 outcomes.record(result, at: position)
                 if case .failed(let failure) = result {
-                    failed.append(theorems.label(at: position))
+                    failed.append(Echo.text(theorems.label(at: position)))
                     let stack = verifier.stack(theorem: theorems.statementIndex(at: position), afterStep: failure.step - 1)
                     failures[position] = FailureRecord(position: position, failure: failure, stack: stack)
                 }
@@ -230,8 +230,8 @@ struct ProofCheckKind: TaskKind {
     }
 
     private func describe(_ range: Range<Int>) -> String {
-        range.count == 1 ? "theorem \(theorems.label(at: range.lowerBound))"
-            : "\(range.count) theorems \(theorems.label(at: range.lowerBound)) … \(theorems.label(at: range.upperBound - 1))"
+        range.count == 1 ? "theorem \(Echo.text(theorems.label(at: range.lowerBound)))"
+            : "\(range.count) theorems \(Echo.text(theorems.label(at: range.lowerBound))) … \(Echo.text(theorems.label(at: range.upperBound - 1)))"
     }
 
     mutating func finish(summary: RunSummary) -> RunReport {
@@ -245,7 +245,7 @@ struct ProofCheckKind: TaskKind {
     func name(of task: ProofTask) -> String? {
         switch task {
         case .verify(let first, let count): return describe(Int(first) ..< Int(first + count))
-        case .state(let position, let step): return "state of \(theorems.label(at: Int(position))) before step \(step)"
+        case .state(let position, let step): return "state of \(Echo.text(theorems.label(at: Int(position)))) before step \(step)"
         }
     }
 }

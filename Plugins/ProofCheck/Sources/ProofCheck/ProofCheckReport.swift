@@ -29,7 +29,7 @@ struct ProofCheckReport {
             let record = failures[position]!
             let theorem = theorems[position]
             let used = record.failure.label.isEmpty ? "" : " (\(record.failure.label))"
-            lines.append("\(theorem.file):\(theorem.line): theorem \(theorem.label): step \(record.failure.step)\(used): \(record.failure.message)")
+            lines.append("\(theorem.file):\(theorem.line): theorem \(Echo.text(theorem.label)): step \(record.failure.step)\(used): \(record.failure.message)")
             switch record.stack {
             case .success(let stack):
                 lines.append("  proof stack before step \(record.failure.step):" + (stack.isEmpty ? " (empty)" : ""))
@@ -42,11 +42,11 @@ struct ProofCheckReport {
         }
         for (position, reason) in outcomes.lost {
             let theorem = theorems[position]
-            lines.append("\(theorem.file):\(theorem.line): theorem \(theorem.label): not verified: \(reason)")
+            lines.append("\(theorem.file):\(theorem.line): theorem \(Echo.text(theorem.label)): not verified: \(reason)")
         }
         for (position, unknown) in outcomes.incomplete {
             let theorem = theorems[position]
-            lines.append("\(theorem.file):\(theorem.line): warning: theorem \(theorem.label): proof incomplete (\(unknown) unknown step\(unknown == 1 ? "" : "s"))")
+            lines.append("\(theorem.file):\(theorem.line): warning: theorem \(Echo.text(theorem.label)): proof incomplete (\(unknown) unknown step\(unknown == 1 ? "" : "s"))")
         }
         var summary = "proofcheck: \(path): \(theorems.count) proof\(theorems.count == 1 ? "" : "s"): \(verified) verified, "
             + "\(failures.count) failed, \(outcomes.count(.incomplete)) incomplete"
@@ -66,7 +66,7 @@ struct ProofCheckReport {
             let theorem = theorems[position]
             var fields = [
                 "\"file\":\(JSON.string(theorem.file))", "\"line\":\(theorem.line)",
-                "\"theorem\":\(JSON.string(theorem.label))", "\"step\":\(record.failure.step)",
+                "\"theorem\":\(JSON.string(Echo.text(theorem.label)))", "\"step\":\(record.failure.step)",
                 "\"label\":\(JSON.string(record.failure.label))", "\"message\":\(JSON.string(record.failure.message))",
             ]
             switch record.stack {
@@ -78,10 +78,10 @@ struct ProofCheckReport {
         }
         let incompleteItems = outcomes.incomplete.map { position, unknown in
             "{\"file\":\(JSON.string(theorems[position].file)),\"line\":\(theorems[position].line),"
-                + "\"theorem\":\(JSON.string(theorems[position].label)),\"unknown_steps\":\(unknown)}"
+                + "\"theorem\":\(JSON.string(Echo.text(theorems[position].label))),\"unknown_steps\":\(unknown)}"
         }
         let lostItems = outcomes.lost.map { position, reason in
-            "{\"theorem\":\(JSON.string(theorems[position].label)),\"reason\":\(JSON.string(reason))}"
+            "{\"theorem\":\(JSON.string(Echo.text(theorems[position].label))),\"reason\":\(JSON.string(reason))}"
         }
         return "{\"file\":\(JSON.string(path)),\"proofs\":\(theorems.count),\"verified\":\(verified),"
             + "\"failed\":\(failures.count),\"incomplete\":\(outcomes.count(.incomplete)),\"lost\":\(outcomes.count(.lost)),"
