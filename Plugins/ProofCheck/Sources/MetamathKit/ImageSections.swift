@@ -91,15 +91,17 @@ struct ImageSections {
                     close(descriptor)
                     continue
                 }
-                // A memory file is sealed (an unlinked file cannot be; readers read it instead of
-                // mapping it).
+                // A memory file is sealed and mapped. An unlinked file cannot be sealed: this
+                // process keeps a copy in memory and other processes read it, as a mapping of it
+                // would fault if its owner truncated it.
                 if candidate.location == .memoryFile && !ImageStorage.seal(descriptor) {
                     failures.append("\(candidate.location.name): cannot seal it: \(String(cString: strerror(errno)))")
                     close(descriptor)
                     continue
                 }
                 do {
-                    return try ImageStorage(mapping: descriptor, count: total)
+                    return candidate.location == .memoryFile ? try ImageStorage(mapping: descriptor, count: total)
+                        : try ImageStorage(readingBack: descriptor, count: total)
                 } catch {
                     failures.append("\(candidate.location.name): \(error.message)")
                     close(descriptor)

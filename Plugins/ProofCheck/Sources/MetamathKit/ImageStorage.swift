@@ -5,21 +5,46 @@ import Glibc
 #endif
 
 /// Owns the bytes of an image built in this process: heap memory, or a read-only shared
-/// mapping of an unlinked file that other processes can map too (see ``ImagePlacement``).
-/// Immutable once built, hence shareable.
+/// mapping of a sealed memory file that other processes can map too (see ``ImagePlacement``),
+/// or heap memory beside an unlinked file that other processes read. Immutable once built,
+/// hence shareable.
 final class ImageStorage: @unchecked Sendable {
     /// The image bytes (8-byte aligned).
     let bytes: UnsafeRawBufferPointer
-    /// The unlinked file whose shared mapping holds the bytes, or -1 for heap memory.
+    /// The file that holds the image for other processes, or -1 for none.
     let descriptor: Int32
+    /// Whether ``bytes`` are a mapping of that file (else heap memory).
+    private let isMapped: Bool
 
     /// Heap memory for `count` bytes, to be filled before the storage is shared.
     init(allocating count: Int) {
         bytes = UnsafeRawBufferPointer(start: UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 16), count: count)
         descriptor = -1
+        isMapped = false
     }
 
-    /// The image written to `descriptor` (an unlinked file of `count` bytes), mapped shared
+    /// The image written to `descriptor` (a file of `count` bytes that is not sealed), read
+    /// back into heap memory: a mapping of it would fault if its owner truncated it (through
+    /// `/proc/PID/fd/N`). The storage owns the descriptor.
+    init(readingBack descriptor: Int32, count: Int) throws(DatabaseError) {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 16)
+        var done = 0
+        while done < count {
+            let got = pread(descriptor, memory + done, count - done, off_t(done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else {
+                let reason = got < 0 ? String(cString: strerror(errno)) : "the file is shorter than the image"
+                memory.deallocate()
+                throw DatabaseError(file: "", line: 0, message: "cannot read the database image back: \(reason)")
+            }
+            done += got
+        }
+        bytes = UnsafeRawBufferPointer(start: memory, count: count)
+        self.descriptor = descriptor
+        isMapped = false
+    }
+
+    /// The image written to `descriptor` (a sealed memory file of `count` bytes), mapped shared
     /// and read-only; the storage owns the descriptor.
     init(mapping descriptor: Int32, count: Int) throws(DatabaseError) {
         let address = mmap(nil, max(count, 8), PROT_READ, MAP_SHARED, descriptor, 0)
@@ -28,6 +53,7 @@ final class ImageStorage: @unchecked Sendable {
         }
         bytes = UnsafeRawBufferPointer(start: address, count: count)
         self.descriptor = descriptor
+        isMapped = true
     }
 
     /// A new, empty file in `directory`, unlinked at once (so nothing is left behind when the
@@ -63,11 +89,11 @@ final class ImageStorage: @unchecked Sendable {
     var mutableBase: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: bytes.baseAddress!) }
 
     deinit {
-        if descriptor >= 0 {
+        if isMapped {
             munmap(mutableBase, max(bytes.count, 8))
-            close(descriptor)
         } else {
             mutableBase.deallocate()
         }
+        if descriptor >= 0 { close(descriptor) }
     }
 }
