@@ -1,3 +1,4 @@
+import MetamathKit
 import PluginKit
 
 /// ProofCheck's own command-line arguments.
@@ -51,9 +52,9 @@ struct ProofCheckOptions: Equatable {
                 }
                 path = file
             case let option where option.hasPrefix("-") && option.count > 1:
-                throw UsageError("unknown option \(option)")
+                throw UsageError("unknown option \(Echo.text(option))")
             default:
-                guard path == nil else { throw UsageError("give exactly one database file (got \(path!) and \(argument))") }
+                guard path == nil else { throw UsageError("give exactly one database file (got \(Echo.text(path!)) and \(Echo.text(argument)))") }
                 path = argument
             }
         }
