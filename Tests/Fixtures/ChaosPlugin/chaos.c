@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------------------------ */
@@ -137,6 +138,9 @@ typedef enum action_id {
     A_MARSHAL,
     A_MARSHAL_LOCAL,
     A_BLOB,
+    A_ESCAPE,
+    A_GROW,
+    A_MASTER_SEGV,
     A_UNKNOWN,
 } action_id;
 
@@ -184,6 +188,9 @@ static const action_info ACTIONS[] = {
     {"marshal", A_MARSHAL, ARG_NONE, 0, 0, "marshal"},
     {"marshal-local", A_MARSHAL_LOCAL, ARG_NONE, 0, 0, "marshal-local"},
     {"blob", A_BLOB, ARG_REQUIRED, 0, 0, "blob:PATH"},
+    {"escape", A_ESCAPE, ARG_REQUIRED, 0, 0, "escape:PATH"},
+    {"grow", A_GROW, ARG_NUMBER, 1, 1048576, "grow:MB (MB >= 1)"},
+    {"master-segv", A_MASTER_SEGV, ARG_OPTIONAL, 0, 0, "master-segv[:use_response]"},
 };
 
 /* The host's minor ABI version, from plugin_host_entry: extensions of 1.2 are used only then. */
@@ -684,6 +691,9 @@ static ph_request_result master_request_of_task(void *master, const ph_worker_st
         return PH_REQUEST_READY;
     }
     switch (t.a.id) {
+    case A_MASTER_SEGV:
+        if (!view_is(t.a.arg, t.a.arg_len, "use_response")) raise(SIGSEGV);
+        break;
     case A_OBSOLETE:
         return PH_REQUEST_OBSOLETE;
     case A_BLOB:
@@ -873,6 +883,10 @@ static void master_use_response(void *master, const ph_worker_status *status, ph
     sb_add(&text, resp, n);
 
     switch (t.a.id) {
+    case A_MASTER_SEGV:
+        raise(SIGSEGV); /* (request_of_task crashed already unless the argument says here) */
+        break;
+
     case A_STAY:
         out->stay(out, t.a.arg, t.a.arg_len);
         out->resolve(out, PH_OUTCOME_DONE, text.p);
@@ -1146,6 +1160,73 @@ static int fail_with(const ph_perform_context *ctx, const char *what, const char
     return 1;
 }
 
+/* escape:PATH: a child that leaves the worker's process group and session (setsid, then a
+   second fork so that it is nobody's child but init's or a subreaper's) writes its pid to PATH
+   and sleeps until killed. The worker answers "escaped PID" once PATH is written. */
+static int escape(const ph_perform_context *ctx, const char *status, size_t status_len,
+                  const char *arg, size_t arg_len) {
+    char path[PATH_MAX];
+    if (arg_len == 0 || arg_len >= sizeof path) return fail_with(ctx, "chaos: bad escape path: ", arg, arg_len);
+    memcpy(path, arg, arg_len);
+    path[arg_len] = 0;
+    int ready[2];
+    if (pipe(ready) != 0) return fail_with(ctx, "chaos: escape: pipe failed", "", 0);
+    pid_t child = fork();
+    if (child < 0) {
+        close(ready[0]);
+        close(ready[1]);
+        return fail_with(ctx, "chaos: escape: fork failed", "", 0);
+    }
+    if (child == 0) {
+        close(ready[0]);
+        setsid();
+        pid_t grandchild = fork();
+        if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
+        char text[32];
+        int k = snprintf(text, sizeof text, "%d\n", (int)getpid());
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            if (write(fd, text, (size_t)k) != k) _exit(1);
+            close(fd);
+        }
+        if (write(ready[1], text, (size_t)k) != k) _exit(1);
+        close(ready[1]);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    int wstatus;
+    while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR) {}
+    char text[32] = "";
+    ssize_t got;
+    while ((got = read(ready[0], text, sizeof text - 1)) < 0 && errno == EINTR) {}
+    close(ready[0]);
+    if (got <= 0) return fail_with(ctx, "chaos: escape: the child did not start", "", 0);
+    text[got > 0 && text[got - 1] == '\n' ? got - 1 : got] = 0;
+    sbuf b;
+    sb_init(&b);
+    sb_adds(&b, "escaped ");
+    sb_adds(&b, text);
+    int rc = reply(ctx, status, status_len, b.p, b.len);
+    sb_free(&b);
+    return rc;
+}
+
+/* grow:MB: allocates and touches MB MiB, one MiB per millisecond, then holds it until killed
+   (the task never answers: only a memory limit, a time limit or a cancellation ends it). */
+static void grow(size_t megabytes) {
+    for (size_t i = 0; i < megabytes; i++) {
+        char *block = malloc((size_t)1 << 20);
+        if (block == NULL) break;
+        memset(block, 0x5A, (size_t)1 << 20);
+#if defined(__GNUC__) || defined(__clang__)
+        __asm__ __volatile__("" : : "r"(block) : "memory"); /* keep the stores */
+#endif
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    sleep_forever();
+}
+
 static int worker_perform(void *worker, ph_bytes request, const ph_perform_context *ctx) {
     chaos_worker *w = worker;
     const char *s = request.data != NULL ? (const char *)request.data : "";
@@ -1358,6 +1439,15 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         ctx->fail(ctx, "chaos: cannot decode request");
         return 1;
 
+    case A_ESCAPE:
+        return escape(ctx, status, status_len, a.arg, a.arg_len);
+
+    case A_GROW:
+        if (parse_u64(a.arg, a.arg_len, 1048576, &v) != 0 || v == 0 || v > SIZE_MAX >> 20)
+            return fail_with(ctx, "chaos: bad grow size: ", a.arg, a.arg_len);
+        grow((size_t)v);
+        return 1;
+
     case A_LASTBROADCAST:
         if (w != NULL && w->has_broadcast)
             return reply(ctx, status, status_len, (const char *)w->broadcast, w->broadcast_len);
@@ -1369,6 +1459,7 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
     case A_OBSOLETE:
     case A_MARSHAL:
     case A_MARSHAL_LOCAL:
+    case A_MASTER_SEGV:
         return replys(ctx, status, status_len, "ok");
 
     case A_UNKNOWN:

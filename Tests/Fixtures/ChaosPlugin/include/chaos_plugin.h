@@ -72,6 +72,13 @@
  *   obsolete           request_of_task returns PH_REQUEST_OBSOLETE (outcome: skipped).
  *   marshal            request_of_task reports "chaos: cannot encode request" (task fails).
  *   marshal-local      same, but on_marshal_error resolves DONE "ran in master: <message>".
+ *   escape:PATH        worker forks a child that calls setsid() and forks again; the grandchild
+ *                      (out of the worker's process group and session) writes its pid and a
+ *                      newline to PATH and sleeps until killed; responds "escaped PID".
+ *   grow:N             N >= 1. Worker allocates and touches N MiB, 1 MiB per millisecond, then
+ *                      sleeps until killed (never answers): for memory limits during a job.
+ *   master-segv[:use_response]  the master raises SIGSEGV in request_of_task (with the
+ *                      argument "use_response": in use_response, after the worker answered).
  *
  * ---------------------------------------------------------------------------------------------
  * Wire formats (all plain text, no NUL):
