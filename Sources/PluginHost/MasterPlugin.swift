@@ -1,3 +1,4 @@
+import CSupport
 import PluginABI
 import PluginProtocol
 
@@ -18,6 +19,8 @@ final class MasterPlugin: @unchecked Sendable {
     private let state = MasterCallState()
     private var instance: UnsafeMutableRawPointer?
     private var finished = false
+    /// The plugin's name as a C string, for the crash guard's line (never freed while a call runs).
+    private let crashName: UnsafeMutablePointer<CChar>
 
     private var descriptor: ph_plugin_descriptor { library.descriptor }
 
@@ -25,6 +28,8 @@ final class MasterPlugin: @unchecked Sendable {
     init(library: PluginLibrary, arguments: [String], policy: WorkerPolicy, maxWorkers: Int,
          blobs: BlobStore = BlobStore()) throws(HostError) {
         self.library = library
+        crashName = strdup(library.name)
+        csupport_crash_guard_install()
         state.blobs = blobs
         host = .allocate(capacity: 1)
         host.initialize(to: ph_master_host())
@@ -83,7 +88,7 @@ final class MasterPlugin: @unchecked Sendable {
         let opened: UnsafeMutableRawPointer? = constArgv.withUnsafeBufferPointer { pointers in
             var params = ph_open_params(argc: Int32(pointers.count), argv: pointers.baseAddress,
                                         policy: policy.abiValue, max_workers: UInt32(maxWorkers))
-            return descriptor.master_open(host, &params, &errorSink)
+            return guarded("master_open") { descriptor.master_open(host, &params, &errorSink) }
         }
         if opened == nil, let message = state.error {
             throw .usage("\(library.name): \(message)")
@@ -92,6 +97,7 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     deinit {
+        free(crashName)
         host.deallocate()
         progressExtension.deallocate()
         blobsExtension.deallocate()
@@ -106,13 +112,15 @@ final class MasterPlugin: @unchecked Sendable {
     /// Asks for up to `max` more tasks; returns false once the input is exhausted.
     func pull(max: Int) -> Bool {
         guard let pull = descriptor.pull else { return false }
-        return pull(instance, UInt32(clamping: max)) != 0
+        return guarded("pull") { pull(instance, UInt32(clamping: max)) != 0 }
     }
 
     /// Whether `task` suits a worker in `status`.
     func taskMatch(_ status: WorkerStatus, _ task: [UInt8], worker: String? = nil) -> Bool {
         guard let match = descriptor.task_match else { return true }
-        return withStatus(status, worker: worker) { status in withBytes(task) { match(instance, status, $0) != 0 } }
+        return withStatus(status, worker: worker) { status in
+            withBytes(task) { task in guarded("task_match") { match(instance, status, task) != 0 } }
+        }
     }
 
     /// What `request_of_task` decided.
@@ -135,7 +143,7 @@ final class MasterPlugin: @unchecked Sendable {
             MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "marshal error"
         }
         let result = withStatus(status, worker: worker) { status in
-            withBytes(task) { descriptor.request_of_task(instance, status, $0, &sink) }
+            withBytes(task) { task in guarded("request_of_task") { descriptor.request_of_task(instance, status, task, &sink) } }
         }
         if result == PH_REQUEST_OBSOLETE { return .obsolete }
         if let error = state.error { return .marshalError(error) }
@@ -156,7 +164,9 @@ final class MasterPlugin: @unchecked Sendable {
         var sink = makeResponseSink()
         withStatus(status, worker: worker) { status in
             withBytes(task) { task in
-                withBytes(response) { response in descriptor.use_response(instance, status, task, response, &sink) }
+                withBytes(response) { response in
+                    guarded("use_response") { descriptor.use_response(instance, status, task, response, &sink) }
+                }
             }
         }
         return state.decision
@@ -167,7 +177,7 @@ final class MasterPlugin: @unchecked Sendable {
         state.resetCall()
         guard let callback = descriptor.on_marshal_error else { return state.decision }
         var sink = makeResponseSink()
-        withBytes(task) { task in callback(instance, message, task, &sink) }
+        withBytes(task) { task in guarded("on_marshal_error") { callback(instance, message, task, &sink) } }
         return state.decision
     }
 
@@ -177,9 +187,11 @@ final class MasterPlugin: @unchecked Sendable {
         guard let callback = descriptor.on_task_lost else { return state.decision }
         var sink = makeResponseSink()
         if let task {
-            withBytes(task) { task in callback(instance, task, reason, message, willRetry ? 1 : 0, &sink) }
+            withBytes(task) { task in
+                guarded("on_task_lost") { callback(instance, task, reason, message, willRetry ? 1 : 0, &sink) }
+            }
         } else {
-            callback(instance, ph_bytes(data: nil, len: 0), reason, message, 0, &sink)
+            guarded("on_task_lost") { callback(instance, ph_bytes(data: nil, len: 0), reason, message, 0, &sink) }
         }
         return state.decision
     }
@@ -187,7 +199,7 @@ final class MasterPlugin: @unchecked Sendable {
     /// Hands one feedback message to the plugin.
     func forwardFeedback(worker: String, _ feedback: ArraySlice<UInt8>) {
         guard let forward = descriptor.forward_feedback else { return }
-        withBytes(feedback) { feedback in forward(instance, worker, feedback) }
+        withBytes(feedback) { feedback in guarded("forward_feedback") { forward(instance, worker, feedback) } }
     }
 
     /// Finishes the master side; returns the report text and the exit status the plugin chose.
@@ -207,7 +219,7 @@ final class MasterPlugin: @unchecked Sendable {
         sink.set_exit_status = { sink, status in
             MasterCallState.from(sink?.pointee.host_data).exitStatus = status
         }
-        finish(instance, &counts, &sink)
+        guarded("finish") { finish(instance, &counts, &sink) }
         return (state.report, state.exitStatus)
     }
 
@@ -220,7 +232,7 @@ final class MasterPlugin: @unchecked Sendable {
         sink.set_name = { sink, name in
             MasterCallState.from(sink?.pointee.host_data).name = name.map { String(cString: $0) }
         }
-        withBytes(task) { task in nameOf(instance, task, &sink) }
+        withBytes(task) { task in guarded("name_of_task") { nameOf(instance, task, &sink) } }
         return state.name
     }
 
@@ -231,6 +243,15 @@ final class MasterPlugin: @unchecked Sendable {
 
     /// True when the plugin pushed, broadcast or logged something since the last drain.
     var hasSideEffects: Bool { state.hasSideEffects }
+
+    /// Runs one call into the plugin marked for the crash guard: a fatal signal inside it ends the
+    /// host with one line naming the plugin and `callback` (see `crash_guard.c`).
+    @inline(__always)
+    private func guarded<T>(_ callback: StaticString, _ body: () -> T) -> T {
+        let saved = csupport_crash_scope_enter(crashName, UnsafeRawPointer(callback.utf8Start).assumingMemoryBound(to: CChar.self))
+        defer { csupport_crash_scope_leave(saved) }
+        return body()
+    }
 
     private func makeResponseSink() -> ph_response_sink {
         var sink = ph_response_sink()

@@ -30,6 +30,18 @@ size_t csupport_build_id(void *handle, const unsigned char **id);
 long long csupport_rss_bytes(pid_t pid);
 
 
+/* Crash guard for master-side plugin calls (crash_guard.c). install: once per process, after
+ * the Swift runtime set its own handlers (they are kept for crashes outside plugin calls).
+ * scope_enter marks the calling thread as inside `callback` of `plugin` (both strings must stay
+ * valid while marked) and returns the previous callback for scope_leave. A fatal signal inside a
+ * scope prints one line naming both and ends the process with status 128 + signal. */
+void csupport_crash_guard_install(void);
+const char *csupport_crash_scope_enter(const char *plugin, const char *callback);
+void csupport_crash_scope_leave(const char *saved);
+/* A descriptor of a cgroup.kill file written "1" before the host ends on a plugin crash: the
+ * workers' escaped processes go with it. register returns a slot for unregister, or -1. */
+int csupport_crash_kill_register(int fd);
+void csupport_crash_kill_unregister(int slot);
 
 /* Stop flags for the worker's SIGTERM handler (async-signal-safe, no Swift runtime needed). */
 void csupport_install_stop_handler(void);
