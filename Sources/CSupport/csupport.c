@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +65,13 @@ int csupport_set_cloexec(int fd, int on) {
     if (flags < 0) return -1;
     flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
     return fcntl(fd, F_SETFD, flags);
+}
+
+long long csupport_process_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NPROC, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > (rlim_t)LLONG_MAX)
+        return -1;
+    return (long long)limit.rlim_cur;
 }
 
 long long csupport_rss_bytes(pid_t pid) {

@@ -67,4 +67,22 @@ public struct HostConfiguration: Sendable {
 
     /// The number of cores this process may run on.
     public static var defaultJobs: Int { max(1, SystemInfo.activeProcessorCount) }
+
+    /// The largest worker budget (`-j`) this machine can hold: an eighth of its lowest limit on
+    /// processes and threads (`RLIMIT_NPROC`, `kernel.threads-max`, `kernel.pid_max`, the
+    /// cgroup's `pids.max`), since each slot costs the master a thread or two and the worker a
+    /// process with threads of its own. 4096 with the usual pid_max of 32768.
+    public static var maximumJobs: Int { SystemInfo.processLimit.value / threadsPerSlot }
+
+    /// Process ids and threads one worker slot may take at once, counted for ``maximumJobs``.
+    static let threadsPerSlot = 8
+
+    /// Throws a usage error when `jobs` is above ``maximumJobs``, naming the limit.
+    public static func checkJobs(_ jobs: Int) throws(HostError) {
+        let limit = SystemInfo.processLimit
+        let maximum = limit.value / threadsPerSlot
+        guard jobs > maximum else { return }
+        throw .usage("-j \(jobs) is more workers than this machine can hold: at most \(maximum) "
+                     + "(\(threadsPerSlot) threads per worker within \(limit.name) = \(limit.value))")
+    }
 }

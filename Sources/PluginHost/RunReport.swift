@@ -14,6 +14,9 @@ public struct RunReport: Sendable {
     public var interrupted: Bool
     /// Worker processes started during the run.
     public var workersStarted: Int
+    /// Master threads started to serve worker slots: one per slot at most, and only as workers
+    /// were needed (a run of 3 tasks at `-j 1000` starts at most 3).
+    public var slotThreadsStarted: Int
     /// Seconds from start to end.
     public var elapsed: Double
     /// The exit status a command-line program should use: a plugin's choice if it set one,

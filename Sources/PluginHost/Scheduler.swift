@@ -31,6 +31,15 @@ final class Scheduler: @unchecked Sendable {
     private(set) var draining = false
     private(set) var interrupted = false
     private(set) var liveSlotThreads = 0
+    /// Slots whose thread was started. Threads start only when a worker is needed and no
+    /// waiting thread can spawn it, so a large `-j` with little work costs few threads.
+    private var slotHasThread: [Bool]
+    /// Slots whose thread waits in ``nextWorkerLocked(slot:)`` for something to spawn.
+    private var waitingSlots = Set<Int>()
+    /// Slot threads started during the run.
+    private var slotThreadsStarted = 0
+    /// A slot thread could not be started (the process limit): warned once.
+    private var warnedThreadFailure = false
     /// Retired workers that left their slot and are being reaped by a reaper thread.
     private var reapsPending = 0
     /// While positive, the run does not end when its queues drain (the embedding program will
@@ -56,6 +65,7 @@ final class Scheduler: @unchecked Sendable {
     init(configuration: HostConfiguration) {
         self.configuration = configuration
         self.slots = Array(repeating: nil, count: configuration.jobs)
+        self.slotHasThread = Array(repeating: false, count: configuration.jobs)
         self.watchdog = Watchdog()
         if configuration.hosts.isEmpty {
             hosts = [HostState(name: "", launcher: configuration.launcher)]
@@ -82,6 +92,7 @@ final class Scheduler: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard !started else { throw HostError.usage("task kinds must be added before the run starts") }
+        try HostConfiguration.checkJobs(configuration.jobs)
         // Two kinds from one plugin get distinct names (chaos, chaos-2), so worker names and
         // per-kind counts stay unambiguous.
         var name = plugin.library.name
@@ -114,7 +125,8 @@ final class Scheduler: @unchecked Sendable {
         if let finished { handler(finished) }
     }
 
-    /// Starts one thread per slot and the watchdog.
+    /// Starts the watchdog and the slot threads the first dispatch needs (at least one: the last
+    /// slot thread to leave finishes the run); more start as workers are needed.
     func start() {
         // A write to a dead worker must fail with EPIPE, not kill the master.
         signal(SIGPIPE, SIG_IGN)
@@ -130,14 +142,13 @@ final class Scheduler: @unchecked Sendable {
                 for kind in kinds { _ = kind.queue.contains { initial.append($0); return false } }
                 for task in initial.sorted(by: { $0.id < $1.id }) { emitQueuedLocked(task) }
             }
-            liveSlotThreads = slots.count
-            return dispatchLocked()
+            let outbox = dispatchLocked()
+            if liveSlotThreads == 0 && !startSlotThreadLocked(0) {
+                preconditionFailure("the host cannot run without a slot thread")
+            }
+            return outbox
         }
         watchdog.start(scheduler: self)
-        for index in slots.indices {
-            let slot = WorkerSlot(index: index, scheduler: self)
-            startThread { slot.run() }
-        }
         outbox.deliver()
     }
 
@@ -310,6 +321,7 @@ final class Scheduler: @unchecked Sendable {
            let kind = kindNeedingWorkerLocked() {
             if hasEmptySlot {
                 lock.broadcast()
+                ensureSlotThreadLocked()
             } else {
                 freeSlotLocked(for: kind)
             }
@@ -532,6 +544,7 @@ final class Scheduler: @unchecked Sendable {
                 let worker = WorkerState(name: "\(kind.name):\(slot):\(uid)", kind: kind, slot: slot, host: host,
                                          heartbeat: configuration.heartbeat(launched: host.isRemote))
                 slots[slot] = worker
+                ensureSlotThreadLocked()  // More work than this worker: the next slot gets a thread.
                 return worker
             }
             // Sleep until woken, or until a kind's spawn back-off or the host's back-off ends.
@@ -540,8 +553,44 @@ final class Scheduler: @unchecked Sendable {
             if host.dropped == nil && host.downUntil > monotonicNanoseconds() {
                 wake = min(wake ?? .max, host.downUntil)
             }
+            waitingSlots.insert(slot)
             if let wake { lock.wait(untilNanoseconds: wake) } else { lock.wait() }
+            waitingSlots.remove(slot)
         }
+    }
+
+    /// Starts a slot thread when a kind needs a worker and no waiting slot thread on a usable
+    /// host can spawn it: the first slot without a thread whose host takes workers now.
+    private func ensureSlotThreadLocked() {
+        guard !draining, !interrupted, kindNeedingWorkerLocked() != nil else { return }
+        let now = monotonicNanoseconds()
+        func usable(_ slot: Int) -> Bool {
+            let host = hosts[slotHosts[slot]]
+            return host.dropped == nil && host.downUntil <= now && slots[slot] == nil
+        }
+        if waitingSlots.contains(where: usable) { return }
+        guard let slot = slots.indices.first(where: { !slotHasThread[$0] && usable($0) }) else { return }
+        startSlotThreadLocked(slot)
+    }
+
+    /// Starts the thread of `slot`. Returns false if the system refused a thread: the run goes
+    /// on with the slot threads it has (with a warning).
+    @discardableResult
+    private func startSlotThreadLocked(_ slot: Int) -> Bool {
+        let worker = WorkerSlot(index: slot, scheduler: self)
+        let rc = startDetachedThread { worker.run() }
+        guard rc == 0 else {
+            if !warnedThreadFailure {
+                warnedThreadFailure = true
+                pendingWarnings.append("plugin-host: warning: cannot start another slot thread (\(String(cString: strerror(rc)))); "
+                                       + "going on with \(liveSlotThreads)")
+            }
+            return false
+        }
+        slotHasThread[slot] = true
+        liveSlotThreads += 1
+        slotThreadsStarted += 1
+        return true
     }
 
     /// A worker could not be started on a remote host, or went silent there: the host is left
@@ -929,6 +978,7 @@ final class Scheduler: @unchecked Sendable {
         let report = RunReport(counts: counts, countsByKind: Dictionary(kinds.map { ($0.name, $0.counts) }) { a, _ in a },
                                results: results, pluginReports: reports, setupErrors: setupErrors,
                                interrupted: interrupted, workersStarted: workersStarted,
+                               slotThreadsStarted: slotThreadsStarted,
                                elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, exitStatus: exit)
         self.report = report
         let handlers = completionHandlers

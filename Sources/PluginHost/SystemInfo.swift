@@ -23,6 +23,53 @@ enum SystemInfo {
     @discardableResult
     static func pinCurrentThread(to core: Int32) -> Bool { csupport_pin_thread_to_cpu(core) == 0 }
 
+    /// The lowest limit on this process's processes and threads, and where it comes from:
+    /// `RLIMIT_NPROC` (soft), `kernel.threads-max`, `kernel.pid_max`, the cgroup's `pids.max`.
+    static var processLimit: (value: Int, name: String) {
+        var candidates: [(Int, String)] = []
+        let processes = csupport_process_limit()
+        if processes >= 0 { candidates.append((Int(processes), "RLIMIT_NPROC")) }
+        for (path, name) in [("/proc/sys/kernel/threads-max", "kernel.threads-max"), ("/proc/sys/kernel/pid_max", "kernel.pid_max")] {
+            if let value = readNumber(path) { candidates.append((value, name)) }
+        }
+        for path in pidsMaxFiles() {
+            if let value = readNumber(path) { candidates.append((value, "\(path)")) }
+        }
+        return candidates.min { $0.0 < $1.0 }.map { (value: $0.0, name: $0.1) } ?? (value: 32768, name: "a default of 32768")
+    }
+
+    /// The `pids.max` files of this process's cgroups (v2 and v1 hierarchies), where they exist.
+    private static func pidsMaxFiles() -> [String] {
+        guard let text = readText("/proc/self/cgroup") else { return [] }
+        var files: [String] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            if fields[0] == "0" && fields[1].isEmpty {
+                files.append("/sys/fs/cgroup\(fields[2])/pids.max")
+                files.append("/sys/fs/cgroup/unified\(fields[2])/pids.max")
+            } else if fields[1].split(separator: ",").contains("pids") {
+                files.append("/sys/fs/cgroup/pids\(fields[2])/pids.max")
+            }
+        }
+        return files
+    }
+
+    /// A small text file's content ("max" and unreadable files give nil numbers).
+    private static func readText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+
+    private static func readNumber(_ path: String) -> Int? {
+        readText(path).flatMap { text in text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.flatMap { Int($0) } }
+    }
+
     /// The resolved path of the running executable.
     static var executablePath: String {
         var buffer = [CChar](repeating: 0, count: 4096)

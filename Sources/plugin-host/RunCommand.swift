@@ -105,6 +105,7 @@ struct RunCommand: ParsableCommand {
         if let worker { configuration.workerExecutable = worker }
         configuration.pinsSlotsToCores = pin
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
+        do { try HostConfiguration.checkJobs(configuration.jobs) } catch { fail(error.description) }
         guard access(configuration.workerExecutable, X_OK) == 0 else {
             fail("\(configuration.workerExecutable): worker executable not found or not executable")
         }

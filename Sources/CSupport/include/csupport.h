@@ -26,6 +26,8 @@ int csupport_set_cloexec(int fd, int on);
 /** The GNU build-id of the library `handle` (from dlopen): its length, with `*id` pointing into
     the mapped library, or 0 if it has none. Read from memory: no file I/O. */
 size_t csupport_build_id(void *handle, const unsigned char **id);
+/** The soft RLIMIT_NPROC of this process, or -1 when unlimited or unknown. */
+long long csupport_process_limit(void);
 /** Resident set size of a process in bytes from /proc/PID/statm, or -1. */
 long long csupport_rss_bytes(pid_t pid);
 
