@@ -8,8 +8,12 @@ public struct HostConfiguration: Sendable {
     public var retries: Int
     /// Retire a worker after this many jobs (checked between jobs); nil for no limit.
     public var maxJobsPerWorker: Int?
-    /// Retire a worker whose resident memory exceeds this many bytes (checked between jobs).
+    /// Retire a worker whose resident memory exceeds this many bytes: between jobs it is
+    /// recycled; during a job (checked every ``memoryCheckInterval`` for workers on this
+    /// machine) it is killed and its task lost as in a death, with a reason naming both sizes.
     public var maxWorkerRSSBytes: Int?
+    /// Seconds between checks of busy workers' resident memory against ``maxWorkerRSSBytes``.
+    public var memoryCheckInterval: Double = 0.1
     /// Seconds between SIGTERM and SIGKILL when a running task is cancelled.
     public var killGracePeriod: Double
     /// Path of the `plugin-worker` executable.

@@ -149,6 +149,10 @@ final class Scheduler: @unchecked Sendable {
             return outbox
         }
         watchdog.start(scheduler: self)
+        if configuration.maxWorkerRSSBytes != nil {
+            watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.memoryCheckInterval),
+                              .memoryCheck)
+        }
         outbox.deliver()
     }
 
@@ -774,6 +778,8 @@ final class Scheduler: @unchecked Sendable {
         case .workerCancelled?: reason = "killed: worker cancelled"
         case .marshalError(let message)?: reason = "killed after a marshal error: \(message)"
         case .shutdown?: reason = "run finished"
+        case .overMemory(let why)?:
+            reason = why
         case .lost(let why)?:
             reason = why
             hostFailedLocked(worker.host, message: why, workerSpawnedAt: worker.spawnedAt)
@@ -827,6 +833,39 @@ final class Scheduler: @unchecked Sendable {
         guard let task = worker.running, task.id == taskID, worker.exitIntent == nil else { return }
         worker.exitIntent = .expired
         worker.signal(SIGKILL)
+    }
+
+    /// Called by the watchdog every `memoryCheckInterval` while a memory limit is set: kills each
+    /// busy worker on this machine whose resident memory is over `maxWorkerRSSBytes`; its task is
+    /// lost as in a death (retried, then failed) with the reason naming both sizes. (Between jobs
+    /// the limit recycles the worker instead: see ``responseLocked(_:frame:)``.) The `/proc`
+    /// reads happen outside the lock.
+    func checkWorkerMemory() {
+        guard let limit = configuration.maxWorkerRSSBytes else { return }
+        let busy: [(worker: WorkerState, pid: Int32, task: UInt64)] = lock.withLock {
+            slots.compactMap { worker in
+                guard let worker, worker.phase == .busy, worker.exitIntent == nil, worker.host.launcher == nil,
+                      let task = worker.running else { return nil }
+                return (worker, worker.pid, task.id)
+            }
+        }
+        // A worker still busy with the same task afterwards was not reaped meanwhile: its pid
+        // was its own when read.
+        let over = busy.compactMap { entry -> (WorkerState, UInt64, Int64)? in
+            let rss = csupport_rss_bytes(entry.pid)
+            return rss > Int64(limit) ? (entry.worker, entry.task, rss) : nil
+        }
+        lock.withLock {
+            for (worker, task, rss) in over
+            where worker.phase == .busy && worker.exitIntent == nil && worker.running?.id == task {
+                worker.exitIntent = .overMemory("worker exceeded --max-worker-rss \(limit >> 20) MiB (RSS \(rss >> 20) MiB)")
+                worker.signal(SIGKILL)
+            }
+            if report == nil {
+                watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.memoryCheckInterval),
+                                  .memoryCheck)
+            }
+        }
     }
 
     /// Queues a task from outside the plugin (an embedding program). Returns its id, or nil if

@@ -19,6 +19,8 @@ final class Watchdog: @unchecked Sendable {
         case handshake(worker: WorkerState)
         /// A heartbeat interval of the worker passed: send one, or find it lost.
         case heartbeat(worker: WorkerState)
+        /// Time to compare the busy workers' resident memory with the limit (reschedules itself).
+        case memoryCheck
     }
 
     private struct Entry: Comparable {
@@ -71,6 +73,7 @@ final class Watchdog: @unchecked Sendable {
                 }
             }
             if due.isEmpty { return }
+            var checksMemory = false
             scheduler.lock.withLock {
                 for action in due {
                     switch action {
@@ -85,9 +88,12 @@ final class Watchdog: @unchecked Sendable {
                             worker.handshakeTimedOut = true
                             worker.signal(SIGKILL)
                         }
+                    case .memoryCheck:
+                        checksMemory = true
                     }
                 }
             }
+            if checksMemory { scheduler.checkWorkerMemory() }
         }
     }
 }

@@ -35,11 +35,16 @@ final class WorkerState: @unchecked Sendable {
         case shutdown
         /// It went silent (no heartbeat): its host or the link to it is down.
         case lost(String)
+        /// Its resident memory went over `maxWorkerRSSBytes` during a task (the message says by
+        /// how much): handled like a death, so the task is retried by the usual rules.
+        case overMemory(String)
 
         /// True when the worker was lost rather than ended on purpose: handled like a death.
         var isLoss: Bool {
-            if case .lost = self { return true }
-            return false
+            switch self {
+            case .lost, .overMemory: return true
+            default: return false
+            }
         }
     }
 

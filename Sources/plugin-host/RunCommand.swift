@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-jobs-per-worker"), help: "Recycle a worker after this many jobs.")
     var maxJobsPerWorker: Int?
 
-    @Option(name: .customLong("max-worker-rss"), help: "Recycle a worker whose resident memory exceeds this many MiB (checked between jobs).")
+    @Option(name: .customLong("max-worker-rss"), help: "Recycle a worker whose resident memory exceeds this many MiB between jobs; kill it (its task lost, retried) when it does during a job.")
     var maxWorkerRSS: Int?
 
     @Option(help: "Override the plugin's default worker policy: one-shot or persistent.")
