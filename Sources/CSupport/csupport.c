@@ -86,6 +86,19 @@ long long csupport_rss_bytes(pid_t pid) {
     return resident * (long long)sysconf(_SC_PAGESIZE);
 }
 
+static int forked_close_input = -1, forked_close_output = -1;
+
+static void close_protocol_in_child(void) {
+    if (forked_close_input >= 0) close(forked_close_input);
+    if (forked_close_output >= 0) close(forked_close_output);
+}
+
+void csupport_close_in_forked_children(int input, int output) {
+    forked_close_input = input;
+    forked_close_output = output;
+    pthread_atfork(NULL, NULL, close_protocol_in_child);
+}
+
 static volatile sig_atomic_t stop_requested_flag = 0;
 static volatile sig_atomic_t performing_flag = 0;
 

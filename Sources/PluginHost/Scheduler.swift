@@ -26,6 +26,9 @@ final class Scheduler: @unchecked Sendable {
     private let slotHosts: [Int]
     /// Files the kinds published for their workers.
     let blobs = BlobStore()
+    /// The run's cgroup, under which each worker gets its own (nil where none can be made).
+    /// Set by ``start()`` before any slot thread reads it; removed when the run finishes.
+    private(set) var cgroup: RunCgroup?
 
     // Run-wide state.
     private(set) var draining = false
@@ -133,6 +136,7 @@ final class Scheduler: @unchecked Sendable {
         let outbox: Outbox = lock.withLock {
             precondition(!started, "a run starts once")
             started = true
+            cgroup = configuration.usesWorkerCgroups ? RunCgroup.make() : nil
             if configuration.pinsSlotsToCores {
                 cores = CoreAssignment(slots: slots.count, allowedCores: SystemInfo.allowedCores)
             }
@@ -1003,6 +1007,7 @@ final class Scheduler: @unchecked Sendable {
     private func finishIfDoneLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
         guard liveSlotThreads == 0, reapsPending == 0, self.report == nil else { return nil }
         watchdog.stop()
+        cgroup?.remove()  // Every worker was reaped: this only sweeps what a failed removal left.
         var reports: [(String, String)] = []
         var pluginStatus: Int32?
         for kind in kinds {

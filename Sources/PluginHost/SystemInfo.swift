@@ -40,7 +40,7 @@ enum SystemInfo {
 
     /// The `pids.max` files of this process's cgroups (v2 and v1 hierarchies), where they exist.
     private static func pidsMaxFiles() -> [String] {
-        guard let text = readText("/proc/self/cgroup") else { return [] }
+        guard let text = readSmallFile("/proc/self/cgroup") else { return [] }
         var files: [String] = []
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -55,19 +55,26 @@ enum SystemInfo {
         return files
     }
 
-    /// A small text file's content ("max" and unreadable files give nil numbers).
-    private static func readText(_ path: String) -> String? {
+    /// A small file's content (its first 64 KiB: `/proc` and cgroup files), or nil if it cannot
+    /// be read.
+    static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
+        while bytes.count < 65536 {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// A file's first number ("max" and unreadable files give nil).
     private static func readNumber(_ path: String) -> Int? {
-        readText(path).flatMap { text in text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.flatMap { Int($0) } }
+        readSmallFile(path).flatMap { text in text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.flatMap { Int($0) } }
     }
 
     /// The resolved path of the running executable.

@@ -19,16 +19,29 @@ final class WorkerProcess: @unchecked Sendable {
     let output: FileDescriptor
     /// The child's stderr.
     let errors: FileDescriptor
+    /// The cgroup the child and everything it starts live in (nil where cgroups are not made).
+    private let cgroup: WorkerCgroup?
 
-    private init(pid: pid_t, input: FileDescriptor, output: FileDescriptor, errors: FileDescriptor) {
+    private init(pid: pid_t, input: FileDescriptor, output: FileDescriptor, errors: FileDescriptor, cgroup: WorkerCgroup?) {
         self.pid = pid
         self.input = input
         self.output = output
         self.errors = errors
+        self.cgroup = cgroup
     }
 
-    /// Spawns `executable` with `arguments` (argv[1...]). Throws the errno of the failure.
-    static func spawn(executable: String, arguments: [String]) throws(Errno) -> WorkerProcess {
+    /// Spawns `executable` with `arguments` (argv[1...]) in its own process group and, if given,
+    /// in `cgroup` (which it owns from then on). Throws the errno of the failure.
+    static func spawn(executable: String, arguments: [String], cgroup: WorkerCgroup? = nil) throws(Errno) -> WorkerProcess {
+        do {
+            return try spawnProcess(executable: executable, arguments: arguments, cgroup: cgroup)
+        } catch {
+            cgroup?.remove()
+            throw error
+        }
+    }
+
+    private static func spawnProcess(executable: String, arguments: [String], cgroup: WorkerCgroup?) throws(Errno) -> WorkerProcess {
         var toChild: [Int32] = [-1, -1]
         var fromChild: [Int32] = [-1, -1]
         var errorPipe: [Int32] = [-1, -1]
@@ -54,9 +67,13 @@ final class WorkerProcess: @unchecked Sendable {
         var pid: pid_t = 0
         // The Swift runtime's crash backtracer would make every worker crash slow and verbose.
         var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
+        // plugin-worker joins its cgroup itself before it loads the plugin (see WorkerCgroup).
+        if let cgroup { environment.append(strdup("\(WorkerCgroup.environmentVariable)=\(cgroup.path)")) }
         var entry = environ
         while let variable = entry.pointee {
-            if strncmp(variable, "SWIFT_BACKTRACE=", 16) != 0 { environment.append(strdup(variable)) }
+            if strncmp(variable, "SWIFT_BACKTRACE=", 16) != 0 && strncmp(variable, "PLUGIN_HOST_CGROUP=", 19) != 0 {
+                environment.append(strdup(variable))
+            }
             entry += 1
         }
         environment.append(nil)
@@ -79,20 +96,25 @@ final class WorkerProcess: @unchecked Sendable {
             close(toChild[1]); close(fromChild[0]); close(errorPipe[0])
             throw Errno(rawValue: rc)
         }
+        cgroup?.add(pid)  // (A launcher, which does not join by itself, is moved here.)
         return WorkerProcess(pid: pid, input: FileDescriptor(rawValue: toChild[1]),
                              output: FileDescriptor(rawValue: fromChild[0]),
-                             errors: FileDescriptor(rawValue: errorPipe[0]))
+                             errors: FileDescriptor(rawValue: errorPipe[0]), cgroup: cgroup)
     }
 
-    /// Sends `signal` to the worker's process group (the worker and any child it forked).
+    /// Sends `signal` to the worker's process group (the worker and any child it forked); a
+    /// SIGKILL also goes to every process of its cgroup (children that left the group too).
     /// Only call before the worker is reaped: afterwards its pid may belong to someone else.
     func send(signal: Int32) {
         kill(-pid, signal)
+        if signal == SIGKILL { cgroup?.killAll() }
     }
 
     /// Waits for the process to exit and returns how it ended. Call once.
     func waitForExit() -> Termination {
         var status: Int32 = 0
+        // Whatever the worker left behind goes with it (its cgroup is emptied and removed).
+        defer { cgroup?.remove() }
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return .unknown }
         }

@@ -43,7 +43,8 @@ struct WorkerSlot: Sendable {
         worker.heard()
         let (executable, arguments) = command(for: worker)
         do {
-            process = try WorkerProcess.spawn(executable: executable, arguments: arguments)
+            process = try WorkerProcess.spawn(executable: executable, arguments: arguments,
+                                              cgroup: scheduler.cgroup?.makeWorkerGroup())
         } catch {
             let outbox = scheduler.lock.withLock {
                 scheduler.spawnFailedLocked(worker, message: "\(hostPrefix(worker))\(executable): \(error)")

@@ -50,6 +50,9 @@ struct RunCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Run each worker slot (its master thread and workers) on a core of its own when -j is between 2 and the number of cores.")
     var pin = true
 
+    @Flag(inversion: .prefixedNo, help: "Put each worker in a cgroup of its own (where cgroup v2 is writable), so that whatever it starts, even in a new session, is killed with it.")
+    var workerCgroups = true
+
     @Option(name: .customLong("job-file"), help: "Run several task kinds at once: one 'PLUGIN [--policy P] ARGS...' per line.")
     var jobFile: String?
 
@@ -104,6 +107,7 @@ struct RunCommand: ParsableCommand {
                                               maxWorkerRSSBytes: maxWorkerRSS.map { $0 << 20 })
         if let worker { configuration.workerExecutable = worker }
         configuration.pinsSlotsToCores = pin
+        configuration.usesWorkerCgroups = workerCgroups
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
         do { try HostConfiguration.checkJobs(configuration.jobs) } catch { fail(error.description) }
         guard access(configuration.workerExecutable, X_OK) == 0 else {

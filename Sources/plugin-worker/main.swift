@@ -35,10 +35,39 @@ func failStart(_ message: String, writer: inout FrameWriter) -> Never {
     exit(2)
 }
 
+/// Makes sure this process is in the cgroup the master made for it (`PLUGIN_HOST_CGROUP`) before
+/// any plugin code runs, so that everything the plugin starts is killed with the worker. The
+/// master moves the worker there right after the spawn, while the worker starts (moving costs
+/// the kernel a few hundred microseconds): the worker moves itself only if it got here first.
+func joinCgroup() {
+    guard let variable = getenv("PLUGIN_HOST_CGROUP") else { return }
+    let path = String(cString: variable)
+    unsetenv("PLUGIN_HOST_CGROUP")
+    // /proc/self/cgroup says "0::/plugin-host.PID.N/wK"; the variable names the same directory
+    // under the cgroup2 mount point.
+    var own = ""
+    let fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC)
+    if fd >= 0 {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = read(fd, &buffer, buffer.count)
+        close(fd)
+        if count > 0 {
+            let text = String(decoding: buffer[0..<count], as: UTF8.self)
+            own = text.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) } ?? ""
+        }
+    }
+    if own.count > 1 && path.hasSuffix(own) { return }
+    let procs = open(path + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+    guard procs >= 0 else { return }
+    _ = write(procs, "0", 1)
+    close(procs)
+}
+
 /// The worker's whole life: set-up, handshake, then requests until the master closes the pipe.
 func workerMain() -> Never {
     signal(SIGPIPE, SIG_DFL)
     let descriptors = takeProtocolDescriptors()
+    csupport_close_in_forked_children(descriptors.input.rawValue, descriptors.output.rawValue)
     var writer = FrameWriter(descriptor: descriptors.output)
 
     let arguments: WorkerArguments
@@ -53,6 +82,7 @@ func workerMain() -> Never {
         if getppid() != parent { exit(2) }
     }
     csupport_install_stop_handler()
+    joinCgroup()
 
     let plugin: PluginLibrary
     do {

@@ -45,6 +45,11 @@ void csupport_crash_scope_leave(const char *saved);
 int csupport_crash_kill_register(int fd);
 void csupport_crash_kill_unregister(int slot);
 
+/* The worker's protocol descriptors are closed in every child it forks (pthread_atfork): a
+ * child a plugin forks and leaves behind must not hold the response pipe open, which would hide
+ * the worker's death (end of file) from the master. Call once. */
+void csupport_close_in_forked_children(int input, int output);
+
 /* Stop flags for the worker's SIGTERM handler (async-signal-safe, no Swift runtime needed). */
 void csupport_install_stop_handler(void);
 void csupport_set_performing(int performing);

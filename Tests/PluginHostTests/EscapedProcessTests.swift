@@ -1,0 +1,71 @@
+// Processes a plugin starts do not outlive their worker, even one that left the worker's process
+// group and session (setsid, then a second fork, as a daemon does): each worker runs in a cgroup
+// of its own, killed and removed when the worker ends (issue 12, defect 9: one orphan per task).
+import PluginHost
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Escaped plugin processes", .enabled(if: HostConfiguration.workerCgroupsAvailable,
+                                            "needs a writable cgroup v2 (root on these machines)"))
+struct EscapedProcessTests {
+    /// The pid the `escape:PATH` grandchild wrote.
+    private static func escapee(_ path: String) throws -> Int32 {
+        let text = String(decoding: try #require(ProcessProbe.readFile(path)), as: UTF8.self)
+        return try #require(Int32(text.split(separator: "\n").first ?? ""), "pid file: '\(text)'")
+    }
+
+    /// True while `pid` is a live (not zombie) process forked from a worker (its command line
+    /// is the worker's: `plugin-worker --plugin ...`).
+    private static func isLiveEscapee(_ pid: Int32) -> Bool {
+        guard let state = ProcessProbe.state(of: pid), state != "Z" else { return false }
+        return ProcessProbe.commandLine(of: pid)?.contains("--plugin") == true
+    }
+
+    /// Expects the escapee dead; kills it if not, so that no test leaves it behind.
+    private static func expectGone(_ pid: Int32, sourceLocation: SourceLocation = #_sourceLocation) {
+        let alive = isLiveEscapee(pid)
+        #expect(!alive, "process \(pid), started by the plugin in a new session, outlived the run",
+                sourceLocation: sourceLocation)
+        if alive { kill(pid, SIGKILL) }
+    }
+
+    @Test("plugin-host run: a setsid, double-forked child of a one-shot worker is gone when the run ends")
+    func escapeFromOneShotWorker() async throws {
+        let directory = TemporaryDirectory()
+        let pidFile = directory.file("escapee")
+        let result = try await HostProcess.run(["run", "-j", "1", "chaos", "escape:\(pidFile)"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        Self.expectGone(try Self.escapee(pidFile))
+    }
+
+    @Test("SIGINT to plugin-host: the escaped child of its persistent worker goes with the run")
+    func escapeThenInterrupt() async throws {
+        let directory = TemporaryDirectory()
+        let pidFile = directory.file("escapee")
+        let host = try HostProcess(["run", "-j", "1", "--policy", "persistent", "chaos", "escape:\(pidFile)", "hang"])
+        var written = false
+        for _ in 0..<3_000 where !written {
+            written = ProcessProbe.readFile(pidFile).map { $0.last == UInt8(ascii: "\n") } ?? false
+            if !written { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try #require(written, "the escape task never wrote its pid")
+        kill(host.pid, SIGINT)
+        let result = await host.result()
+        #expect(result.status == 130, "stderr: \(result.stderr)")
+        Self.expectGone(try Self.escapee(pidFile))
+    }
+
+    @Test("a persistent worker that crashes after a setsid child escaped takes the child with it")
+    func escapeFromCrashingPersistentWorker() async throws {
+        let directory = TemporaryDirectory()
+        let pidFile = directory.file("escapee")
+        let test = try TestRun(chaos: ["escape:\(pidFile)", "segv"], policy: .persistent, .test(jobs: 1, retries: 0))
+        let report = try await test.startAndFinish()
+        #expect(try report.result(1).outcome == .done)
+        #expect(try report.result(2).outcome == .failed)
+        Self.expectGone(try Self.escapee(pidFile))
+    }
+}
