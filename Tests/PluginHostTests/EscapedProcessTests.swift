@@ -24,6 +24,12 @@ struct EscapedProcessTests {
         return ProcessProbe.commandLine(of: pid)?.contains("--plugin") == true
     }
 
+    /// Kills the escapee if it still lives (for a test that ended early): no test leaves it behind.
+    private static func cleanUp(_ path: String) {
+        let text = String(decoding: ProcessProbe.readFile(path) ?? [], as: UTF8.self)
+        if let pid = Int32(text.split(separator: "\n").first ?? ""), isLiveEscapee(pid) { kill(pid, SIGKILL) }
+    }
+
     /// Expects the escapee dead; kills it if not, so that no test leaves it behind.
     private static func expectGone(_ pid: Int32, sourceLocation: SourceLocation = #_sourceLocation) {
         let alive = isLiveEscapee(pid)
@@ -36,6 +42,7 @@ struct EscapedProcessTests {
     func escapeFromOneShotWorker() async throws {
         let directory = TemporaryDirectory()
         let pidFile = directory.file("escapee")
+        defer { Self.cleanUp(pidFile) }
         let result = try await HostProcess.run(["run", "-j", "1", "chaos", "escape:\(pidFile)"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         Self.expectGone(try Self.escapee(pidFile))
@@ -45,6 +52,7 @@ struct EscapedProcessTests {
     func escapeThenInterrupt() async throws {
         let directory = TemporaryDirectory()
         let pidFile = directory.file("escapee")
+        defer { Self.cleanUp(pidFile) }
         let host = try HostProcess(["run", "-j", "1", "--policy", "persistent", "chaos", "escape:\(pidFile)", "hang"])
         var written = false
         for _ in 0..<3_000 where !written {
@@ -62,6 +70,7 @@ struct EscapedProcessTests {
     func escapeFromCrashingPersistentWorker() async throws {
         let directory = TemporaryDirectory()
         let pidFile = directory.file("escapee")
+        defer { Self.cleanUp(pidFile) }
         let test = try TestRun(chaos: ["escape:\(pidFile)", "segv"], policy: .persistent, .test(jobs: 1, retries: 0))
         let report = try await test.startAndFinish()
         #expect(try report.result(1).outcome == .done)
