@@ -38,43 +38,48 @@ struct EscapedProcessTests {
         if alive { kill(pid, SIGKILL) }
     }
 
-    @Test("plugin-host run: a setsid, double-forked child of a one-shot worker is gone when the run ends")
-    func escapeFromOneShotWorker() async throws {
+    /// Runs `body` with the file the escape task writes its pid to, then expects that process
+    /// gone (and kills it if not, or if `body` throws).
+    private static func checkingEscapee(sourceLocation: SourceLocation = #_sourceLocation,
+                                        _ body: (String) async throws -> Void) async throws {
         let directory = TemporaryDirectory()
         let pidFile = directory.file("escapee")
-        defer { Self.cleanUp(pidFile) }
-        let result = try await HostProcess.run(["run", "-j", "1", "chaos", "escape:\(pidFile)"])
-        #expect(result.status == 0, "stderr: \(result.stderr)")
-        Self.expectGone(try Self.escapee(pidFile))
+        defer { cleanUp(pidFile) }
+        try await body(pidFile)
+        expectGone(try escapee(pidFile), sourceLocation: sourceLocation)
+    }
+
+    @Test("plugin-host run: a setsid, double-forked child of a one-shot worker is gone when the run ends")
+    func escapeFromOneShotWorker() async throws {
+        try await Self.checkingEscapee { pidFile in
+            let result = try await HostProcess.run(["run", "-j", "1", "chaos", "escape:\(pidFile)"])
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+        }
     }
 
     @Test("SIGINT to plugin-host: the escaped child of its persistent worker goes with the run")
     func escapeThenInterrupt() async throws {
-        let directory = TemporaryDirectory()
-        let pidFile = directory.file("escapee")
-        defer { Self.cleanUp(pidFile) }
-        let host = try HostProcess(["run", "-j", "1", "--policy", "persistent", "chaos", "escape:\(pidFile)", "hang"])
-        var written = false
-        for _ in 0..<3_000 where !written {
-            written = ProcessProbe.readFile(pidFile).map { $0.last == UInt8(ascii: "\n") } ?? false
-            if !written { try await Task.sleep(for: .milliseconds(10)) }
+        try await Self.checkingEscapee { pidFile in
+            let host = try HostProcess(["run", "-j", "1", "--policy", "persistent", "chaos", "escape:\(pidFile)", "hang"])
+            var written = false
+            for _ in 0..<3_000 where !written {
+                written = ProcessProbe.readFile(pidFile).map { $0.last == UInt8(ascii: "\n") } ?? false
+                if !written { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            try #require(written, "the escape task never wrote its pid")
+            kill(host.pid, SIGINT)
+            let result = await host.result()
+            #expect(result.status == 130, "stderr: \(result.stderr)")
         }
-        try #require(written, "the escape task never wrote its pid")
-        kill(host.pid, SIGINT)
-        let result = await host.result()
-        #expect(result.status == 130, "stderr: \(result.stderr)")
-        Self.expectGone(try Self.escapee(pidFile))
     }
 
     @Test("a persistent worker that crashes after a setsid child escaped takes the child with it")
     func escapeFromCrashingPersistentWorker() async throws {
-        let directory = TemporaryDirectory()
-        let pidFile = directory.file("escapee")
-        defer { Self.cleanUp(pidFile) }
-        let test = try TestRun(chaos: ["escape:\(pidFile)", "segv"], policy: .persistent, .test(jobs: 1, retries: 0))
-        let report = try await test.startAndFinish()
-        #expect(try report.result(1).outcome == .done)
-        #expect(try report.result(2).outcome == .failed)
-        Self.expectGone(try Self.escapee(pidFile))
+        try await Self.checkingEscapee { pidFile in
+            let test = try TestRun(chaos: ["escape:\(pidFile)", "segv"], policy: .persistent, .test(jobs: 1, retries: 0))
+            let report = try await test.startAndFinish()
+            #expect(try report.result(1).outcome == .done)
+            #expect(try report.result(2).outcome == .failed)
+        }
     }
 }
