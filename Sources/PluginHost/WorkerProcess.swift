@@ -36,7 +36,7 @@ final class WorkerProcess: @unchecked Sendable {
         do {
             return try spawnProcess(executable: executable, arguments: arguments, cgroup: cgroup)
         } catch {
-            cgroup?.remove()
+            cgroup?.release()
             throw error
         }
     }
@@ -114,7 +114,7 @@ final class WorkerProcess: @unchecked Sendable {
     func waitForExit() -> Termination {
         var status: Int32 = 0
         // Whatever the worker left behind goes with it (its cgroup is emptied and removed).
-        defer { cgroup?.remove() }
+        defer { cgroup?.release() }
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return .unknown }
         }
