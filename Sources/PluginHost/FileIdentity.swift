@@ -39,6 +39,21 @@ enum FileIdentity: Hashable, Sendable {
         return .future(futurePath(path))
     }
 
+    /// Whether `path`, which names no file, is where a file of the ``future(_:)`` `identity`
+    /// would be created. Cheap for the common case: only a path with the same last name, or a
+    /// dangling symbolic link, is resolved.
+    static func path(_ path: String, wouldCreate identity: FileIdentity) -> Bool {
+        guard case .future(let target) = identity else { return false }
+        var info = stat()
+        let isLink = lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+        guard isLink || lastName(path) == lastName(target) else { return false }
+        return ofOutput(path) == identity
+    }
+
+    private static func lastName(_ path: String) -> Substring {
+        path.split(separator: "/").last ?? Substring(path)
+    }
+
     /// Where a file created at `path` would be: dangling symbolic links followed, the directory
     /// resolved with `realpath`.
     private static func futurePath(_ path: String) -> String {
@@ -50,7 +65,7 @@ enum FileIdentity: Hashable, Sendable {
             let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             current = target.hasPrefix("/") ? target : directory(of: current) + "/" + target
         }
-        let name = current.split(separator: "/").last.map(String.init) ?? current
+        let name = String(lastName(current))
         guard let resolved = realpath(directory(of: current), nil) else { return current }
         defer { free(resolved) }
         return String(cString: resolved) + "/" + name

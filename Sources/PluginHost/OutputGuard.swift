@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Refuses a run's output files that are the same file as one of its inputs, or as each other,
 /// before anything is opened for writing.
 ///
@@ -5,7 +9,9 @@
 /// by the run (the plugin's arguments, the value of each `--option=VALUE`, job and hosts files,
 /// the plugin library itself, a regular file on standard input) counts as a possible input.
 /// Files are compared by device and inode after symbolic links, so a symbolic or hard link to an
-/// input is caught. Devices and FIFOs (`/dev/null`, `/dev/full`) are never refused.
+/// input is caught. An argument that names no file yet may be one the plugin creates (ParMap's
+/// `--output`): an output at the same place (directory resolved, then the name) is refused too,
+/// or both would write one file. Devices and FIFOs (`/dev/null`, `/dev/full`) are never refused.
 ///
 /// ```swift
 /// var guard = OutputGuard()
@@ -16,6 +22,8 @@
 public struct OutputGuard: Sendable {
     private var inputs: [(path: String, identity: FileIdentity)] = []
     private var outputs: [(path: String, option: String)] = []
+    /// Arguments that name no file: the plugin may create one there.
+    private var absentArguments: [String] = []
 
     /// An empty guard.
     public init() {}
@@ -26,12 +34,20 @@ public struct OutputGuard: Sendable {
     }
 
     /// Counts every argument that names an existing regular file as a possible input, and the
-    /// value of each `--option=VALUE` argument.
+    /// value of each `--option=VALUE` argument; one that names no file as a place where the
+    /// plugin may create one.
     public mutating func addInputs(namedIn arguments: [String]) {
+        func add(_ path: String) {
+            if let identity = FileIdentity.ofExistingRegularFile(path) {
+                inputs.append((path, identity))
+            } else if access(path, F_OK) != 0 {
+                absentArguments.append(path)
+            }
+        }
         for argument in arguments {
-            addInput(argument)
+            add(argument)
             if argument.hasPrefix("-"), let equals = argument.firstIndex(of: "=") {
-                addInput(String(argument[argument.index(after: equals)...]))
+                add(String(argument[argument.index(after: equals)...]))
             }
         }
     }
@@ -55,6 +71,10 @@ public struct OutputGuard: Sendable {
             if let input = inputs.first(where: { $0.identity == identity }) {
                 let same = input.path == output.path ? "is" : "is the same file as"
                 throw .usage("\(output.option) \(output.path): \(same) the input \(input.path); refusing to overwrite it")
+            }
+            if let argument = absentArguments.first(where: { FileIdentity.path($0, wouldCreate: identity) }) {
+                throw .usage("\(output.option) \(output.path): the plugin's arguments name the same file (\(argument)), "
+                             + "which the plugin may write; refusing to share it")
             }
             if let earlier = seen.first(where: { $0.identity == identity }) {
                 throw .usage("\(output.option) \(output.path) and \(earlier.output.option) \(earlier.output.path) are the same file")
