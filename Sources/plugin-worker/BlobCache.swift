@@ -92,6 +92,7 @@ struct BlobCache {
             return .failure(BlobFailure("cannot store blob \(name.prefix(16)) in \(directory): \(errnoText())"))
         }
         evict(keeping: name)
+        BlobCache.holdInUse(verified)
         return .success(verified)
     }
 
@@ -147,8 +148,8 @@ struct BlobCache {
     }
 
     /// The cached blob, if its file has the right size and content (hashed at each open: a file
-    /// name proves nothing), its use time refreshed for the eviction order. A file whose content
-    /// does not match is removed, with a warning.
+    /// name proves nothing), its use time refreshed for the eviction order when no other worker
+    /// has it open. A file whose content does not match is removed, with a warning.
     private func openCached(_ path: String, digest: [UInt8], size: UInt64) -> Int32? {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { return nil }
@@ -165,8 +166,18 @@ struct BlobCache {
             printError("blob cache: \(path) does not match its SHA-256 (damaged or planted): removed, fetching the blob again")
             return nil
         }
-        _ = futimens(descriptor, nil)
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { _ = futimens(descriptor, nil) }
+        BlobCache.holdInUse(descriptor)
         return descriptor
+    }
+
+    /// Holds a shared lock on the open blob until the plugin closes `descriptor`. The use time
+    /// is refreshed (above) only under an exclusive lock, so never while another worker holds
+    /// the blob: a refresh changes the file's modification and status-change times, which a
+    /// reader that checks a file for changes (MetamathKit's `FileContents`) would report as
+    /// "changed while being read".
+    private static func holdInUse(_ descriptor: Int32) {
+        while flock(descriptor, LOCK_SH) != 0 && errno == EINTR {}
     }
 
     /// Deletes the least recently used blobs until the cache fits its limit (never `keeping`),
