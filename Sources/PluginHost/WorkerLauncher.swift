@@ -21,8 +21,9 @@ import Glibc
 /// A launcher like ssh does not execute its arguments: it joins the words after the destination
 /// with spaces and hands the line to the remote user's shell, so a value holding a blank, `&`,
 /// `;`, `$(…)` or a quote would be split or run there. Such a launcher has ``Shell-swift.enum/remote``
-/// (the default for ``remoteShellPrograms``): every value substituted into a word after the
-/// first word naming `{host}` (all words after the program when none does), and every appended
+/// (the default for ``remoteShellPrograms``, run directly or through a wrapper such as
+/// `timeout 60 ssh`): every value substituted into a word after the first word naming `{host}`
+/// (all words after the ssh when none does), and every appended
 /// option, is quoted for a POSIX shell (``ShellQuoting/quote(_:)``, only when needed). The
 /// `{host}` word and those before it are the launcher's own arguments and stay as they are; the
 /// template's own text is the user's, written for the remote shell. A launcher that executes its
@@ -39,7 +40,8 @@ public struct WorkerLauncher: Sendable, Equatable {
     }
 
     /// Launchers that pass their command through a remote shell, by program name: the default
-    /// ``Shell-swift.enum`` is ``Shell-swift.enum/remote`` for these, ``Shell-swift.enum/none`` for others.
+    /// ``Shell-swift.enum`` is ``Shell-swift.enum/remote`` when the template runs one of these,
+    /// directly or through a wrapper (`timeout 60 ssh {host} …`), ``Shell-swift.enum/none`` otherwise.
     public static let remoteShellPrograms: Set<String> = ["ssh", "autossh", "rsh", "dbclient"]
 
     /// The template as the user wrote it.
@@ -52,7 +54,8 @@ public struct WorkerLauncher: Sendable, Equatable {
     public let shell: Shell
 
     /// Parses `template`; throws a usage error naming the problem. `shell` nil: ``Shell-swift.enum/remote``
-    /// when the program's file name is one of ``remoteShellPrograms``, else ``Shell-swift.enum/none``.
+    /// when the program, or a word before the one naming `{host}`, has a file name in
+    /// ``remoteShellPrograms``, else ``Shell-swift.enum/none``.
     public init(template: String, shell: Shell? = nil,
                 searchPath: String? = WorkerLauncher.environmentPath) throws(HostError) {
         let words = try WorkerLauncher.split(template)
@@ -63,8 +66,17 @@ public struct WorkerLauncher: Sendable, Equatable {
         self.template = template
         self.words = words
         self.executable = executable
-        let program = first.split(separator: "/").last.map(String.init) ?? first
-        self.shell = shell ?? (WorkerLauncher.remoteShellPrograms.contains(program) ? .remote : .none)
+        self.shell = shell ?? (WorkerLauncher.remoteShellWord(in: words) != nil ? .remote : .none)
+    }
+
+    /// The index of the first word, up to the one naming `{host}`, whose file name is one of
+    /// ``remoteShellPrograms``: the program itself, or the ssh a wrapper runs (`timeout 60 ssh`,
+    /// `env ssh`, `sshpass -e ssh`), whose remote command is a shell line all the same.
+    static func remoteShellWord(in words: [String]) -> Int? {
+        let end = words.firstIndex { $0.contains("{host}") } ?? words.count - 1
+        return words[...end].firstIndex { word in
+            remoteShellPrograms.contains(word.split(separator: "/").last.map(String.init) ?? word)
+        }
     }
 
     /// The launcher's whole command line for one worker (argv, program first), values quoted
@@ -72,7 +84,8 @@ public struct WorkerLauncher: Sendable, Equatable {
     public func command(host: String, pluginPath: String, workerName: String, workerOptions: [String]) -> [String] {
         let pluginFile = pluginPath.split(separator: "/").last.map(String.init) ?? pluginPath
         // With a remote shell, the words after the destination are the remote command.
-        let destination = shell == .remote ? (words.firstIndex { $0.contains("{host}") } ?? 0) : words.count
+        let destination = shell == .remote
+            ? (words.firstIndex { $0.contains("{host}") } ?? WorkerLauncher.remoteShellWord(in: words) ?? 0) : words.count
         var namesPlugin = false
         var argv: [String] = []
         for (index, word) in words.enumerated() {
