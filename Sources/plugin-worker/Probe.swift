@@ -31,7 +31,7 @@ func probeMain(_ arguments: [String]) -> Never {
     } catch {
         answer = .failure(error)
     }
-    let status = answer.encoded().withUnsafeBytes { StandardStreams.writeAll($0, to: answerDescriptor) }
+    let failure = answer.encoded().withUnsafeBytes { Descriptor(answerDescriptor).writeAllResult($0) }
     // _exit: the answer is out; the library's destructors and exit handlers do not get a say.
-    _exit(status == 0 ? 0 : 2)
+    _exit(failure == nil ? 0 : 2)
 }
