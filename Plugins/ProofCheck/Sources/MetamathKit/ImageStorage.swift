@@ -13,34 +13,34 @@ final class ImageStorage: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
     /// The file that holds the image for other processes, or -1 for none.
     let descriptor: Int32
-    /// Whether ``bytes`` are a mapping of that file (else heap memory).
+    /// Whether ``bytes`` are a mapping of that file (else heap memory, or ``contents``).
     private let isMapped: Bool
+    /// The file read back into memory, when ``bytes`` are its bytes.
+    private let contents: FileContents?
 
     /// Heap memory for `count` bytes, to be filled before the storage is shared.
     init(allocating count: Int) {
         bytes = UnsafeRawBufferPointer(start: UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 16), count: count)
         descriptor = -1
         isMapped = false
+        contents = nil
     }
 
     /// The image written to `descriptor` (a file of `count` bytes that is not sealed), read
-    /// back into heap memory: a mapping of it would fault if its owner truncated it (through
-    /// `/proc/PID/fd/N`). The storage owns the descriptor.
+    /// back into private memory with ``FileContents``: a mapping of it would fault if its owner
+    /// truncated it (through `/proc/PID/fd/N`). The storage owns the descriptor.
     init(readingBack descriptor: Int32, count: Int) throws(DatabaseError) {
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 16)
-        var done = 0
-        while done < count {
-            let got = pread(descriptor, memory + done, count - done, off_t(done))
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else {
-                let reason = got < 0 ? String(cString: strerror(errno)) : "the file is shorter than the image"
-                memory.deallocate()
-                throw DatabaseError(file: "", line: 0, message: "cannot read the database image back: \(reason)")
-            }
-            done += got
+        let contents: FileContents
+        do throws(SystemError) {
+            guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw SystemError(errno: errno) }
+            contents = try FileContents(descriptor: descriptor, path: "/proc/self/fd/\(descriptor)")
+            guard contents.bytes.count == count else { throw SystemError(message: "the file is shorter than the image") }
+        } catch {
+            throw DatabaseError(file: "", line: 0, message: "cannot read the database image back: \(error.message)")
         }
-        bytes = UnsafeRawBufferPointer(start: memory, count: count)
+        bytes = contents.bytes
         self.descriptor = descriptor
+        self.contents = contents
         isMapped = false
     }
 
@@ -54,6 +54,7 @@ final class ImageStorage: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: count)
         self.descriptor = descriptor
         isMapped = true
+        contents = nil
     }
 
     /// A new, empty file in `directory`, unlinked at once (so nothing is left behind when the
@@ -91,7 +92,7 @@ final class ImageStorage: @unchecked Sendable {
     deinit {
         if isMapped {
             munmap(mutableBase, max(bytes.count, 8))
-        } else {
+        } else if contents == nil {
             mutableBase.deallocate()
         }
         if descriptor >= 0 { close(descriptor) }
