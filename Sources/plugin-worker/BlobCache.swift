@@ -9,8 +9,11 @@ import Glibc
 ///
 /// A fetched blob is written to a private partial file while its digest is computed, and is
 /// renamed to its digest's name only when size and digest match. A name is not trusted on its
-/// own, though: every open from the cache hashes the file again, and a file whose content does
-/// not match its name (damaged, or planted) is removed with a warning and fetched anew.
+/// own, though: an open from the cache hashes the file again unless its stamp (`BlobStamp`,
+/// written after each verification) shows the opened file unchanged since it was last hashed;
+/// a file whose content does not match its name (damaged, or planted) is removed with its stamp
+/// and a warning, and fetched anew. Once named, a blob file is never written or touched: its use
+/// time (for eviction) is its stamp's modification time, else its own.
 ///
 /// The cache must be private: a directory owned by this user with no access for group or others
 /// (mode 700, as it is created); any other is refused with one line, and so is a relative path.
@@ -18,7 +21,9 @@ import Glibc
 /// (when absolute), else `$HOME/.cache/plugin-host/blobs` (when absolute); with none of these
 /// there is no cache (never a guessable shared path such as `/tmp`): each blob is fetched into an
 /// unnamed private temporary file (in `$TMPDIR`, else `/tmp`), deleted when the worker closes it.
-/// Limit `$PLUGIN_HOST_BLOB_CACHE_MB` (default 4096).
+/// Limit `$PLUGIN_HOST_BLOB_CACHE_MB` (default 4096). With `$PLUGIN_HOST_BLOB_CACHE_TRACE` set,
+/// each open from the cache says on standard error whether the file was hashed or its stamp
+/// vouched for it.
 struct BlobCache {
     /// Where fetched blobs are kept.
     enum Location: Equatable {
@@ -32,6 +37,8 @@ struct BlobCache {
 
     let location: Location
     let limitBytes: UInt64
+    /// Whether to say on standard error how each cached blob was verified.
+    let tracing: Bool
 
     /// The cache the environment describes (`variable` reads it; empty counts as unset).
     init(variable: (String) -> String? = BlobCache.environmentVariable) {
@@ -48,6 +55,7 @@ struct BlobCache {
         }
         let megabytes = variable("PLUGIN_HOST_BLOB_CACHE_MB").flatMap { UInt64($0) } ?? 4096
         limitBytes = megabytes << 20
+        tracing = variable("PLUGIN_HOST_BLOB_CACHE_TRACE") != nil
     }
 
     /// A variable of this process's environment; nil when unset or empty.
@@ -72,7 +80,7 @@ struct BlobCache {
         if let problem = preparePrivateDirectory(directory) { return .failure(problem) }
         let name = BlobReference.hex(digest)
         let final = directory + "/" + name
-        if let descriptor = openCached(final, digest: digest, size: size) { return .success(descriptor) }
+        if let descriptor = openCached(final, digest: digest, size: size, in: directory) { return .success(descriptor) }
         var template = Array("\(directory)/.partial-\(name.prefix(16))-XXXXXX".utf8CString)
         let partial = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard partial >= 0 else { return .failure(BlobFailure("cannot write to the blob cache \(directory): \(errnoText())")) }
@@ -80,6 +88,7 @@ struct BlobCache {
         let partialPath = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
         defer { close(partial) }
         // Verified before anyone can find it under its name.
+        let verifiedSince = BlobStamp.now()
         if let failure = fetchVerified(digest: digest, size: size, into: partial, fetch: fetch) {
             unlink(partialPath)
             return .failure(failure)
@@ -91,8 +100,11 @@ struct BlobCache {
             unlink(partialPath)
             return .failure(BlobFailure("cannot store blob \(name.prefix(16)) in \(directory): \(errnoText())"))
         }
+        // (Renaming changes the file's status-change time on most file systems, after the hash:
+        // this stamp vouches for the file only where it did not, and otherwise gives its use time.)
+        stamp(verified, digest: digest, since: verifiedSince, at: directory + "/" + BlobStamp.name(for: name), in: directory)
+        if tracing { printError("blob cache: \(name.prefix(16)): fetched and hashed") }
         evict(keeping: name)
-        BlobCache.holdInUse(verified)
         return .success(verified)
     }
 
@@ -147,10 +159,11 @@ struct BlobCache {
         return nil
     }
 
-    /// The cached blob, if its file has the right size and content (hashed at each open: a file
-    /// name proves nothing), its use time refreshed for the eviction order when no other worker
-    /// has it open. A file whose content does not match is removed, with a warning.
-    private func openCached(_ path: String, digest: [UInt8], size: UInt64) -> Int32? {
+    /// The cached blob, if its file has the right size and content: hashed, unless its stamp
+    /// vouches for the very file opened (compared with `fstat` of the descriptor, so a file
+    /// swapped in after the open cannot profit from it). A file whose content does not match is
+    /// removed with its stamp, and a warning.
+    private func openCached(_ path: String, digest: [UInt8], size: UInt64, in directory: String) -> Int32? {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { return nil }
         var info = stat()
@@ -158,35 +171,44 @@ struct BlobCache {
             close(descriptor)
             return nil
         }
+        let name = BlobReference.hex(digest)
+        let stampPath = directory + "/" + BlobStamp.name(for: name)
+        if BlobStamp.read(stampPath, refreshingUseTime: true)?.vouches(for: info, digest: digest) == true {
+            if tracing { printError("blob cache: \(name.prefix(16)): unchanged since verified (stamp), not hashed") }
+            return descriptor
+        }
+        let verifiedSince = BlobStamp.now()
         guard let actual = SHA256Hasher.digest(ofFile: descriptor), actual.digest == digest, actual.size == size else {
             close(descriptor)
             // Only the file just read: another worker may have put a good copy there meanwhile.
             var current = stat()
-            if stat(path, &current) == 0, current.st_dev == info.st_dev, current.st_ino == info.st_ino { unlink(path) }
+            if stat(path, &current) == 0, current.st_dev == info.st_dev, current.st_ino == info.st_ino {
+                unlink(path)
+                unlink(stampPath)
+            }
             printError("blob cache: \(path) does not match its SHA-256 (damaged or planted): removed, fetching the blob again")
             return nil
         }
-        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { _ = futimens(descriptor, nil) }
-        BlobCache.holdInUse(descriptor)
+        if tracing { printError("blob cache: \(name.prefix(16)): hashed") }
+        stamp(descriptor, digest: digest, since: verifiedSince, at: stampPath, in: directory)
         return descriptor
     }
 
-    /// Holds a shared lock on the open blob until the plugin closes `descriptor`. The use time
-    /// is refreshed (above) only under an exclusive lock, so never while another worker holds
-    /// the blob: a refresh changes the file's modification and status-change times, which a
-    /// reader that checks a file for changes (MetamathKit's `FileContents`) would report as
-    /// "changed while being read".
-    private static func holdInUse(_ descriptor: Int32) {
-        while flock(descriptor, LOCK_SH) != 0 && errno == EINTR {}
+    /// Records at `stampPath` that the blob open as `descriptor`, as `fstat` shows it now, was
+    /// verified by a hash that began at `since`.
+    private func stamp(_ descriptor: Int32, digest: [UInt8], since: timespec, at stampPath: String, in directory: String) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return }
+        BlobStamp(digest: digest, file: .init(info), verifiedSince: since).write(to: stampPath, in: directory)
     }
 
-    /// Deletes the least recently used blobs until the cache fits its limit (never `keeping`),
-    /// and partial files abandoned for an hour.
+    /// Deletes the least recently used blobs with their stamps until the cache fits its limit
+    /// (never `keeping`), stamps whose blob is gone, and partial files abandoned for an hour.
+    /// A blob's use time is its stamp's modification time, else its own.
     private func evict(keeping: String) {
         guard case .directory(let directory) = location, let stream = opendir(directory) else { return }
         defer { closedir(stream) }
-        var entries: [(name: String, size: UInt64, used: Int)] = []
-        var total: UInt64 = 0
+        var files: [String: stat] = [:]
         let now = time(nil)
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -199,11 +221,23 @@ struct BlobCache {
                 if now - info.st_mtim.tv_sec > 3600 { unlink(directory + "/" + name) }
                 continue
             }
-            entries.append((name, UInt64(info.st_size), info.st_mtim.tv_sec))
+            files[name] = info
+        }
+        var entries: [(name: String, size: UInt64, used: Int)] = []
+        var total: UInt64 = 0
+        for (name, info) in files {
+            if let blob = BlobStamp.blob(ofStamp: name) {
+                if files[blob] == nil { unlink(directory + "/" + name) }
+                continue
+            }
+            entries.append((name, UInt64(info.st_size), (files[BlobStamp.name(for: name)] ?? info).st_mtim.tv_sec))
             total += UInt64(info.st_size)
         }
         for entry in entries.sorted(by: { $0.used < $1.used }) where total > limitBytes && entry.name != keeping {
-            if unlink(directory + "/" + entry.name) == 0 { total -= entry.size }
+            if unlink(directory + "/" + entry.name) == 0 {
+                unlink(directory + "/" + BlobStamp.name(for: entry.name))
+                total -= entry.size
+            }
         }
     }
 
