@@ -8,8 +8,6 @@ public enum HostError: Error, Sendable, CustomStringConvertible {
     case plugin(PluginLoadError)
     /// No plugin of that name on the search path.
     case pluginNotFound(name: String, searched: [String])
-    /// The worker executable is missing.
-    case workerNotFound(String)
 
     public var description: String {
         switch self {
@@ -17,7 +15,6 @@ public enum HostError: Error, Sendable, CustomStringConvertible {
         case .plugin(let error): return error.description
         case .pluginNotFound(let name, let searched):
             return "no plugin named '\(name)' in \(searched.isEmpty ? "(no directories)" : searched.joined(separator: ":"))"
-        case .workerNotFound(let path): return "\(path): worker executable not found"
         }
     }
 }

@@ -12,8 +12,6 @@ final class HostState {
     var downUntil: UInt64 = 0
     /// Set when the host was dropped; the message says why.
     var dropped: String?
-    /// The last failure, for the report when every host is gone.
-    var lastFailure: String?
     /// When the last failure was recorded (monotonic nanoseconds): workers spawned before it
     /// that fail later belong to the same outage.
     var lastFailureAt: UInt64 = 0

@@ -1,11 +1,9 @@
 import PluginProtocol
 
-/// One task kind in a run: its plugin, queue, policy and counters.
+/// One task kind in a run: its plugin, queue and counters.
 final class KindState {
-    let index: Int
     let name: String
     let plugin: MasterPlugin
-    let policy: WorkerPolicy
     var queue = PendingQueue()
     /// False once `pull` said the input is exhausted (true from the start without `pull`).
     var inputExhausted: Bool
@@ -22,11 +20,9 @@ final class KindState {
     var nextUID = 0
     var counts = OutcomeCounts()
 
-    init(index: Int, name: String, plugin: MasterPlugin, policy: WorkerPolicy) {
-        self.index = index
+    init(name: String, plugin: MasterPlugin) {
         self.name = name
         self.plugin = plugin
-        self.policy = policy
         self.inputExhausted = !plugin.canPull
     }
 }

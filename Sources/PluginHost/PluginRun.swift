@@ -32,7 +32,7 @@ public final class PluginRun: Sendable {
         let effective = policy ?? library.defaultPolicy
         let plugin = try MasterPlugin(library: library, arguments: arguments, policy: effective,
                                       maxWorkers: scheduler.configuration.jobs, blobs: scheduler.blobs)
-        try scheduler.addKind(plugin, policy: effective)
+        try scheduler.addKind(plugin)
     }
 
     /// Calls `observer` for every event of `categories`, in order, on the thread that caused it,

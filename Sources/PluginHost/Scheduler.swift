@@ -91,7 +91,7 @@ final class Scheduler: @unchecked Sendable {
 
     // MARK: - Set-up
 
-    func addKind(_ plugin: MasterPlugin, policy: WorkerPolicy) throws(HostError) {
+    func addKind(_ plugin: MasterPlugin) throws(HostError) {
         lock.lock()
         defer { lock.unlock() }
         guard !started else { throw HostError.usage("task kinds must be added before the run starts") }
@@ -104,7 +104,7 @@ final class Scheduler: @unchecked Sendable {
             name = "\(plugin.library.name)-\(suffix)"
             suffix += 1
         }
-        let kind = KindState(index: kinds.count, name: name, plugin: plugin, policy: policy)
+        let kind = KindState(name: name, plugin: plugin)
         kinds.append(kind)
         absorbSideEffectsLocked(kind, parent: nil, origin: nil)
     }
@@ -611,7 +611,6 @@ final class Scheduler: @unchecked Sendable {
     func hostFailedLocked(_ host: HostState, message: String, workerSpawnedAt: UInt64) {
         guard host.dropped == nil, workerSpawnedAt >= host.lastFailureAt else { return }
         host.consecutiveFailures += 1
-        host.lastFailure = message
         host.lastFailureAt = monotonicNanoseconds()
         let hasLiveWorkers = slots.contains { worker in
             guard let worker, worker.host === host else { return false }
