@@ -13,7 +13,6 @@ let leanRuntime: [SwiftSetting] = [
 
 let package = Package(
     name: "PluginHost",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "PluginHost", targets: ["PluginHost"]),
         .library(name: "PluginKit", targets: ["PluginKit"]),
@@ -29,7 +28,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
@@ -52,7 +50,6 @@ let package = Package(
             name: "PluginHost",
             dependencies: [
                 "PluginProtocol", "PluginABI", "CSupport",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -68,7 +65,6 @@ let package = Package(
             dependencies: [
                 "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
