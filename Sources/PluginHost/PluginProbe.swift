@@ -55,16 +55,18 @@ enum PluginProbe {
         let deadline = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9 + timeLimit
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !open.isEmpty {
-            clock_gettime(CLOCK_MONOTONIC, &clock)
-            let left = deadline - (Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9)
-            if left <= 0 { return (answer, "", true) }
             var polled = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&polled, nfds_t(polled.count), Int32(min(left * 1000 + 1, 60_000)))
-            if ready < 0 && errno == EINTR { continue }
+            var left = 0.0
+            // The time left is measured again for each try: an interrupted poll does not extend it.
+            let ready = retryingOnInterrupt { () -> Int32 in
+                clock_gettime(CLOCK_MONOTONIC, &clock)
+                left = deadline - (Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9)
+                return left <= 0 ? 0 : poll(&polled, nfds_t(polled.count), Int32(min(left * 1000 + 1, 60_000)))
+            }
+            if left <= 0 { return (answer, "", true) }
             guard ready >= 0 else { break }
             for entry in polled where entry.revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
+                let count = buffer.withUnsafeMutableBytes { (try? Descriptor(entry.fd).read(into: $0)) ?? -1 }
                 if count <= 0 {
                     open.removeAll { $0 == entry.fd }
                 } else if entry.fd == process.output.rawValue {

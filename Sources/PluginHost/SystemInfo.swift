@@ -1,4 +1,5 @@
 import CSupport
+import PluginProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -64,8 +65,7 @@ enum SystemInfo {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while bytes.count < 65536 {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
+            let count = buffer.withUnsafeMutableBytes { (try? Descriptor(fd).read(into: $0)) ?? -1 }
             guard count > 0 else { break }
             bytes.append(contentsOf: buffer[0..<count])
         }

@@ -115,9 +115,7 @@ final class WorkerProcess: @unchecked Sendable {
         var status: Int32 = 0
         // Whatever the worker left behind goes with it (its cgroup is emptied and removed).
         defer { cgroup?.release() }
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return .unknown }
-        }
+        guard retryingOnInterrupt({ waitpid(pid, &status, 0) }) >= 0 else { return .unknown }
         var value: Int32 = 0
         switch csupport_decode_wait_status(status, &value) {
         case 1: return .exited(value)

@@ -27,22 +27,16 @@ public struct Descriptor: Sendable, Hashable {
 
     /// `read(into:)` as a result, for use inside non-throwing buffer closures.
     public func readResult(into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, SystemError> {
-        while true {
-            let count = Glibc.read(rawValue, buffer.baseAddress, buffer.count)
-            if count >= 0 { return .success(count) }
-            if errno != EINTR { return .failure(SystemError(code: errno)) }
-        }
+        let count = retryingOnInterrupt { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        return count >= 0 ? .success(count) : .failure(SystemError(code: errno))
     }
 
     /// `writeAll(_:)` returning the failure, if any, for use inside non-throwing buffer closures.
     public func writeAllResult(_ bytes: UnsafeRawBufferPointer) -> SystemError? {
         var offset = 0
         while offset < bytes.count {
-            let written = Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return SystemError(code: errno)
-            }
+            let written = retryingOnInterrupt { Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 { return SystemError(code: errno) }
             offset += written
         }
         return nil

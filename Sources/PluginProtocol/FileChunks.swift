@@ -17,8 +17,9 @@ public enum FileChunks {
         var offset: UInt64 = 0
         while limit.map({ offset < $0 }) ?? true {
             let want = limit.map { Int(min(UInt64(chunkSize), $0 - offset)) } ?? chunkSize
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, want, off_t(offset)) }
-            if count < 0 && errno == EINTR { continue }
+            let count = buffer.withUnsafeMutableBytes { raw in
+                retryingOnInterrupt { pread(descriptor, raw.baseAddress, want, off_t(offset)) }
+            }
             guard count >= 0 else { return nil }
             if count == 0 { return limit == nil ? offset : nil }
             offset += UInt64(count)

@@ -117,9 +117,8 @@ private struct ELFFile {
         var done = 0
         while done < bytes.count {
             let got = bytes.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done))
+                retryingOnInterrupt { pread(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done)) }
             }
-            if got < 0 && errno == EINTR { continue }
             guard got > 0 else { return nil }
             done += got
         }

@@ -57,8 +57,7 @@ public struct DatabaseImage: Sendable {
         var written = 0
         let bytes = storage.bytes
         while written < bytes.count {
-            let count = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-            if count < 0 && errno == EINTR { continue }
+            let count = retryingOnInterrupt { Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written) }
             guard count > 0 else { return count == 0 ? EIO : errno }
             written += count
         }

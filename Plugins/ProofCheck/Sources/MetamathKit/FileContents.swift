@@ -54,11 +54,8 @@ final class FileContents {
                 if size > 0 { break }  // Longer than its size: a change (found below).
                 buffer = try buffer.grown(keeping: count)
             }
-            let got = read(descriptor, buffer.base + count, buffer.capacity - count)
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw SystemError(errno: errno)
-            }
+            let got = retryingOnInterrupt { read(descriptor, buffer.base + count, buffer.capacity - count) }
+            if got < 0 { throw SystemError(errno: errno) }
             if got == 0 { break }
             count += got
             if !notified {

@@ -23,8 +23,7 @@ enum ImageSink {
         case .file(let descriptor):
             var done = 0
             while done < bytes.count {
-                let count = pwrite(descriptor, base + done, bytes.count - done, off_t(offset + done))
-                if count < 0 && errno == EINTR { continue }
+                let count = retryingOnInterrupt { pwrite(descriptor, base + done, bytes.count - done, off_t(offset + done)) }
                 guard count > 0 else { return count == 0 ? EIO : errno }
                 done += count
             }
