@@ -19,12 +19,10 @@ final class HelperThread {
     /// Starts `work` on a new thread.
     init(_ work: @escaping () -> Void) {
         let box = Work(work)
-        let context = Unmanaged.passRetained(box).toOpaque()
-        var handle = pthread_t()
-        if pthread_create(&handle, nil, helperThreadMain, context) == 0 {
-            thread = handle
-        } else {
-            Unmanaged<Work>.fromOpaque(context).release()
+        let context = Unmanaged.passRetained(box)
+        thread = Self.start(context)
+        if thread == nil {
+            context.release()
             pending = box
         }
     }
@@ -32,13 +30,21 @@ final class HelperThread {
     /// Starts `work` on a new thread that nothing waits for (runs it on this one if no thread
     /// can be created). The work, and what it captures, is released on that thread.
     static func detach(_ work: @escaping () -> Void) {
-        let context = Unmanaged.passRetained(Work(work)).toOpaque()
-        var handle = pthread_t()
-        if pthread_create(&handle, nil, helperThreadMain, context) == 0 {
+        let context = Unmanaged.passRetained(Work(work))
+        if let handle = start(context) {
             pthread_detach(handle)
         } else {
-            Unmanaged<Work>.fromOpaque(context).takeRetainedValue().run()
+            context.takeRetainedValue().run()
         }
+    }
+
+    /// The one `pthread_create` of this module: a joinable thread that runs the work and takes
+    /// over the reference `context` holds, or nil (the reference still the caller's) when no
+    /// thread could be created.
+    private static func start(_ context: Unmanaged<Work>) -> pthread_t? {
+        var handle = pthread_t()
+        guard pthread_create(&handle, nil, helperThreadMain, context.toOpaque()) == 0 else { return nil }
+        return handle
     }
 
     /// Whether the work runs on its own thread (false when no thread could be created: it then
