@@ -8,7 +8,8 @@ import Glibc
 /// worker of the user on the machine and bounded in size (least recently used files go first).
 ///
 /// A fetched blob is written to a private partial file while its digest is computed, and is
-/// renamed to its digest's name only when size and digest match. A name is not trusted on its
+/// linked under its digest's name only when size and digest match (never renamed over a file
+/// another worker may be reading). A name is not trusted on its
 /// own, though: an open from the cache hashes the file again unless its stamp (`BlobStamp`,
 /// written after each verification) shows the opened file unchanged since it was last hashed;
 /// a file whose content does not match its name (damaged, or planted) is removed with its stamp
@@ -95,12 +96,23 @@ struct BlobCache {
         }
         // Opened before it gets its name: another worker's eviction may unlink it at once.
         let verified = Glibc.open(partialPath, O_RDONLY | O_CLOEXEC)
-        guard verified >= 0, rename(partialPath, final) == 0 else {
+        // Published with link, never rename: when another worker fetched the same blob at the
+        // same time and published it first, renaming over its file would change that file's link
+        // count and status-change time while the other worker reads it (ProofCheck's image reader
+        // then reports "changed while being read"). The loser keeps its own verified copy, unnamed.
+        let published = verified >= 0 ? link(partialPath, final) : -1
+        let publishError = errno
+        unlink(partialPath)
+        if verified >= 0 && published != 0 && publishError == EEXIST {
+            if tracing { printError("blob cache: \(name.prefix(16)): fetched and hashed; another worker stored it first") }
+            return .success(verified)
+        }
+        guard verified >= 0, published == 0 else {
             if verified >= 0 { close(verified) }
-            unlink(partialPath)
+            errno = publishError
             return .failure(BlobFailure("cannot store blob \(name.prefix(16)) in \(directory): \(errnoText())"))
         }
-        // (Renaming changes the file's status-change time on most file systems, after the hash:
+        // (Linking and unlinking change the file's status-change time, after the hash:
         // this stamp vouches for the file only where it did not, and otherwise gives its use time.)
         stamp(verified, digest: digest, since: verifiedSince, at: directory + "/" + BlobStamp.name(for: name), in: directory)
         if tracing { printError("blob cache: \(name.prefix(16)): fetched and hashed") }
@@ -167,12 +179,19 @@ struct BlobCache {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { return nil }
         var info = stat()
-        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, UInt64(info.st_size) == size else {
+        guard fstat(descriptor, &info) == 0 else {
             close(descriptor)
             return nil
         }
         let name = BlobReference.hex(digest)
         let stampPath = directory + "/" + BlobStamp.name(for: name)
+        guard (info.st_mode & S_IFMT) == S_IFREG, UInt64(info.st_size) == size else {
+            // Of the wrong size (a full disk, a planted file): removed, since a fetched copy is
+            // linked under the name only where no file has it.
+            close(descriptor)
+            removeIfStill(path, info, stampPath: stampPath)
+            return nil
+        }
         if BlobStamp.read(stampPath, refreshingUseTime: true)?.vouches(for: info, digest: digest) == true {
             if tracing { printError("blob cache: \(name.prefix(16)): unchanged since verified (stamp), not hashed") }
             return descriptor
@@ -180,18 +199,22 @@ struct BlobCache {
         let verifiedSince = BlobStamp.now()
         guard let actual = SHA256Hasher.digest(ofFile: descriptor), actual.digest == digest, actual.size == size else {
             close(descriptor)
-            // Only the file just read: another worker may have put a good copy there meanwhile.
-            var current = stat()
-            if stat(path, &current) == 0, current.st_dev == info.st_dev, current.st_ino == info.st_ino {
-                unlink(path)
-                unlink(stampPath)
-            }
+            removeIfStill(path, info, stampPath: stampPath)
             printError("blob cache: \(path) does not match its SHA-256 (damaged or planted): removed, fetching the blob again")
             return nil
         }
         if tracing { printError("blob cache: \(name.prefix(16)): hashed") }
         stamp(descriptor, digest: digest, since: verifiedSince, at: stampPath, in: directory)
         return descriptor
+    }
+
+    /// Removes the file at `path` and its stamp if `path` still names the file `opened` describes
+    /// (another worker may have put a good copy there meanwhile).
+    private func removeIfStill(_ path: String, _ opened: stat, stampPath: String) {
+        var current = stat()
+        guard lstat(path, &current) == 0, current.st_dev == opened.st_dev, current.st_ino == opened.st_ino else { return }
+        unlink(path)
+        unlink(stampPath)
     }
 
     /// Records at `stampPath` that the blob open as `descriptor`, as `fstat` shows it now, was
