@@ -31,12 +31,14 @@ demo: build
 	$(BIN)/plugin-host run -j 2 proofcheck Examples/proofcheck/implication.mm
 
 # Unit and CLI tests (debug), then the release integration tests: all of iset.mm through the
-# host, and workers on two ssh hosts in network namespaces.
+# host, two workers filling one blob cache at once, and workers on two ssh hosts in network
+# namespaces.
 test: build test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) build -c release
 	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
+	bash Tests/Integration/blob-cache-race.sh $(RELEASE_BIN)
 	bash Tests/Integration/remote-hosts.sh $(RELEASE_BIN)
 
 bench: deps test-deps
