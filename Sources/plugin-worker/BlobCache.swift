@@ -94,8 +94,10 @@ struct BlobCache {
             unlink(partialPath)
             return .failure(failure)
         }
-        // Opened before it gets its name: another worker's eviction may unlink it at once.
+        // Opened before it gets its name: another worker's eviction may unlink it at once
+        // (unless it is held, as it is from before it has a name).
         let verified = Glibc.open(partialPath, O_RDONLY | O_CLOEXEC)
+        if verified >= 0 { BlobCache.holdInUse(verified) }
         // Published with link, never rename: when another worker fetched the same blob at the
         // same time and published it first, renaming over its file would change that file's link
         // count and status-change time while the other worker reads it (ProofCheck's image reader
@@ -178,6 +180,8 @@ struct BlobCache {
     private func openCached(_ path: String, digest: [UInt8], size: UInt64, in directory: String) -> Int32? {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { return nil }
+        // Held before it is examined: an eviction that unlinked it meanwhile is over by then.
+        BlobCache.holdInUse(descriptor)
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
             close(descriptor)
@@ -208,6 +212,28 @@ struct BlobCache {
         return descriptor
     }
 
+    /// Holds a shared lock on the open blob until the plugin closes `descriptor`: eviction
+    /// removes only a blob it can lock exclusively, since unlinking a file changes its link
+    /// count and status-change time, which a reader that checks a file for changes
+    /// (MetamathKit's `FileContents`) reports as "changed while being read".
+    private static func holdInUse(_ descriptor: Int32) {
+        _ = retryingOnInterrupt { flock(descriptor, LOCK_SH) }
+    }
+
+    /// Unlinks the blob file `path` (and its stamp) unless a worker holds it (`holdInUse`);
+    /// true when it was removed.
+    private func removeUnlessHeld(_ path: String, stampPath: String) -> Bool {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var opened = stat(), current = stat()
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, fstat(descriptor, &opened) == 0,
+              lstat(path, &current) == 0, current.st_dev == opened.st_dev, current.st_ino == opened.st_ino,
+              unlink(path) == 0 else { return false }
+        unlink(stampPath)
+        return true
+    }
+
     /// Removes the file at `path` and its stamp if `path` still names the file `opened` describes
     /// (another worker may have put a good copy there meanwhile).
     private func removeIfStill(_ path: String, _ opened: stat, stampPath: String) {
@@ -226,7 +252,8 @@ struct BlobCache {
     }
 
     /// Deletes the least recently used blobs with their stamps until the cache fits its limit
-    /// (never `keeping`), stamps whose blob is gone, and partial files abandoned for an hour.
+    /// (never `keeping`, nor a blob a worker holds open), stamps whose blob is gone, and partial
+    /// files abandoned for an hour.
     /// A blob's use time is its stamp's modification time, else its own.
     private func evict(keeping: String) {
         guard case .directory(let directory) = location, let stream = opendir(directory) else { return }
@@ -257,8 +284,7 @@ struct BlobCache {
             total += UInt64(info.st_size)
         }
         for entry in entries.sorted(by: { $0.used < $1.used }) where total > limitBytes && entry.name != keeping {
-            if unlink(directory + "/" + entry.name) == 0 {
-                unlink(directory + "/" + BlobStamp.name(for: entry.name))
+            if removeUnlessHeld(directory + "/" + entry.name, stampPath: directory + "/" + BlobStamp.name(for: entry.name)) {
                 total -= entry.size
             }
         }
