@@ -178,7 +178,9 @@ struct BlobCache {
     /// swapped in after the open cannot profit from it). A file whose content does not match is
     /// removed with its stamp, and a warning.
     private func openCached(_ path: String, digest: [UInt8], size: UInt64, in directory: String) -> Int32? {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        // O_NONBLOCK: a FIFO planted under the name must not wait for a writer (it is removed
+        // below); cleared again for the regular file handed out.
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { return nil }
         // Held before it is examined: an eviction that unlinked it meanwhile is over by then.
         BlobCache.holdInUse(descriptor)
@@ -196,6 +198,7 @@ struct BlobCache {
             removeIfStill(path, info, stampPath: stampPath)
             return nil
         }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         if BlobStamp.read(stampPath, refreshingUseTime: true)?.vouches(for: info, digest: digest) == true {
             if tracing { printError("blob cache: \(name.prefix(16)): unchanged since verified (stamp), not hashed") }
             return descriptor
