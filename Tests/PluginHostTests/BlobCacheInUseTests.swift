@@ -28,9 +28,7 @@ struct BlobCacheInUseTests {
     func heldBlobKeepsItsTimes() async throws {
         let directory = TemporaryDirectory()
         let (path, bytes) = BlobTests.makeFile(directory, "image.bin", size: 300_000, seed: 31)
-        let cache = directory.file("cache")
-        #expect(mkdir(cache, 0o700) == 0)
-        let cached = cache + "/" + BlobReference.hex(try BlobCacheTrustTests.sha256(bytes))
+        let (cache, cached) = try BlobCacheTrustTests.privateCache(directory, for: bytes)
         try Data(bytes).write(to: URL(fileURLWithPath: cached))
         // Used a day ago, as far as the cache knows.
         var old = [timespec(tv_sec: time(nil) - 86_400, tv_nsec: 0), timespec(tv_sec: time(nil) - 86_400, tv_nsec: 0)]

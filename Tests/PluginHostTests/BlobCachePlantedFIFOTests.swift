@@ -16,9 +16,7 @@ struct BlobCachePlantedFIFOTests {
     func fifoIsReplaced() async throws {
         let directory = TemporaryDirectory()
         let (path, bytes) = BlobTests.makeFile(directory, "data.bin", size: 200_000, seed: 71)
-        let cache = directory.file("cache")
-        #expect(mkdir(cache, 0o700) == 0)
-        let cached = cache + "/" + BlobReference.hex(try BlobCacheTrustTests.sha256(bytes))
+        let (cache, cached) = try BlobCacheTrustTests.privateCache(directory, for: bytes)
         #expect(mkfifo(cached, 0o600) == 0)
         let test = try TestRun(chaos: ["blob:\(path)"], try BlobTests.remoteConfiguration(directory, cache: cache, retries: 0))
         let report = try await test.startAndFinish()

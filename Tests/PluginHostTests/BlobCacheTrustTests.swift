@@ -33,13 +33,18 @@ struct BlobCacheTrustTests {
         return configuration
     }
 
+    /// A private cache directory (mode 700) in `directory`, and the path a blob of `bytes` has in it.
+    static func privateCache(_ directory: TemporaryDirectory, for bytes: [UInt8]) throws -> (cache: String, cached: String) {
+        let cache = directory.file("cache")
+        #expect(mkdir(cache, 0o700) == 0)
+        return (cache, cache + "/" + BlobReference.hex(try sha256(bytes)))
+    }
+
     @Test("a planted file of the right name and size but other content is detected, removed and not used")
     func plantedBlobIsNotUsed() async throws {
         let directory = TemporaryDirectory()
         let (path, bytes) = BlobTests.makeFile(directory, "image.bin", size: 500_000, seed: 21)
-        let cache = directory.file("cache")
-        #expect(mkdir(cache, 0o700) == 0)
-        let planted = cache + "/" + BlobReference.hex(try Self.sha256(bytes))
+        let (cache, planted) = try Self.privateCache(directory, for: bytes)
         let (_, wrong) = BlobTests.makeFile(directory, "planted.bin", size: bytes.count, seed: 22)
         try Data(wrong).write(to: URL(fileURLWithPath: planted))
 
