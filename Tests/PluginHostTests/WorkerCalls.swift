@@ -1,0 +1,33 @@
+// Starting a plugin's worker and calling its perform function, recording what it produced.
+import PluginABI
+
+func startWorker(_ descriptor: ph_plugin_descriptor, name: String) -> UnsafeMutableRawPointer? {
+    name.withCString { name in
+        var params = ph_worker_params(worker_name: name)
+        return descriptor.worker_init?(&params)
+    }
+}
+
+/// What one `perform` call produced.
+final class PerformRecord {
+    var status: Int32 = -1
+    var response: [UInt8]?
+    var feedback: [[UInt8]] = []
+    var failure: String?
+
+    static func from(_ context: UnsafePointer<ph_perform_context>?) -> PerformRecord {
+        Unmanaged<PerformRecord>.fromOpaque(context!.pointee.host_data!).takeUnretainedValue()
+    }
+}
+
+func perform(_ descriptor: ph_plugin_descriptor, _ worker: UnsafeMutableRawPointer, _ request: [UInt8]) -> PerformRecord {
+    let record = PerformRecord()
+    var context = ph_perform_context()
+    context.host_data = Unmanaged.passUnretained(record).toOpaque()
+    context.respond = { context, data, count in PerformRecord.from(context).response = copy(data, count) }
+    context.feedback = { context, data, count in PerformRecord.from(context).feedback.append(copy(data, count)) }
+    context.should_stop = { _ in 0 }
+    context.fail = { context, message in PerformRecord.from(context).failure = string(message) }
+    record.status = withView(request) { request in descriptor.perform!(worker, request, &context) }
+    return record
+}
