@@ -1,0 +1,75 @@
+// A `plugin-host` process run by a test, and what it produced.
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a `plugin-host` invocation produced.
+struct CLIResult {
+    var status: Int32
+    var signalled: Bool
+    var stdout: String
+    var stderr: String
+
+    /// Non-empty stderr lines.
+    var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { !$0.isEmpty } }
+}
+
+/// A running `plugin-host` process whose output goes to files in a temporary directory.
+final class HostProcess: @unchecked Sendable {
+    let process = Process()
+    let directory = TemporaryDirectory()
+    private let exited = DispatchSemaphore(value: 0)
+    private let outPath: String
+    private let errPath: String
+
+    /// `standardInput`: a file to read as stdin (default: /dev/null).
+    init(_ arguments: [String], standardInput: String? = nil) throws {
+        outPath = directory.write("stdout", "")
+        errPath = directory.write("stderr", "")
+        process.executableURL = URL(fileURLWithPath: TestPaths.pluginHost)
+        process.arguments = arguments
+        if let standardInput {
+            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: standardInput))
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let exited = self.exited
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// What the process wrote to stderr so far.
+    var stderrSoFar: String { String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self) }
+
+    /// Waits for the exit without blocking a cooperative thread; kills the process after `timeout`.
+    func result(timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) async -> CLIResult {
+        let exited = self.exited
+        let finished: Bool = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: exited.wait(timeout: .now() + timeout) == .success)
+            }
+        }
+        if !finished {
+            Issue.record("plugin-host did not exit within \(timeout) s", sourceLocation: sourceLocation)
+            kill(pid, SIGKILL)
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { exited.wait(); continuation.resume() }
+            }
+        }
+        return CLIResult(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
+                         stdout: String(decoding: ProcessProbe.readFile(outPath) ?? [], as: UTF8.self),
+                         stderr: String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self))
+    }
+
+    static func run(_ arguments: [String], standardInput: String? = nil, timeout: Double = 60,
+                    sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
+        try await HostProcess(arguments, standardInput: standardInput).result(timeout: timeout, sourceLocation: sourceLocation)
+    }
+}
