@@ -111,11 +111,16 @@ let package = Package(
         ),
         // Functions the parmap tests and benchmarks call (crash, hang, strings, mixed types, ~1 µs work).
         .target(name: "ParMapFixture", path: "Tests/Fixtures/ParMapFixture"),
+        // Tests, one target per module. The CLI-level tests run the built `plugin-host`, which
+        // finds the plugins beside itself: `swift build --build-tests` builds every product.
+        // Helpers shared by several test targets: paths, processes, files, runs under test.
+        .target(name: "TestSupport", dependencies: ["PluginHost", "PluginProtocol"], path: "Tests/TestSupport"),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginABI"]),
+        .testTarget(name: "PluginProtocolTests", dependencies: ["PluginProtocol", "TestSupport"]),
+        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "PluginProtocol", "PluginABI", "TestSupport"]),
         .testTarget(name: "MetamathKitTests", dependencies: ["MetamathKit"]),
-        .testTarget(
-            name: "PluginHostTests",
-            dependencies: ["PluginHost", "PluginProtocol", "PluginKit"]
-        ),
+        .testTarget(name: "ProofCheckTests", dependencies: ["PluginHost", "PluginProtocol", "TestSupport"]),
+        .testTarget(name: "ParMapTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

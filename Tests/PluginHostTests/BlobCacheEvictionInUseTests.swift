@@ -7,6 +7,7 @@
 import Foundation
 import PluginHost
 import PluginProtocol
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@
 import Foundation
 import PluginABI
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@
 // killed and replaced (S6); cancelAll empties everything and leaves no process (S14, S19);
 // cancelling a worker by name loses its task with it, and the task is retried (S8).
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -6,6 +6,7 @@
 import Foundation
 import PluginHost
 import PluginProtocol
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

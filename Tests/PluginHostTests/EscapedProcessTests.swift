@@ -2,6 +2,7 @@
 // group and session (setsid, then a second fork, as a daemon does): each worker runs in a cgroup
 // of its own, killed and removed when the worker ends (issue 12, defect 9: one orphan per task).
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 // The event stream: what an embedding program (or `--events`) sees, in order, once per fact.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Event stream")

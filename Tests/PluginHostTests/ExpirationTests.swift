@@ -1,6 +1,7 @@
 // Time limits: a task that runs past its limit has its worker killed; it is retried like a death
 // and, once the retries are used up, ends `expired`. A per-task limit overrides the run's.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Expiration")

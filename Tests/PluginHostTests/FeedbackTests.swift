@@ -1,6 +1,7 @@
 // Feedback flows worker → master in order, strictly before the response (S11); stray prints in the
 // worker do not corrupt the protocol; broadcasts flow master → every live worker.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Feedback and broadcast")

@@ -2,6 +2,7 @@
 // refused with one line (issue 12, defect 4: `-j 100000` made 32,432 threads up front and took
 // the machine's process ids).
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -5,6 +5,7 @@
 // Tests/Integration/remote-hosts.sh.
 import Foundation
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

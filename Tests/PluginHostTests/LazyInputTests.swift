@@ -1,6 +1,7 @@
 // `--pull`: the plugin hands its tasks out lazily through pull(max) instead of queueing them all
 // in master_open; the host pulls only while its queue is short.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Lazy input (pull)")

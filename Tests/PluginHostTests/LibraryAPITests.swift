@@ -1,5 +1,6 @@
 import PluginHost
 import PluginProtocol
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@
 // the request, a worker that writes bytes that are not frames. The task goes to on_marshal_error
 // (failed unless the plugin resolves it) and the worker is replaced.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Marshal errors")

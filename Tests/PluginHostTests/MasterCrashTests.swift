@@ -2,6 +2,7 @@
 // naming the plugin and the callback, never the Swift runtime's "Program crashed" backtrace and
 // never an exit 0 with the run carrying on (issue 12, defect 10).
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

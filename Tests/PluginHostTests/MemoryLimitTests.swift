@@ -2,6 +2,7 @@
 // killed once over the limit, and its task is lost with a reason naming the limit and the size
 // (issue 12, defect 7: the limit was only checked between jobs, and a job reached 2.9 GB).
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 // Several task kinds in one master share the worker budget (`jobs`): here the chaos plugin twice,
 // once one-shot and once persistent.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Mixed kinds")

@@ -4,6 +4,7 @@
 // the run went ahead and replaced the input with its events, exit 0.
 import Foundation
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@
 // opens fine and fails every write with ENOSPC, like a full disk. Before the fix the errors were
 // ignored and the run exited 0; now one line names the file and the error, and the exit is 2.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Output write errors")

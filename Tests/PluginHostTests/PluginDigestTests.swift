@@ -1,6 +1,7 @@
 // The plugin digest in the handshake: master and worker must run the same build of a plugin.
 import PluginHost
 import PluginProtocol
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 // Queue rules: lower priority values first, FIFO among equals; `request_of_task` saying the task
 // is obsolete skips it without touching the worker (S4).
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Queue order")

@@ -1,6 +1,7 @@
 // How many workers a run uses: the policy override, recycling after N jobs, and recycling a
 // worker whose resident memory grew past the limit.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Worker recycling and policy")

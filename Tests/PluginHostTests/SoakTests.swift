@@ -3,6 +3,7 @@
 // ended exactly once, the counts add up, and no worker process is left.
 import PluginHost
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

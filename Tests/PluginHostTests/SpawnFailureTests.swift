@@ -2,6 +2,7 @@
 // one that writes something that is not a handshake. The run must end with every task failed, a
 // setup error and exit status 2 — never hang, never crash.
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 // A worker that dies (signal, exit, killed from outside) loses its task: the task is retried on a
 // fresh worker up to `retries` times, then fails with a message that says how the worker ended (S9).
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

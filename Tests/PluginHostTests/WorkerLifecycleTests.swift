@@ -1,6 +1,7 @@
 // Worker life: Fresh → Old(competence) after `stay` (S2), follow-ups pinned to their worker (S3),
 // one worker per job under the one-shot policy with never-reused names (S1), lazy spawning.
 import PluginHost
+import TestSupport
 import Testing
 
 @Suite("Worker lifecycle")

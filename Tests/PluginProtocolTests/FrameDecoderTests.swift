@@ -2,6 +2,7 @@
 // sizes it is fed; valid frames decode identically however the stream is split; limits and
 // malformed headers throw; the handshake payload round-trips and truncations throw.
 import PluginProtocol
+import TestSupport
 import Testing
 
 @Suite("Frame decoder and hello")

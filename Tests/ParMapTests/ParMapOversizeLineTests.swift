@@ -1,6 +1,7 @@
 // Issue 12, defect 8: a line too large for a request (over the host's frame limit of 64 MiB)
 // must fail alone. Before, the whole chunk it shared with good lines failed "not run".
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -2,8 +2,8 @@
 import PluginProtocol
 
 /// The chaos plugin, loaded once.
-enum Chaos {
-    static let library: PluginLibrary = {
+public enum Chaos {
+    public static let library: PluginLibrary = {
         do { return try PluginLibrary(path: TestPaths.chaosPlugin) } catch {
             fatalError("cannot load \(TestPaths.chaosPlugin): \(error)")
         }

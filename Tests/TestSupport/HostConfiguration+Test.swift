@@ -3,7 +3,7 @@ import PluginHost
 
 extension HostConfiguration {
     /// A test configuration: results collected, a short kill grace so cancellations are quick.
-    static func test(jobs: Int = 2, timeout: Double? = nil, retries: Int = 1, maxJobsPerWorker: Int? = nil,
+    public static func test(jobs: Int = 2, timeout: Double? = nil, retries: Int = 1, maxJobsPerWorker: Int? = nil,
                      maxWorkerRSSBytes: Int? = nil, killGracePeriod: Double = 0.2,
                      workerExecutable: String? = nil) -> HostConfiguration {
         var configuration = HostConfiguration(jobs: jobs, timeout: timeout, retries: retries,

@@ -5,6 +5,7 @@
 // a place the plugin's arguments name is now refused whether or not the file exists yet.
 import Foundation
 import PluginHost
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

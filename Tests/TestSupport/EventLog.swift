@@ -5,8 +5,8 @@ import Synchronization
 import Testing
 
 /// Records every event and worker stderr line of a run; lets a test wait for one.
-final class EventLog: Sendable {
-    enum Entry: Sendable {
+public final class EventLog: Sendable {
+    public enum Entry: Sendable {
         case event(HostEvent)
         case stderr(String)
     }
@@ -27,8 +27,11 @@ final class EventLog: Sendable {
     /// Wakes threads blocked in ``blockingWait(timeout:_:)``.
     private let condition = NSCondition()
 
+    /// An empty log.
+    public init() {}
+
     /// Called from the run's observer (under the scheduler lock: quick, no call back into the run).
-    func record(_ entry: Entry) {
+    public func record(_ entry: Entry) {
         state.withLock { state in
             state.entries.append(entry)
             var kept: [Waiter] = []
@@ -45,7 +48,7 @@ final class EventLog: Sendable {
     /// Blocks the calling (dedicated) thread until an entry satisfying `predicate` was recorded,
     /// or `timeout` seconds passed (nil). For reactions that must not wait for the Swift
     /// concurrency pool, which other (CPU-bound) tests may keep busy for seconds.
-    func blockingWait(timeout: Double = 60, _ predicate: (Entry) -> Bool) -> Entry? {
+    public func blockingWait(timeout: Double = 60, _ predicate: (Entry) -> Bool) -> Entry? {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -58,7 +61,7 @@ final class EventLog: Sendable {
     }
 
     /// ``blockingWait(timeout:_:)`` for an event kind.
-    func blockingWaitForEvent(timeout: Double = 60, _ predicate: (HostEvent.Kind) -> Bool) -> HostEvent.Kind? {
+    public func blockingWaitForEvent(timeout: Double = 60, _ predicate: (HostEvent.Kind) -> Bool) -> HostEvent.Kind? {
         let entry = blockingWait(timeout: timeout) { entry in
             if case .event(let event) = entry { return predicate(event.kind) }
             return false
@@ -68,7 +71,7 @@ final class EventLog: Sendable {
     }
 
     /// Blocks until `taskStarted` of `task` (attempt `attempt`); returns the worker's name.
-    func blockingWaitForStart(of task: UInt64, attempt: Int) -> String? {
+    public func blockingWaitForStart(of task: UInt64, attempt: Int) -> String? {
         let kind = blockingWaitForEvent { kind in
             if case .taskStarted(task, _, attempt) = kind { return true }
             return false
@@ -78,27 +81,27 @@ final class EventLog: Sendable {
     }
 
     /// Every event so far, in order.
-    var events: [HostEvent] {
+    public var events: [HostEvent] {
         state.withLock { $0.entries.compactMap { if case .event(let event) = $0 { return event } else { return nil } } }
     }
 
     /// Event kinds so far, in order.
-    var kinds: [HostEvent.Kind] { events.map(\.kind) }
+    public var kinds: [HostEvent.Kind] { events.map(\.kind) }
 
     /// The hosts dropped so far, in order.
-    var droppedHosts: [String] {
+    public var droppedHosts: [String] {
         kinds.compactMap { kind in if case .hostDropped(let host, _) = kind { host } else { nil } }
     }
 
     /// Worker stderr lines so far (as the host forwards them: `[worker] line`).
-    var stderrLines: [String] {
+    public var stderrLines: [String] {
         state.withLock { $0.entries.compactMap { if case .stderr(let line) = $0 { return line } else { return nil } } }
     }
 
     /// Waits until an entry satisfying `predicate` was recorded (already or later). Records an
     /// issue and returns nil after `timeout` seconds (a safety net; tests never rely on it).
     @discardableResult
-    func waitForEntry(_ what: String, timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation,
+    public func waitForEntry(_ what: String, timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation,
                       _ predicate: @escaping @Sendable (Entry) -> Bool) async -> Entry? {
         let id = state.withLock { state -> Int in
             state.nextWaiter += 1
@@ -132,7 +135,7 @@ final class EventLog: Sendable {
 
     /// Waits for an event whose kind satisfies `predicate`.
     @discardableResult
-    func waitFor(_ what: String, timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation,
+    public func waitFor(_ what: String, timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation,
                  _ predicate: @escaping @Sendable (HostEvent.Kind) -> Bool) async -> HostEvent? {
         let entry = await waitForEntry(what, timeout: timeout, sourceLocation: sourceLocation) { entry in
             if case .event(let event) = entry { return predicate(event.kind) }
@@ -144,7 +147,7 @@ final class EventLog: Sendable {
 
     /// Waits for `taskStarted` of `task` (optionally a given attempt); returns (worker, attempt).
     @discardableResult
-    func waitForStart(of task: UInt64, attempt: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation)
+    public func waitForStart(of task: UInt64, attempt: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation)
         async -> (worker: String, attempt: Int)?
     {
         let event = await waitFor("start of task \(task)" + (attempt.map { " attempt \($0)" } ?? ""),
@@ -158,7 +161,7 @@ final class EventLog: Sendable {
 
     /// Waits for the end of `task`.
     @discardableResult
-    func waitForEnd(of task: UInt64, sourceLocation: SourceLocation = #_sourceLocation) async -> HostEvent? {
+    public func waitForEnd(of task: UInt64, sourceLocation: SourceLocation = #_sourceLocation) async -> HostEvent? {
         await waitFor("end of task \(task)", sourceLocation: sourceLocation) { kind in
             if case .taskEnded(task, _, _, _) = kind { return true }
             return false
@@ -167,7 +170,7 @@ final class EventLog: Sendable {
 
     /// Waits for `workerEnded` of `worker`.
     @discardableResult
-    func waitForWorkerEnd(_ worker: String, sourceLocation: SourceLocation = #_sourceLocation) async -> String? {
+    public func waitForWorkerEnd(_ worker: String, sourceLocation: SourceLocation = #_sourceLocation) async -> String? {
         let event = await waitFor("end of worker \(worker)", sourceLocation: sourceLocation) { kind in
             if case .workerEnded(worker, _) = kind { return true }
             return false
@@ -179,7 +182,7 @@ final class EventLog: Sendable {
     // MARK: Views
 
     /// Task ids in the order their first `taskStarted` happened.
-    var startOrder: [UInt64] {
+    public var startOrder: [UInt64] {
         var seen = Set<UInt64>()
         var order: [UInt64] = []
         for kind in kinds {
@@ -189,36 +192,36 @@ final class EventLog: Sendable {
     }
 
     /// Every `taskStarted` as (task, worker, attempt), in order.
-    var starts: [(task: UInt64, worker: String, attempt: Int)] {
+    public var starts: [(task: UInt64, worker: String, attempt: Int)] {
         kinds.compactMap { if case .taskStarted(let task, let worker, let attempt) = $0 { return (task, worker, attempt) } else { return nil } }
     }
 
     /// The worker names of `task`'s attempts, in order.
-    func workers(of task: UInt64) -> [String] { starts.filter { $0.task == task }.map(\.worker) }
+    public func workers(of task: UInt64) -> [String] { starts.filter { $0.task == task }.map(\.worker) }
 
     /// Every `workerStarted` as (name, pid), in order.
-    var workersStarted: [(name: String, pid: Int32)] {
+    public var workersStarted: [(name: String, pid: Int32)] {
         kinds.compactMap { if case .workerStarted(let name, let pid, _) = $0 { return (name, pid) } else { return nil } }
     }
 
     /// Every `workerEnded` as (name, reason), in order.
-    var workersEnded: [(name: String, reason: String)] {
+    public var workersEnded: [(name: String, reason: String)] {
         kinds.compactMap { if case .workerEnded(let name, let reason) = $0 { return (name, reason) } else { return nil } }
     }
 
     /// The pid a worker reported in its handshake.
-    func pid(of worker: String) -> Int32? { workersStarted.last { $0.name == worker }?.pid }
+    public func pid(of worker: String) -> Int32? { workersStarted.last { $0.name == worker }?.pid }
 
     /// Ids of every queued task.
-    var queuedTasks: [UInt64] {
+    public var queuedTasks: [UInt64] {
         kinds.compactMap { if case .taskQueued(let task, _, _, _) = $0 { return task } else { return nil } }
     }
 
     /// `taskRetried` events as (task, reason).
-    var retries: [(task: UInt64, reason: String)] {
+    public var retries: [(task: UInt64, reason: String)] {
         kinds.compactMap { if case .taskRetried(let task, let reason) = $0 { return (task, reason) } else { return nil } }
     }
 
     /// Index of the first event satisfying `predicate`.
-    func index(where predicate: (HostEvent.Kind) -> Bool) -> Int? { kinds.firstIndex(where: predicate) }
+    public func index(where predicate: (HostEvent.Kind) -> Bool) -> Int? { kinds.firstIndex(where: predicate) }
 }

@@ -3,6 +3,7 @@
 // errors, competence (Old-worker requests without the library), ordering, stdin/stdout, and the
 // master's memory on a large input, the progress line.
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@
 // read ends the run with exit 2 and one line naming the file; a change after it leaves the
 // verdict on what was read.
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

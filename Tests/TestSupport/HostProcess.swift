@@ -7,26 +7,26 @@ import Glibc
 #endif
 
 /// What a `plugin-host` invocation produced.
-struct CLIResult {
-    var status: Int32
-    var signalled: Bool
-    var stdout: String
-    var stderr: String
+public struct CLIResult {
+    public var status: Int32
+    public var signalled: Bool
+    public var stdout: String
+    public var stderr: String
 
     /// Non-empty stderr lines.
-    var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { !$0.isEmpty } }
+    public var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { !$0.isEmpty } }
 }
 
 /// A running `plugin-host` process whose output goes to files in a temporary directory.
-final class HostProcess: @unchecked Sendable {
-    let process = Process()
-    let directory = TemporaryDirectory()
+public final class HostProcess: @unchecked Sendable {
+    public let process = Process()
+    public let directory = TemporaryDirectory()
     private let exited = DispatchSemaphore(value: 0)
     private let outPath: String
     private let errPath: String
 
     /// `standardInput`: a file to read as stdin (default: /dev/null).
-    init(_ arguments: [String], standardInput: String? = nil) throws {
+    public init(_ arguments: [String], standardInput: String? = nil) throws {
         outPath = directory.write("stdout", "")
         errPath = directory.write("stderr", "")
         process.executableURL = URL(fileURLWithPath: TestPaths.pluginHost)
@@ -43,13 +43,13 @@ final class HostProcess: @unchecked Sendable {
         try process.run()
     }
 
-    var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.processIdentifier }
 
     /// What the process wrote to stderr so far.
-    var stderrSoFar: String { String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self) }
+    public var stderrSoFar: String { String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self) }
 
     /// Waits for the exit without blocking a cooperative thread; kills the process after `timeout`.
-    func result(timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) async -> CLIResult {
+    public func result(timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) async -> CLIResult {
         let exited = self.exited
         let finished: Bool = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -68,7 +68,7 @@ final class HostProcess: @unchecked Sendable {
                          stderr: String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self))
     }
 
-    static func run(_ arguments: [String], standardInput: String? = nil, timeout: Double = 60,
+    public static func run(_ arguments: [String], standardInput: String? = nil, timeout: Double = 60,
                     sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
         try await HostProcess(arguments, standardInput: standardInput).result(timeout: timeout, sourceLocation: sourceLocation)
     }

@@ -3,11 +3,11 @@ import PluginHost
 import Testing
 
 /// One run under test: the run, its event log, and how many kinds were added.
-struct TestRun {
-    let run: PluginRun
-    let log = EventLog()
+public struct TestRun {
+    public let run: PluginRun
+    public let log = EventLog()
 
-    init(_ configuration: HostConfiguration = .test()) {
+    public init(_ configuration: HostConfiguration = .test()) {
         run = PluginRun(configuration: configuration)
         let log = self.log
         run.observe { log.record(.event($0)) }
@@ -15,20 +15,20 @@ struct TestRun {
     }
 
     /// A run of one chaos kind with `arguments`.
-    init(chaos arguments: [String], policy: WorkerPolicy? = nil, _ configuration: HostConfiguration = .test()) throws {
+    public init(chaos arguments: [String], policy: WorkerPolicy? = nil, _ configuration: HostConfiguration = .test()) throws {
         self.init(configuration)
         try addChaos(arguments, policy: policy)
     }
 
-    func addChaos(_ arguments: [String], policy: WorkerPolicy? = nil) throws {
+    public func addChaos(_ arguments: [String], policy: WorkerPolicy? = nil) throws {
         try run.addKind(Chaos.library, arguments: arguments, policy: policy)
     }
 
-    func start() { run.start() }
+    public func start() { run.start() }
 
     /// Waits for the end of the run (cancelling it if it takes longer than `timeout` seconds,
     /// which is recorded as an issue), then checks the invariants every run must satisfy.
-    func finish(timeout: Double = 90, checkInvariants: Bool = true,
+    public func finish(timeout: Double = 90, checkInvariants: Bool = true,
                 sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunReport {
         var report = await awaitReport(run, timeout: timeout)
         if report == nil {
@@ -42,7 +42,7 @@ struct TestRun {
     }
 
     /// The run's state, for a report on a hang.
-    var diagnostics: String {
+    public var diagnostics: String {
         let progress = run.progress
         let names = run.workerNames
         let recent = log.events.suffix(25).map { "  \($0.time) \($0.kind)" }.joined(separator: "\n")
@@ -56,7 +56,7 @@ struct TestRun {
 
     /// Starts the run, SIGKILLs the worker of `task`'s attempt `attempt` as soon as it starts
     /// (from a dedicated thread), and finishes. Fails the test if the kill did not happen.
-    func startAndFinish(killingWorkerOf task: UInt64, attempt: Int, sourceLocation: SourceLocation = #_sourceLocation)
+    public func startAndFinish(killingWorkerOf task: UInt64, attempt: Int, sourceLocation: SourceLocation = #_sourceLocation)
         async throws -> (report: RunReport, killed: KilledWorker)
     {
         let log = self.log
@@ -67,7 +67,7 @@ struct TestRun {
     }
 
     /// Starts and finishes.
-    func startAndFinish(timeout: Double = 90, sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunReport {
+    public func startAndFinish(timeout: Double = 90, sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunReport {
         start()
         return try await finish(timeout: timeout, sourceLocation: sourceLocation)
     }

@@ -5,7 +5,7 @@ import Testing
 /// Every run: each queued task ends exactly once, nothing ends that was not queued, the report's
 /// counts equal the ended events and the number of queued tasks, results match, each started
 /// worker ended once, and every worker process is gone.
-func expectInvariants(_ report: RunReport, _ log: EventLog, sourceLocation: SourceLocation = #_sourceLocation) {
+public func expectInvariants(_ report: RunReport, _ log: EventLog, sourceLocation: SourceLocation = #_sourceLocation) {
     let kinds = log.kinds
     var queued: [UInt64: Int] = [:]
     var ended: [UInt64: Int] = [:]
@@ -50,7 +50,7 @@ func expectInvariants(_ report: RunReport, _ log: EventLog, sourceLocation: Sour
 }
 
 /// Every worker process seen in `log` is gone (not alive, not a zombie).
-func expectNoWorkerLeft(_ log: EventLog, sourceLocation: SourceLocation = #_sourceLocation) {
+public func expectNoWorkerLeft(_ log: EventLog, sourceLocation: SourceLocation = #_sourceLocation) {
     let left = log.workersStarted.filter { ProcessProbe.isAlive(pid: $0.pid, name: $0.name) }
     #expect(left.isEmpty, "worker processes left behind: \(left.map { "\($0.name) pid \($0.pid)" })",
             sourceLocation: sourceLocation)

@@ -9,7 +9,7 @@ private final class OnceFlag: Sendable {
 }
 
 /// The run's report, or nil after `timeout` seconds.
-func awaitReport(_ run: PluginRun, timeout: Double) async -> RunReport? {
+public func awaitReport(_ run: PluginRun, timeout: Double) async -> RunReport? {
     let once = OnceFlag()
     var tasks: [Task<Void, Never>] = []
     let report: RunReport? = await withCheckedContinuation { continuation in

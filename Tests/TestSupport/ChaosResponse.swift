@@ -4,19 +4,19 @@ import Testing
 
 extension RunReport {
     /// The result of task `id` (fails the test if missing).
-    func result(_ id: UInt64, sourceLocation: SourceLocation = #_sourceLocation) throws -> TaskResult {
+    public func result(_ id: UInt64, sourceLocation: SourceLocation = #_sourceLocation) throws -> TaskResult {
         try #require(results.first { $0.id == id }, "no result for task \(id)", sourceLocation: sourceLocation)
     }
 }
 
 /// Parses a chaos response "pid=PID STATUS RESULT".
-struct ChaosResponse: Equatable {
-    var pid: Int32
+public struct ChaosResponse: Equatable {
+    public var pid: Int32
     /// "F" or "O:COMP".
-    var status: String
-    var result: String
+    public var status: String
+    public var result: String
 
-    init?(_ message: String?) {
+    public init?(_ message: String?) {
         guard let message, message.hasPrefix("pid=") else { return nil }
         let parts = message.dropFirst(4).split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, let pid = Int32(parts[0]) else { return nil }
@@ -28,5 +28,5 @@ struct ChaosResponse: Equatable {
 
 extension TaskResult {
     /// The chaos response in the message, if it is one.
-    var response: ChaosResponse? { ChaosResponse(message) }
+    public var response: ChaosResponse? { ChaosResponse(message) }
 }

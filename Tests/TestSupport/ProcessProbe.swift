@@ -3,16 +3,16 @@
 import Glibc
 #endif
 
-enum ProcessProbe {
+public enum ProcessProbe {
     /// The NUL-separated command line of `pid`, or nil if it is gone.
-    static func commandLine(of pid: Int32) -> [String]? {
+    public static func commandLine(of pid: Int32) -> [String]? {
         guard let bytes = readFile("/proc/\(pid)/cmdline") else { return nil }
         return bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The fields of /proc/PID/stat after the parenthesised command (state, ppid, pgrp, ...),
     /// or nil if the process is gone.
-    static func statFields(of pid: Int32) -> [Substring]? {
+    public static func statFields(of pid: Int32) -> [Substring]? {
         guard let bytes = readFile("/proc/\(pid)/stat") else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let close = text.lastIndex(of: ")") else { return nil }
@@ -20,25 +20,25 @@ enum ProcessProbe {
     }
 
     /// The state letter from /proc/PID/stat (R, S, Z...), or nil if gone.
-    static func state(of pid: Int32) -> Character? {
+    public static func state(of pid: Int32) -> Character? {
         statFields(of: pid)?.first?.first
     }
 
     /// The parent pid from /proc/PID/stat.
-    static func parent(of pid: Int32) -> Int32? {
+    public static func parent(of pid: Int32) -> Int32? {
         guard let fields = statFields(of: pid), fields.count > 1 else { return nil }
         return Int32(fields[1])
     }
 
     /// The process group from /proc/PID/stat.
-    static func processGroup(of pid: Int32) -> Int32? {
+    public static func processGroup(of pid: Int32) -> Int32? {
         guard let fields = statFields(of: pid), fields.count > 2 else { return nil }
         return Int32(fields[2])
     }
 
     /// True if `pid` is still the worker called `name` (alive or zombie). A pid that was reused by
     /// another process does not count.
-    static func isAlive(pid: Int32, name: String) -> Bool {
+    public static func isAlive(pid: Int32, name: String) -> Bool {
         if Glibc.kill(pid, 0) != 0 && errno == ESRCH { return false }
         guard let arguments = commandLine(of: pid) else { return false }
         guard let index = arguments.firstIndex(of: "--name"), index + 1 < arguments.count else {
@@ -49,7 +49,7 @@ enum ProcessProbe {
     }
 
     /// Children of `parent` whose command line contains `needle`.
-    static func children(of parent: Int32, containing needle: String) -> [Int32] {
+    public static func children(of parent: Int32, containing needle: String) -> [Int32] {
         guard let dir = opendir("/proc") else { return [] }
         defer { closedir(dir) }
         var found: [Int32] = []
@@ -65,13 +65,13 @@ enum ProcessProbe {
 
     /// Kills `pid` with `signal` only if it still is the worker `name` (guards against pid reuse).
     @discardableResult
-    static func kill(worker name: String, pid: Int32, signal: Int32 = SIGKILL) -> Bool {
+    public static func kill(worker name: String, pid: Int32, signal: Int32 = SIGKILL) -> Bool {
         guard let arguments = commandLine(of: pid), let index = arguments.firstIndex(of: "--name"),
               index + 1 < arguments.count, arguments[index + 1] == name else { return false }
         return Glibc.kill(pid, signal) == 0
     }
 
-    static func readFile(_ path: String) -> [UInt8]? {
+    public static func readFile(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -5,7 +5,7 @@ import Synchronization
 /// Runs `body` at once on a new thread (not the Swift concurrency pool, which CPU-bound tests
 /// elsewhere in the process may keep busy for seconds), so that a test can react to an event
 /// while the thing it reacts to is still going on. `value` waits for the body's result.
-final class Reaction<T: Sendable>: Sendable {
+public final class Reaction<T: Sendable>: Sendable {
     private struct State {
         var result: T?
         var waiter: CheckedContinuation<T, Never>?
@@ -13,7 +13,7 @@ final class Reaction<T: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    init(_ body: @escaping @Sendable () -> T) {
+    public init(_ body: @escaping @Sendable () -> T) {
         let thread = Thread { [self] in finish(body()) }
         thread.start()
     }
@@ -27,7 +27,7 @@ final class Reaction<T: Sendable>: Sendable {
         waiter?.resume(returning: result)
     }
 
-    var value: T {
+    public var value: T {
         get async {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> T? in

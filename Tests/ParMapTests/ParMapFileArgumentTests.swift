@@ -3,6 +3,7 @@
 // symlink, a hard link; standard input; the library) is refused before anything is written.
 // Also: an --input that is a directory is one line naming it, not a read error at the end.
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
