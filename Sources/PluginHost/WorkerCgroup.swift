@@ -164,45 +164,34 @@ final class WorkerCgroup: @unchecked Sendable {
     /// the cgroup is empty and hands it back to the run for another worker. (One that does not
     /// empty in time is left to the run's ``RunCgroup/remove()``.) Call once per worker.
     func release() {
-        let events = open(path + "/cgroup.events", O_RDONLY | O_CLOEXEC)
-        guard events >= 0 else { return }
-        defer { close(events) }
-        let deadline = monotonicNanoseconds() &+ 2_000_000_000
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while true {
-            let count = pread(events, &buffer, buffer.count, 0)
-            guard count > 0 else { return }
-            let text = String(decoding: buffer[0..<count], as: UTF8.self)
-            if text.contains("populated 0") { break }
-            guard monotonicNanoseconds() < deadline else { return }
-            killAll()
-            // cgroup.events signals each change of "populated": wait for one (or 10 ms).
-            var poller = pollfd(fd: events, events: Int16(POLLPRI), revents: 0)
-            _ = poll(&poller, 1, 10)
-        }
-        run?.reuse(self)
+        if emptied() { run?.reuse(self) }
     }
 
     /// Removes the cgroup once the worker was reaped; whatever is still in it (what the worker
     /// left behind) is killed first, and the removal waits for it to go (up to 2 s). Call once.
     func remove() {
         if rmdir(path) == 0 || errno != EBUSY { return }  // (The usual case: nothing was left.)
+        if emptied() { _ = rmdir(path) }
+    }
+
+    /// Kills what is in the cgroup until `cgroup.events` says it is empty, waiting for each change
+    /// (or 10 ms) in between, for at most 2 s. True when it emptied.
+    private func emptied() -> Bool {
         let events = open(path + "/cgroup.events", O_RDONLY | O_CLOEXEC)
-        defer { if events >= 0 { close(events) } }
+        guard events >= 0 else { return false }
+        defer { close(events) }
         let deadline = monotonicNanoseconds() &+ 2_000_000_000
-        repeat {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while true {
+            let count = pread(events, &buffer, buffer.count, 0)
+            guard count > 0 else { return false }
+            if String(decoding: buffer[0..<count], as: UTF8.self).contains("populated 0") { return true }
+            guard monotonicNanoseconds() < deadline else { return false }
             killAll()
             // cgroup.events signals each change of "populated": wait for one (or 10 ms).
-            if events >= 0 {
-                var buffer = [UInt8](repeating: 0, count: 128)
-                _ = pread(events, &buffer, buffer.count, 0)
-                var poller = pollfd(fd: events, events: Int16(POLLPRI), revents: 0)
-                _ = poll(&poller, 1, 10)
-            } else {
-                usleep(1000)
-            }
-            if rmdir(path) == 0 || errno != EBUSY { return }
-        } while monotonicNanoseconds() < deadline
+            var poller = pollfd(fd: events, events: Int16(POLLPRI), revents: 0)
+            _ = poll(&poller, 1, 10)
+        }
     }
 }
 
