@@ -1,0 +1,79 @@
+import CSupport
+import PluginABI
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Responses: what a worker sends while it runs a task, and what the plugin decides about it.
+extension Scheduler {
+    /// One feedback frame.
+    func feedbackLocked(_ worker: WorkerState, frame: ReceivedFrame) {
+        guard let task = worker.running, task.id == frame.id else { return }
+        worker.kind.plugin.forwardFeedback(worker: worker.name, frame.payload)
+        absorbSideEffectsLocked(worker.kind, parent: task, origin: worker)
+        emitLocked(.feedback, .feedback(worker: worker.name, task: task.id, bytes: frame.payload.count))
+    }
+
+    /// A response frame: judge it, keep or retire the worker, dispatch again.
+    func responseLocked(_ worker: WorkerState, frame: ReceivedFrame) -> Outbox {
+        guard worker.exitIntent == nil else {
+            return Outbox()  // A late answer from a worker already being killed: ignore it.
+        }
+        guard let task = worker.running, task.id == frame.id else {
+            return marshalErrorLocked(worker, message: "response for task \(frame.id), which this worker was not running")
+        }
+        let kind = worker.kind
+        // A done task's message only reaches the results and the taskEnds observers.
+        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name,
+                                               keepDoneMessage: configuration.collectResults || wants(.taskEnds))
+        worker.running = nil
+        worker.jobs += 1
+        var outbox = Outbox()
+        if let resolution = decision.resolution {
+            endLocked(task, resolution.outcome, resolution.message)
+        } else {
+            endLocked(task, .done, nil)
+        }
+        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: &outbox)
+        if let competence = decision.stay {
+            worker.status = .old(competence: competence)
+            worker.phase = .idle
+            var recycle: String?
+            if let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
+                recycle = "recycled after \(worker.jobs) jobs"
+            } else if let limit = configuration.maxWorkerRSSBytes {
+                let rss = csupport_rss_bytes(worker.pid)
+                if rss > Int64(limit) {
+                    recycle = "recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"
+                }
+            }
+            // Recycling waits while follow-ups pinned to this worker are queued: they need it.
+            // (The scan runs only when a limit is reached, never on the ordinary path.)
+            if let recycle, !kind.queue.contains(where: { $0.origin === worker }) {
+                retireLocked(worker, .retired(recycle))
+            }
+        } else {
+            retireLocked(worker, .retired("end"))
+        }
+        dispatchLocked(into: &outbox)
+        return outbox
+    }
+
+    /// The worker sent an error frame, a malformed frame, or an unexpected one.
+    func marshalErrorLocked(_ worker: WorkerState, message: String) -> Outbox {
+        if let task = worker.running, worker.exitIntent == nil {
+            worker.running = nil
+            resolveMarshalErrorLocked(task, message: message)
+        }
+        retireLocked(worker, .marshalError(message))
+        return dispatchLocked()
+    }
+
+    func resolveMarshalErrorLocked(_ task: TaskRecord, message: String) {
+        let decision = task.kind.plugin.marshalError(message, task: task.bytes)
+        absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
+        settleLocked(task, decision, otherwise: .failed, "marshal error: \(message)")
+    }
+}

@@ -1,0 +1,120 @@
+import CSupport
+import PluginABI
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Tasks: how they enter the run (plugin pushes, outside pushes) and how each ends exactly once.
+extension Scheduler {
+    /// Queues tasks pushed by the plugin during the last callback; holds its broadcasts back for
+    /// each worker's next request and sends its logs. Returns how many tasks it pushed.
+    @discardableResult
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?) -> Int {
+        guard kind.plugin.hasSideEffects else { return 0 }
+        var unused = Outbox()
+        return absorbSideEffectsLocked(kind, parent: parent, origin: origin, outbox: &unused, sendBroadcasts: false)
+    }
+
+    /// Queues tasks pushed by the plugin during the last callback; sends its broadcasts to idle
+    /// workers through `outbox` (when `sendBroadcasts`) and its logs. Returns how many tasks it
+    /// pushed (queued, or ended at once if the run was interrupted).
+    @discardableResult
+    func absorbSideEffectsLocked(_ kind: KindState, parent: TaskRecord?, origin: WorkerState?, outbox: inout Outbox,
+                                 sendBroadcasts: Bool = true) -> Int {
+        guard kind.plugin.hasSideEffects else { return 0 }
+        let effects = kind.plugin.drainSideEffects()
+        for pushed in effects.pushes {
+            let isFollowUp = pushed.isFollowUp && parent != nil
+            let timeout = UInt64(pushed.timeoutMilliseconds) * 1_000_000
+            let task = newTaskLocked(kind, bytes: pushed.bytes, priority: pushed.priority, timeoutNanoseconds: timeout,
+                                     parent: isFollowUp ? parent : nil, origin: isFollowUp ? origin : nil)
+            if interrupted {
+                endLocked(task, .cancelled, "the run was interrupted")
+            } else {
+                queueLocked(task)
+            }
+        }
+        if !effects.broadcasts.isEmpty {
+            let targets = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase != .starting && $0.phase != .gone }
+            // (Broadcasts are rare; this allocation is off the per-task path.)
+            for payload in effects.broadcasts where payload.count <= Frame.defaultMaximumPayload {
+                for worker in targets {
+                    // A busy worker reads nothing until it answers: writing now could fill its
+                    // pipe and block this thread. It gets the broadcast before its next request.
+                    if worker.phase == .busy || !sendBroadcasts {
+                        worker.pendingBroadcasts.append(payload)
+                    } else {
+                        outbox.append(worker, type: .broadcast, id: 0, payload: payload)
+                    }
+                }
+            }
+        }
+        for (level, message) in effects.logs {
+            emitLocked(.log(source: kind.name, level: Int(level), message: message))
+            // Printed after the lock is released (a stalled stderr must not stall the run).
+            if level >= 2 { pendingWarnings.append("\(kind.name): \(message)") }
+        }
+        return effects.pushes.count
+    }
+
+    /// A new task with the next id (not queued yet).
+    func newTaskLocked(_ kind: KindState, bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64,
+                               parent: TaskRecord?, origin: WorkerState?) -> TaskRecord {
+        defer { nextTaskID += 1 }
+        return TaskRecord(id: nextTaskID, kind: kind, bytes: bytes, priority: priority,
+                          timeoutNanoseconds: timeoutNanoseconds, parent: parent, origin: origin)
+    }
+
+    /// Queues a task and tells the observers (tasks queued before the start are announced by
+    /// ``start()``, once every observer is in place).
+    func queueLocked(_ task: TaskRecord) {
+        task.kind.queue.append(task)
+        if started { emitQueuedLocked(task) }
+    }
+
+    func emitQueuedLocked(_ task: TaskRecord) {
+        guard wants(.taskProgress) else { return }  // name_of_task is a plugin call: only when watched.
+        emitLocked(.taskQueued(task: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
+                               parent: task.parent))
+    }
+
+    /// Ends a task exactly once.
+    func endLocked(_ task: TaskRecord, _ outcome: TaskOutcome, _ message: String?) {
+        guard !task.ended else { return }
+        task.ended = true
+        if !started {
+            emitQueuedLocked(task)  // Ended before the run started: its queued event was not sent yet.
+        }
+        counts.record(outcome)
+        task.kind.counts.record(outcome)
+        if configuration.collectResults {
+            results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
+                                      outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))
+        }
+        emitLocked(outcome.eventCategory, .taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message))
+    }
+
+    /// Queues a task from outside the plugin (an embedding program). Returns its id, or nil if
+    /// the kind is unknown or the run already ended.
+    func pushLocked(kindName: String, task bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64) -> UInt64? {
+        guard !draining, !interrupted, let kind = kinds.first(where: { $0.name == kindName }) else { return nil }
+        let task = newTaskLocked(kind, bytes: bytes, priority: priority, timeoutNanoseconds: timeoutNanoseconds,
+                                 parent: nil, origin: nil)
+        queueLocked(task)
+        return task.id
+    }
+
+    /// Keeps the run open for outside pushes (see ``PluginRun/holdInput()``).
+    func holdInputLocked() -> Bool {
+        guard !draining else { return false }
+        inputHolds += 1
+        return true
+    }
+
+    /// Releases one hold; the run may end.
+    func releaseInputLocked() {
+        if inputHolds > 0 { inputHolds -= 1 }
+    }
+}

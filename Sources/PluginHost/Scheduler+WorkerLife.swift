@@ -1,0 +1,202 @@
+import CSupport
+import PluginABI
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Worker life: start, handshake, heartbeats, limits, retirement and death.
+extension Scheduler {
+    /// Asks for a worker to end: its slot thread kills and reaps it.
+    func retireLocked(_ worker: WorkerState, _ intent: WorkerState.ExitIntent) {
+        if worker.exitIntent == nil { worker.exitIntent = intent }
+        worker.signal(SIGKILL)
+    }
+
+    /// A worker could not be started on a remote host, or went silent there: the host is left
+    /// alone for a back-off that doubles with each failure in a row, and dropped after
+    /// `hostFailureLimit` of them. With no host left, every kind fails to start.
+    ///
+    /// One outage counts once: a failure of a worker spawned before the host's last recorded
+    /// failure (its link went down with the others) is not counted again. A host is not
+    /// dropped while it still has live workers.
+    func hostFailedLocked(_ host: HostState, message: String, workerSpawnedAt: UInt64) {
+        guard host.dropped == nil, workerSpawnedAt >= host.lastFailureAt else { return }
+        host.consecutiveFailures += 1
+        host.lastFailureAt = monotonicNanoseconds()
+        let hasLiveWorkers = slots.contains { worker in
+            guard let worker, worker.host === host else { return false }
+            return (worker.phase == .idle || worker.phase == .busy) && worker.exitIntent == nil
+        }
+        if host.consecutiveFailures >= configuration.hostFailureLimit && !hasLiveWorkers {
+            host.dropped = message
+            emitLocked(.hostDropped(host: host.name, message: message))
+            pendingWarnings.append("plugin-host: warning: \(host.label) dropped from the run after \(host.consecutiveFailures) failures in a row; last: \(message)")
+            if hosts.allSatisfy({ $0.dropped != nil }) {
+                let reason = "no worker host left; last failure: \(message)"
+                for kind in kinds where kind.spawnFailure == nil { kind.spawnFailure = reason }
+            }
+        } else {
+            let seconds = configuration.hostBackOff * Double(1 << min(20, host.consecutiveFailures - 1))
+            host.downUntil = monotonicNanoseconds() &+ nanoseconds(fromSeconds: seconds)
+            emitLocked(.hostDown(host: host.name, message: message, seconds: seconds))
+            pendingWarnings.append("plugin-host: warning: \(host.label) is down for \(seconds) s: \(message)")
+        }
+        lock.broadcast()
+    }
+
+    /// Called by the watchdog every heartbeat interval of a worker that uses heartbeats: sends
+    /// one, or declares the worker lost when it has been silent too long.
+    func heartbeatLocked(_ worker: WorkerState) {
+        guard let interval = worker.heartbeatNanoseconds, worker.exitIntent == nil,
+              worker.phase == .idle || worker.phase == .busy else { return }
+        let now = monotonicNanoseconds()
+        let silence = now &- worker.lastHeardNanoseconds
+        if silence > interval &* UInt64(max(1, configuration.heartbeatMisses)) {
+            let seconds = Double(silence / 1_000_000) / 1000
+            worker.exitIntent = .lost("\(worker.host.label): \(worker.name) sent nothing for \(seconds) s "
+                                      + "(heartbeats every \(Double(interval) / 1e9) s): host or link down")
+            worker.signal(SIGKILL)
+            return
+        }
+        worker.sendHeartbeat()
+        watchdog.schedule(at: now &+ interval, .heartbeat(worker: worker))
+    }
+
+    /// The worker answered its handshake.
+    func workerReadyLocked(_ worker: WorkerState) -> Outbox {
+        worker.kind.everStarted = true
+        worker.kind.consecutiveSpawnFailures = 0
+        worker.host.consecutiveFailures = 0
+        workersStarted += 1
+        worker.everStarted = true
+        if worker.handshakeTimedOut && worker.exitIntent == nil {
+            worker.exitIntent = .retired("killed at its handshake deadline")  // The deadline raced the hello.
+        }
+        emitLocked(.workerStarted(worker: worker.name, pid: worker.pid,
+                                  startup: Double(monotonicNanoseconds() - worker.spawnedAt) / 1e9))
+        if worker.exitIntent == nil {
+            worker.phase = .idle
+            if let interval = worker.heartbeatNanoseconds {
+                watchdog.schedule(at: monotonicNanoseconds() &+ interval, .heartbeat(worker: worker))
+            }
+        } else {
+            worker.signal(SIGKILL)  // Cancelled while it started.
+        }
+        return dispatchLocked()
+    }
+
+    /// The worker could not be started.
+    func spawnFailedLocked(_ worker: WorkerState, message: String) -> Outbox {
+        let kind = worker.kind
+        worker.phase = .gone
+        slots[worker.slot] = nil
+        emitLocked(.spawnFailed(kind: kind.name, message: message))
+        if worker.host.isRemote {
+            // Launched elsewhere: the host is to blame until every host has failed.
+            hostFailedLocked(worker.host, message: message, workerSpawnedAt: worker.spawnedAt)
+            return dispatchLocked()
+        }
+        kind.consecutiveSpawnFailures += 1
+        if !kind.everStarted || kind.consecutiveSpawnFailures >= 3 {
+            // A set-up error (exit status 2) once a task fails for it: a plugin that runs the
+            // tasks in the master instead (failUnstartableLocked) keeps the run successful.
+            kind.spawnFailure = message
+        } else {
+            // 50 ms, then 100 ms before the third and last try.
+            let delay: UInt64 = 50_000_000 << UInt64(kind.consecutiveSpawnFailures - 1)
+            kind.spawnNotBefore = monotonicNanoseconds() &+ delay
+        }
+        return dispatchLocked()
+    }
+
+    /// The worker process is gone and reaped.
+    func workerGoneLocked(_ worker: WorkerState, termination: WorkerProcess.Termination, stderrTail: [String]) -> Outbox {
+        let everStarted = worker.everStarted
+        worker.phase = .gone
+        if slots[worker.slot] === worker { slots[worker.slot] = nil }  // (A released slot may hold a new worker.)
+        let kind = worker.kind
+        var reason: String
+        switch worker.exitIntent {
+        case .retired(let why)?: reason = why
+        case .expired?: reason = "killed: its task ran past the time limit"
+        case .taskCancelled?: reason = "killed: its task was cancelled"
+        case .workerCancelled?: reason = "killed: worker cancelled"
+        case .marshalError(let message)?: reason = "killed after a marshal error: \(message)"
+        case .shutdown?: reason = "run finished"
+        case .overMemory(let why)?:
+            reason = why
+        case .lost(let why)?:
+            reason = why
+            hostFailedLocked(worker.host, message: why, workerSpawnedAt: worker.spawnedAt)
+        case nil:
+            reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
+            if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
+            if worker.host.isRemote, termination == .exited(255) {
+                // ssh's own failure status: the connection, not the task, broke.
+                reason = "\(worker.host.label): " + reason
+                hostFailedLocked(worker.host, message: reason, workerSpawnedAt: worker.spawnedAt)
+            }
+        }
+        if everStarted { emitLocked(.workerEnded(worker: worker.name, reason: reason)) }
+        if let task = worker.running {
+            worker.running = nil
+            let expired: Bool
+            switch worker.exitIntent {
+            case .expired?: expired = true
+            default: expired = false
+            }
+            if case .workerCancelled? = worker.exitIntent {
+                reason = "worker \(worker.name) was cancelled"
+            }
+            if !task.ended {
+                taskLostLocked(task, reason: expired ? PH_LOSS_EXPIRED : PH_LOSS_WORKER_DIED, message: reason)
+            }
+        } else if worker.exitIntent == nil || worker.exitIntent?.isLoss == true {
+            _ = kind.plugin.taskLost(nil, reason: PH_LOSS_WORKER_DIED, message: reason, willRetry: false)
+            absorbSideEffectsLocked(kind, parent: nil, origin: nil)
+        }
+        return dispatchLocked()
+    }
+
+    /// Called by the watchdog when a task's time limit passes.
+    func expireLocked(_ worker: WorkerState, taskID: UInt64) {
+        guard let task = worker.running, task.id == taskID, worker.exitIntent == nil else { return }
+        worker.exitIntent = .expired
+        worker.signal(SIGKILL)
+    }
+
+    /// Called by the watchdog every `memoryCheckInterval` while a memory limit is set: kills each
+    /// busy worker on this machine whose resident memory is over `maxWorkerRSSBytes`; its task is
+    /// lost as in a death (retried, then failed) with the reason naming both sizes. (Between jobs
+    /// the limit recycles the worker instead: see ``responseLocked(_:frame:)``.) The `/proc`
+    /// reads happen outside the lock.
+    func checkWorkerMemory() {
+        guard let limit = configuration.maxWorkerRSSBytes else { return }
+        let busy: [(worker: WorkerState, pid: Int32, task: UInt64)] = lock.withLock {
+            slots.compactMap { worker in
+                guard let worker, worker.phase == .busy, worker.exitIntent == nil, worker.host.launcher == nil,
+                      let task = worker.running else { return nil }
+                return (worker, worker.pid, task.id)
+            }
+        }
+        // A worker still busy with the same task afterwards was not reaped meanwhile: its pid
+        // was its own when read.
+        let over = busy.compactMap { entry -> (WorkerState, UInt64, Int64)? in
+            let rss = csupport_rss_bytes(entry.pid)
+            return rss > Int64(limit) ? (entry.worker, entry.task, rss) : nil
+        }
+        lock.withLock {
+            for (worker, task, rss) in over
+            where worker.phase == .busy && worker.exitIntent == nil && worker.running?.id == task {
+                worker.exitIntent = .overMemory("worker exceeded --max-worker-rss \(limit >> 20) MiB (RSS \(rss >> 20) MiB)")
+                worker.signal(SIGKILL)
+            }
+            if report == nil {
+                watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.memoryCheckInterval),
+                                  .memoryCheck)
+            }
+        }
+    }
+}
