@@ -36,7 +36,7 @@ extension Scheduler {
                 queued += pullIfNeededLocked(kind)
             }
             let endedBefore = counts.total
-            for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
+            for case let worker? in slots where worker.canTakeWork {
                 assignLocked(worker, outbox: &outbox)
             }
             // Tasks that ended without running (obsolete) may have emptied a queue whose kind
@@ -56,8 +56,8 @@ extension Scheduler {
         // A kind short of workers gets an empty slot, or else an idle worker's slot: with neither
         // (every worker busy, the steady state of a persistent pool) there is nothing to decide.
         // (A dropped host's empty slots never spawn again: they do not count.)
-        let hasEmptySlot = slots.indices.contains { slots[$0] == nil && hosts[slotHosts[$0]].dropped == nil }
-        if hasEmptySlot || slots.contains(where: { $0?.phase == .idle && $0?.exitIntent == nil }),
+        let hasEmptySlot = slots.indices.contains { slots[$0] == nil && hosts[slotHosts[$0]].health.dropped == nil }
+        if hasEmptySlot || slots.contains(where: { $0?.canTakeWork == true }),
            let kind = kindNeedingWorkerLocked() {
             if hasEmptySlot {
                 lock.broadcast()
@@ -76,7 +76,7 @@ extension Scheduler {
             let slots = self.slots
             // Enough queued, unless none of it can run now (e.g. follow-ups pinned to a dead
             // worker): then more input is what lets the run go on, and end.
-            for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
+            for case let worker? in slots where worker.kind === kind && worker.isOccupied {
                 return 0
             }
             if kind.queue.contains(limit: 64, where: { freshMatchLocked($0) }) { return 0 }
@@ -154,7 +154,7 @@ extension Scheduler {
     /// The worker that pushed `task` as a follow-up, if it is alive and still suits the task:
     /// the task waits for it.
     func reservingOriginLocked(_ task: TaskRecord) -> WorkerState? {
-        guard let origin = task.origin, origin.phase == .idle || origin.phase == .busy, origin.exitIntent == nil,
+        guard let origin = task.origin, origin.isServing,
               task.kind.plugin.taskMatch(origin.status, task.bytes, worker: origin.name)
         else { return nil }
         return origin
@@ -180,7 +180,7 @@ extension Scheduler {
 
     /// Every slot is taken but `kind` needs a worker: retire an idle worker with nothing to do.
     func freeSlotLocked(for kind: KindState) {
-        for case let worker? in slots where worker.phase == .idle && worker.exitIntent == nil {
+        for case let worker? in slots where worker.canTakeWork {
             let hasWork = worker.kind.queue.contains(limit: 64) { canTakeLocked(worker, $0) }
             if !hasWork {
                 retireLocked(worker, .retired("its slot is needed by \(kind.name)"))

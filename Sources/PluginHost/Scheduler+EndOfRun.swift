@@ -12,7 +12,7 @@ extension Scheduler {
         guard !draining, inputHolds == 0 || interrupted else { return }
         let slots = self.slots, kinds = self.kinds
         for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
-        for case let worker? in slots where worker.phase == .busy || worker.phase == .starting || worker.phase == .exiting {
+        for case let worker? in slots where worker.isOccupied || worker.phase == .exiting {
             return
         }
         draining = true
@@ -55,7 +55,7 @@ extension Scheduler {
     func finishIfDoneLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
         guard liveSlotThreads == 0, reapsPending == 0, self.report == nil else { return nil }
         watchdog.stop()
-        cgroup?.remove()  // Every worker was reaped: this only sweeps what a failed removal left.
+        transport.runFinished()
         var reports: [(String, String)] = []
         var pluginStatus: Int32?
         for kind in kinds {

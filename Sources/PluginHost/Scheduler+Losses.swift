@@ -29,10 +29,10 @@ extension Scheduler {
     func failOrphansLocked(_ kind: KindState) -> Bool {
         if !kind.inputExhausted { return false }
         let slots = self.slots
-        for case let worker? in slots where worker.kind === kind && (worker.phase == .busy || worker.phase == .starting) {
+        for case let worker? in slots where worker.kind === kind && worker.isOccupied {
             return false
         }
-        let idle = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase == .idle && $0.exitIntent == nil }
+        let idle = slots.compactMap { $0 }.filter { $0.kind === kind && $0.canTakeWork }
         let orphans = kind.queue.removeAll { task in
             if freshMatchLocked(task) { return false }
             return !idle.contains { canTakeLocked($0, task) }

@@ -44,8 +44,7 @@ extension Scheduler {
             if let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
                 recycle = "recycled after \(worker.jobs) jobs"
             } else if let limit = configuration.maxWorkerRSSBytes {
-                let rss = csupport_rss_bytes(worker.pid)
-                if rss > Int64(limit) {
+                if let rss = worker.link?.residentMemoryBytes(), rss > Int64(limit) {
                     recycle = "recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"
                 }
             }

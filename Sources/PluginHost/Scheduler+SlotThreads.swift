@@ -19,11 +19,10 @@ extension Scheduler {
         let host = host(ofSlot: slot)
         while true {
             if draining { return nil }
-            let hostReady = host.dropped == nil && host.downUntil <= monotonicNanoseconds()
-            if hostReady, let kind = kindNeedingWorkerLocked() {
+            if host.health.acceptsWorkers(at: monotonicNanoseconds()), let kind = kindNeedingWorkerLocked() {
                 let uid = kind.nextUID
                 kind.nextUID += 1
-                let worker = WorkerState(name: "\(kind.name):\(slot):\(uid)", kind: kind, slot: slot, host: host,
+                let worker = WorkerState(name: "\(kind.name):\(slot):\(uid)", kind: kind, slot: slot, machine: host,
                                          heartbeat: configuration.heartbeat(launched: host.isRemote))
                 slots[slot] = worker
                 ensureSlotThreadLocked()  // More work than this worker: the next slot gets a thread.
@@ -32,8 +31,8 @@ extension Scheduler {
             // Sleep until woken, or until a kind's spawn back-off or the host's back-off ends.
             var wake = kinds.filter { $0.spawnFailure == nil && !$0.queue.isEmpty && $0.spawnNotBefore > monotonicNanoseconds() }
                 .map(\.spawnNotBefore).min()
-            if host.dropped == nil && host.downUntil > monotonicNanoseconds() {
-                wake = min(wake ?? .max, host.downUntil)
+            if host.health.isBackingOff(at: monotonicNanoseconds()) {
+                wake = min(wake ?? .max, host.health.downUntil)
             }
             waitingSlots.insert(slot)
             if let wake { lock.wait(untilNanoseconds: wake) } else { lock.wait() }
@@ -48,7 +47,7 @@ extension Scheduler {
         let now = monotonicNanoseconds()
         func usable(_ slot: Int) -> Bool {
             let host = hosts[slotHosts[slot]]
-            return host.dropped == nil && host.downUntil <= now && slots[slot] == nil
+            return host.health.acceptsWorkers(at: now) && slots[slot] == nil
         }
         if waitingSlots.contains(where: usable) { return }
         guard let slot = slots.indices.first(where: { !slotHasThread[$0] && usable($0) }) else { return }

@@ -37,7 +37,7 @@ extension Scheduler {
             }
         }
         if !effects.broadcasts.isEmpty {
-            let targets = slots.compactMap { $0 }.filter { $0.kind === kind && $0.phase != .starting && $0.phase != .gone }
+            let targets = slots.compactMap { $0 }.filter { $0.kind === kind && $0.isReachable }
             // (Broadcasts are rare; this allocation is off the per-task path.)
             for payload in effects.broadcasts where payload.count <= Frame.defaultMaximumPayload {
                 for worker in targets {

@@ -14,32 +14,28 @@ extension Scheduler {
         worker.signal(SIGKILL)
     }
 
-    /// A worker could not be started on a remote host, or went silent there: the host is left
-    /// alone for a back-off that doubles with each failure in a row, and dropped after
-    /// `hostFailureLimit` of them. With no host left, every kind fails to start.
-    ///
-    /// One outage counts once: a failure of a worker spawned before the host's last recorded
-    /// failure (its link went down with the others) is not counted again. A host is not
-    /// dropped while it still has live workers.
-    func hostFailedLocked(_ host: HostState, message: String, workerSpawnedAt: UInt64) {
-        guard host.dropped == nil, workerSpawnedAt >= host.lastFailureAt else { return }
-        host.consecutiveFailures += 1
-        host.lastFailureAt = monotonicNanoseconds()
+    /// A worker could not be started on a remote host, or went silent there: the host backs off
+    /// or is dropped by the rules of ``HostHealth``. With no host left, every kind fails to start.
+    func hostFailedLocked(_ host: WorkerMachine, message: String, workerSpawnedAt: UInt64) {
         let hasLiveWorkers = slots.contains { worker in
-            guard let worker, worker.host === host else { return false }
-            return (worker.phase == .idle || worker.phase == .busy) && worker.exitIntent == nil
+            guard let worker, worker.machine === host else { return false }
+            return worker.isServing
         }
-        if host.consecutiveFailures >= configuration.hostFailureLimit && !hasLiveWorkers {
-            host.dropped = message
+        let verdict = host.health.recordFailure(message, at: monotonicNanoseconds(), workerSpawnedAt: workerSpawnedAt,
+                                                hasLiveWorkers: hasLiveWorkers, limit: configuration.hostFailureLimit,
+                                                backOff: configuration.hostBackOff)
+        switch verdict {
+        case .ignored:
+            return
+        case .dropped:
             emitLocked(.hostDropped(host: host.name, message: message))
-            pendingWarnings.append("plugin-host: warning: \(host.label) dropped from the run after \(host.consecutiveFailures) failures in a row; last: \(message)")
-            if hosts.allSatisfy({ $0.dropped != nil }) {
+            pendingWarnings.append("plugin-host: warning: \(host.label) dropped from the run after "
+                                   + "\(host.health.consecutiveFailures) failures in a row; last: \(message)")
+            if hosts.allSatisfy({ $0.health.dropped != nil }) {
                 let reason = "no worker host left; last failure: \(message)"
                 for kind in kinds where kind.spawnFailure == nil { kind.spawnFailure = reason }
             }
-        } else {
-            let seconds = configuration.hostBackOff * Double(1 << min(20, host.consecutiveFailures - 1))
-            host.downUntil = monotonicNanoseconds() &+ nanoseconds(fromSeconds: seconds)
+        case .down(let seconds):
             emitLocked(.hostDown(host: host.name, message: message, seconds: seconds))
             pendingWarnings.append("plugin-host: warning: \(host.label) is down for \(seconds) s: \(message)")
         }
@@ -49,13 +45,12 @@ extension Scheduler {
     /// Called by the watchdog every heartbeat interval of a worker that uses heartbeats: sends
     /// one, or declares the worker lost when it has been silent too long.
     func heartbeatLocked(_ worker: WorkerState) {
-        guard let interval = worker.heartbeatNanoseconds, worker.exitIntent == nil,
-              worker.phase == .idle || worker.phase == .busy else { return }
+        guard let interval = worker.heartbeatNanoseconds, worker.isServing else { return }
         let now = monotonicNanoseconds()
         let silence = now &- worker.lastHeardNanoseconds
         if silence > interval &* UInt64(max(1, configuration.heartbeatMisses)) {
             let seconds = Double(silence / 1_000_000) / 1000
-            worker.exitIntent = .lost("\(worker.host.label): \(worker.name) sent nothing for \(seconds) s "
+            worker.exitIntent = .lost("\(worker.machine.label): \(worker.name) sent nothing for \(seconds) s "
                                       + "(heartbeats every \(Double(interval) / 1e9) s): host or link down")
             worker.signal(SIGKILL)
             return
@@ -68,7 +63,7 @@ extension Scheduler {
     func workerReadyLocked(_ worker: WorkerState) -> Outbox {
         worker.kind.everStarted = true
         worker.kind.consecutiveSpawnFailures = 0
-        worker.host.consecutiveFailures = 0
+        worker.machine.health.recordSuccess()
         workersStarted += 1
         worker.everStarted = true
         if worker.handshakeTimedOut && worker.exitIntent == nil {
@@ -93,9 +88,9 @@ extension Scheduler {
         worker.phase = .gone
         slots[worker.slot] = nil
         emitLocked(.spawnFailed(kind: kind.name, message: message))
-        if worker.host.isRemote {
+        if worker.machine.isRemote {
             // Launched elsewhere: the host is to blame until every host has failed.
-            hostFailedLocked(worker.host, message: message, workerSpawnedAt: worker.spawnedAt)
+            hostFailedLocked(worker.machine, message: message, workerSpawnedAt: worker.spawnedAt)
             return dispatchLocked()
         }
         kind.consecutiveSpawnFailures += 1
@@ -112,7 +107,7 @@ extension Scheduler {
     }
 
     /// The worker process is gone and reaped.
-    func workerGoneLocked(_ worker: WorkerState, termination: WorkerProcess.Termination, stderrTail: [String]) -> Outbox {
+    func workerGoneLocked(_ worker: WorkerState, termination: WorkerTermination, stderrTail: [String]) -> Outbox {
         let everStarted = worker.everStarted
         worker.phase = .gone
         if slots[worker.slot] === worker { slots[worker.slot] = nil }  // (A released slot may hold a new worker.)
@@ -129,14 +124,14 @@ extension Scheduler {
             reason = why
         case .lost(let why)?:
             reason = why
-            hostFailedLocked(worker.host, message: why, workerSpawnedAt: worker.spawnedAt)
+            hostFailedLocked(worker.machine, message: why, workerSpawnedAt: worker.spawnedAt)
         case nil:
             reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
             if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
-            if worker.host.isRemote, termination == .exited(255) {
+            if worker.machine.isRemote, termination == .exited(255) {
                 // ssh's own failure status: the connection, not the task, broke.
-                reason = "\(worker.host.label): " + reason
-                hostFailedLocked(worker.host, message: reason, workerSpawnedAt: worker.spawnedAt)
+                reason = "\(worker.machine.label): " + reason
+                hostFailedLocked(worker.machine, message: reason, workerSpawnedAt: worker.spawnedAt)
             }
         }
         if everStarted { emitLocked(.workerEnded(worker: worker.name, reason: reason)) }
@@ -174,22 +169,22 @@ extension Scheduler {
     /// reads happen outside the lock.
     func checkWorkerMemory() {
         guard let limit = configuration.maxWorkerRSSBytes else { return }
-        let busy: [(worker: WorkerState, pid: Int32, task: UInt64)] = lock.withLock {
+        let busy: [(worker: WorkerState, link: any WorkerLink, task: UInt64)] = lock.withLock {
             slots.compactMap { worker in
-                guard let worker, worker.phase == .busy, worker.exitIntent == nil, worker.host.launcher == nil,
-                      let task = worker.running else { return nil }
-                return (worker, worker.pid, task.id)
+                guard let worker, worker.isWorking, !worker.machine.isRemote,
+                      let task = worker.running, let link = worker.link else { return nil }
+                return (worker, link, task.id)
             }
         }
         // A worker still busy with the same task afterwards was not reaped meanwhile: its pid
         // was its own when read.
         let over = busy.compactMap { entry -> (WorkerState, UInt64, Int64)? in
-            let rss = csupport_rss_bytes(entry.pid)
-            return rss > Int64(limit) ? (entry.worker, entry.task, rss) : nil
+            guard let rss = entry.link.residentMemoryBytes(), rss > Int64(limit) else { return nil }
+            return (entry.worker, entry.task, rss)
         }
         lock.withLock {
             for (worker, task, rss) in over
-            where worker.phase == .busy && worker.exitIntent == nil && worker.running?.id == task {
+            where worker.isWorking && worker.running?.id == task {
                 worker.exitIntent = .overMemory("worker exceeded --max-worker-rss \(limit >> 20) MiB (RSS \(rss >> 20) MiB)")
                 worker.signal(SIGKILL)
             }

@@ -22,13 +22,12 @@ final class Scheduler: @unchecked Sendable {
     let startTime = monotonicNanoseconds()
     let watchdog: Watchdog
     /// The machines workers run on; `slotHosts[slot]` indexes this for each slot.
-    let hosts: [HostState]
+    let hosts: [WorkerMachine]
     let slotHosts: [Int]
     /// Files the kinds published for their workers.
     let blobs = BlobStore()
-    /// The run's cgroup, under which each worker gets its own (nil where none can be made).
-    /// Set by ``start()`` before any slot thread reads it; removed when the run finishes.
-    private(set) var cgroup: RunCgroup?
+    /// How workers are started and reached.
+    let transport: any WorkerTransport
 
     // Run-wide state.
     var draining = false
@@ -65,16 +64,18 @@ final class Scheduler: @unchecked Sendable {
     /// Where worker stderr lines go (already prefixed with the worker's name).
     var stderrHandler: @Sendable (String) -> Void = { line in printToStandardError(line) }
 
-    init(configuration: HostConfiguration) {
+    /// A scheduler for `configuration` whose workers `transport` starts (processes by default).
+    init(configuration: HostConfiguration, transport: (any WorkerTransport)? = nil) {
         self.configuration = configuration
+        self.transport = transport ?? ProcessTransport(configuration: configuration)
         self.slots = Array(repeating: nil, count: configuration.jobs)
         self.slotHasThread = Array(repeating: false, count: configuration.jobs)
         self.watchdog = Watchdog()
         if configuration.hosts.isEmpty {
-            hosts = [HostState(name: "", launcher: configuration.launcher)]
+            hosts = [WorkerMachine(name: "", launcher: configuration.launcher)]
             slotHosts = Array(repeating: 0, count: configuration.jobs)
         } else {
-            hosts = configuration.hosts.map { HostState(name: $0.name, launcher: $0.isLocal ? nil : configuration.launcher) }
+            hosts = configuration.hosts.map { WorkerMachine(name: $0.name, launcher: $0.isLocal ? nil : configuration.launcher) }
             let assignment = WorkerHost.slotAssignment(configuration.hosts, jobs: configuration.jobs)
             // A budget larger than the hosts' slots leaves the extra slots to the first host.
             slotHosts = (0..<configuration.jobs).map { $0 < assignment.count ? assignment[$0] : assignment.first ?? 0 }
@@ -82,12 +83,12 @@ final class Scheduler: @unchecked Sendable {
         blobs.hashesOnPublish = hosts.contains { $0.isRemote }
         // Called from plugin callbacks, with the lock held.
         blobs.isRemoteWorker = { [unowned self] name in
-            slots.first { $0?.name == name }?.map { $0.host.isRemote }
+            slots.first { $0?.name == name }?.map { $0.machine.isRemote }
         }
     }
 
     /// The host a slot's workers run on.
-    func host(ofSlot slot: Int) -> HostState { hosts[slotHosts[slot]] }
+    func host(ofSlot slot: Int) -> WorkerMachine { hosts[slotHosts[slot]] }
 
     // MARK: - Set-up
 
@@ -136,7 +137,7 @@ final class Scheduler: @unchecked Sendable {
         let outbox: Outbox = lock.withLock {
             precondition(!started, "a run starts once")
             started = true
-            cgroup = configuration.usesWorkerCgroups ? RunCgroup.make() : nil
+            transport.runStarted()
             if configuration.pinsSlotsToCores {
                 cores = CoreAssignment(slots: slots.count, allowedCores: SystemInfo.allowedCores)
             }

@@ -3,15 +3,16 @@ import SystemPackage
 /// Reads a worker's stderr on its own thread: each line goes to the host's stderr prefixed with
 /// the worker's name, and the last lines are kept for the report if the worker dies.
 enum StderrPump {
-    static func start(worker: WorkerState, descriptor: FileDescriptor, tailLines: Int,
+    /// Starts the pump of the worker `name`: it owns `descriptor` and closes it at end of stream.
+    static func start(name: String, descriptor: FileDescriptor, link: PipeWorkerLink, tailLines: Int,
                       forward: @escaping @Sendable (String) -> Void) {
         startThread {
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             func emit(_ bytes: ArraySlice<UInt8>) {
                 let line = String(decoding: bytes, as: UTF8.self)
-                worker.appendStderr(line, limit: tailLines)
-                forward("[\(worker.name)] \(line)")
+                link.appendStderr(line, limit: tailLines)
+                forward("[\(name)] \(line)")
             }
             while true {
                 let count = (try? buffer.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }) ?? 0
@@ -28,7 +29,7 @@ enum StderrPump {
             }
             if !pending.isEmpty { emit(pending[...]) }
             try? descriptor.close()
-            worker.markStderrClosed()
+            link.markStderrClosed()
         }
     }
 }

@@ -111,7 +111,7 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Waits for the process to exit and returns how it ended. Call once.
-    func waitForExit() -> Termination {
+    func waitForExit() -> WorkerTermination {
         var status: Int32 = 0
         // Whatever the worker left behind goes with it (its cgroup is emptied and removed).
         defer { cgroup?.release() }
@@ -134,40 +134,5 @@ final class WorkerProcess: @unchecked Sendable {
     /// pump's next read land on a reused descriptor number.
     func closeOutput() {
         try? output.close()
-    }
-
-    /// How a worker process ended.
-    enum Termination: Equatable, CustomStringConvertible {
-        case exited(Int32)
-        case signalled(Int32)
-        case unknown
-
-        var description: String {
-            switch self {
-            case .exited(let code): return "exited with status \(code)"
-            case .signalled(let signal): return "was killed by signal \(signal) (\(signalName(signal)))"
-            case .unknown: return "ended in an unknown way"
-            }
-        }
-    }
-}
-
-/// The conventional name of a signal number.
-func signalName(_ signal: Int32) -> String {
-    switch signal {
-    case SIGHUP: return "SIGHUP"
-    case SIGINT: return "SIGINT"
-    case SIGQUIT: return "SIGQUIT"
-    case SIGILL: return "SIGILL"
-    case SIGTRAP: return "SIGTRAP"
-    case SIGABRT: return "SIGABRT"
-    case SIGBUS: return "SIGBUS"
-    case SIGFPE: return "SIGFPE"
-    case SIGKILL: return "SIGKILL"
-    case SIGSEGV: return "SIGSEGV"
-    case SIGPIPE: return "SIGPIPE"
-    case SIGALRM: return "SIGALRM"
-    case SIGTERM: return "SIGTERM"
-    default: return "signal \(signal)"
     }
 }

@@ -36,114 +36,133 @@ struct WorkerSlot: Sendable {
         }
     }
 
+    /// One worker's whole life on this slot: start, handshake, frames until it ends, reaping.
     private func serve(_ worker: WorkerState) {
+        guard let link = start(worker), greet(worker, over: link) else { return }
+        serveFrames(of: worker, over: link)
+        reap(worker, link)
+    }
+
+    /// Starts `worker` through the transport and schedules its handshake deadline. Returns nil
+    /// when it could not be started (reported to the scheduler).
+    private func start(_ worker: WorkerState) -> (any WorkerLink)? {
         let configuration = scheduler.configuration
-        let process: WorkerProcess
         worker.spawnedAt = monotonicNanoseconds()
         worker.heard()
-        let (executable, arguments) = command(for: worker)
-        do {
-            process = try WorkerProcess.spawn(executable: executable, arguments: arguments,
-                                              cgroup: scheduler.cgroup?.makeWorkerGroup())
+        let stderrLine: @Sendable (String) -> Void = scheduler.lock.withLock { scheduler.stderrHandler }
+        var onActivity: (@Sendable () -> Void)?
+        if worker.heartbeatNanoseconds != nil { onActivity = { worker.heard() } }
+        let launch = WorkerLaunch(name: worker.name, pluginPath: worker.kind.plugin.library.path,
+                                  machine: worker.machine,
+                                  heartbeatInterval: configuration.heartbeat(launched: worker.machine.isRemote),
+                                  heartbeatMisses: configuration.heartbeatMisses, stderrLine: stderrLine,
+                                  stderrTailLines: configuration.stderrTailLines, onActivity: onActivity)
+        let link: any WorkerLink
+        do throws(WorkerSpawnError) {
+            link = try scheduler.transport.spawn(launch)
         } catch {
-            let outbox = scheduler.lock.withLock {
-                scheduler.spawnFailedLocked(worker, message: "\(hostPrefix(worker))\(executable): \(error)")
-            }
-            outbox.deliver()
-            return
+            scheduler.lock.withLock { scheduler.spawnFailedLocked(worker, message: error.message) }.deliver()
+            return nil
         }
         scheduler.lock.withLock {
-            worker.attach(process)
+            worker.attach(link)
             // Cancelled or shut down before it even existed: kill it now, it is handled as gone.
-            if worker.exitIntent != nil { process.send(signal: SIGKILL) }
+            if worker.exitIntent != nil { link.signal(SIGKILL) }
         }
         scheduler.watchdog.schedule(at: monotonicNanoseconds() + UInt64(configuration.handshakeTimeout * 1e9),
                                     .handshake(worker: worker))
-        StderrPump.start(worker: worker, descriptor: process.errors, tailLines: configuration.stderrTailLines,
-                         forward: scheduler.lock.withLock { scheduler.stderrHandler })
-        var reader = FrameReader(descriptor: Descriptor(process.output.rawValue))
-        if worker.heartbeatNanoseconds != nil { reader.onBytes = { _ in worker.heard() } }
+        return link
+    }
 
-        // Handshake.
-        if let problem = handshake(worker, reader: &reader) {
-            let timedOut = scheduler.lock.withLock {
-                worker.phase = .exiting
-                return worker.handshakeTimedOut
-            }
-            process.send(signal: SIGKILL)
-            _ = process.waitForExit()
-            let tail = worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000)
-            worker.closePipes()
-            var message = hostPrefix(worker)
-                + (timedOut ? "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s" : problem)
-            if !timedOut, let last = tail.last, !problem.contains(last) {
-                message += " (stderr: \(tail.joined(separator: " | ")))"
-            }
-            let outbox = scheduler.lock.withLock {
-                // Killed on purpose while starting (cancelled, run interrupted): not a spawn failure.
-                worker.exitIntent != nil && !worker.handshakeTimedOut
-                    ? scheduler.workerGoneLocked(worker, termination: .signalled(SIGKILL), stderrTail: [])
-                    : scheduler.spawnFailedLocked(worker, message: message)
-            }
-            outbox.deliver()
-            return
+    /// Reads the worker's hello. Returns true when it was accepted (the worker is ready); else
+    /// the worker is killed, reaped and reported, and this returns false.
+    private func greet(_ worker: WorkerState, over link: any WorkerLink) -> Bool {
+        guard let problem = handshake(worker, over: link) else {
+            scheduler.lock.withLock { scheduler.workerReadyLocked(worker) }.deliver()
+            return true
         }
-        scheduler.lock.withLock { scheduler.workerReadyLocked(worker) }.deliver()
+        let timedOut = scheduler.lock.withLock {
+            worker.phase = .exiting
+            return worker.handshakeTimedOut
+        }
+        link.signal(SIGKILL)
+        _ = link.waitForExit()
+        let tail = link.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000)
+        link.close()
+        let configuration = scheduler.configuration
+        var message = worker.machine.messagePrefix
+            + (timedOut ? "\(worker.name) sent no handshake within \(configuration.handshakeTimeout) s" : problem)
+        if !timedOut, let last = tail.last, !problem.contains(last) {
+            message += " (stderr: \(tail.joined(separator: " | ")))"
+        }
+        scheduler.lock.withLock {
+            // Killed on purpose while starting (cancelled, run interrupted): not a spawn failure.
+            worker.exitIntent != nil && !worker.handshakeTimedOut
+                ? scheduler.workerGoneLocked(worker, termination: .signalled(SIGKILL), stderrTail: [])
+                : scheduler.spawnFailedLocked(worker, message: message)
+        }.deliver()
+        return false
+    }
 
-        // Serve until the worker ends.
-        readLoop: while true {
+    /// Hands each frame from the worker to the scheduler until the worker's stream ends, it sends
+    /// something wrong, or the scheduler is ending it.
+    private func serveFrames(of worker: WorkerState, over link: any WorkerLink) {
+        while true {
             let frame: ReceivedFrame?
             do {
-                frame = try reader.nextReceived()
+                frame = try link.receive()
             } catch .malformed(let error) {
                 scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: error.description) }.deliver()
-                break readLoop
+                return
             } catch {
-                break readLoop  // I/O error: the worker is gone.
+                return  // I/O error: the worker is gone.
             }
-            guard let frame else { break readLoop }
+            guard let frame else { return }
             switch frame.type {
             case .response:
                 let (outbox, retiring) = scheduler.lock.withLock {
                     (scheduler.responseLocked(worker, frame: frame), worker.exitIntent != nil)
                 }
                 outbox.deliver()
-                if retiring { break readLoop }
+                if retiring { return }
             case .feedback:
                 let retiring = scheduler.lock.withLock {
                     scheduler.feedbackLocked(worker, frame: frame)
                     return worker.exitIntent != nil
                 }
-                if retiring { break readLoop }
+                if retiring { return }
             case .error:
                 let message = String(decoding: frame.payload, as: UTF8.self)
                 scheduler.lock.withLock { scheduler.marshalErrorLocked(worker, message: message) }.deliver()
-                break readLoop
+                return
             case .heartbeat:
                 continue
             case .blobRequest:
-                worker.sendBlob(scheduler.blobs.content(digest: Array(frame.payload)))
+                link.sendBlob(scheduler.blobs.content(digest: Array(frame.payload)))
             case .hello, .request, .broadcast, .blobData, .blobEnd:
                 scheduler.lock.withLock {
                     scheduler.marshalErrorLocked(worker, message: "unexpected \(frame.type) frame from the worker")
                 }.deliver()
-                break readLoop
+                return
             }
         }
+    }
 
-        // Reap. From here on nothing is sent to the worker and nobody else signals it.
+    /// Kills and reaps the worker and reports how it ended. From here on nothing is sent to it
+    /// and nobody else signals it.
+    private func reap(_ worker: WorkerState, _ link: any WorkerLink) {
         let (dying, released) = scheduler.lock.withLock {
             worker.phase = .exiting
             return (worker.exitIntent == nil, scheduler.releaseSlotIfRetiredLocked(worker))
         }
-        process.send(signal: SIGKILL)
+        link.signal(SIGKILL)
         if let released {
             // The worker has ended for the scheduler; a reaper waits for its process while this
             // slot goes on to its next worker. The run does not finish before the reaper does.
             let scheduler = self.scheduler
             startThread {
-                _ = process.waitForExit()
-                worker.closePipes()
+                _ = link.waitForExit()
+                link.close()
                 let finished = scheduler.lock.withLock { scheduler.releasedWorkerReapedLocked() }
                 if let (report, handlers) = finished {
                     for handler in handlers { handler(report) }
@@ -152,41 +171,19 @@ struct WorkerSlot: Sendable {
             released.deliver()
             return
         }
-        let termination = process.waitForExit()
-        let tail = dying ? worker.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000) : []
-        worker.closePipes()
+        let termination = link.waitForExit()
+        let tail = dying ? link.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000) : []
+        link.close()
         scheduler.lock.withLock {
             scheduler.workerGoneLocked(worker, termination: termination, stderrTail: tail)
         }.deliver()
     }
 
-    /// The program and arguments that start `worker`: `plugin-worker` here, or the launcher.
-    private func command(for worker: WorkerState) -> (String, [String]) {
-        let configuration = scheduler.configuration
-        let pluginPath = worker.kind.plugin.library.path
-        var options: [String] = []
-        if let interval = configuration.heartbeat(launched: worker.host.isRemote) {
-            options += ["--heartbeat", String(interval), "--heartbeat-misses", String(configuration.heartbeatMisses)]
-        }
-        if let launcher = worker.host.launcher {
-            let argv = launcher.command(host: worker.host.name, pluginPath: pluginPath, workerName: worker.name,
-                                        workerOptions: options)
-            return (argv[0], Array(argv.dropFirst()))
-        }
-        return (configuration.workerExecutable,
-                ["--plugin", pluginPath, "--name", worker.name, "--parent-pid", String(getpid())] + options)
-    }
-
-    /// "host NAME: " for a worker started elsewhere, so a failure names the machine.
-    private func hostPrefix(_ worker: WorkerState) -> String {
-        worker.host.isRemote ? "\(worker.host.label): " : ""
-    }
-
     /// Reads and checks the worker's hello. Returns a problem description, or nil if all is well.
-    private func handshake(_ worker: WorkerState, reader: inout FrameReader) -> String? {
-        let frame: Frame?
+    private func handshake(_ worker: WorkerState, over link: any WorkerLink) -> String? {
+        let frame: ReceivedFrame?
         do {
-            frame = try reader.next()
+            frame = try link.receive()
         } catch {
             return "bad handshake from \(worker.name): \(error)"
         }
@@ -200,7 +197,7 @@ struct WorkerSlot: Sendable {
             return "\(worker.name) sent \(frame.type) instead of a handshake"
         }
         let hello: Hello
-        do { hello = try Hello(decoding: frame.payload) } catch { return "\(worker.name): \(error)" }
+        do { hello = try Hello(decoding: Array(frame.payload)) } catch { return "\(worker.name): \(error)" }
         let library = worker.kind.plugin.library
         if hello.protocolVersion != Hello.currentProtocolVersion {
             return "\(worker.name): worker speaks protocol \(hello.protocolVersion), host speaks \(Hello.currentProtocolVersion)"

@@ -1,0 +1,141 @@
+import CSupport
+import PluginProtocol
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The link to a worker process spawned by ``ProcessTransport``: frames over its stdin and
+/// stdout pipes, its stderr read by a ``StderrPump``, signals to its process group and cgroup.
+///
+/// Writes are serialised by ``io``, which also guards the stderr tail; the reader belongs to the
+/// slot thread alone.
+final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
+    let process: WorkerProcess
+    var pid: Int32 { process.pid }
+    /// Serialises writes to the worker from the threads that dispatch to it; guards the fields
+    /// below it.
+    private let io = ConditionLock()
+    private var writer: FrameWriter?
+    /// The last lines the worker wrote to stderr.
+    private var tail: [String] = []
+    private var stderrClosed = false
+    /// Read by the slot thread only.
+    private var reader: FrameReader
+
+    /// Takes over `process`'s pipes: starts its stderr pump (lines go to `launch.stderrLine`).
+    init(process: WorkerProcess, launch: WorkerLaunch) {
+        self.process = process
+        reader = FrameReader(descriptor: Descriptor(process.output.rawValue))
+        writer = FrameWriter(descriptor: Descriptor(process.input.rawValue))
+        if let onActivity = launch.onActivity {
+            reader.onBytes = { _ in onActivity() }
+            // What the worker takes from the link is news from it too: while this side writes a
+            // large frame over a slow link, the worker's heartbeats wait unread.
+            writer!.onProgress = onActivity
+        }
+        StderrPump.start(name: launch.name, descriptor: process.errors, link: self, tailLines: launch.stderrTailLines,
+                         forward: launch.stderrLine)
+    }
+
+    func receive() throws(FrameReader.ReadError) -> ReceivedFrame? {
+        try reader.nextReceived()
+    }
+
+    func enqueue(type: FrameType, id: UInt64, payload: [UInt8]) {
+        io.withLock { writer?.queue(type: type, id: id, payload: payload) }
+    }
+
+    func flush() {
+        io.withLock { try? writer?.flush() }
+    }
+
+    func sendHeartbeat() {
+        guard io.tryLock() else { return }  // Another thread writes: the worker hears that anyway.
+        defer { io.unlock() }
+        guard let queued = writer?.isEmpty, queued else { return }  // Queued frames: their flush is near.
+        let pollOut: Int16 = Int16(POLLOUT)
+        var probe = pollfd(fd: process.input.rawValue, events: pollOut, revents: 0)
+        let ready: Int32 = poll(&probe, 1, 0)
+        guard ready == 1, (probe.revents & pollOut) != 0 else { return }
+        try? writer!.write(type: .heartbeat, id: 0, payload: [])
+    }
+
+    func sendBlob(_ blob: BlobStore.Blob?) {
+        io.withLock {
+            guard writer != nil else { return }
+            guard let blob else {
+                try? writer!.write(type: .blobEnd, id: 0, payload: Array("the master has no such blob".utf8))
+                return
+            }
+            var writeFailed = false
+            let sent = FileChunks.read(blob.descriptor, limit: blob.size) { chunk in
+                // (With heartbeats, the writer counts each piece the worker takes as news from it.)
+                guard (try? writer!.write(type: .blobData, id: 0, payload: chunk)) != nil else {
+                    writeFailed = true
+                    return false
+                }
+                return true
+            }
+            if writeFailed { return }  // The worker is gone; its reader sees the end.
+            guard sent == blob.size else {
+                try? writer!.write(type: .blobEnd, id: 0, payload: Array("the master cannot read the blob".utf8))
+                return
+            }
+            try? writer!.write(type: .blobEnd, id: 0, payload: [])
+        }
+    }
+
+    func signal(_ number: Int32) {
+        process.send(signal: number)
+    }
+
+    func closeInput() {
+        io.withLock {
+            guard writer != nil else { return }
+            writer = nil
+            process.closeInput()
+        }
+    }
+
+    func residentMemoryBytes() -> Int64? {
+        let bytes = csupport_rss_bytes(process.pid)
+        return bytes >= 0 ? bytes : nil
+    }
+
+    func waitForExit() -> WorkerTermination {
+        process.waitForExit()
+    }
+
+    func stderrTail(waitingUntil deadline: UInt64) -> [String] {
+        io.withLock {
+            while !stderrClosed && monotonicNanoseconds() < deadline {
+                io.wait(untilNanoseconds: deadline)
+            }
+            return tail
+        }
+    }
+
+    func close() {
+        closeInput()
+        io.withLock { process.closeOutput() }
+    }
+
+    /// Records one stderr line, keeping the last `limit` (the pump's thread).
+    func appendStderr(_ line: String, limit: Int) {
+        if line.allSatisfy({ $0 == " " || $0 == "\t" }) { return }
+        io.withLock {
+            tail.append(line)
+            if tail.count > limit { tail.removeFirst(tail.count - limit) }
+        }
+    }
+
+    /// The worker's stderr reached its end (the pump's thread).
+    func markStderrClosed() {
+        io.withLock {
+            stderrClosed = true
+            io.broadcast()
+        }
+    }
+}

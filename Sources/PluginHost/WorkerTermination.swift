@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a worker ended.
+enum WorkerTermination: Equatable, Sendable, CustomStringConvertible {
+    /// It exited by itself with this status.
+    case exited(Int32)
+    /// A signal ended it.
+    case signalled(Int32)
+    /// Its end could not be observed (the wait failed).
+    case unknown
+
+    var description: String {
+        switch self {
+        case .exited(let code): return "exited with status \(code)"
+        case .signalled(let signal): return "was killed by signal \(signal) (\(signalName(signal)))"
+        case .unknown: return "ended in an unknown way"
+        }
+    }
+}
+
+/// The conventional name of a signal number.
+func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGHUP: return "SIGHUP"
+    case SIGINT: return "SIGINT"
+    case SIGQUIT: return "SIGQUIT"
+    case SIGILL: return "SIGILL"
+    case SIGTRAP: return "SIGTRAP"
+    case SIGABRT: return "SIGABRT"
+    case SIGBUS: return "SIGBUS"
+    case SIGFPE: return "SIGFPE"
+    case SIGKILL: return "SIGKILL"
+    case SIGSEGV: return "SIGSEGV"
+    case SIGPIPE: return "SIGPIPE"
+    case SIGALRM: return "SIGALRM"
+    case SIGTERM: return "SIGTERM"
+    default: return "signal \(signal)"
+    }
+}

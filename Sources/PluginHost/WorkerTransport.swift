@@ -1,0 +1,31 @@
+/// How the scheduler starts workers and reaches them: the seam between the queue's rules and
+/// processes.
+///
+/// The scheduler decides what each worker should do; a transport only carries it out: it starts a
+/// worker (``spawn(_:)``) and hands back a ``WorkerLink`` that carries frames both ways, signals
+/// the worker and reports how it ended. ``ProcessTransport`` spawns `plugin-worker` (or a
+/// launcher such as ssh) with three pipes; tests use an in-memory transport whose workers are
+/// scripted, so queue rules run without processes and without timing. A per-host agent that
+/// forks workers from a warm process is another transport.
+///
+/// A transport is called from slot threads, one spawn per slot at a time, never with the
+/// scheduler's lock held.
+protocol WorkerTransport: AnyObject, Sendable {
+    /// Called once when the run starts, before the first ``spawn(_:)`` (scheduler lock held).
+    func runStarted()
+
+    /// Starts the worker `launch` describes. The worker's first frame will be its hello.
+    /// Throws a one-line reason (naming the host for a launched worker) when it cannot start.
+    func spawn(_ launch: WorkerLaunch) throws(WorkerSpawnError) -> any WorkerLink
+
+    /// Called once after every worker of the run was reaped (scheduler lock held).
+    func runFinished()
+}
+
+/// Why a worker could not be started, as one line for the report.
+struct WorkerSpawnError: Error, Sendable, CustomStringConvertible {
+    /// The reason, e.g. `plugin-worker: No such file or directory`.
+    let message: String
+
+    var description: String { message }
+}
