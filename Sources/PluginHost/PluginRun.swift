@@ -21,6 +21,11 @@ public final class PluginRun: Sendable {
         scheduler = Scheduler(configuration: configuration)
     }
 
+    /// Creates a run whose workers `transport` starts and reaches (tests give an in-memory one).
+    init(configuration: HostConfiguration, transport: any WorkerTransport) {
+        scheduler = Scheduler(configuration: configuration, transport: transport)
+    }
+
     /// The run's configuration.
     public var configuration: HostConfiguration { scheduler.configuration }
 

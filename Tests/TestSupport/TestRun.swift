@@ -8,7 +8,12 @@ public struct TestRun {
     public let log = EventLog()
 
     public init(_ configuration: HostConfiguration = .test()) {
-        run = PluginRun(configuration: configuration)
+        self.init(run: PluginRun(configuration: configuration))
+    }
+
+    /// Observes `run` (made by the caller, e.g. with another worker transport).
+    public init(run: PluginRun) {
+        self.run = run
         let log = self.log
         run.observe { log.record(.event($0)) }
         run.redirectWorkerStandardError { log.record(.stderr($0)) }

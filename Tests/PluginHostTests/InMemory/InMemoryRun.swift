@@ -1,0 +1,39 @@
+// A run under test whose workers are in-memory: the real scheduler and chaos master side.
+@testable import PluginHost
+import TestSupport
+import Testing
+
+/// A ``TestRun`` over an ``InMemoryTransport``.
+struct InMemoryRun {
+    let transport: InMemoryTransport
+    let test: TestRun
+
+    init(chaos arguments: [String], policy: WorkerPolicy? = nil, _ configuration: HostConfiguration = .test(),
+         transport: InMemoryTransport = InMemoryTransport()) throws {
+        self.transport = transport
+        test = TestRun(run: PluginRun(configuration: configuration, transport: transport))
+        try test.addChaos(arguments, policy: policy)
+    }
+
+    var run: PluginRun { test.run }
+    var log: EventLog { test.log }
+    var workers: [InMemoryWorker] { transport.workers }
+
+    /// Starts the run, waits for its end, checks the invariants, and that the transport saw one
+    /// start, one finish and every worker ended and released.
+    func startAndFinish(sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunReport {
+        test.start()
+        return try await finish(sourceLocation: sourceLocation)
+    }
+
+    /// Waits for the end (see ``startAndFinish(sourceLocation:)``).
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunReport {
+        let report = try await test.finish(sourceLocation: sourceLocation)
+        #expect(transport.runStarts == 1 && transport.runFinishes == 1, sourceLocation: sourceLocation)
+        for worker in workers {
+            #expect(worker.ended != nil && worker.isReleased, "\(worker.name) was not reaped and released",
+                    sourceLocation: sourceLocation)
+        }
+        return report
+    }
+}
