@@ -116,7 +116,10 @@ let package = Package(
         // Helpers shared by several test targets: paths, processes, files, runs under test.
         .target(name: "TestSupport", dependencies: ["PluginHost", "PluginProtocol"], path: "Tests/TestSupport"),
         .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginABI"]),
-        .testTarget(name: "PluginProtocolTests", dependencies: ["PluginProtocol", "TestSupport"]),
+        .testTarget(
+            name: "PluginProtocolTests",
+            dependencies: ["PluginProtocol", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "PluginProtocol", "PluginABI", "TestSupport"]),
         .testTarget(name: "MetamathKitTests", dependencies: ["MetamathKit"]),
         .testTarget(name: "ProofCheckTests", dependencies: ["PluginHost", "PluginProtocol", "TestSupport"]),

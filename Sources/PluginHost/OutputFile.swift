@@ -1,4 +1,4 @@
-import PluginProtocol
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +21,7 @@ public final class OutputFile: @unchecked Sendable {
     /// Creates (or truncates) `path`. Check it with ``OutputGuard`` first.
     public init(path: String, option: String) throws(HostError) {
         guard let file = fopen(path, "we") else {
-            throw .usage("\(option) \(path): cannot open for writing: \(SystemError(code: errno))")
+            throw .usage("\(option) \(path): cannot open for writing: \(Errno(rawValue: errno))")
         }
         self.path = path
         self.option = option
@@ -42,7 +42,7 @@ public final class OutputFile: @unchecked Sendable {
             closed = true
             if fclose(file) != 0, failure == nil { failure = errno }
         }
-        return failure.map { "\(option) \(path): write failed: \(SystemError(code: $0))" }
+        return failure.map { "\(option) \(path): write failed: \(Errno(rawValue: $0))" }
     }
 
     deinit {

@@ -7,7 +7,7 @@ import Glibc
 /// The protocol layer is linked into the worker, whose start-up time bounds one-shot task kinds,
 /// so it is built without the concurrency and regex runtimes (which swift-system's module would
 /// pull in: measured, they double a worker's start-up). The host side converts to and from
-/// swift-system's `FileDescriptor` at its edge.
+/// swift-system's `FileDescriptor` at its edge; failures are ``SystemError``s for the same reason.
 public struct Descriptor: Sendable, Hashable {
     /// The raw descriptor number.
     public let rawValue: Int32
@@ -44,15 +44,4 @@ public struct Descriptor: Sendable, Hashable {
 
     /// Closes the descriptor.
     public func close() { _ = Glibc.close(rawValue) }
-}
-
-/// An `errno` value from a failed system call.
-public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The errno code.
-    public let code: Int32
-
-    /// Wraps an errno code.
-    public init(code: Int32) { self.code = code }
-
-    public var description: String { String(cString: strerror(code)) }
 }

@@ -309,4 +309,5 @@ struct BlobFailure: Error {
     init(_ message: String) { self.message = message }
 }
 
-func errnoText() -> String { String(cString: strerror(errno)) }
+/// The current `errno`'s text ("No such file or directory"), for messages.
+func errnoText() -> String { SystemError.current.description }
