@@ -78,10 +78,11 @@ let package = Package(
                 + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // ProofCheck: the Metamath verifier (MetamathKit) and its task kind. Workers load both,
-        // so neither links Foundation.
+        // so neither links Foundation. swift-system (errno, as in the host) adds no runtime to
+        // libProofCheck.so: PluginKit already links the ones its objects bring.
         .target(
             name: "MetamathKit",
-            dependencies: ["CMetamath"],
+            dependencies: ["CMetamath", .product(name: "SystemPackage", package: "swift-system")],
             path: "Plugins/ProofCheck/Sources/MetamathKit",
             swiftSettings: leanRuntime
         ),

@@ -15,7 +15,7 @@ import Glibc
     }
 
     /// Reads `path`, doing `change` to the file right after the first `read`.
-    func readChanging(_ path: String, _ change: @escaping () -> Void) -> SystemError? {
+    func readChanging(_ path: String, _ change: @escaping () -> Void) -> FileReadError? {
         do {
             _ = try FileContents(path: path, afterFirstRead: change)
             return nil

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,20 +33,20 @@ public struct DatabaseImage: Sendable {
         let temporary = "\(path).tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(String(cString: strerror(errno)))")
+            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(Errno(rawValue: errno))")
         }
         if let failure = write(toDescriptor: descriptor) {
             close(descriptor)
             unlink(temporary)
-            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(String(cString: strerror(failure)))")
+            throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(Errno(rawValue: failure))")
         }
         guard close(descriptor) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = Errno(rawValue: errno).description
             unlink(temporary)
             throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(reason)")
         }
         guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = Errno(rawValue: errno).description
             unlink(temporary)
             throw DatabaseError(file: path, line: 0, message: "cannot write the image: \(reason)")
         }

@@ -20,13 +20,13 @@ final class ImageFileBytes {
     private let contents: FileContents?
 
     /// Maps or reads the image file at `path` (see the type's documentation).
-    init(path: String) throws(SystemError) {
+    init(path: String) throws(FileReadError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { throw SystemError(errno: errno) }
+        guard descriptor >= 0 else { throw FileReadError.current }
         defer { close(descriptor) }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw SystemError(errno: errno) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw SystemError(message: "not a regular file") }
+        guard fstat(descriptor, &status) == 0 else { throw FileReadError.current }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileReadError.notRegularFile }
         let size = Int(status.st_size)
         if size > 0 && cm_contents_are_sealed(descriptor) != 0,
            let address = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), address != MAP_FAILED {

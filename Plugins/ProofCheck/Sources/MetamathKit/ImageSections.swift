@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,7 +89,7 @@ struct ImageSections {
                 var failure = write(to: .file(descriptor), offsets: offsets, lengths: lengths, total: total)
                 if failure == nil && ftruncate(descriptor, off_t(total)) != 0 { failure = errno }
                 if let failure {
-                    failures.append("\(candidate.location.name): \(String(cString: strerror(failure)))")
+                    failures.append("\(candidate.location.name): \(Errno(rawValue: failure))")
                     close(descriptor)
                     continue
                 }
@@ -95,7 +97,7 @@ struct ImageSections {
                 // process keeps a copy in memory and other processes read it, as a mapping of it
                 // would fault if its owner truncated it.
                 if candidate.location == .memoryFile && !ImageStorage.seal(descriptor) {
-                    failures.append("\(candidate.location.name): cannot seal it: \(String(cString: strerror(errno)))")
+                    failures.append("\(candidate.location.name): cannot seal it: \(Errno(rawValue: errno))")
                     close(descriptor)
                     continue
                 }

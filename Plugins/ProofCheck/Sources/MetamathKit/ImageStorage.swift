@@ -1,4 +1,5 @@
 import CMetamath
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -31,10 +32,10 @@ final class ImageStorage: @unchecked Sendable {
     /// truncated it (through `/proc/PID/fd/N`). The storage owns the descriptor.
     init(readingBack descriptor: Int32, count: Int) throws(DatabaseError) {
         let contents: FileContents
-        do throws(SystemError) {
-            guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw SystemError(errno: errno) }
+        do throws(FileReadError) {
+            guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw FileReadError.current }
             contents = try FileContents(descriptor: descriptor, path: "/proc/self/fd/\(descriptor)")
-            guard contents.bytes.count == count else { throw SystemError(message: "the file is shorter than the image") }
+            guard contents.bytes.count == count else { throw FileReadError.shorterThanImage }
         } catch {
             throw DatabaseError(file: "", line: 0, message: "cannot read the database image back: \(error.message)")
         }
@@ -49,7 +50,7 @@ final class ImageStorage: @unchecked Sendable {
     init(mapping descriptor: Int32, count: Int) throws(DatabaseError) {
         let address = mmap(nil, max(count, 8), PROT_READ, MAP_SHARED, descriptor, 0)
         guard let address, address != MAP_FAILED else {
-            throw DatabaseError(file: "", line: 0, message: "cannot map the database image: \(String(cString: strerror(errno)))")
+            throw DatabaseError(file: "", line: 0, message: "cannot map the database image: \(Errno(rawValue: errno))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: count)
         self.descriptor = descriptor
@@ -63,7 +64,7 @@ final class ImageStorage: @unchecked Sendable {
         var template = Array("\(directory)/proofcheck-XXXXXX".utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else {
-            throw DatabaseError(file: "", line: 0, message: "\(directory): \(String(cString: strerror(errno)))")
+            throw DatabaseError(file: "", line: 0, message: "\(directory): \(Errno(rawValue: errno))")
         }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
@@ -75,7 +76,7 @@ final class ImageStorage: @unchecked Sendable {
     static func createMemoryFile() throws(DatabaseError) -> Int32 {
         let descriptor = cm_memfd_create("proofcheck-image")
         guard descriptor >= 0 else {
-            throw DatabaseError(file: "", line: 0, message: "memory file: \(String(cString: strerror(errno)))")
+            throw DatabaseError(file: "", line: 0, message: "memory file: \(Errno(rawValue: errno))")
         }
         return descriptor
     }

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,7 +81,7 @@ struct TokenStream {
         }
         let path = TokenStream.resolve(name.text, relativeTo: includer)
         guard let real = TokenStream.realPath(path) else {
-            let reason = String(cString: strerror(errno))
+            let reason = Errno(rawValue: errno).description
             throw DatabaseError(file: includer, line: Int(open.line), message: "cannot include \"\(Echo.text(path))\": \(reason)")
         }
         guard realPaths.insert(real).inserted else { return }  // each file is read once
