@@ -99,8 +99,9 @@ final class MasterLink: @unchecked Sendable {
             let seconds: Int = Int(step / 1_000_000_000)
             let nanoseconds: Int = Int(step % 1_000_000_000)
             var pause = timespec(tv_sec: seconds, tv_nsec: nanoseconds)
-            var remaining = timespec()
-            while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+            // An interrupted sleep goes on for the time left, which nanosleep writes back into
+            // `pause` (its request and remainder may be the same object).
+            withUnsafeMutablePointer(to: &pause) { pause in _ = retryingOnInterrupt { nanosleep(pause, pause) } }
             pthread_mutex_lock(mutex)
             let silence: UInt64 = monotonicNanoseconds() &- lastHeard
             pthread_mutex_unlock(mutex)

@@ -1,4 +1,6 @@
 // Reading processes from /proc: command lines, states, parents, children; killing a worker only if the pid is still it.
+import PluginProtocol
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,8 +80,7 @@ public enum ProcessProbe {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
+            let count = buffer.withUnsafeMutableBytes { bytes in retryingOnInterrupt { read(fd, bytes.baseAddress, bytes.count) } }
             if count <= 0 { break }
             out.append(contentsOf: buffer[0..<count])
         }
