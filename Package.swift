@@ -116,7 +116,7 @@ let package = Package(
         // finds the plugins beside itself: `swift build --build-tests` builds every product.
         // Helpers shared by several test targets: paths, processes, files, runs under test.
         .target(name: "TestSupport", dependencies: ["PluginHost", "PluginProtocol"], path: "Tests/TestSupport"),
-        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginABI"]),
+        .testTarget(name: "PluginKitTests", dependencies: ["PluginKit", "PluginABI", "TestSupport"]),
         .testTarget(
             name: "PluginProtocolTests",
             dependencies: ["PluginProtocol", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]

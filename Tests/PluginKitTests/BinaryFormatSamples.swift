@@ -1,5 +1,6 @@
 // Values and random input for the binary format tests.
 import PluginKit
+import TestSupport
 
 /// A composite value exercising nested conformances.
 struct Sample: BinaryCodable, Equatable {
@@ -61,26 +62,9 @@ struct EchoLikeRequest: BinaryCodable, Equatable {
     }
 }
 
-/// A deterministic generator (SplitMix64), so that a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random input biased towards bytes that look like encodings: small lengths, tags 0/1, ASCII,
 /// and now and then huge varints or valid encodings with a byte flipped.
-func randomInput(round: Int, using generator: inout SplitMix64) -> [UInt8] {
+func randomInput(round: Int, using generator: inout SeededGenerator) -> [UInt8] {
     switch round % 4 {
     case 0:
         let count = Int.random(in: 0...24, using: &generator)
