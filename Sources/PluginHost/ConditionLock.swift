@@ -53,10 +53,3 @@ final class ConditionLock: @unchecked Sendable {
     /// Wakes every waiter.
     func broadcast() { pthread_cond_broadcast(condition) }
 }
-
-
-/// Starts a detached thread running `body` (the host cannot run without its threads).
-func startThread(_ body: @escaping @Sendable () -> Void) {
-    let rc = startDetachedThread(body)
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-}
