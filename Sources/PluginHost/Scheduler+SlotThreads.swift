@@ -1,6 +1,7 @@
 import CSupport
 import PluginABI
 import PluginProtocol
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +64,7 @@ extension Scheduler {
         guard rc == 0 else {
             if !warnedThreadFailure {
                 warnedThreadFailure = true
-                pendingWarnings.append("plugin-host: warning: cannot start another slot thread (\(String(cString: strerror(rc)))); "
+                pendingWarnings.append("plugin-host: warning: cannot start another slot thread (\(Errno(rawValue: rc))); "
                                        + "going on with \(liveSlotThreads)")
             }
             return false

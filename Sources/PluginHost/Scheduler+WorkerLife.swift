@@ -15,7 +15,7 @@ extension Scheduler {
     }
 
     /// A worker could not be started on a remote host, or went silent there: the host backs off
-    /// or is dropped by the rules of ``HostHealth``. With no host left, every kind fails to start.
+    /// or is dropped by the rules of ``MachineHealth``. With no host left, every kind fails to start.
     func hostFailedLocked(_ host: WorkerMachine, message: String, workerSpawnedAt: UInt64) {
         let hasLiveWorkers = slots.contains { worker in
             guard let worker, worker.machine === host else { return false }

@@ -8,7 +8,7 @@ final class WorkerMachine: @unchecked Sendable {
     /// Nil for the master's own machine: its workers are spawned directly.
     let launcher: WorkerLauncher?
     /// Failures in a row, back-off and dropping (scheduler lock).
-    var health = HostHealth()
+    var health = MachineHealth()
 
     init(name: String, launcher: WorkerLauncher?) {
         self.name = name

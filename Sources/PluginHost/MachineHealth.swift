@@ -5,7 +5,7 @@
 /// the count. After `limit` failures in a row the host is dropped for the rest of the run, unless
 /// it still has live workers. One outage counts once: a failure of a worker spawned before the
 /// last recorded failure (its link went down with the others) is not counted again.
-struct HostHealth: Sendable, Equatable {
+struct MachineHealth: Sendable, Equatable {
     /// Failures in a row.
     private(set) var consecutiveFailures = 0
     /// No new worker here before this time (monotonic nanoseconds).

@@ -1,12 +1,12 @@
-// HostHealth's rules on their own: back-off, one outage counted once, dropping.
+// MachineHealth's rules on their own: back-off, one outage counted once, dropping.
 @testable import PluginHost
 import Testing
 
-@Suite("Host health")
-struct HostHealthTests {
+@Suite("Machine health")
+struct MachineHealthTests {
     @Test("each failure in a row doubles the back-off; a success forgives the count")
     func backOffDoubles() {
-        var health = HostHealth()
+        var health = MachineHealth()
         var seconds: [Double] = []
         for now in [UInt64(10), 20, 30] {
             if case .down(let wait) = health.recordFailure("x", at: now, workerSpawnedAt: now, hasLiveWorkers: false,
@@ -24,7 +24,7 @@ struct HostHealthTests {
 
     @Test("a worker spawned before the last recorded failure belongs to that outage: not counted again")
     func oneOutageCountsOnce() {
-        var health = HostHealth()
+        var health = MachineHealth()
         #expect(health.recordFailure("a", at: 100, workerSpawnedAt: 50, hasLiveWorkers: false, limit: 2, backOff: 1)
                 == .down(seconds: 1))
         #expect(health.recordFailure("b", at: 110, workerSpawnedAt: 60, hasLiveWorkers: false, limit: 2, backOff: 1) == .ignored)
@@ -33,7 +33,7 @@ struct HostHealthTests {
 
     @Test("the limit of failures in a row drops the host, unless it still has live workers")
     func dropping() {
-        var health = HostHealth()
+        var health = MachineHealth()
         _ = health.recordFailure("a", at: 1, workerSpawnedAt: 1, hasLiveWorkers: false, limit: 2, backOff: 1)
         #expect(health.recordFailure("b", at: 2, workerSpawnedAt: 2, hasLiveWorkers: true, limit: 2, backOff: 1)
                 == .down(seconds: 2))
