@@ -105,7 +105,7 @@ struct WorkerSlot: Sendable {
     }
 
     /// Hands each frame from the worker to the scheduler until the worker's stream ends, it sends
-    /// something wrong, or the scheduler is ending it.
+    /// something wrong, or the scheduler is killing it.
     private func serveFrames(of worker: WorkerState, over link: any WorkerLink) {
         while true {
             let frame: ReceivedFrame?
@@ -121,14 +121,14 @@ struct WorkerSlot: Sendable {
             switch frame.type {
             case .response:
                 let (outbox, retiring) = scheduler.lock.withLock {
-                    (scheduler.responseLocked(worker, frame: frame), worker.exitIntent != nil)
+                    (scheduler.responseLocked(worker, frame: frame), worker.isBeingKilled)
                 }
                 outbox.deliver()
                 if retiring { return }
             case .feedback:
                 let retiring = scheduler.lock.withLock {
                     scheduler.feedbackLocked(worker, frame: frame)
-                    return worker.exitIntent != nil
+                    return worker.isBeingKilled
                 }
                 if retiring { return }
             case .error:

@@ -96,6 +96,16 @@ final class WorkerState: @unchecked Sendable {
     /// Running a task and not being ended.
     var isWorking: Bool { phase == .busy && exitIntent == nil }
 
+    /// Being killed by the host: its slot stops reading from it and reaps it. (A worker ended by
+    /// a clean shutdown is not: its input was closed, and it runs `worker_fini` and exits by
+    /// itself, which its slot sees as the end of its stream.)
+    var isBeingKilled: Bool {
+        switch exitIntent {
+        case nil, .shutdown?: return false
+        default: return true
+        }
+    }
+
     /// Busy or still starting: work of its kind is under way.
     var isOccupied: Bool { phase == .busy || phase == .starting }
 

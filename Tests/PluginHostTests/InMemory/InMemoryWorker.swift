@@ -101,7 +101,10 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
 
     func receive() throws(FrameReader.ReadError) -> ReceivedFrame? {
         let next: Outbound? = lock.withLock {
-            while outbound.isEmpty && termination == nil { lock.wait() }
+            while outbound.isEmpty && termination == nil {
+                // Its input is closed and it has nothing left to say: it runs worker_fini and exits.
+                if inputClosed { end(.exited(0)) } else { lock.wait() }
+            }
             return outbound.popFirst()
         }
         switch next {
@@ -148,7 +151,9 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
             inputClosed = true
             pending.removeAll()
             contactLog.append(.inputClosed)
-            end(.exited(0))  // It reads end of input, runs worker_fini and exits.
+            // It exits by itself once it has read the end of its input: as the master sees it,
+            // when the master next reads from it. A master that kills it first wins.
+            lock.broadcast()
         }
     }
 
