@@ -15,11 +15,9 @@ static const char USAGE[] =
     "of items per chunk (default: adaptive, about 5 ms of work). --stats adds counters to the\n"
     "report. The report goes to stderr when the output is stdout.";
 
-uint32_t pm_host_abi_minor;
-
 int32_t plugin_host_entry(uint32_t host_abi_major, uint32_t host_abi_minor,
                           ph_plugin_descriptor *d) {
-    pm_host_abi_minor = host_abi_minor;
+    (void)host_abi_minor; /* any 2.x host: the structs are frozen, extensions are looked up */
     *d = (ph_plugin_descriptor){
         .abi_major = PH_ABI_VERSION_MAJOR,
         .abi_minor = PH_ABI_VERSION_MINOR,

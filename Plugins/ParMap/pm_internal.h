@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "plugin_abi.h"
+#include "ph/ext/blobs.h"
+#include "ph/ext/progress.h"
 #include "pm_number.h"
 
 /* Nothing but plugin_host_entry leaves the library. */
@@ -268,9 +270,6 @@ int pm_output_flush(pm_output *o);
 void pm_output_close(pm_output *o);
 
 /* ---- pm_master.c, pm_worker.c: their callbacks into the descriptor ---- */
-
-/* The host's ABI minor version, from plugin_host_entry: get_extension exists from 1 on. */
-extern uint32_t pm_host_abi_minor;
 
 void pm_fill_master(ph_plugin_descriptor *d);
 void pm_fill_worker(ph_plugin_descriptor *d);

@@ -14,6 +14,7 @@
 #endif
 
 #include "pm_internal.h"
+#include "ph/util/options.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -39,7 +40,7 @@ typedef struct pm_failure {
 
 typedef struct pm_master {
     const ph_master_host *host;
-    const ph_host_progress *progress; /* items on the host's progress line, or NULL */
+    const ph_master_progress *progress; /* items on the host's progress line, or NULL */
     ph_policy policy;
     char *lib, *sym, *sig; /* owned; lib made absolute when it is a path */
     uint64_t digest;
@@ -76,7 +77,7 @@ typedef struct pm_master {
     pm_buf scratch;
     /* The library file published as a blob (ABI 1.2), 0 when not: a bare name, an old host. */
     uint64_t lib_blob;
-    const ph_host_blobs *blobs;
+    const ph_master_blobs *blobs;
 } pm_master;
 
 static void master_free(pm_master *m) {
@@ -97,12 +98,10 @@ static void *usage_error(pm_master *m, const ph_error_sink *errors, const char *
     __attribute__((format(printf, 3, 4)));
 
 static void *usage_error(pm_master *m, const ph_error_sink *errors, const char *fmt, ...) {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    ph_set_errorv(errors, fmt, ap);
     va_end(ap);
-    if (errors != NULL && errors->set_error != NULL) errors->set_error(errors, msg);
     master_free(m);
     return NULL;
 }
@@ -127,20 +126,6 @@ static char *dup_string(const char *s) {
     return d;
 }
 
-/* "--name VALUE" or "--name=VALUE"; returns 1 if `arg` is that option. */
-static int option_value(const char *arg, const char *name, const ph_open_params *params, int *i,
-                        const char **value) {
-    size_t n = strlen(name);
-    if (strncmp(arg, name, n) != 0) return 0;
-    if (arg[n] == '=') {
-        *value = arg + n + 1;
-        return 1;
-    }
-    if (arg[n] != '\0') return 0;
-    *value = (*i + 1 < params->argc) ? params->argv[++*i] : NULL;
-    return 1;
-}
-
 static void *master_open(const ph_master_host *host, const ph_open_params *params,
                          const ph_error_sink *errors) {
     pm_master *m = calloc(1, sizeof *m);
@@ -161,17 +146,17 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
             ordered = 0;
         } else if (strcmp(a, "--stats") == 0) {
             m->stats = 1;
-        } else if (option_value(a, "--library", params, &i, &v)) {
+        } else if (ph_option_value(params, &i, "--library", &v)) {
             if ((lib = v) == NULL) return usage_error(m, errors, "--library needs a value");
-        } else if (option_value(a, "--symbol", params, &i, &v)) {
+        } else if (ph_option_value(params, &i, "--symbol", &v)) {
             if ((sym = v) == NULL) return usage_error(m, errors, "--symbol needs a value");
-        } else if (option_value(a, "--signature", params, &i, &v)) {
+        } else if (ph_option_value(params, &i, "--signature", &v)) {
             if ((sig = v) == NULL) return usage_error(m, errors, "--signature needs a value");
-        } else if (option_value(a, "--input", params, &i, &v)) {
+        } else if (ph_option_value(params, &i, "--input", &v)) {
             if ((input = v) == NULL) return usage_error(m, errors, "--input needs a file");
-        } else if (option_value(a, "--output", params, &i, &v)) {
+        } else if (ph_option_value(params, &i, "--output", &v)) {
             if ((output = v) == NULL) return usage_error(m, errors, "--output needs a file");
-        } else if (option_value(a, "--chunk", params, &i, &v)) {
+        } else if (ph_option_value(params, &i, "--chunk", &v)) {
             char *end;
             unsigned long long n = v != NULL ? strtoull(v, &end, 10) : 0;
             if (v == NULL || *v == '\0' || *end != '\0' || n < 1 || n > PM_MAX_CHUNK_LINES)
@@ -205,8 +190,7 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
     m->check_open = 1;
     /* A library given by path is offered to workers as a blob: one on a machine that lacks the
        path gets the file itself (the worker prefers its own copy when the path exists there). */
-    if (strchr(m->lib, '/') != NULL && pm_host_abi_minor >= 2 && host->get_extension != NULL)
-        m->blobs = host->get_extension(host, PH_HOST_EXT_BLOBS);
+    if (strchr(m->lib, '/') != NULL) m->blobs = host->get_extension(host, PH_EXT_BLOBS);
     if (m->blobs != NULL) {
         int fd = open(m->lib, O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
@@ -232,10 +216,8 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
     m->out_open = 1;
     m->output_is_file = output != NULL && strcmp(output, "-") != 0;
 
-    if (pm_host_abi_minor >= 1 && host->get_extension != NULL) {
-        m->progress = host->get_extension(host, PH_HOST_EXT_PROGRESS);
-        if (m->progress != NULL) m->progress->set_total(host, "items", 0); /* 0: not known */
-    }
+    m->progress = host->get_extension(host, PH_EXT_PROGRESS);
+    if (m->progress != NULL) m->progress->set_total(host, "items", 0); /* 0: not known */
     m->chunk_lines = m->fixed_chunk ? m->fixed_chunk : PM_FIRST_CHUNK;
     m->window = 4 * (size_t)m->workers;
     if (m->window < 4) m->window = 4;

@@ -62,10 +62,8 @@ static int prepare(pm_worker *w, const pm_request_view *r, const ph_perform_cont
         const char *path = lib;
         int fd = -1;
         if (access(lib, R_OK) != 0 && r->blob_len > 0) {
-            const ph_worker_blobs *blobs = NULL;
-            if (pm_host_abi_minor >= 2 && ctx->get_extension != NULL)
-                blobs = ctx->get_extension(ctx, PH_WORKER_EXT_BLOBS);
-            char why[512] = "this host cannot open blobs";
+            const ph_worker_blobs *blobs = ctx->get_extension(ctx, PH_EXT_BLOBS);
+            char why[512] = "this host does not offer " PH_EXT_BLOBS;
             if (blobs != NULL) fd = blobs->open(ctx, r->blob, r->blob_len, why, sizeof why);
             if (fd < 0) {
                 snprintf(err, sizeof err, "parmap: cannot load library '%.300s': not on this machine, and its copy from the master failed: %.400s", lib, why);

@@ -4,7 +4,7 @@ import PluginProtocol
 import Glibc
 #endif
 
-/// The files task kinds published for their workers (`PH_HOST_EXT_BLOBS`), and how each worker
+/// The files task kinds published for their workers (`PH_EXT_BLOBS`), and how each worker
 /// reaches them: the master's open file for a worker on this machine, the content's SHA-256 for
 /// one elsewhere, which then fetches the bytes through the protocol (``WorkerState/sendBlob(_:)``).
 ///

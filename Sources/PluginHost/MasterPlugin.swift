@@ -14,8 +14,8 @@ import Glibc
 final class MasterPlugin: @unchecked Sendable {
     let library: PluginLibrary
     private let host: UnsafeMutablePointer<ph_master_host>
-    private let progressExtension: UnsafeMutablePointer<ph_host_progress>
-    private let blobsExtension: UnsafeMutablePointer<ph_host_blobs>
+    private let progressExtension: UnsafeMutablePointer<ph_master_progress>
+    private let blobsExtension: UnsafeMutablePointer<ph_master_blobs>
     private let state = MasterCallState()
     private var instance: UnsafeMutableRawPointer?
     private var finished = false
@@ -45,7 +45,7 @@ final class MasterPlugin: @unchecked Sendable {
             MasterCallState.from(host?.pointee.host_data).addLog(level, message.map { String(cString: $0) } ?? "")
         }
         progressExtension = .allocate(capacity: 1)
-        progressExtension.initialize(to: ph_host_progress(
+        progressExtension.initialize(to: ph_master_progress(
             set_total: { host, unit, total in
                 let state = MasterCallState.from(host?.pointee.host_data)
                 state.units = UnitProgress(unit: unit.map { String(cString: $0) } ?? "units", done: state.units?.done ?? 0, total: total)
@@ -57,7 +57,7 @@ final class MasterPlugin: @unchecked Sendable {
             }))
         state.progressExtension = UnsafeRawPointer(progressExtension)
         blobsExtension = .allocate(capacity: 1)
-        blobsExtension.initialize(to: ph_host_blobs(
+        blobsExtension.initialize(to: ph_master_blobs(
             publish_fd: { host, descriptor in
                 MasterCallState.from(host?.pointee.host_data).blobs?.publish(descriptor: descriptor) ?? 0
             },
@@ -70,11 +70,12 @@ final class MasterPlugin: @unchecked Sendable {
                 return reference.count
             }))
         state.blobsExtension = UnsafeRawPointer(blobsExtension)
+        // Never NULL (ABI 2): a plugin calls it without checking; unknown ids give NULL.
         host.pointee.get_extension = { host, id in
             guard let id else { return nil }
             let state = MasterCallState.from(host?.pointee.host_data)
-            if strcmp(id, PH_HOST_EXT_PROGRESS) == 0 { return state.progressExtension }
-            if strcmp(id, PH_HOST_EXT_BLOBS) == 0 { return state.blobsExtension }
+            if strcmp(id, PH_EXT_PROGRESS) == 0 { return state.progressExtension }
+            if strcmp(id, PH_EXT_BLOBS) == 0 { return state.blobsExtension }
             return nil
         }
         let argv = ([library.name] + arguments).map { strdup($0) }
@@ -363,9 +364,9 @@ final class MasterCallState {
     var units: UnitProgress?
     /// The run's published files.
     var blobs: BlobStore?
-    /// The `ph_host_blobs` table handed out by `get_extension`.
+    /// The `ph_master_blobs` table handed out by `get_extension`.
     var blobsExtension: UnsafeRawPointer?
-    /// The `ph_host_progress` table handed out by `get_extension`.
+    /// The `ph_master_progress` table handed out by `get_extension`.
     var progressExtension: UnsafeRawPointer?
 
     func addPush(_ task: PushedTask) {

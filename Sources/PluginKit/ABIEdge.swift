@@ -183,10 +183,9 @@ struct PerformChannel {
 
     @usableFromInline
     func openBlob(_ reference: [UInt8]) -> Result<Int32, BlobError> {
-        guard KindRegistry.hostMinor >= 2, let getExtension = context.pointee.get_extension,
-              let table = getExtension(context, PH_WORKER_EXT_BLOBS)?.assumingMemoryBound(to: ph_worker_blobs.self),
+        guard let table = context.pointee.get_extension?(context, PH_EXT_BLOBS)?.assumingMemoryBound(to: ph_worker_blobs.self),
               let open = table.pointee.open
-        else { return .failure(BlobError(message: "this host cannot open blobs (it predates ABI 1.2)")) }
+        else { return .failure(BlobError(message: "this host does not offer blobs (\(PH_EXT_BLOBS))")) }
         var error = [CChar](repeating: 0, count: 512)
         let descriptor = reference.withUnsafeBufferPointer { bytes in
             error.withUnsafeMutableBufferPointer { open(context, bytes.baseAddress, bytes.count, $0.baseAddress, $0.count) }
@@ -209,25 +208,15 @@ final class MasterHostChannel {
     @usableFromInline
     let writers = WriterPool()
 
-    /// The host's progress extension, when it offers one (ABI 1.1).
-    private let progress: UnsafePointer<ph_host_progress>?
-    /// The host's blobs extension, when it offers one (ABI 1.2).
-    private let blobs: UnsafePointer<ph_host_blobs>?
+    /// The host's progress extension (`PH_EXT_PROGRESS`), when it offers one.
+    private let progress: UnsafePointer<ph_master_progress>?
+    /// The host's blobs extension (`PH_EXT_BLOBS`), when it offers one.
+    private let blobs: UnsafePointer<ph_master_blobs>?
 
     init(_ host: UnsafePointer<ph_master_host>) {
         self.host = host
-        if KindRegistry.hostMinor >= 1, let getExtension = host.pointee.get_extension,
-           let table = getExtension(host, PH_HOST_EXT_PROGRESS) {
-            progress = table.assumingMemoryBound(to: ph_host_progress.self)
-        } else {
-            progress = nil
-        }
-        if KindRegistry.hostMinor >= 2, let getExtension = host.pointee.get_extension,
-           let table = getExtension(host, PH_HOST_EXT_BLOBS) {
-            blobs = table.assumingMemoryBound(to: ph_host_blobs.self)
-        } else {
-            blobs = nil
-        }
+        progress = host.pointee.get_extension?(host, PH_EXT_PROGRESS)?.assumingMemoryBound(to: ph_master_progress.self)
+        blobs = host.pointee.get_extension?(host, PH_EXT_BLOBS)?.assumingMemoryBound(to: ph_master_blobs.self)
     }
 
     @usableFromInline
@@ -308,8 +297,8 @@ extension MasterCallbacks {
 }
 
 extension WorkerCallbacks {
-    /// The callbacks behind a worker instance pointer returned by `worker_init`. The ABI has no
-    /// worker teardown, so they live until the worker process exits.
+    /// The callbacks behind a worker instance pointer returned by `worker_init`, which retained
+    /// them; `worker_fini` releases them (a worker killed instead keeps them until it dies).
     fileprivate static func of(_ pointer: UnsafeMutableRawPointer?) -> WorkerCallbacks? {
         guard let pointer else { return nil }
         return Unmanaged<WorkerCallbacks>.fromOpaque(pointer).takeUnretainedValue()
@@ -404,6 +393,7 @@ enum DescriptorFiller {
         descriptor.on_broadcast = { worker, feedback in
             WorkerCallbacks.of(worker)?.receiveBroadcast(BorrowedBytes(feedback))
         }
+        descriptor.worker_fini = { worker in WorkerThunks.finish(worker) }
         descriptor.get_extension = nil
         out.pointee = descriptor
     }
@@ -502,5 +492,13 @@ private enum WorkerThunks {
             return 1
         }
         return callbacks.perform(BorrowedBytes(request), channel) ? 0 : 1
+    }
+
+    /// `worker_fini`: runs the worker's finish hook, then releases what `worker_init` retained.
+    static func finish(_ worker: UnsafeMutableRawPointer?) {
+        guard let worker else { return }
+        let instance = Unmanaged<WorkerCallbacks>.fromOpaque(worker)
+        instance.takeUnretainedValue().finish()
+        instance.release()
     }
 }

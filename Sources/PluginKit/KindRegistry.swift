@@ -18,15 +18,6 @@ import Synchronization
 /// PluginKit and so its own registry: one task kind per library.
 enum KindRegistry {
     private static let current = Mutex<KindRegistration?>(nil)
-    private static let hostMinorVersion = Atomic<UInt32>(0)
-
-    /// Records the host's minor ABI version, which says which host-table fields exist.
-    static func recordHostMinor(_ minor: UInt32) {
-        hostMinorVersion.store(minor, ordering: .releasing)
-    }
-
-    /// The host's minor ABI version (0 until the entry point ran).
-    static var hostMinor: UInt32 { hostMinorVersion.load(ordering: .acquiring) }
 
     /// Records the kind identified by `kind` as this image's task kind, or returns the existing
     /// registration if it is the same kind.

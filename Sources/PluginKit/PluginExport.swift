@@ -46,7 +46,8 @@ public enum PluginExport {
     /// - Parameters:
     ///   - out: The host's descriptor.
     ///   - hostMajor: The host's major ABI version; must equal `PH_ABI_VERSION_MAJOR`.
-    ///   - hostMinor: The host's minor ABI version (the host decides whether it accepts ours).
+    ///   - hostMinor: The host's minor ABI version. Not needed: within a major version the ABI's
+    ///     structs are frozen and extensions are looked up by id, so any minor version serves.
     ///   - kind: The task kind to export.
     /// - Returns: 0, or the raw value of a ``Refusal``.
     @inlinable
@@ -64,7 +65,6 @@ public enum PluginExport {
         metadata: KindMetadata, driver: () -> KindDriver
     ) -> Int32 {
         guard let out else { return Refusal.missingDescriptor.rawValue }
-        KindRegistry.recordHostMinor(hostMinor)
         guard hostMajor == abiVersion.major else {
             DescriptorFiller.fillVersionOnly(out)
             return Refusal.abiMajorMismatch.rawValue

@@ -34,10 +34,24 @@ public protocol TaskWorker {
     /// A broadcast from the master, delivered between requests, in order. The default
     /// ignores it; a broadcast that does not decode is dropped.
     mutating func receiveBroadcast(_ feedback: Feedback)
+
+    /// Called once when the master ends the worker cleanly, before the process exits: release
+    /// what the worker holds outside the process (temporary files, connections) or flush what it
+    /// buffered. The default does nothing.
+    ///
+    /// The master ends cleanly the workers idle when a run ends normally (the ABI's
+    /// `worker_fini`). A worker retired between jobs (a response that ends it, recycling), one
+    /// that crashes or runs out of time, and every worker of an interrupted run are killed
+    /// instead, and this is not called: keep nothing here that the run's result depends on.
+    mutating func finish()
 }
 
 extension TaskWorker {
     /// Ignores the broadcast.
     @inlinable
     public mutating func receiveBroadcast(_ feedback: Feedback) {}
+
+    /// Does nothing.
+    @inlinable
+    public mutating func finish() {}
 }

@@ -22,7 +22,8 @@ final class TypedWorkerSession<Kind: TaskKind> {
             let session = TypedWorkerSession(worker: try Kind.Worker(name: name))
             return WorkerCallbacks(
                 perform: { session.perform($0, channel: $1) },
-                receiveBroadcast: { session.receiveBroadcast($0) })
+                receiveBroadcast: { session.receiveBroadcast($0) },
+                finish: { session.worker.finish() })
         } catch {
             return WorkerCallbacks.failing("\(Kind.name): worker \(name) did not start: \(error)")
         }

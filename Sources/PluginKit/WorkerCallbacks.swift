@@ -6,11 +6,15 @@ final class WorkerCallbacks {
     let perform: (BorrowedBytes, PerformChannel) -> Bool
     /// Delivers one broadcast.
     let receiveBroadcast: (BorrowedBytes) -> Void
+    /// Runs the worker's finish hook (`worker_fini`).
+    let finish: () -> Void
 
     @usableFromInline
-    init(perform: @escaping (BorrowedBytes, PerformChannel) -> Bool, receiveBroadcast: @escaping (BorrowedBytes) -> Void) {
+    init(perform: @escaping (BorrowedBytes, PerformChannel) -> Bool, receiveBroadcast: @escaping (BorrowedBytes) -> Void,
+         finish: @escaping () -> Void) {
         self.perform = perform
         self.receiveBroadcast = receiveBroadcast
+        self.finish = finish
     }
 
     /// A worker that fails every request with `message` (its initializer threw).
@@ -21,6 +25,7 @@ final class WorkerCallbacks {
                 channel.fail(message)
                 return false
             },
-            receiveBroadcast: { _ in })
+            receiveBroadcast: { _ in },
+            finish: {})
     }
 }

@@ -1,4 +1,4 @@
-/// How a worker reaches a file the master published (see `PH_HOST_EXT_BLOBS`), in the bytes a
+/// How a worker reaches a file the master published (see `PH_EXT_BLOBS`), in the bytes a
 /// plugin puts in its requests.
 ///
 /// Wire form: `1` then a UTF-8 path (a worker on the master's machine opens the master's file),

@@ -30,8 +30,12 @@ public final class PluginLibrary: @unchecked Sendable {
     /// The default worker policy.
     public let defaultPolicy: WorkerPolicy
 
-    /// Loads the plugin at `path` and checks its ABI version. The file is first checked to be a
-    /// complete ELF shared object for this machine (``SharedObjectFile``).
+    /// Loads the plugin at `path` and checks its ABI version: a plugin of this host's major
+    /// version is accepted whatever its minor version (the structs are frozen within a major
+    /// version; a minor version adds extensions only), any other major version, ABI 1.x included,
+    /// is refused with ``PluginLoadError/abiMismatch(path:pluginMajor:pluginMinor:hostMajor:hostMinor:)``.
+    /// The file is first checked to be a complete ELF shared object for this machine
+    /// (``SharedObjectFile``).
     public init(path: String) throws(PluginLoadError) {
         self.path = path
         // A truncated library makes dlopen fault (SIGBUS) instead of failing: check it first.
@@ -44,9 +48,10 @@ public final class PluginLibrary: @unchecked Sendable {
             throw .missingEntry(path: path)
         }
         let entry = unsafeBitCast(symbol, to: ph_entry_fn.self)
-        // The plugin fills a struct the host owns. A plugin built against a later minor version
-        // knows a longer descriptor, so it gets room for one: PH_DESCRIPTOR_ROOM zeroed bytes, of
-        // which the host reads only the fields it knows.
+        // The plugin fills a struct the host owns. Within a major version the descriptor is
+        // frozen, but a plugin of another major version may write a longer one before the host
+        // can refuse it, so it gets room: PH_DESCRIPTOR_ROOM zeroed bytes, of which the host reads
+        // only the version unless it is this host's major version.
         let room = UnsafeMutableRawPointer.allocate(byteCount: Int(PH_DESCRIPTOR_ROOM),
                                                     alignment: MemoryLayout<ph_plugin_descriptor>.alignment)
         defer { room.deallocate() }

@@ -28,7 +28,7 @@ final class PerformSession {
         self.source = source
     }
 
-    /// Opens a blob reference (`PH_WORKER_EXT_BLOBS`): the master's own file on this machine,
+    /// Opens a blob reference (`PH_EXT_BLOBS`): the master's own file on this machine,
     /// else the cached copy, fetched from the master first when missing.
     func openBlob(_ bytes: UnsafeRawBufferPointer) -> Result<Int32, BlobFailure> {
         switch BlobReference(decoding: bytes) {
@@ -112,8 +112,9 @@ final class PerformSession {
             }
         }
         context.should_stop = { _ in csupport_stop_requested() }
+        // Never NULL (ABI 2): a plugin calls it without checking; unknown ids give NULL.
         context.get_extension = { _, id in
-            guard let id, strcmp(id, PH_WORKER_EXT_BLOBS) == 0 else { return nil }
+            guard let id, strcmp(id, PH_EXT_BLOBS) == 0 else { return nil }
             return UnsafeRawPointer(workerBlobsExtension)
         }
         context.fail = { ctx, message in

@@ -93,7 +93,8 @@ func workerMain() -> Never {
     let digest = plugin.digest
 
     let workerInstance: UnsafeMutableRawPointer? = arguments.workerName.withCString { name in
-        var params = ph_worker_params(worker_name: name)
+        // get_extension is never NULL (ABI 2); no extension is offered at start-up yet.
+        var params = ph_worker_params(worker_name: name, host_data: nil, get_extension: { _, _ in nil })
         return plugin.descriptor.worker_init?(&params)
     }
 

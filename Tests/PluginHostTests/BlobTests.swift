@@ -1,4 +1,4 @@
-// Files the master publishes for its workers (PH_HOST_EXT_BLOBS): a worker on this machine opens
+// Files the master publishes for its workers (PH_EXT_BLOBS): a worker on this machine opens
 // the master's file; a launched ("remote") worker gets a content reference, fetches the bytes
 // through the protocol once, verifies them and keeps them in its machine's bounded cache.
 import Foundation

@@ -101,21 +101,7 @@ import Glibc
     }
 }
 
-/// ABI growth: a plugin built against a later minor version fills a longer descriptor.
-@Suite struct ABIGrowthTests {
-    @Test func aLongerDescriptorFromALaterMinorVersionLoadsAndRuns() async throws {
-        let library = try PluginLibrary(path: TestPaths.binDirectory + "/libFutureABIPlugin.so")
-        #expect(library.name == "future")
-        #expect(library.descriptor.abi_minor == PluginLibrary.hostABI.minor + 1)
-        let run = PluginRun(configuration: .test(jobs: 1))
-        try run.addKind(library, arguments: ["alpha", "beta"])
-        run.start()
-        let report = await run.completion()
-        #expect(report.counts.done == 2)
-    }
-}
-
-/// ABI 1.1's progress extension: a kind counts its own units of work on the host's progress.
+/// The progress extension (`PH_EXT_PROGRESS`): a kind counts its own units of work on the host's progress.
 @Suite struct ProgressExtensionTests {
     @Test func aKindCountsItsOwnUnits() async throws {
         let library = try PluginLibrary(path: TestPaths.binDirectory + "/libEchoSwiftPlugin.so")

@@ -123,9 +123,10 @@ private enum EchoLibrary {
         let symbol = try #require(dlsym(handle, PH_ENTRY_SYMBOL))
         let entry = unsafeBitCast(symbol, to: ph_entry_fn.self)
         var descriptor = ph_plugin_descriptor()
-        try #require(entry(1, 0, &descriptor) == 0)
-        #expect(entry(2, 0, &descriptor) != 0)
-        try #require(entry(1, 0, &descriptor) == 0)
+        try #require(entry(2, 0, &descriptor) == 0)
+        #expect(entry(1, 2, &descriptor) != 0, "an ABI 1.x host is refused")
+        #expect(entry(3, 0, &descriptor) != 0, "an ABI 3.x host is refused")
+        try #require(entry(2, 0, &descriptor) == 0)
         return descriptor
     }
 

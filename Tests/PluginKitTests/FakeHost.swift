@@ -25,6 +25,7 @@ final class FakeHost {
         table.pointee.log = { host, level, message in
             FakeHost.from(host?.pointee.host_data).logs.append("\(level): \(string(message) ?? "")")
         }
+        table.pointee.get_extension = { _, _ in nil }  // This host offers no extension.
     }
 
     deinit {

@@ -1,5 +1,6 @@
 // Task kinds the export tests drive through the C descriptor in this process.
 import PluginKit
+import Synchronization
 
 /// A small task kind driven in this process through the C descriptor.
 ///
@@ -104,6 +105,9 @@ struct KitTestWorker: TaskWorker {
         var description: String { "refused to perform" }
     }
 
+    /// The names of the workers whose finish hook ran, in order.
+    static let finished = Mutex<[String]>([])
+
     let name: String
     var lastBroadcast = "none"
 
@@ -130,6 +134,10 @@ struct KitTestWorker: TaskWorker {
 
     mutating func receiveBroadcast(_ feedback: String) {
         lastBroadcast = feedback
+    }
+
+    mutating func finish() {
+        Self.finished.withLock { $0.append(name) }
     }
 }
 

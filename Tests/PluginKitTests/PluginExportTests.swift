@@ -7,15 +7,15 @@ import Testing
 struct PluginKitExportTests {
     private func testDescriptor() throws -> ph_plugin_descriptor {
         var descriptor = ph_plugin_descriptor()
-        let status = PluginExport.fill(&descriptor, hostMajor: 1, hostMinor: 0, kind: KitTestKind.self)
+        let status = PluginExport.fill(&descriptor, hostMajor: 2, hostMinor: 0, kind: KitTestKind.self)
         try #require(status == 0)
         return descriptor
     }
 
     @Test func fillDescribesTheKind() throws {
         let descriptor = try testDescriptor()
-        #expect(descriptor.abi_major == UInt32(PH_ABI_VERSION_MAJOR))
-        #expect(descriptor.abi_minor == UInt32(PH_ABI_VERSION_MINOR))
+        #expect(descriptor.abi_major == 2 && descriptor.abi_minor == 0)
+        #expect(PluginExport.abiVersion == (UInt32(PH_ABI_VERSION_MAJOR), UInt32(PH_ABI_VERSION_MINOR)))
         #expect(string(descriptor.name) == "kit-test")
         #expect(string(descriptor.version) == "0.1.0")
         #expect(string(descriptor.description) == "PluginKit's in-process test kind")
@@ -23,6 +23,7 @@ struct PluginKitExportTests {
         #expect(descriptor.default_policy == PH_POLICY_PERSISTENT)
         #expect(descriptor.master_open != nil && descriptor.request_of_task != nil)
         #expect(descriptor.use_response != nil && descriptor.perform != nil && descriptor.worker_init != nil)
+        #expect(descriptor.worker_fini != nil)
         #expect(descriptor.get_extension == nil)
         // Filling again gives the same static strings.
         let again = try testDescriptor()
@@ -32,11 +33,18 @@ struct PluginKitExportTests {
     @Test func fillRefusesWhatItCannotServe() throws {
         _ = try testDescriptor()
         var descriptor = ph_plugin_descriptor()
-        #expect(PluginExport.fill(&descriptor, hostMajor: 2, hostMinor: 0, kind: KitTestKind.self) == 1)
-        #expect(descriptor.abi_major == 1 && descriptor.master_open == nil)
-        #expect(PluginExport.fill(nil, hostMajor: 1, hostMinor: 0, kind: KitTestKind.self) == 2)
-        #expect(PluginExport.fill(&descriptor, hostMajor: 1, hostMinor: 0, kind: OtherKind.self) == 3)
-        #expect(PluginExport.fill(&descriptor, hostMajor: 1, hostMinor: 0, kind: BadNameKind.self) == 4)
+        // A host of another major version (ABI 1.x, or a later one) is refused; the descriptor
+        // says which version the plugin speaks, so that such a host can name both.
+        for hostMajor: UInt32 in [1, 3] {
+            descriptor = ph_plugin_descriptor()
+            #expect(PluginExport.fill(&descriptor, hostMajor: hostMajor, hostMinor: 0, kind: KitTestKind.self) == 1)
+            #expect(descriptor.abi_major == 2 && descriptor.abi_minor == 0 && descriptor.master_open == nil)
+        }
+        // Any minor version of this major version serves.
+        #expect(PluginExport.fill(&descriptor, hostMajor: 2, hostMinor: 7, kind: KitTestKind.self) == 0)
+        #expect(PluginExport.fill(nil, hostMajor: 2, hostMinor: 0, kind: KitTestKind.self) == 2)
+        #expect(PluginExport.fill(&descriptor, hostMajor: 2, hostMinor: 0, kind: OtherKind.self) == 3)
+        #expect(PluginExport.fill(&descriptor, hostMajor: 2, hostMinor: 0, kind: BadNameKind.self) == 4)
         #expect(PluginExport.Refusal.anotherKindExported.rawValue == 3)
     }
 
@@ -189,6 +197,19 @@ struct PluginKitExportTests {
         let failed = perform(descriptor, broken, bytes("ok"))
         #expect(failed.status != 0)
         #expect(failed.failure == "kit-test: worker kit-test:2:broken did not start: refused to perform")
+    }
+
+    @Test func workerFiniRunsTheFinishHookOnce() throws {
+        let descriptor = try testDescriptor()
+        let name = "kit-test:3:finish"
+        let worker = try #require(startWorker(descriptor, name: name))
+        #expect(perform(descriptor, worker, bytes("ok")).response == bytes("OK"))
+        #expect(!KitTestWorker.finished.withLock { $0.contains(name) }, "not before worker_fini")
+        let fini = try #require(descriptor.worker_fini)
+        fini(worker)
+        #expect(KitTestWorker.finished.withLock { $0.filter { $0 == name } } == [name])
+        // A worker whose initializer threw has nothing to finish, but worker_fini is still safe.
+        fini(startWorker(descriptor, name: "kit-test:4:broken"))
     }
 
     @Test func pushOutsideAllowedCallbacksIsDroppedAndLogged() throws {

@@ -3,7 +3,7 @@ import PluginABI
 
 func startWorker(_ descriptor: ph_plugin_descriptor, name: String) -> UnsafeMutableRawPointer? {
     name.withCString { name in
-        var params = ph_worker_params(worker_name: name)
+        var params = ph_worker_params(worker_name: name, host_data: nil, get_extension: { _, _ in nil })
         return descriptor.worker_init?(&params)
     }
 }
@@ -28,6 +28,7 @@ func perform(_ descriptor: ph_plugin_descriptor, _ worker: UnsafeMutableRawPoint
     context.feedback = { context, data, count in PerformRecord.from(context).feedback.append(copy(data, count)) }
     context.should_stop = { _ in 0 }
     context.fail = { context, message in PerformRecord.from(context).failure = string(message) }
+    context.get_extension = { _, _ in nil }
     record.status = withView(request) { request in descriptor.perform!(worker, request, &context) }
     return record
 }

@@ -25,12 +25,16 @@ public final class HostProcess: @unchecked Sendable {
     private let outPath: String
     private let errPath: String
 
-    /// `standardInput`: a file to read as stdin (default: /dev/null).
-    public init(_ arguments: [String], standardInput: String? = nil) throws {
+    /// `standardInput`: a file to read as stdin (default: /dev/null); `environment`: variables
+    /// set for the process (and so its workers) on top of this process's environment.
+    public init(_ arguments: [String], standardInput: String? = nil, environment: [String: String] = [:]) throws {
         outPath = directory.write("stdout", "")
         errPath = directory.write("stderr", "")
         process.executableURL = URL(fileURLWithPath: TestPaths.pluginHost)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         if let standardInput {
             process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: standardInput))
         } else {
@@ -68,8 +72,9 @@ public final class HostProcess: @unchecked Sendable {
                          stderr: String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self))
     }
 
-    public static func run(_ arguments: [String], standardInput: String? = nil, timeout: Double = 60,
-                    sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
-        try await HostProcess(arguments, standardInput: standardInput).result(timeout: timeout, sourceLocation: sourceLocation)
+    public static func run(_ arguments: [String], standardInput: String? = nil, environment: [String: String] = [:],
+                           timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
+        try await HostProcess(arguments, standardInput: standardInput, environment: environment)
+            .result(timeout: timeout, sourceLocation: sourceLocation)
     }
 }

@@ -19,9 +19,21 @@
  *  - Master-side callbacks of one plugin instance are never called concurrently (the host
  *    serialises them); worker-side callbacks run on the worker's main thread.
  *
- * Growth follows CLAP: the descriptor carries the ABI version; a host accepts any plugin with the
- * same major version and a minor version it knows or below; later additions are optional
- * capabilities looked up by id through `get_extension`, never new mandatory fields.
+ * Growth follows CLAP (clap/plugin.h, clap/host.h, clap/ext/):
+ *  - Every struct in this header is FROZEN for the whole of ABI major version 2: no field is ever
+ *    added, removed or reordered. Growth happens only through extensions.
+ *  - An extension is a table of functions looked up by a string id that carries its own version,
+ *    e.g. "ph.blobs/1"; a table is never changed either: a new version is a new id ("ph.blobs/2").
+ *    Each extension has its own header under ph/ext/ (ph/ext/progress.h, ph/ext/blobs.h); a plugin
+ *    includes this header for the core and the extension headers it uses.
+ *  - Every host table and context has `get_extension` from the start: the master host table
+ *    (ph_master_host), the worker's start parameters (ph_worker_params) and the perform context
+ *    (ph_perform_context). The host never leaves it NULL, so a plugin calls it without checking
+ *    a version first; it returns NULL for an extension the host does not offer, which the plugin
+ *    must handle. The descriptor's `get_extension` is the plugin's own side of the same scheme.
+ *  - The descriptor carries the ABI version the plugin was built with; a host accepts a plugin of
+ *    its own major version, whatever the minor version (a minor version adds extensions only),
+ *    and refuses any other major version with a one-line error. ABI 1.x plugins are refused.
  */
 #ifndef PLUGIN_ABI_H
 #define PLUGIN_ABI_H
@@ -34,14 +46,15 @@ extern "C" {
 #endif
 
 /** Major version: a host refuses plugins with another major version. */
-#define PH_ABI_VERSION_MAJOR 1
-/** Minor version: grows when optional, backward-compatible fields or extensions are added. */
-#define PH_ABI_VERSION_MINOR 2
+#define PH_ABI_VERSION_MAJOR 2
+/** Minor version: grows when extensions are added; never changes a struct. */
+#define PH_ABI_VERSION_MINOR 0
 
 /**
- * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills: a plugin built
- * against a later minor version, whose descriptor has more fields, cannot write past the host's
- * memory. A descriptor never grows beyond this; the host reads only the fields it knows.
+ * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills. Within a major
+ * version the descriptor is frozen and much smaller; the room lets a plugin of another major
+ * version, whose descriptor may be longer, write its version without writing past the host's
+ * memory, so that the host can refuse it by name. No descriptor of any version exceeds this.
  */
 #define PH_DESCRIPTOR_ROOM 4096
 
@@ -117,60 +130,12 @@ typedef struct ph_master_host {
     /** Logs one line. `level`: 0 debug, 1 info, 2 warning, 3 error. */
     void (*log)(const struct ph_master_host *host, uint32_t level, const char *message);
     /**
-     * Since ABI 1.1: read this field only when the host's minor version (passed to the entry
-     * point) is 1 or more. Returns the table of an optional host capability by id (e.g.
-     * PH_HOST_EXT_PROGRESS), or NULL when the host does not offer it. Tables stay valid until
-     * `finish` returns.
+     * Returns the table of a master-side host extension by id (e.g. PH_EXT_PROGRESS from
+     * ph/ext/progress.h), or NULL when the host does not offer it. Never NULL itself. Tables stay
+     * valid until `finish` returns; call their functions with this same `host`.
      */
     const void *(*get_extension)(const struct ph_master_host *host, const char *id);
 } ph_master_host;
-
-/**
- * Host extension (ABI 1.1): counts the task kind's own units of work (proofs, items, ...) on
- * the host's progress line, when tasks are batches and a task count would say little.
- */
-#define PH_HOST_EXT_PROGRESS "ph.host.progress/1"
-
-/** The table `get_extension(host, PH_HOST_EXT_PROGRESS)` returns. Call with the same `host`. */
-typedef struct ph_host_progress {
-    /** Declares the unit's name (plural, e.g. "proofs") and how many units the run has. */
-    void (*set_total)(const struct ph_master_host *host, const char *unit, uint64_t total);
-    /** Counts `units` more units as done. */
-    void (*advance)(const struct ph_master_host *host, uint64_t units);
-} ph_host_progress;
-
-/**
- * Host extension (ABI 1.2): files the workers need from the master's disk, wherever they run.
- *
- * The plugin publishes a file once, then puts a *reference* for each worker in that worker's
- * requests; the worker opens it with `PH_WORKER_EXT_BLOBS`. A worker on the master's machine
- * gets the master's open file (nothing is copied); a worker elsewhere gets the content's SHA-256
- * and asks the master for the bytes only if its machine's cache lacks them, so a file crosses
- * the network once per machine, and a worker that already holds what the file carries (its
- * competence says so) needs no reference at all.
- */
-#define PH_HOST_EXT_BLOBS "ph.host.blobs/1"
-
-/** The largest reference `ph_host_blobs.reference` writes. */
-#define PH_BLOB_REFERENCE_MAX 256
-
-/** The table `get_extension(host, PH_HOST_EXT_BLOBS)` returns. Call with the same `host`. */
-typedef struct ph_host_blobs {
-    /**
-     * Offers the regular file open at `fd` to the workers. The host keeps its own duplicate of
-     * the descriptor; the content must not change afterwards. Nothing is read now. Returns a
-     * blob id (> 0), or 0 if the descriptor is unusable.
-     */
-    uint64_t (*publish_fd)(const struct ph_master_host *host, int fd);
-    /**
-     * Writes to `out` (room for `capacity` bytes, PH_BLOB_REFERENCE_MAX is enough) how the worker
-     * named `worker` reaches blob `blob`; returns the reference's length, or 0 on failure (unknown
-     * blob or worker, unreadable file). The first reference for a worker on another machine
-     * hashes the file (once per blob).
-     */
-    size_t (*reference)(const struct ph_master_host *host, uint64_t blob, const char *worker, uint8_t *out,
-                        size_t capacity);
-} ph_host_blobs;
 
 /** Parameters of `master_open`. */
 typedef struct ph_open_params {
@@ -265,31 +230,26 @@ typedef struct ph_perform_context {
     /** Reports that the request could not be decoded; the master treats it as a marshal error. */
     void (*fail)(const struct ph_perform_context *ctx, const char *message);
     /**
-     * ABI 1.2 (read only when the host's minor version, given to `plugin_host_entry`, is >= 2):
-     * the table of an optional worker-side capability by id, or NULL.
+     * Returns the table of a worker-side host extension by id (e.g. PH_EXT_BLOBS from
+     * ph/ext/blobs.h), or NULL when the host does not offer it. Never NULL itself. Tables stay
+     * valid for the life of the worker process; call their functions with the context of the
+     * request being performed.
      */
     const void *(*get_extension)(const struct ph_perform_context *ctx, const char *id);
 } ph_perform_context;
 
-/** Worker extension (ABI 1.2): opens the files the master published (see PH_HOST_EXT_BLOBS). */
-#define PH_WORKER_EXT_BLOBS "ph.worker.blobs/1"
-
-/** The table `ctx->get_extension(ctx, PH_WORKER_EXT_BLOBS)` returns. */
-typedef struct ph_worker_blobs {
-    /**
-     * Opens the blob `reference` names, read-only, during `perform`. Returns a descriptor the
-     * plugin owns (and closes), or -1 with a one-line reason in `error` (room for `error_capacity`
-     * bytes). May block while the content comes from the master; the content is verified against
-     * its digest before it is used or cached.
-     */
-    int (*open)(const struct ph_perform_context *ctx, const uint8_t *reference, size_t length, char *error,
-                size_t error_capacity);
-} ph_worker_blobs;
-
-/** Parameters of `worker_init`. */
+/** Parameters of `worker_init`, borrowed for that call. */
 typedef struct ph_worker_params {
     /** The worker's name, `kind:slot:uid`, unique in the run. */
     const char *worker_name;
+    /** Opaque host data; pass these parameters back to `get_extension`. */
+    void *host_data;
+    /**
+     * Returns the table of a worker-side host extension by id, or NULL when the host does not
+     * offer it. Never NULL itself. Tables stay valid for the life of the worker process (so
+     * `on_broadcast` and `worker_fini` may use them); the parameters do not.
+     */
+    const void *(*get_extension)(const struct ph_worker_params *params, const char *id);
 } ph_worker_params;
 
 /* ------------------------------------------------------------------------------------------ */
@@ -299,6 +259,7 @@ typedef struct ph_worker_params {
 /**
  * What a plugin is. The plugin fills it in `plugin_host_entry`; strings and function pointers
  * must stay valid for the life of the process (static storage). Optional callbacks may be NULL.
+ * Frozen, like every struct here: new plugin capabilities come through `get_extension`.
  */
 typedef struct ph_plugin_descriptor {
     /** Set to PH_ABI_VERSION_MAJOR / PH_ABI_VERSION_MINOR as compiled into the plugin. */
@@ -375,7 +336,10 @@ typedef struct ph_plugin_descriptor {
 
     /* ---- growth ---- */
 
-    /** Optional. Returns the table of an optional capability by id, or NULL if unsupported. */
+    /**
+     * Optional (NULL: the plugin offers no extension). Returns the table of a plugin-side
+     * extension by id, or NULL if the plugin does not implement it.
+     */
     const void *(*get_extension)(const char *id);
 
     /**
@@ -388,7 +352,9 @@ typedef struct ph_plugin_descriptor {
 
 /**
  * The entry point. The host passes the ABI version it was built with; the plugin fills `out`
- * (including its own abi_major / abi_minor) and returns 0, or returns non-zero if it refuses.
+ * (including its own abi_major / abi_minor) and returns 0, or returns non-zero if it refuses (a
+ * plugin refusing another major version still sets abi_major / abi_minor, so the host can say
+ * which versions differ).
  */
 typedef int32_t (*ph_entry_fn)(uint32_t host_abi_major, uint32_t host_abi_minor,
                                ph_plugin_descriptor *out);

@@ -16,6 +16,8 @@
 
 #include "include/chaos_plugin.h" /* found without -Iinclude too */
 #include "plugin_abi.h"
+#include "ph/ext/blobs.h"
+#include "ph/util/options.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -192,9 +194,6 @@ static const action_info ACTIONS[] = {
     {"grow", A_GROW, ARG_NUMBER, 1, 1048576, "grow:MB (MB >= 1)"},
     {"master-segv", A_MASTER_SEGV, ARG_OPTIONAL, 0, 0, "master-segv[:use_response]"},
 };
-
-/* The host's minor ABI version, from plugin_host_entry: extensions of 1.2 are used only then. */
-static uint32_t host_minor_version;
 
 #define N_ACTIONS (sizeof ACTIONS / sizeof ACTIONS[0])
 
@@ -406,13 +405,14 @@ static void master_free(chaos_master *m) {
     free(m);
 }
 
+static void *usage_error(chaos_master *m, const ph_error_sink *errors, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void *usage_error(chaos_master *m, const ph_error_sink *errors, const char *fmt, ...) {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    ph_set_errorv(errors, fmt, ap);
     va_end(ap);
-    if (errors != NULL && errors->set_error != NULL) errors->set_error(errors, msg);
     master_free(m);
     return NULL;
 }
@@ -555,29 +555,15 @@ static void push_next(chaos_master *m) {
     sb_free(&b);
 }
 
-static int option_value(const char *arg, const char *name, const ph_open_params *params, int *i,
-                        const char **value) {
-    size_t n = strlen(name);
-    if (strncmp(arg, name, n) != 0) return 0;
-    if (arg[n] == '=') {
-        *value = arg + n + 1;
-        return 1;
-    }
-    if (arg[n] != '\0') return 0;
-    if (*i + 1 < params->argc && params->argv[*i + 1] != NULL) {
-        *value = params->argv[++*i];
-    } else {
-        *value = NULL;
-    }
-    return 1;
-}
-
 static void *master_open(const ph_master_host *host, const ph_open_params *params,
                          const ph_error_sink *errors) {
     chaos_master *m = calloc(1, sizeof *m);
     if (m == NULL) return usage_error(NULL, errors, "out of memory");
     if (host == NULL || params == NULL || host->push_task == NULL)
         return usage_error(m, errors, "master_open called without a host");
+    /* ABI 2: every host table has get_extension, and an unknown id gives NULL. */
+    if (host->get_extension == NULL || host->get_extension(host, "chaos.none/1") != NULL)
+        return usage_error(m, errors, "the host table breaks ABI 2 (get_extension)");
     m->host = host;
     m->policy = params->policy;
     m->repeat = 1;
@@ -594,11 +580,11 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
                 only_specs = 1;
             } else if (strcmp(a, "--pull") == 0) {
                 m->pull_mode = 1;
-            } else if (option_value(a, "--repeat", params, &i, &val)) {
+            } else if (ph_option_value(params, &i, "--repeat", &val)) {
                 if (val == NULL) return usage_error(m, errors, "--repeat needs a value");
                 if (parse_u64(val, strlen(val), UINT32_MAX, &m->repeat) != 0)
                     return usage_error(m, errors, "--repeat: bad number '%.200s'", val);
-            } else if (option_value(a, "--file", params, &i, &val)) {
+            } else if (ph_option_value(params, &i, "--file", &val)) {
                 if (val == NULL) return usage_error(m, errors, "--file needs a value");
                 if (read_spec_file(m, val, err, sizeof err) != 0)
                     return usage_error(m, errors, "%s", err);
@@ -649,9 +635,7 @@ static int master_task_match(void *master, const ph_worker_status *status, ph_by
 static ph_request_result blob_request(void *master, const ph_worker_status *status, const task_view *t,
                                       const ph_request_sink *out) {
     chaos_master *m = master;
-    const ph_host_blobs *blobs = NULL;
-    if (host_minor_version >= 2 && m->host->get_extension != NULL)
-        blobs = m->host->get_extension(m->host, PH_HOST_EXT_BLOBS);
+    const ph_master_blobs *blobs = m->host->get_extension(m->host, PH_EXT_BLOBS);
     char path[PATH_MAX];
     if (blobs == NULL || t->a.arg_len >= sizeof path || status == NULL || status->worker_name == NULL) {
         out->set_marshal_error(out, "chaos: blob: no blob support here");
@@ -1073,6 +1057,7 @@ typedef struct chaos_worker {
     size_t broadcast_len;
     int has_broadcast;
     void *leaked;        /* chain of leaked blocks, kept reachable on purpose */
+    int params_broken;   /* worker_init's parameters broke ABI 2 (get_extension): fail requests */
 } chaos_worker;
 
 static void *worker_init(const ph_worker_params *params) {
@@ -1082,6 +1067,8 @@ static void *worker_init(const ph_worker_params *params) {
     size_t n = strlen(name);
     w->name = malloc(n + 1);
     if (w->name != NULL) memcpy(w->name, name, n + 1);
+    w->params_broken = params == NULL || params->get_extension == NULL ||
+                       params->get_extension(params, "chaos.none/1") != NULL;
     return w;
 }
 
@@ -1232,6 +1219,8 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
     const char *s = request.data != NULL ? (const char *)request.data : "";
     size_t n = request.len;
     const char *bar = n > 0 ? memchr(s, '|', n) : NULL;
+    if ((w != NULL && w->params_broken) || ctx->get_extension == NULL)
+        return fail_with(ctx, "chaos: the host breaks ABI 2 (get_extension)", "", 0);
     if (bar == NULL) return fail_with(ctx, "chaos: malformed request: ", s, n);
     const char *status = s;
     size_t status_len = (size_t)(bar - s);
@@ -1249,9 +1238,7 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
 
     case A_BLOB: {
         /* Opens the referenced blob and answers with its size and FNV-1a 64 hash. */
-        const ph_worker_blobs *blobs = NULL;
-        if (host_minor_version >= 2 && ctx->get_extension != NULL)
-            blobs = ctx->get_extension(ctx, PH_WORKER_EXT_BLOBS);
+        const ph_worker_blobs *blobs = ctx->get_extension(ctx, PH_EXT_BLOBS);
         if (blobs == NULL) return fail_with(ctx, "chaos: blob: ", "no blob support", 15);
         uint8_t reference[PH_BLOB_REFERENCE_MAX];
         size_t len = a.arg_len / 2;
@@ -1491,7 +1478,7 @@ static const char CHAOS_USAGE[] =
 
 CHAOS_EXPORT int32_t plugin_host_entry(uint32_t host_abi_major, uint32_t host_abi_minor,
                                        ph_plugin_descriptor *out) {
-    host_minor_version = host_abi_minor; /* 1.0 is enough; blob: needs 1.2 */
+    (void)host_abi_minor; /* any 2.x host: the structs are frozen, extensions are looked up */
     if (out == NULL || host_abi_major != PH_ABI_VERSION_MAJOR) return 1;
     memset(out, 0, sizeof *out);
     out->abi_major = PH_ABI_VERSION_MAJOR;

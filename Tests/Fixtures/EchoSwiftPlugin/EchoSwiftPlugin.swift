@@ -7,6 +7,10 @@
 // shared "setup" state; under the persistent policy the response keeps the worker alive with
 // that setup as its competence, so later requests to it omit the setup (Coq's `par:`). The
 // payload "feedback" makes the worker stream two feedback messages before answering.
+//
+// With ECHO_SWIFT_FINISH_TRACE=DIR in its environment, a worker whose finish hook runs (the ABI's
+// worker_fini: the master ended it cleanly) writes DIR/<worker name> holding the number of
+// requests it performed; a worker that is killed writes nothing.
 
 import PluginKit
 
@@ -247,10 +251,13 @@ struct EchoWorker: TaskWorker {
     }
 
     private let pid: Int32
+    private let name: String
     private var setup: String?
+    private var performed = 0
 
     init(name: String) {
         pid = getpid()
+        self.name = name
     }
 
     mutating func perform(_ request: EchoRequest, context: borrowing PerformContext<String>) throws -> EchoResponse {
@@ -263,6 +270,18 @@ struct EchoWorker: TaskWorker {
             context.feedback("feedback 1 of 2 for task \(request.index)")
             context.feedback("feedback 2 of 2 for task \(request.index)")
         }
+        performed += 1
         return EchoResponse(index: request.index, text: request.text.uppercased(), pid: pid)
+    }
+
+    /// Leaves the trace described at the top of this file.
+    func finish() {
+        guard let directory = getenv("ECHO_SWIFT_FINISH_TRACE") else { return }
+        let path = String(cString: directory) + "/" + name
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return }
+        let text = "\(performed)\n"
+        _ = text.withCString { write(descriptor, $0, strlen($0)) }
+        close(descriptor)
     }
 }

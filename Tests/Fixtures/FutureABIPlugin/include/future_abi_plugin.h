@@ -1,5 +1,5 @@
-/* future_abi_plugin.h — a test plugin that claims a later ABI minor version and fills a
-   descriptor longer than the host's (as a plugin built against a newer header would). */
+/* future_abi_plugin.h — a test plugin that declares another ABI version than the host's: a later
+   minor version by default, any version through FUTURE_ABI_DECLARED (see future.c). */
 #ifndef FUTURE_ABI_PLUGIN_H
 #define FUTURE_ABI_PLUGIN_H
 #include "plugin_abi.h"
