@@ -165,7 +165,7 @@ typedef struct pm_request_view {
     uint64_t first_line;
     const char *lib, *sym, *sig; /* not NUL-terminated: use the lengths */
     uint32_t lib_len, sym_len, sig_len;
-    /* Fresh requests may carry a blob reference to the library file (ABI 1.2), for a worker
+    /* Fresh requests may carry a blob reference to the library file (ph.blobs/1), for a worker
        on a machine that lacks the library's path. */
     const uint8_t *blob;
     uint32_t blob_len;

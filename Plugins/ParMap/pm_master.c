@@ -75,7 +75,8 @@ typedef struct pm_master {
     size_t n_fails;
 
     pm_buf scratch;
-    /* The library file published as a blob (ABI 1.2), 0 when not: a bare name, an old host. */
+    /* The library file published as a blob (ph.blobs/1), 0 when not: a bare name, a host
+       without the extension. */
     uint64_t lib_blob;
     const ph_master_blobs *blobs;
 } pm_master;

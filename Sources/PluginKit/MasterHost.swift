@@ -54,15 +54,16 @@ public struct MasterHost<Kind: TaskKind> {
     /// Declares the task kind's own unit of work and how many units the run has, for the
     /// host's progress line (e.g. 8,573 "proofs" spread over a few dozen batch tasks).
     ///
-    /// Does nothing on a host without the progress extension (ABI 1.0).
+    /// Does nothing on a host without the progress extension (`PH_EXT_PROGRESS`).
     @inlinable
     public func setProgressTotal(_ total: Int, unit: String) {
         channel.setProgressTotal(UInt64(max(0, total)), unit: unit)
     }
 
     /// Offers the regular file open at `fileDescriptor` to the workers (the host keeps its own
-    /// duplicate; do not change the content afterwards). Returns nil on a host without blobs
-    /// (before ABI 1.2) or for an unusable descriptor: then workers must reach the file another way.
+    /// duplicate; do not change the content afterwards). Returns nil on a host without the blobs
+    /// extension (`PH_EXT_BLOBS`) or for an unusable descriptor: then workers must reach the file
+    /// another way.
     @inlinable
     public func publishBlob(fileDescriptor: Int32) -> BlobID? {
         let id = channel.publishBlob(fileDescriptor)

@@ -328,7 +328,7 @@ struct ParMapTests {
         #expect(large.rssKiB - small.rssKiB < 6 * 1024, "peak RSS \(small.rssKiB) KiB -> \(large.rssKiB) KiB")
     }
 
-    @Test("the progress line counts items (host progress extension, ABI 1.1)")
+    @Test("the progress line counts items (the host's progress extension, ph.progress/1)")
     func progressCountsItems() async throws {
         let run = try await ParMapRun.run(["--library", "libm.so.6", "--symbol", "cos", "--signature", "double(double)"],
                                           input: numberLines(1...1000), hostOptions: ["--progress"])

@@ -28,7 +28,7 @@ struct ProofCheckKind: TaskKind {
     /// The theorems this run checks, in database order.
     private let theorems: TheoremList
     private let image: ImageFile
-    /// The image file published to the workers through the host (nil on a host before ABI 1.2).
+    /// The image file published to the workers through the host (nil on a host without blobs).
     private let imageBlob: BlobID?
     private var planner: BatchPlanner
     private var outcomes: OutcomeTable

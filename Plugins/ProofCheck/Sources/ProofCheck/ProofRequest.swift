@@ -10,7 +10,7 @@ struct ImageReference: BinaryCodable, Hashable {
     /// checks the header and the digest field but does not re-hash every byte (about 12 ms for
     /// a 66 MB image, at every one-shot worker's start).
     var isMastersOwnFile: Bool
-    /// The host's blob reference to the image file (ABI 1.2 hosts): the worker opens it through
+    /// The host's blob reference to the image file (`PH_EXT_BLOBS`): the worker opens it through
     /// the host, which hands a worker on another machine a verified copy. Empty: use `path`.
     var blob: [UInt8]
 
