@@ -117,7 +117,7 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     /// Whether `task` suits a worker in `status`.
-    func taskMatch(_ status: WorkerStatus, _ task: [UInt8], worker: String? = nil) -> Bool {
+    func taskMatch(_ status: EncodedWorkerStatus, _ task: [UInt8], worker: String? = nil) -> Bool {
         guard let match = descriptor.task_match else { return true }
         return withStatus(status, worker: worker) { status in
             withBytes(task) { task in guarded("task_match") { match(instance, status, task) != 0 } }
@@ -133,7 +133,7 @@ final class MasterPlugin: @unchecked Sendable {
 
     /// Turns a task into a request for a worker in `status`. The request shares the buffer the
     /// next call reuses: copy it out (e.g. into a frame) and let it go before that call.
-    func requestOfTask(_ status: WorkerStatus, _ task: [UInt8], worker: String) -> RequestDecision {
+    func requestOfTask(_ status: EncodedWorkerStatus, _ task: [UInt8], worker: String) -> RequestDecision {
         state.resetCall()
         var sink = ph_request_sink()
         sink.host_data = Unmanaged.passUnretained(state).toOpaque()
@@ -154,7 +154,7 @@ final class MasterPlugin: @unchecked Sendable {
 
     /// Judges a response. Without `keepDoneMessage`, the message of a `done` resolution is not
     /// copied (nil in the decision): pass false only when nobody would see it.
-    func useResponse(_ status: WorkerStatus, _ task: [UInt8], _ response: ArraySlice<UInt8>, worker: String,
+    func useResponse(_ status: EncodedWorkerStatus, _ task: [UInt8], _ response: ArraySlice<UInt8>, worker: String,
                      keepDoneMessage: Bool = true) -> Decision {
         state.resetCall()
         state.keepDoneMessage = keepDoneMessage
@@ -274,7 +274,7 @@ final class MasterPlugin: @unchecked Sendable {
         return sink
     }
 
-    private func withStatus<T>(_ status: WorkerStatus, worker: String?, _ body: (UnsafePointer<ph_worker_status>) -> T) -> T {
+    private func withStatus<T>(_ status: EncodedWorkerStatus, worker: String?, _ body: (UnsafePointer<ph_worker_status>) -> T) -> T {
         func make(_ name: UnsafePointer<CChar>?) -> T {
             switch status {
             case .fresh:

@@ -63,7 +63,7 @@ final class WorkerState: @unchecked Sendable {
     private(set) var link: (any WorkerLink)?
     /// The process id shown in events (0 before the worker is started).
     var pid: Int32 { link?.pid ?? 0 }
-    var status: WorkerStatus = .fresh
+    var status: EncodedWorkerStatus = .fresh
     var phase: Phase = .starting
     var running: TaskRecord?
     var jobs = 0

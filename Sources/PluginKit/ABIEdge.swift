@@ -113,7 +113,7 @@ struct ResponseSink {
     }
 
     @usableFromInline
-    func resolve(_ outcome: TaskOutcome) {
+    func resolve(_ outcome: TaskVerdict) {
         guard let sink, let resolve = sink.pointee.resolve else { return }
         switch outcome {
         case .done: resolve(sink, PH_OUTCOME_DONE, "")

@@ -20,11 +20,11 @@ public struct ResponseDecision<Competence, Task> {
     /// Tasks to queue; each is offered first to the worker that answered.
     public var followUps: [FollowUp<Task>]
     /// How the task ended.
-    public var outcome: TaskOutcome
+    public var outcome: TaskVerdict
 
     /// Creates a decision.
     @inlinable
-    public init(worker: WorkerFate, followUps: [FollowUp<Task>] = [], outcome: TaskOutcome = .done) {
+    public init(worker: WorkerFate, followUps: [FollowUp<Task>] = [], outcome: TaskVerdict = .done) {
         self.worker = worker
         self.followUps = followUps
         self.outcome = outcome
@@ -32,13 +32,13 @@ public struct ResponseDecision<Competence, Task> {
 
     /// Keeps the worker alive with `competence`, optionally queueing follow-ups at priority 0.
     @inlinable
-    public static func stay(_ competence: Competence, followUps: [Task] = [], outcome: TaskOutcome = .done) -> Self {
+    public static func stay(_ competence: Competence, followUps: [Task] = [], outcome: TaskVerdict = .done) -> Self {
         Self(worker: .stay(competence), followUps: followUps.isEmpty ? [] : followUps.map { FollowUp($0) }, outcome: outcome)
     }
 
     /// Ends the worker, optionally queueing follow-ups at priority 0.
     @inlinable
-    public static func end(_ outcome: TaskOutcome = .done, followUps: [Task] = []) -> Self {
+    public static func end(_ outcome: TaskVerdict = .done, followUps: [Task] = []) -> Self {
         Self(worker: .end, followUps: followUps.isEmpty ? [] : followUps.map { FollowUp($0) }, outcome: outcome)
     }
 }

@@ -99,7 +99,7 @@ public protocol TaskKind: SendableMetatype {
     ///   - task: The task concerned, or `nil` if the host gave none (or it did not decode).
     /// - Returns: An outcome to settle the task (e.g. after running it in the master), or
     ///   `nil` (the default) to let it fail with `message`.
-    mutating func marshalError(_ message: String, task: Task?) -> TaskOutcome?
+    mutating func marshalError(_ message: String, task: Task?) -> TaskVerdict?
 
     /// A task was cancelled, expired, lost with its worker, or could not be started.
     ///
@@ -110,7 +110,7 @@ public protocol TaskKind: SendableMetatype {
     ///   - willRetry: True when the host is about to retry the task on a fresh worker.
     /// - Returns: An outcome to settle the task, or `nil` (the default) to let the host retry
     ///   it or fail it with the reason.
-    mutating func taskLost(_ task: Task?, reason: LossReason, message: String, willRetry: Bool) -> TaskOutcome?
+    mutating func taskLost(_ task: Task?, reason: LossReason, message: String, willRetry: Bool) -> TaskVerdict?
 
     /// One feedback message from the worker named `worker`, in the order the worker sent them.
     /// The default ignores it.
@@ -118,7 +118,7 @@ public protocol TaskKind: SendableMetatype {
 
     /// Ends the run: returns the text for the final report and, optionally, the exit status.
     /// The default reports nothing and lets the host derive the exit status.
-    mutating func finish(summary: RunSummary) -> RunReport
+    mutating func finish(summary: RunSummary) -> KindReport
 
     /// A short name for `task` in logs and events, or `nil` (the default) for none.
     func name(of task: Task) -> String?
@@ -146,11 +146,11 @@ extension TaskKind {
 
     /// Lets the task fail with the message.
     @inlinable
-    public mutating func marshalError(_ message: String, task: Task?) -> TaskOutcome? { nil }
+    public mutating func marshalError(_ message: String, task: Task?) -> TaskVerdict? { nil }
 
     /// Lets the host retry the task or fail it with the reason.
     @inlinable
-    public mutating func taskLost(_ task: Task?, reason: LossReason, message: String, willRetry: Bool) -> TaskOutcome? {
+    public mutating func taskLost(_ task: Task?, reason: LossReason, message: String, willRetry: Bool) -> TaskVerdict? {
         nil
     }
 
@@ -160,7 +160,7 @@ extension TaskKind {
 
     /// Reports nothing.
     @inlinable
-    public mutating func finish(summary: RunSummary) -> RunReport { RunReport() }
+    public mutating func finish(summary: RunSummary) -> KindReport { KindReport() }
 
     /// No name.
     @inlinable

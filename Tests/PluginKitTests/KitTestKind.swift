@@ -65,11 +65,11 @@ struct KitTestKind: TaskKind {
         return policy == .persistent ? .stay(served) : .end()
     }
 
-    mutating func marshalError(_ message: String, task: String?) -> TaskOutcome? {
+    mutating func marshalError(_ message: String, task: String?) -> TaskVerdict? {
         task == "rescue" ? .done : nil
     }
 
-    mutating func taskLost(_ task: String?, reason: LossReason, message: String, willRetry: Bool) -> TaskOutcome? {
+    mutating func taskLost(_ task: String?, reason: LossReason, message: String, willRetry: Bool) -> TaskVerdict? {
         reason == .cancelled ? .failed("cancelled: \(task ?? "no task") \(message)") : nil
     }
 
@@ -78,8 +78,8 @@ struct KitTestKind: TaskKind {
         host.broadcast("seen \(feedback)")
     }
 
-    mutating func finish(summary: RunSummary) -> RunReport {
-        RunReport("kit-test: \(summary.done) done; feedback \(feedbackSeen)", exitStatus: 3)
+    mutating func finish(summary: RunSummary) -> KindReport {
+        KindReport("kit-test: \(summary.done) done; feedback \(feedbackSeen)", exitStatus: 3)
     }
 
     func name(of task: String) -> String? {

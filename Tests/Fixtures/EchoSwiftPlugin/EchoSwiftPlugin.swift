@@ -201,7 +201,7 @@ struct EchoKind: TaskKind {
     mutating func useResponse(_ response: EchoResponse, for task: EchoTask, worker: WorkerStatus<String>)
         -> ResponseDecision<String, EchoTask>
     {
-        let outcome: TaskOutcome
+        let outcome: TaskVerdict
         if response.index != task.index {
             mismatches += 1
             outcome = .failed("task \(task.index) was answered for task \(response.index)")
@@ -219,8 +219,8 @@ struct EchoKind: TaskKind {
         feedbackCount += 1
     }
 
-    mutating func finish(summary: RunSummary) -> RunReport {
-        RunReport(
+    mutating func finish(summary: RunSummary) -> KindReport {
+        KindReport(
             "echo-swift: \(summary.done) done, \(summary.failed) failed, \(feedbackCount) feedback messages, "
                 + "\(mismatches) mismatched responses")
     }

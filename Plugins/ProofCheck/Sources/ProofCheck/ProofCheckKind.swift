@@ -168,12 +168,12 @@ struct ProofCheckKind: TaskKind {
         progress.settle(batch: first, size: size)
     }
 
-    mutating func marshalError(_ message: String, task: ProofTask?) -> PluginKit.TaskOutcome? {
+    mutating func marshalError(_ message: String, task: ProofTask?) -> TaskVerdict? {
         guard let task else { return nil }
         return runInMaster(task, because: message)
     }
 
-    mutating func taskLost(_ task: ProofTask?, reason: LossReason, message: String, willRetry: Bool) -> PluginKit.TaskOutcome? {
+    mutating func taskLost(_ task: ProofTask?, reason: LossReason, message: String, willRetry: Bool) -> TaskVerdict? {
         // A batch whose worker died or hung is split in two, as ParMap does: a proof that kills
         // its worker (one that exhausts memory, say) ends up alone, and its batch-mates verify.
         if case .verify(let first, let count)? = task, count > 1, reason == .workerDied || reason == .expired {
@@ -203,7 +203,7 @@ struct ProofCheckKind: TaskKind {
     }
 
     /// The seed's fallback: does the task's work in the master, with a warning.
-    private mutating func runInMaster(_ task: ProofTask, because message: String) -> PluginKit.TaskOutcome {
+    private mutating func runInMaster(_ task: ProofTask, because message: String) -> TaskVerdict {
         let verifier = masterVerifier ?? Verifier(database: database)
         masterVerifier = verifier
         switch task {
@@ -234,12 +234,12 @@ struct ProofCheckKind: TaskKind {
             : "\(range.count) theorems \(Echo.text(theorems.label(at: range.lowerBound))) … \(Echo.text(theorems.label(at: range.upperBound - 1)))"
     }
 
-    mutating func finish(summary: RunSummary) -> RunReport {
+    mutating func finish(summary: RunSummary) -> KindReport {
         let seconds = Double(ProofCheckWorker.now() &- started) / 1e9
         let report = ProofCheckReport(
             path: options.path, theorems: theorems, outcomes: outcomes, failures: failures,
             seconds: seconds, workers: workersSeen.count, checkedInMaster: checkedInMaster, strict: options.strict)
-        return RunReport(options.json ? report.json() : report.text(), exitStatus: report.exitStatus)
+        return KindReport(options.json ? report.json() : report.text(), exitStatus: report.exitStatus)
     }
 
     func name(of task: ProofTask) -> String? {

@@ -1,5 +1,5 @@
-/// What the master side says at the end of a run; returned by ``TaskKind/finish(summary:)``.
-public struct RunReport: Hashable, Sendable {
+/// What a task kind's master side says at the end of a run; returned by ``TaskKind/finish(summary:)``.
+public struct KindReport: Hashable, Sendable {
     /// Text appended to the report the host prints at the end of the run; empty for none.
     public var text: String
     /// The run's exit status, or `nil` to let the host derive it from the outcomes.
