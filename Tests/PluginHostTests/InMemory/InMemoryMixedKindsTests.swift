@@ -1,11 +1,11 @@
 // Several task kinds in one master share the worker budget (`jobs`): here the chaos plugin twice,
 // once one-shot and once persistent.
-import PluginHost
+@testable import PluginHost
 import TestSupport
 import Testing
 
-@Suite("Mixed kinds")
-struct MixedKindsTests {
+@Suite("Mixed kinds (in-memory workers)")
+struct InMemoryMixedKindsTests {
     /// The largest number of worker processes alive at once, from the started/ended events.
     static func peakLiveWorkers(_ log: EventLog) -> Int {
         var live = 0
@@ -19,7 +19,7 @@ struct MixedKindsTests {
 
     @Test("a one-shot and a persistent kind share jobs 2; both complete", arguments: [1, 2, 3])
     func twoKindsShareJobs(jobs: Int) async throws {
-        let test = TestRun(.test(jobs: jobs))
+        let test = TestRun.inMemory(.test(jobs: jobs))
         try test.addChaos((1...8).map { "echo:one-\($0)" }, policy: .oneShot)
         try test.addChaos((1...8).map { "echo:per-\($0)" }, policy: .persistent)
         let report = try await test.startAndFinish()
@@ -43,7 +43,7 @@ struct MixedKindsTests {
 
     @Test("counts per kind add up to the run's counts")
     func countsByKindAddUp() async throws {
-        let test = TestRun(.test(jobs: 2))
+        let test = TestRun.inMemory(.test(jobs: 2))
         try test.addChaos(["echo:a", "fail:nope"], policy: .oneShot)
         try test.addChaos(["echo:b", "echo:c", "obsolete"], policy: .persistent)
         let report = try await test.startAndFinish()
@@ -62,7 +62,7 @@ struct MixedKindsTests {
     @Test("worker names are unique in the run even when two kinds come from the same plugin")
     func workerNamesUniqueAcrossKinds() async throws {
         // jobs 1: the first kind's only worker is chaos:0:0, and so is the second kind's.
-        let test = TestRun(.test(jobs: 1))
+        let test = TestRun.inMemory(.test(jobs: 1))
         try test.addChaos(["echo:a"], policy: .oneShot)
         try test.addChaos(["echo:b"], policy: .oneShot)
         let report = try await test.startAndFinish()
@@ -79,7 +79,7 @@ struct MixedKindsTests {
 
     @Test("jobs 1: a persistent kind's idle worker gives its slot to the other kind")
     func idleWorkerYieldsSlot() async throws {
-        let test = TestRun(.test(jobs: 1))
+        let test = TestRun.inMemory(.test(jobs: 1))
         try test.addChaos(["echo:p1", "echo:p2"], policy: .persistent)
         try test.addChaos(["echo:o1", "echo:o2"], policy: .oneShot)
         let report = try await test.startAndFinish()

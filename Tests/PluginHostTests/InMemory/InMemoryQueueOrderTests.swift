@@ -1,15 +1,15 @@
 // Queue rules: lower priority values first, FIFO among equals; `request_of_task` saying the task
 // is obsolete skips it without touching the worker (S4).
-import PluginHost
+@testable import PluginHost
 import TestSupport
 import Testing
 
-@Suite("Queue order")
-struct QueueOrderTests {
+@Suite("Queue order (in-memory workers)")
+struct InMemoryQueueOrderTests {
     @Test("priority first, FIFO among equal priorities (jobs 1)", arguments: [WorkerPolicy.oneShot, .persistent])
     func priorityThenFIFO(policy: WorkerPolicy) async throws {
         let specs = ["!5 echo:a", "!-1 echo:b", "echo:c", "!-1 echo:d", "!5 echo:e", "echo:f", "!-2147483648 echo:g", "echo:h"]
-        let test = try TestRun(chaos: specs, policy: policy, .test(jobs: 1))
+        let test = try TestRun.inMemory(chaos: specs, policy: policy, .test(jobs: 1))
         let report = try await test.startAndFinish()
         #expect(report.counts.done == specs.count)
         #expect(test.log.startOrder == [7, 2, 4, 3, 6, 8, 1, 5])
@@ -29,7 +29,7 @@ struct QueueOrderTests {
 
     @Test("an obsolete task is skipped; the worker stays and runs the next task (S4)")
     func obsoleteTaskIsSkipped() async throws {
-        let test = try TestRun(chaos: ["echo:a", "obsolete", "echo:c"], policy: .persistent, .test(jobs: 1))
+        let test = try TestRun.inMemory(chaos: ["echo:a", "obsolete", "echo:c"], policy: .persistent, .test(jobs: 1))
         let report = try await test.startAndFinish()
         let skipped = try report.result(2)
         #expect(skipped.outcome == .skipped)
@@ -54,7 +54,7 @@ struct QueueOrderTests {
     /// two workers, every time with one).
     @Test("a run of only obsolete tasks ends with every task skipped and exit status 0", arguments: [1, 2])
     func onlyObsoleteTasks(jobs: Int) async throws {
-        let test = try TestRun(chaos: ["obsolete", "obsolete", "obsolete"], .test(jobs: jobs))
+        let test = try TestRun.inMemory(chaos: ["obsolete", "obsolete", "obsolete"], .test(jobs: jobs))
         let report = try await test.startAndFinish()
         #expect(report.counts.skipped == 3)
         #expect(report.exitStatus == 0)

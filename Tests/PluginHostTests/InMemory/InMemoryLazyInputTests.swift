@@ -1,11 +1,11 @@
 // `--pull`: the plugin hands its tasks out lazily through pull(max) instead of queueing them all
 // in master_open; the host pulls only while its queue is short.
-import PluginHost
+@testable import PluginHost
 import TestSupport
 import Testing
 
-@Suite("Lazy input (pull)")
-struct LazyInputTests {
+@Suite("Lazy input (pull) (in-memory workers)")
+struct InMemoryLazyInputTests {
     /// The largest number of tasks queued but not yet started or ended, from the events.
     static func peakPending(_ log: EventLog) -> Int {
         var pending = Set<UInt64>()
@@ -25,7 +25,7 @@ struct LazyInputTests {
           arguments: [WorkerPolicy.persistent, .oneShot])
     func pullThousand(policy: WorkerPolicy) async throws {
         let jobs = 2
-        let test = try TestRun(chaos: ["--pull", "--repeat", "1000", "echo"], policy: policy, .test(jobs: jobs))
+        let test = try TestRun.inMemory(chaos: ["--pull", "--repeat", "1000", "echo"], policy: policy, .test(jobs: jobs))
         let report = try await test.startAndFinish()
         #expect(report.counts.done == 1000)
         #expect(report.counts.total == 1000)
@@ -37,7 +37,7 @@ struct LazyInputTests {
 
     @Test("without --pull every task is queued before the first one starts")
     func eagerWithoutPull() async throws {
-        let test = try TestRun(chaos: ["--repeat", "20", "echo"], policy: .persistent, .test(jobs: 2))
+        let test = try TestRun.inMemory(chaos: ["--repeat", "20", "echo"], policy: .persistent, .test(jobs: 2))
         let report = try await test.startAndFinish()
         #expect(report.counts.done == 20)
         #expect(Self.peakPending(test.log) == 20)
@@ -45,7 +45,7 @@ struct LazyInputTests {
 
     @Test("--pull with --repeat 0 is an empty run that ends at once")
     func pullNothing() async throws {
-        let test = try TestRun(chaos: ["--pull", "--repeat", "0", "echo"], .test(jobs: 2))
+        let test = try TestRun.inMemory(chaos: ["--pull", "--repeat", "0", "echo"], .test(jobs: 2))
         let report = try await test.startAndFinish()
         #expect(report.counts.total == 0)
         #expect(report.workersStarted == 0)

@@ -1,14 +1,14 @@
 // Worker life: Fresh → Old(competence) after `stay` (S2), follow-ups pinned to their worker (S3),
 // one worker per job under the one-shot policy with never-reused names (S1), lazy spawning.
-import PluginHost
+@testable import PluginHost
 import TestSupport
 import Testing
 
-@Suite("Worker lifecycle")
-struct WorkerLifecycleTests {
+@Suite("Worker lifecycle (in-memory workers)")
+struct InMemoryWorkerLifecycleTests {
     @Test("persistent: the second request on the same pid sees Old(chaos) (S2)")
     func persistentWorkerBecomesOld() async throws {
-        let test = try TestRun(chaos: ["echo:a", "echo:b", "echo:c"], policy: .persistent, .test(jobs: 1))
+        let test = try TestRun.inMemory(chaos: ["echo:a", "echo:b", "echo:c"], policy: .persistent, .test(jobs: 1))
         let report = try await test.startAndFinish()
         let responses = try (1...3).map { try #require(try report.result(UInt64($0)).response) }
         #expect(responses.map(\.status) == ["F", "O:chaos", "O:chaos"])
@@ -20,7 +20,7 @@ struct WorkerLifecycleTests {
 
     @Test("`stay:COMP` keeps a one-shot worker as Old(COMP) for exactly one more job")
     func stayUnderOneShot() async throws {
-        let test = try TestRun(chaos: ["stay:warm", "echo:x", "echo:y"], policy: .oneShot, .test(jobs: 1))
+        let test = try TestRun.inMemory(chaos: ["stay:warm", "echo:x", "echo:y"], policy: .oneShot, .test(jobs: 1))
         let report = try await test.startAndFinish()
         let first = try #require(try report.result(1).response)
         let second = try #require(try report.result(2).response)
@@ -33,7 +33,7 @@ struct WorkerLifecycleTests {
 
     @Test("a follow-up runs on its parent's worker right after the parent and ends done (S3)")
     func followUpRunsOnSameWorker() async throws {
-        let test = try TestRun(chaos: ["followup:34", "echo:a", "echo:b", "echo:c"], .test(jobs: 2))
+        let test = try TestRun.inMemory(chaos: ["followup:34", "echo:a", "echo:b", "echo:c"], .test(jobs: 2))
         let report = try await test.startAndFinish()
         #expect(report.counts.total == 5)
         #expect(report.counts.done == 5)
@@ -60,14 +60,14 @@ struct WorkerLifecycleTests {
 
     @Test("a follow-up whose worker dies is orphaned: it fails, and the run still finishes (jobs 2)")
     func followUpOrphanedByDeath() async throws {
-        let test = try TestRun(chaos: ["followup-die:5", "echo:z"], .test(jobs: 2, retries: 1))
+        let test = try TestRun.inMemory(chaos: ["followup-die:5", "echo:z"], .test(jobs: 2, retries: 1))
         let report = try await test.startAndFinish()
         try Self.expectOrphaned(report, test.log)
     }
 
     @Test("same with jobs 1: the orphaned follow-up must not hang the run")
     func followUpOrphanedByDeathOneJob() async throws {
-        let test = try TestRun(chaos: ["followup-die:5", "echo:z"], .test(jobs: 1, retries: 1))
+        let test = try TestRun.inMemory(chaos: ["followup-die:5", "echo:z"], .test(jobs: 1, retries: 1))
         test.start()
         // (Regression: pull() was only polled while queue.count < jobs, so a stuck orphan hung the run.)
         // A hang can only be seen through a deadline: a correct engine ends this run in well under a second.
@@ -93,7 +93,7 @@ struct WorkerLifecycleTests {
 
     @Test("one-shot: a new process per task, names chaos:0:0, chaos:0:1, ... (S1)")
     func oneShotDistinctWorkers() async throws {
-        let test = try TestRun(chaos: ["echo:a", "echo:b", "echo:c"], policy: .oneShot, .test(jobs: 1))
+        let test = try TestRun.inMemory(chaos: ["echo:a", "echo:b", "echo:c"], policy: .oneShot, .test(jobs: 1))
         let report = try await test.startAndFinish()
         #expect(test.log.startOrder == [1, 2, 3])
         let pids = try (1...3).map { try #require(try report.result(UInt64($0)).response).pid }
@@ -107,7 +107,7 @@ struct WorkerLifecycleTests {
 
     @Test("one-shot with jobs 2: worker uids are never reused within the kind")
     func uidsNeverReused() async throws {
-        let test = try TestRun(chaos: ["--repeat", "12", "echo"], policy: .oneShot, .test(jobs: 2))
+        let test = try TestRun.inMemory(chaos: ["--repeat", "12", "echo"], policy: .oneShot, .test(jobs: 2))
         let report = try await test.startAndFinish()
         #expect(report.counts.done == 12)
         let names = test.log.workersStarted.map(\.name)
@@ -120,17 +120,17 @@ struct WorkerLifecycleTests {
 
     @Test("workers are spawned only when there is work for them")
     func lazySpawning() async throws {
-        let empty = try TestRun(chaos: [], .test(jobs: 4))
+        let empty = try TestRun.inMemory(chaos: [], .test(jobs: 4))
         let emptyReport = try await empty.startAndFinish()
         #expect(emptyReport.workersStarted == 0)
         #expect(emptyReport.counts.total == 0)
         #expect(emptyReport.exitStatus == 0)
 
-        let single = try TestRun(chaos: ["echo:only"], policy: .persistent, .test(jobs: 4))
+        let single = try TestRun.inMemory(chaos: ["echo:only"], policy: .persistent, .test(jobs: 4))
         let singleReport = try await single.startAndFinish()
         #expect(singleReport.workersStarted == 1)
 
-        let two = try TestRun(chaos: ["echo:1", "echo:2"], policy: .oneShot, .test(jobs: 3))
+        let two = try TestRun.inMemory(chaos: ["echo:1", "echo:2"], policy: .oneShot, .test(jobs: 3))
         let twoReport = try await two.startAndFinish()
         #expect(twoReport.workersStarted == 2)
     }
