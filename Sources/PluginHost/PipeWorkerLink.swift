@@ -120,6 +120,7 @@ final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
     func close() {
         closeInput()
         io.withLock { process.closeOutput() }
+        reader.onBytes = nil  // (The reader is done: nothing reads after close.)
     }
 
     /// Records one stderr line, keeping the last `limit` (the pump's thread).

@@ -47,11 +47,14 @@ struct WorkerSlot: Sendable {
     /// when it could not be started (reported to the scheduler).
     private func start(_ worker: WorkerState) -> (any WorkerLink)? {
         let configuration = scheduler.configuration
-        worker.spawnedAt = monotonicNanoseconds()
         worker.heard()
-        let stderrLine: @Sendable (String) -> Void = scheduler.lock.withLock { scheduler.stderrHandler }
+        let stderrLine: @Sendable (String) -> Void = scheduler.lock.withLock {
+            worker.spawnedAt = monotonicNanoseconds()
+            return scheduler.stderrHandler
+        }
         var onActivity: (@Sendable () -> Void)?
-        if worker.heartbeatNanoseconds != nil { onActivity = { worker.heard() } }
+        // Weak: the link keeps this closure as long as it lives, and the worker keeps the link.
+        if worker.heartbeatNanoseconds != nil { onActivity = { [weak worker] in worker?.heard() } }
         let launch = WorkerLaunch(name: worker.name, pluginPath: worker.kind.plugin.library.path,
                                   machine: worker.machine,
                                   heartbeatInterval: configuration.heartbeat(launched: worker.machine.isRemote),

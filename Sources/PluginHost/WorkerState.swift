@@ -3,9 +3,11 @@ import Synchronization
 
 /// One worker as the scheduler sees it: its place in the pool, its status and its task.
 ///
-/// Every stored property is guarded by the scheduler's lock, except ``lastHeardNanoseconds``
-/// (an atomic, written by whichever thread moves bytes). The link to the worker (frames,
-/// signals, its end) is a ``WorkerLink`` with its own lock for writes.
+/// Every stored property is guarded by the scheduler's lock, with two exceptions:
+/// ``lastHeardNanoseconds`` is an atomic, written by whichever thread moves bytes; ``link`` is set
+/// once, by ``attach(_:)`` under the lock before any frame can be queued for the worker, and only
+/// read afterwards (``flush()`` reads it outside the lock). The link (frames, signals, the
+/// worker's end) is a ``WorkerLink`` with its own lock for writes.
 final class WorkerState: @unchecked Sendable {
     /// Where a worker is in its life.
     enum Phase {
@@ -120,8 +122,9 @@ final class WorkerState: @unchecked Sendable {
     /// Records that bytes moved between master and worker now. Any thread.
     func heard() { lastHeard.store(monotonicNanoseconds(), ordering: .relaxed) }
 
-    /// Attaches the started worker's link (scheduler lock held).
+    /// Attaches the started worker's link (scheduler lock held). Once.
     func attach(_ link: any WorkerLink) {
+        precondition(self.link == nil, "a worker's link is attached once")
         self.link = link
     }
 

@@ -43,7 +43,7 @@ import Testing
         let words = ["a", "b", "c", "d", "e", "f"]
         try test.run.addKind(Self.echoSwift, arguments: words)
         // Held input keeps the run going once every task is done, so that every worker is idle
-        // when the release ends the run (the worker whose response ends a run is not idle yet).
+        // when the release ends the run (the next test covers the worker whose response ends it).
         #expect(test.run.holdInput())
         test.start()
         for task in 1...UInt64(words.count) { await test.log.waitForEnd(of: task) }
@@ -51,6 +51,24 @@ import Testing
         let report = try await test.finish()
         #expect(report.counts.done == words.count)
         let traces = try traced.read()
+        #expect(Set(traces.keys) == Set(test.log.workersStarted.map(\.name)), "every worker ended cleanly: \(traces)")
+        #expect(traces.values.reduce(0, +) == words.count, "\(traces)")
+    }
+
+    /// The response that ends the run comes from a worker that is still busy when the run
+    /// drains: it must be read to its end and run its finish hook too, not be killed (it was,
+    /// before the slot learned to tell a clean shutdown from a kill).
+    @Test(arguments: [1, 2])
+    func theWorkerWhoseResponseEndsTheRunRunsItsFinishHook(jobs: Int) async throws {
+        let traced = try Traced()
+        let test = TestRun(.test(jobs: jobs, workerExecutable: traced.worker))
+        let words = ["a", "b", "c", "d", "e", "f"]
+        try test.run.addKind(Self.echoSwift, arguments: words, policy: .persistent)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == words.count)
+        let last = try #require(test.log.starts.last?.worker, "the worker that answered last")
+        let traces = try traced.read()
+        #expect(traces[last] != nil, "\(last) ended without its finish hook: \(traces)")
         #expect(Set(traces.keys) == Set(test.log.workersStarted.map(\.name)), "every worker ended cleanly: \(traces)")
         #expect(traces.values.reduce(0, +) == words.count, "\(traces)")
     }

@@ -245,9 +245,11 @@ typedef struct ph_worker_params {
     /** Opaque host data; pass these parameters back to `get_extension`. */
     void *host_data;
     /**
-     * Returns the table of a worker-side host extension by id, or NULL when the host does not
-     * offer it. Never NULL itself. Tables stay valid for the life of the worker process (so
-     * `on_broadcast` and `worker_fini` may use them); the parameters do not.
+     * Returns the table of a worker-side host extension offered at start-up by id, or NULL when
+     * the host does not offer it there. Never NULL itself. Tables stay valid for the life of the
+     * worker process (so `on_broadcast` and `worker_fini` may use them); the parameters do not.
+     * ABI 2.0 offers no extension here: "ph.blobs/1" is reached through the perform context,
+     * whose calls need a request. A NULL here says nothing about the perform context's offer.
      */
     const void *(*get_extension)(const struct ph_worker_params *params, const char *id);
 } ph_worker_params;

@@ -29,6 +29,28 @@ struct InMemoryCancellationTests {
         #expect(test.workers.last?.requests == ["F|echo:c"], "a fresh worker runs the next task")
     }
 
+    @Test("a cancelled task's worker that answers its stop request late is still killed; the task stays cancelled")
+    func lateAnswerAfterCancellation() async throws {
+        // The worker answers "stopped" when asked to stop, as chaos's sleep does.
+        let transport = InMemoryTransport(script: { worker, id, request in
+            [.untilStopped([.send(.response, "pid=\(worker.pid) F stopped")])]
+        })
+        let test = try InMemoryRun(chaos: ["echo:slow", "echo:next"], .test(jobs: 1, killGracePeriod: 3_600),
+                                   transport: transport)
+        test.test.start()
+        _ = await test.log.waitForStart(of: 1)
+        #expect(test.run.cancel(task: 1))
+        _ = await test.log.waitForStart(of: 2)
+        #expect(test.run.cancel(task: 2))
+        let report = try await test.finish()
+        #expect(try report.result(1).outcome == .cancelled && report.result(1).message == "cancelled")
+        // The answer came; the slot ignored it and killed the worker at once (waiting for the
+        // hour's grace period instead would make the run miss finish()'s deadline).
+        let first = try #require(test.workers.first)
+        #expect(first.signals == [SIGTERM, SIGKILL])
+        #expect(first.ended == .signalled(SIGKILL))
+    }
+
     @Test("S8: a busy worker cancelled by name: its task is lost as in a death and retried on a fresh worker")
     func cancelBusyWorker() async throws {
         // The first worker hangs; any later one answers.

@@ -63,13 +63,12 @@ struct InMemoryPoolRuleTests {
 
     @Test("rule 11: two kinds share one slot: the idle worker of one is retired when the other needs its slot")
     func kindsShareTheBudget() async throws {
-        let transport = InMemoryTransport()
-        let test = TestRun(run: PluginRun(configuration: .test(jobs: 1), transport: transport))
-        try test.addChaos(["echo:a"], policy: .persistent)
-        try test.addChaos(["echo:b"], policy: .persistent)
+        let test = InMemoryRun(.test(jobs: 1))
+        try test.test.addChaos(["echo:a"], policy: .persistent)
+        try test.test.addChaos(["echo:b"], policy: .persistent)
         let report = try await test.startAndFinish()
         #expect(report.counts.done == 2)
-        #expect(transport.workers.map(\.name) == ["chaos:0:0", "chaos-2:0:0"])
+        #expect(test.workers.map(\.name) == ["chaos:0:0", "chaos-2:0:0"])
         #expect(test.log.workersEnded.first?.reason == "its slot is needed by chaos-2")
     }
 }

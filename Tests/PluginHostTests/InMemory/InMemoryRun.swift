@@ -10,9 +10,14 @@ struct InMemoryRun {
 
     init(chaos arguments: [String], policy: WorkerPolicy? = nil, _ configuration: HostConfiguration = .test(),
          transport: InMemoryTransport = InMemoryTransport()) throws {
+        self.init(configuration, transport: transport)
+        try test.addChaos(arguments, policy: policy)
+    }
+
+    /// A run with no kind yet (add them with `test.addChaos`).
+    init(_ configuration: HostConfiguration = .test(), transport: InMemoryTransport = InMemoryTransport()) {
         self.transport = transport
         test = TestRun(run: PluginRun(configuration: configuration, transport: transport))
-        try test.addChaos(arguments, policy: policy)
     }
 
     var run: PluginRun { test.run }

@@ -10,8 +10,14 @@ import Glibc
 /// A worker that lives in the test process. Requests the master flushes go through the
 /// transport's script at once, on the flushing thread, and the script's steps become what the
 /// master reads next: frames, a death, bytes that are no frame, or silence. Signals and the end
-/// of input end it as they would end a process. Nothing depends on time: the worker does what
-/// it is told the moment it is told, and every wait ends on an event.
+/// of input end it as they would end a plugin-worker process: SIGKILL at once; SIGTERM at once
+/// when idle (status 143), while busy only by the steps its script left for a stop request
+/// (`should_stop`), so a busy worker that ignores it waits for the grace period's SIGKILL. The
+/// worker does what it is told the moment it is told, and every wait ends on an event.
+///
+/// Not modelled (covered by the end-to-end tests with processes): heartbeats (the link never
+/// reports activity, so a run with heartbeats would find its workers silent), blobs, and the wait
+/// for a dying worker's last stderr lines.
 final class InMemoryWorker: WorkerLink, @unchecked Sendable {
     /// What a worker does next, as its script says.
     enum Step: Sendable {
@@ -25,6 +31,8 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
         case hang
         /// Its resident memory grows by this many MiB.
         case grow(megabytes: Int64)
+        /// Says nothing more until asked to stop (SIGTERM while busy), then does these steps.
+        case untilStopped([Step])
     }
 
     /// Something the master did to this worker, in order.
@@ -59,6 +67,10 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
     private var reaped = false
     private var closed = false
     private var lastBroadcastText: String?
+    /// Between a request and its answer (or its death).
+    private var busy = false
+    /// What the script does when asked to stop while busy.
+    private var onStop: (steps: [Step], requestID: UInt64)?
 
     init(pid: Int32, launch: WorkerLaunch, hello: Frame?,
          script: @escaping @Sendable (InMemoryWorker, UInt64, String) -> [Step]) {
@@ -141,7 +153,16 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
         lock.withLock {
             precondition(!reaped, "signalled after it was reaped")
             contactLog.append(.signal(number))
-            if number == SIGKILL || number == SIGTERM { end(.signalled(number)) }
+            if number == SIGKILL { end(.signalled(SIGKILL)) }
+            if number == SIGTERM && !busy { end(.exited(143)) }  // plugin-worker's idle SIGTERM exit
+        }
+        // Busy: `should_stop` turns true; a script may answer it (a busy worker ignoring it waits
+        // for the SIGKILL that ends the grace period).
+        if number == SIGTERM, let stop = lock.withLock({ () -> (steps: [Step], requestID: UInt64)? in
+            defer { onStop = nil }
+            return busy && termination == nil ? onStop : nil
+        }) {
+            for step in stop.steps where !apply(step, requestID: stop.requestID) { break }
         }
     }
 
@@ -182,7 +203,10 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
         let text = String(decoding: frame.payload, as: UTF8.self)
         switch frame.type {
         case .request:
-            lock.withLock { contactLog.append(.request(id: frame.id, text: text)) }
+            lock.withLock {
+                contactLog.append(.request(id: frame.id, text: text))
+                busy = true
+            }
             for step in script(self, frame.id, text) {
                 if !apply(step, requestID: frame.id) { break }
             }
@@ -203,6 +227,7 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
             lock.withLock {
                 guard termination == nil else { return }
                 outbound.append(.frame(type, requestID, Array(text.utf8)))
+                if type != .feedback { busy = false }
                 lock.broadcast()
             }
             return true
@@ -220,6 +245,9 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
             }
             return false
         case .hang:
+            return false
+        case .untilStopped(let steps):
+            lock.withLock { onStop = (steps, requestID) }
             return false
         case .grow(let megabytes):
             lock.withLock { residentBytes += megabytes << 20 }
