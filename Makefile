@@ -30,12 +30,15 @@ build: deps
 demo: build
 	$(BIN)/plugin-host run -j 2 proofcheck Examples/proofcheck/implication.mm
 
-# Unit and CLI tests (debug), then the release integration tests: all of iset.mm through the
+# Unit and CLI tests (debug), the engine's tests again through fork servers, then the release
+# integration tests: all of iset.mm through the
 # host, two workers filling one blob cache at once, and workers on two ssh hosts in network
 # namespaces.
 test: build test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	# The engine's suites once more with every local worker forked by a fork server.
+	PLUGIN_HOST_TEST_FORK_SERVER=1 $(SWIFT) test --skip-build --filter PluginHostTests
 	$(SWIFT) build -c release
 	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
 	bash Tests/Integration/blob-cache-race.sh $(RELEASE_BIN)

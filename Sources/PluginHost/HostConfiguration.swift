@@ -19,6 +19,12 @@ public struct HostConfiguration: Sendable {
     /// when the worker ends. Without (or where cgroups cannot be made) only the worker's process
     /// group is killed. Costs the kernel a few hundred microseconds per worker started.
     public var usesWorkerCgroups = true
+    /// Starts the workers of this machine from a fork server, one per task kind: a
+    /// `plugin-worker --fork-server` that loaded the plugin once and forks each fresh worker
+    /// (a new process with clean memory that never ran a job) instead of executing
+    /// `plugin-worker` anew: a fresh worker costs a `fork`, not an `exec`, a dynamic link, a
+    /// runtime start and a `dlopen`. Workers on other machines are launched as before.
+    public var usesForkServer = false
     /// Seconds between SIGTERM and SIGKILL when a running task is cancelled.
     public var killGracePeriod: Double
     /// Path of the `plugin-worker` executable.

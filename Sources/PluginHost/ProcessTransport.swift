@@ -11,7 +11,7 @@ final class ProcessTransport: WorkerTransport, @unchecked Sendable {
     private let configuration: HostConfiguration
     /// The run's cgroup: made by ``runStarted()`` (scheduler lock held, before any spawn),
     /// removed by ``runFinished()``.
-    private var cgroup: RunCgroup?
+    private(set) var cgroup: RunCgroup?
 
     init(configuration: HostConfiguration) {
         self.configuration = configuration

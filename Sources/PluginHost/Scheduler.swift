@@ -67,7 +67,8 @@ final class Scheduler: @unchecked Sendable {
     /// A scheduler for `configuration` whose workers `transport` starts (processes by default).
     init(configuration: HostConfiguration, transport: (any WorkerTransport)? = nil) {
         self.configuration = configuration
-        self.transport = transport ?? ProcessTransport(configuration: configuration)
+        self.transport = transport ?? (configuration.usesForkServer ? ForkServerTransport(configuration: configuration)
+                                                                    : ProcessTransport(configuration: configuration))
         self.slots = Array(repeating: nil, count: configuration.jobs)
         self.slotHasThread = Array(repeating: false, count: configuration.jobs)
         self.watchdog = Watchdog()

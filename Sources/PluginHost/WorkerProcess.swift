@@ -5,7 +5,8 @@ import SystemPackage
 import Glibc
 #endif
 
-/// A spawned worker process and the master's ends of its three pipes.
+/// A worker process and the master's ends of its three pipes: spawned by the master, or forked by
+/// a fork server (which then reaps it and says how it ended).
 ///
 /// The child gets the request pipe as stdin, the response pipe as stdout and the stderr pipe as
 /// stderr. Every master-side end is close-on-exec, so a later worker never inherits an earlier
@@ -21,13 +22,24 @@ final class WorkerProcess: @unchecked Sendable {
     let errors: FileDescriptor
     /// The cgroup the child and everything it starts live in (nil where cgroups are not made).
     private let cgroup: WorkerCgroup?
+    /// Waits for the end of a worker another process forked (nil: the master's own child).
+    private let reaper: (@Sendable (pid_t) -> WorkerTermination)?
 
-    private init(pid: pid_t, input: FileDescriptor, output: FileDescriptor, errors: FileDescriptor, cgroup: WorkerCgroup?) {
+    private init(pid: pid_t, input: FileDescriptor, output: FileDescriptor, errors: FileDescriptor, cgroup: WorkerCgroup?,
+                 reaper: (@Sendable (pid_t) -> WorkerTermination)? = nil) {
         self.pid = pid
         self.input = input
         self.output = output
         self.errors = errors
         self.cgroup = cgroup
+        self.reaper = reaper
+    }
+
+    /// A worker a fork server forked: `reaper` waits for its end (the fork server reaps it).
+    static func forked(pid: pid_t, input: Int32, output: Int32, errors: Int32, cgroup: WorkerCgroup?,
+                       reaper: @escaping @Sendable (pid_t) -> WorkerTermination) -> WorkerProcess {
+        WorkerProcess(pid: pid, input: FileDescriptor(rawValue: input), output: FileDescriptor(rawValue: output),
+                      errors: FileDescriptor(rawValue: errors), cgroup: cgroup, reaper: reaper)
     }
 
     /// Spawns `executable` with `arguments` (argv[1...]) in its own process group and, if given,
@@ -54,16 +66,41 @@ final class WorkerProcess: @unchecked Sendable {
             for fd in toChild + fromChild { close(fd) }
             throw Errno(rawValue: errno)
         }
+        let pid: pid_t
+        do {
+            pid = try spawnChild(executable: executable, arguments: arguments,
+                                 descriptors: (toChild[0], fromChild[1], errorPipe[1]), cgroup: cgroup)
+        } catch {
+            for fd in toChild + fromChild + errorPipe { close(fd) }
+            throw error
+        }
+        close(toChild[0])
+        close(fromChild[1])
+        close(errorPipe[1])
+        cgroup?.add(pid)  // (A launcher, which does not join by itself, is moved here.)
+        return WorkerProcess(pid: pid, input: FileDescriptor(rawValue: toChild[1]),
+                             output: FileDescriptor(rawValue: fromChild[0]),
+                             errors: FileDescriptor(rawValue: errorPipe[0]), cgroup: cgroup)
+    }
+
+    /// Spawns `executable` with `arguments` in its own process group, with `descriptors` as its
+    /// standard input, output and error and nothing else of the master's open, and the master's
+    /// environment minus the Swift backtracer plus `cgroup`'s path for plugin-worker to join.
+    /// Returns its pid; the caller closes its copies of `descriptors`.
+    static func spawnChild(executable: String, arguments: [String], descriptors: (Int32, Int32, Int32),
+                           cgroup: WorkerCgroup?) throws(Errno) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, descriptors.0, 0)
+        posix_spawn_file_actions_adddup2(&actions, descriptors.1, 1)
+        posix_spawn_file_actions_adddup2(&actions, descriptors.2, 2)
         // Nothing else of the master's leaks into the worker (files opened without O_CLOEXEC by
         // libraries, for instance): a stray pipe end would hide another worker's EOF.
         csupport_spawn_actions_closefrom(&actions, 3)
         let argv = [executable] + arguments
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
         // The Swift runtime's crash backtracer would make every worker crash slow and verbose.
         var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
@@ -87,19 +124,8 @@ final class WorkerProcess: @unchecked Sendable {
             attempts += 1
             rc = csupport_spawn(&pid, executable, &actions, &cArguments, &environment)
         }
-        posix_spawn_file_actions_destroy(&actions)
-        for pointer in cArguments { free(pointer) }
-        close(toChild[0])
-        close(fromChild[1])
-        close(errorPipe[1])
-        guard rc == 0 else {
-            close(toChild[1]); close(fromChild[0]); close(errorPipe[0])
-            throw Errno(rawValue: rc)
-        }
-        cgroup?.add(pid)  // (A launcher, which does not join by itself, is moved here.)
-        return WorkerProcess(pid: pid, input: FileDescriptor(rawValue: toChild[1]),
-                             output: FileDescriptor(rawValue: fromChild[0]),
-                             errors: FileDescriptor(rawValue: errorPipe[0]), cgroup: cgroup)
+        guard rc == 0 else { throw Errno(rawValue: rc) }
+        return pid
     }
 
     /// Sends `signal` to the worker's process group (the worker and any child it forked); a
@@ -115,6 +141,7 @@ final class WorkerProcess: @unchecked Sendable {
         var status: Int32 = 0
         // Whatever the worker left behind goes with it (its cgroup is emptied and removed).
         defer { cgroup?.release() }
+        if let reaper { return reaper(pid) }
         guard retryingOnInterrupt({ waitpid(pid, &status, 0) }) >= 0 else { return .unknown }
         var value: Int32 = 0
         switch csupport_decode_wait_status(status, &value) {

@@ -53,6 +53,9 @@ struct RunCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Put each worker in a cgroup of its own (where cgroup v2 is writable), so that whatever it starts, even in a new session, is killed with it.")
     var workerCgroups = true
 
+    @Flag(name: .customLong("fork-server"), help: "Fork this machine's fresh workers from a warm plugin-worker that loaded the plugin once, instead of starting plugin-worker for each.")
+    var forkServer = false
+
     @Option(name: .customLong("job-file"), help: "Run several task kinds at once: one 'PLUGIN [--policy P] ARGS...' per line.")
     var jobFile: String?
 
@@ -108,6 +111,7 @@ struct RunCommand: ParsableCommand {
         if let worker { configuration.workerExecutable = worker }
         configuration.pinsSlotsToCores = pin
         configuration.usesWorkerCgroups = workerCgroups
+        configuration.usesForkServer = forkServer
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
         do { try HostConfiguration.checkJobs(configuration.jobs) } catch { fail(error.description) }
         guard access(configuration.workerExecutable, X_OK) == 0 else {

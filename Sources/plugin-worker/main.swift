@@ -35,15 +35,20 @@ func failStart(_ message: String, writer: inout FrameWriter) -> Never {
     exit(2)
 }
 
-/// Makes sure this process is in the cgroup the master made for it (`PLUGIN_HOST_CGROUP`) before
-/// any plugin code runs, so that everything the plugin starts is killed with the worker. The
-/// master moves the worker there right after the spawn, while the worker starts (moving costs
-/// the kernel a few hundred microseconds): the worker moves itself only if it got here first.
-func joinCgroup() {
-    guard let variable = getenv("PLUGIN_HOST_CGROUP") else { return }
-    let path = String(cString: variable)
-    unsetenv("PLUGIN_HOST_CGROUP")
-    // /proc/self/cgroup says "0::/plugin-host.PID.N/wK"; the variable names the same directory
+/// Makes sure this process is in the cgroup the master made for it (`PLUGIN_HOST_CGROUP`, or
+/// `path` for a worker forked by the fork server) before any plugin code runs, so that
+/// everything the plugin starts is killed with the worker. The master moves a spawned worker
+/// there right after the spawn, while the worker starts (moving costs the kernel a few hundred
+/// microseconds): the worker moves itself only if it got here first.
+func joinCgroup(_ given: String? = nil) {
+    var path = given ?? ""
+    if given == nil {
+        guard let variable = getenv("PLUGIN_HOST_CGROUP") else { return }
+        path = String(cString: variable)
+        unsetenv("PLUGIN_HOST_CGROUP")
+    }
+    if path.isEmpty { return }
+    // /proc/self/cgroup says "0::/plugin-host.PID.N/wK"; the path names the same directory
     // under the cgroup2 mount point.
     var own = ""
     let fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC)
@@ -63,7 +68,7 @@ func joinCgroup() {
     close(procs)
 }
 
-/// The worker's whole life: set-up, handshake, then requests until the master closes the pipe.
+/// A worker process started by exec: set-up from its command line, then ``serveWorker(_:name:heartbeat:heartbeatMisses:)``.
 func workerMain() -> Never {
     signal(SIGPIPE, SIG_DFL)
     let descriptors = takeProtocolDescriptors()
@@ -90,42 +95,59 @@ func workerMain() -> Never {
     } catch {
         failStart(error.description, writer: &writer)
     }
-    let digest = plugin.digest
+    serveWorker(plugin, name: arguments.workerName, descriptors: descriptors, heartbeat: arguments.heartbeat,
+                heartbeatMisses: arguments.heartbeatMisses)
+}
 
-    let workerInstance: UnsafeMutableRawPointer? = arguments.workerName.withCString { name in
+/// A worker forked by the fork server, which loaded `plugin` before: its standard streams are
+/// the master's pipes, it joins `cgroup` (empty: none), then serves like any worker.
+func forkedWorkerMain(_ plugin: PluginLibrary, name: String, cgroup: String) -> Never {
+    let descriptors = takeProtocolDescriptors()
+    csupport_close_in_forked_children(descriptors.input.rawValue, descriptors.output.rawValue)
+    csupport_install_stop_handler()
+    joinCgroup(cgroup)
+    serveWorker(plugin, name: name, descriptors: descriptors, heartbeat: nil, heartbeatMisses: 3)
+}
+
+/// The worker's life once its plugin is loaded: `worker_init`, the handshake, then requests until
+/// the master closes the pipe.
+func serveWorker(_ plugin: PluginLibrary, name workerName: String, descriptors: (input: Descriptor, output: Descriptor),
+                 heartbeat: Double?, heartbeatMisses: Int) -> Never {
+    let writer = FrameWriter(descriptor: descriptors.output)
+    let workerInstance: UnsafeMutableRawPointer? = workerName.withCString { name in
         // get_extension is never NULL (ABI 2); no extension is offered at start-up yet.
         var params = ph_worker_params(worker_name: name, host_data: nil, get_extension: { _, _ in nil })
         return plugin.descriptor.worker_init?(&params)
     }
 
     let hello = Hello(abiMajor: plugin.descriptor.abi_major, abiMinor: plugin.descriptor.abi_minor, pid: getpid(),
-                      pluginDigest: digest, pluginName: plugin.name, pluginVersion: plugin.version)
+                      pluginDigest: plugin.digest, pluginName: plugin.name, pluginVersion: plugin.version)
+    var helloWriter = writer
     do {
-        try writer.write(Frame(type: .hello, payload: hello.encoded()))
+        try helloWriter.write(Frame(type: .hello, payload: hello.encoded()))
     } catch {
         exit(2)
     }
 
     // With heartbeats (a launched worker), a reader thread takes the master's frames as they come.
-    let link = arguments.heartbeat.map { _ in MasterLink(name: arguments.workerName) }
+    let link = heartbeat.map { _ in MasterLink(name: workerName) }
     let source = FrameSource(input: descriptors.input, link: link)
-    let session = PerformSession(writer: writer, writeLock: link?.writeLock, source: source)
-    if let link, let interval = arguments.heartbeat {
-        link.start(input: descriptors.input, output: descriptors.output, interval: interval,
-                   misses: arguments.heartbeatMisses)
+    let session = PerformSession(writer: helloWriter, writeLock: link?.writeLock, source: source)
+    if let link, let interval = heartbeat {
+        link.start(input: descriptors.input, output: descriptors.output, interval: interval, misses: heartbeatMisses)
     }
     while true {
         switch source.next() {
         case .frame(let frame):
             link?.setPerforming(true)
-            handle(frame, plugin: plugin, worker: workerInstance, session: session, name: arguments.workerName)
+            handle(frame, plugin: plugin, worker: workerInstance, session: session, name: workerName)
             link?.setPerforming(false)
         case .end:
             // The master closed the pipe: it is done with us, or gone.
             plugin.descriptor.worker_fini?(workerInstance)
             exit(0)
         case .failure(let message):
-            printError("plugin-worker: \(arguments.workerName): \(message)")
+            printError("plugin-worker: \(workerName): \(message)")
             exit(2)
         }
     }
@@ -154,5 +176,8 @@ func handle(_ frame: ReceivedFrame, plugin: PluginLibrary, worker: UnsafeMutable
 
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "--probe" {
     probeMain(Array(CommandLine.arguments.dropFirst()))
+}
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "--fork-server" {
+    forkServerMain(Array(CommandLine.arguments.dropFirst(2)))
 }
 workerMain()

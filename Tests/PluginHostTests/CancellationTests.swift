@@ -145,7 +145,7 @@ struct CancellationTests {
     /// be busy for longer than the default 10 s, and the host must not give up on the worker
     /// (and kill it) before the test has found it.
     static func gatedConfiguration(_ executable: String) -> HostConfiguration {
-        var configuration = HostConfiguration.test(jobs: 1, killGracePeriod: 0.2, workerExecutable: executable)
+        var configuration = HostConfiguration.test(jobs: 1, killGracePeriod: 0.2, workerExecutable: executable, forkServer: false)
         configuration.handshakeTimeout = 600
         return configuration
     }

@@ -1,6 +1,8 @@
 // Workers that cannot be started (S18): a missing executable, one that exits before its handshake,
 // one that writes something that is not a handshake. The run must end with every task failed, a
 // setup error and exit status 2 — never hang, never crash.
+// (These test how a spawned worker starts, so they use the exec path even under
+// PLUGIN_HOST_TEST_FORK_SERVER=1: ForkServerTests covers how a fork server starts.)
 import PluginHost
 import TestSupport
 import Testing
@@ -30,14 +32,14 @@ struct SpawnFailureTests {
     @Test("a missing worker executable: every task fails, setup error, exit status 2")
     func missingExecutable() async throws {
         let test = try TestRun(chaos: ["echo:a", "echo:b", "segv"],
-                               .test(jobs: 2, workerExecutable: "/nonexistent/plugin-worker"))
+                               .test(jobs: 2, workerExecutable: "/nonexistent/plugin-worker", forkServer: false))
         let report = try await test.startAndFinish(timeout: 30)
         try Self.expectSpawnFailure(report, test.log, tasks: 3, mentioning: "/nonexistent/plugin-worker")
     }
 
     @Test("a worker that exits before its handshake (/bin/false) is a spawn failure")
     func exitsBeforeHandshake() async throws {
-        let test = try TestRun(chaos: ["echo:a", "echo:b"], .test(jobs: 2, workerExecutable: "/bin/false"))
+        let test = try TestRun(chaos: ["echo:a", "echo:b"], .test(jobs: 2, workerExecutable: "/bin/false", forkServer: false))
         let report = try await test.startAndFinish(timeout: 30)
         try Self.expectSpawnFailure(report, test.log, tasks: 2, mentioning: "exited before its handshake")
     }
@@ -46,7 +48,7 @@ struct SpawnFailureTests {
     func garbageInsteadOfHandshake() async throws {
         let directory = TemporaryDirectory()
         let script = directory.write("chatty-worker", "#!/bin/sh\necho 'this is not a frame, definitely not a hello'\nexec sleep 1000\n")
-        let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1, workerExecutable: script))
+        let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1, workerExecutable: script, forkServer: false))
         let report = try await test.startAndFinish(timeout: 30)
         try Self.expectSpawnFailure(report, test.log, tasks: 1, mentioning: "bad handshake")
     }
@@ -63,7 +65,7 @@ struct SpawnFailureTests {
             exec "\(TestPaths.pluginWorker)" --plugin "\(echo)" --name "$4" --parent-pid "$6"
 
             """)
-        let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1, workerExecutable: script))
+        let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1, workerExecutable: script, forkServer: false))
         let report = try await test.startAndFinish(timeout: 30)
         try Self.expectSpawnFailure(report, test.log, tasks: 1, mentioning: "host expects 'chaos'")
     }
@@ -73,7 +75,7 @@ struct SpawnFailureTests {
         // (Regression: there was no handshake deadline, so the run waited forever.)
         let directory = TemporaryDirectory()
         let script = directory.write("silent-worker", "#!/bin/sh\nexec sleep 1000\n")
-        var configuration = HostConfiguration.test(jobs: 2, workerExecutable: script)
+        var configuration = HostConfiguration.test(jobs: 2, workerExecutable: script, forkServer: false)
         configuration.handshakeTimeout = 0.3
         let test = try TestRun(chaos: ["echo:a", "echo:b"], configuration)
         let report = try await test.startAndFinish(timeout: 60)
@@ -100,7 +102,7 @@ struct SpawnFailureTests {
     func transientSpawnFailure() async throws {
         let directory = TemporaryDirectory()
         let test = try TestRun(chaos: ["echo:1", "echo:2", "echo:3"], policy: .oneShot,
-                               .test(jobs: 1, workerExecutable: Self.flakyWorker(in: directory, goodStarts: [1, 3, 4])))
+                               .test(jobs: 1, workerExecutable: Self.flakyWorker(in: directory, goodStarts: [1, 3, 4]), forkServer: false))
         let report = try await test.startAndFinish(timeout: 30)
         #expect(report.counts.done == 3)
         #expect(report.setupErrors.isEmpty)
@@ -112,7 +114,7 @@ struct SpawnFailureTests {
     func persistentSpawnFailureAfterStart() async throws {
         let directory = TemporaryDirectory()
         let test = try TestRun(chaos: ["echo:1", "echo:2", "echo:3"], policy: .oneShot,
-                               .test(jobs: 1, workerExecutable: Self.flakyWorker(in: directory, goodStarts: [1])))
+                               .test(jobs: 1, workerExecutable: Self.flakyWorker(in: directory, goodStarts: [1]), forkServer: false))
         let report = try await test.startAndFinish(timeout: 30)
         #expect(try report.result(1).outcome == .done)
         #expect(try report.result(2).outcome == .failed)

@@ -66,4 +66,22 @@ int csupport_allowed_cpus(int *cpus, int capacity);
 int csupport_current_cpu(void);
 int csupport_pin_thread_to_cpu(int cpu);
 
+/* Fork server (fork_server.c). A SOCK_SEQPACKET socket pair, close-on-exec. */
+int csupport_socketpair_seqpacket(int fds[2]);
+/** sendmsg of `data` with up to 8 descriptors (SCM_RIGHTS), retried on EINTR, no SIGPIPE. */
+ssize_t csupport_send_with_fds(int socket, const void *data, size_t length, const int *fds, int count);
+/** recvmsg of one message and the descriptors it carries (close-on-exec; at most `capacity_fds`
+    kept, the rest closed); 0 at end of stream, -1 with errno (EMSGSIZE for a cut message). */
+ssize_t csupport_receive_with_fds(int socket, void *data, size_t capacity, int *fds, int capacity_fds, int *count);
+/** pidfd_open(pid, 0), or -1 with errno. */
+int csupport_pidfd_open(pid_t pid);
+/** Forks a fresh worker of the fork server `server` (the caller's pid): in the child (returns 0)
+    it is in its own process group, gets SIGKILL when the server dies, has fds[0..2] as its
+    standard input, output and error and no other descriptor, default SIGPIPE/SIGCHLD and an
+    empty signal mask. The
+    parent gets the child's pid, or -1 with errno. The caller closes fds in the parent. */
+pid_t csupport_fork_worker(const int fds[3], pid_t server);
+/** Rewrites this process's command line (/proc/PID/cmdline) in the space its arguments took:
+    `words`, NUL-separated, as many as fit. Returns how many were written. */
+int csupport_set_command_line(char **argv, int argc, const char *const *words, int count);
 #endif

@@ -1,0 +1,155 @@
+import CSupport
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `plugin-worker --fork-server --plugin PATH --parent-pid PID`: loads the plugin once, then
+/// forks each fresh worker the master asks for, so a fresh worker costs a `fork` instead of an
+/// `exec`, a dynamic link, a runtime start and a `dlopen`. It stays single-threaded and never runs
+/// a job itself, so each worker starts from the same clean memory.
+///
+/// Its standard input is a `SOCK_SEQPACKET` socket to the master carrying one message per
+/// datagram, fields separated by NUL bytes (no name or path can hold one):
+///
+/// - master → server `F SEQ NAME CGROUP CPU` with three descriptors (the worker's stdin, stdout,
+///   stderr): fork a worker named NAME that joins CGROUP (empty for none) and runs on CPU (empty
+///   for any). Answer `f SEQ PID`, or `e SEQ REASON` when the fork failed.
+/// - master → server `W PID`: the master is done with worker PID; reap it once it ended and answer
+///   `w PID x STATUS` (exited) or `w PID s SIGNAL` (killed). A worker is never reaped before the
+///   master asks, so its pid cannot be reused while the master may still signal it.
+/// - server → master, first: `r` once the plugin is loaded, or `x REASON` (then it exits 2).
+///
+/// End of file on the socket (the master closed it or died) kills every worker and ends the
+/// server; each worker dies with the server (a parent-death signal).
+func forkServerMain(_ arguments: [String]) -> Never {
+    signal(SIGPIPE, SIG_IGN)
+    let control: Int32 = 0
+    var pluginPath: String?
+    var parent: Int32?
+    var index = 0
+    while index + 1 < arguments.count {
+        switch arguments[index] {
+        case "--plugin": pluginPath = arguments[index + 1]
+        case "--parent-pid": parent = Int32(arguments[index + 1])
+        default: break
+        }
+        index += 2
+    }
+    if let parent {
+        _ = csupport_set_parent_death_signal(SIGKILL)
+        if getppid() != parent { exit(2) }
+    }
+    guard let pluginPath else {
+        ForkServerChannel.send(["x", "plugin-worker: --fork-server needs --plugin PATH"], on: control)
+        exit(2)
+    }
+    let plugin: PluginLibrary
+    do {
+        plugin = try PluginLibrary(path: pluginPath)
+    } catch {
+        ForkServerChannel.send(["x", error.description], on: control)
+        exit(2)
+    }
+    ForkServerChannel.send(["r"], on: control)
+    var server = ForkServerState(plugin: plugin, control: control)
+    server.run()
+}
+
+/// The fork server's loop and the workers it forked.
+struct ForkServerState {
+    let plugin: PluginLibrary
+    let control: Int32
+    /// Workers not yet reaped: their pidfds, and whether the master asked for their end.
+    private var children: [Int32: (pidfd: Int32, awaited: Bool)] = [:]
+
+    init(plugin: PluginLibrary, control: Int32) {
+        self.plugin = plugin
+        self.control = control
+    }
+
+    mutating func run() -> Never {
+        while true {
+            var watched = [pollfd(fd: control, events: Int16(POLLIN), revents: 0)]
+            let awaited = children.filter { $0.value.awaited }.map { (pid: $0.key, pidfd: $0.value.pidfd) }
+            for child in awaited { watched.append(pollfd(fd: child.pidfd, events: Int16(POLLIN), revents: 0)) }
+            let ready = retryingOnInterrupt { poll(&watched, nfds_t(watched.count), -1) }
+            if ready < 0 { shutDown() }
+            for (offset, child) in awaited.enumerated() where watched[offset + 1].revents != 0 {
+                reap(child.pid)
+            }
+            if watched[0].revents != 0 { readCommand() }
+        }
+    }
+
+    /// Reads and carries out one command from the master.
+    private mutating func readCommand() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var fds = [Int32](repeating: -1, count: 3)
+        var count: Int32 = 0
+        let received = csupport_receive_with_fds(control, &buffer, buffer.count, &fds, 3, &count)
+        if received <= 0 { shutDown() }
+        let fields = buffer[0..<received].split(separator: 0, omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+        switch fields.first {
+        case "F" where fields.count == 5 && count == 3:
+            let pid = csupport_fork_worker(fds, getpid())
+            if pid == 0 {
+                // As a spawned worker's, its command line names it (for ps, and for tests that
+                // must tell a live worker from a reused pid).
+                let title: [String] = [CommandLine.arguments[0], "--name", fields[2], "--plugin", plugin.path]
+                var words: [UnsafePointer<CChar>?] = title.map { UnsafePointer(strdup($0)) }
+                _ = csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, &words, Int32(words.count))
+                if let cpu = Int32(fields[4]) { _ = csupport_pin_thread_to_cpu(cpu) }
+                forkedWorkerMain(plugin, name: fields[2], cgroup: fields[3])
+            }
+            let error = errno
+            for fd in fds { close(fd) }
+            guard pid > 0 else {
+                ForkServerChannel.send(["e", fields[1], "fork: \(SystemError(code: error))"], on: control)
+                return
+            }
+            let pidfd = csupport_pidfd_open(pid)
+            children[pid] = (pidfd, false)
+            ForkServerChannel.send(["f", fields[1], String(pid)], on: control)
+        case "W" where fields.count == 2:
+            guard let pid = Int32(fields[1]), let child = children[pid] else { return }
+            children[pid] = (child.pidfd, true)
+            if child.pidfd < 0 { reap(pid) }  // No pidfd (old kernel): wait for it now.
+        default:
+            for fd in fds[0..<Int(count)] { close(fd) }
+            printError("plugin-worker: fork server: unexpected command from the master")
+        }
+    }
+
+    /// Reaps worker `pid`, which has ended, and tells the master how.
+    private mutating func reap(_ pid: Int32) {
+        var status: Int32 = 0
+        let rc = retryingOnInterrupt { waitpid(pid, &status, 0) }
+        if let child = children.removeValue(forKey: pid), child.pidfd >= 0 { close(child.pidfd) }
+        var value: Int32 = 0
+        let how: [String]
+        switch rc < 0 ? 0 : csupport_decode_wait_status(status, &value) {
+        case 1: how = ["x", String(value)]
+        case 2: how = ["s", String(value)]
+        default: how = ["u", "0"]
+        }
+        ForkServerChannel.send(["w", String(pid)] + how, on: control)
+    }
+
+    /// The master is gone or done: every worker goes, then the server.
+    private func shutDown() -> Never {
+        for pid in children.keys { kill(-pid, SIGKILL) }
+        exit(0)
+    }
+}
+
+/// Sends one message of the fork server's protocol.
+enum ForkServerChannel {
+    /// Sends `fields`, separated by NUL bytes.
+    static func send(_ fields: [String], on socket: Int32) {
+        var bytes = Array(fields.joined(separator: "\0").utf8)
+        _ = csupport_send_with_fds(socket, &bytes, bytes.count, nil, 0)
+    }
+}

@@ -1,0 +1,129 @@
+// Workers forked by a fork server (`--fork-server`): what is particular to them. Every engine rule
+// is also checked through fork servers by `make test`, which runs the end-to-end suites a second
+// time with PLUGIN_HOST_TEST_FORK_SERVER=1.
+import PluginHost
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Fork server")
+struct ForkServerTests {
+    /// Waits (bounded) until `condition` holds; false if it never did.
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<1_000 {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
+    @Test("one fork server per plugin forks all its workers (two kinds of one plugin share it), each a fresh process")
+    func oneServerPerKind() async throws {
+        let test = TestRun(.test(jobs: 2, forkServer: true))
+        try test.addChaos((1...6).map { "echo:a\($0)" }, policy: .oneShot)
+        try test.addChaos((1...3).map { "echo:b\($0)" }, policy: .persistent)
+        // Each worker's parent, read when it says hello (it lives then).
+        let parents = Mutex<[String: Int32]>([:])
+        test.run.observe(.workers) { event in
+            if case .workerStarted(let name, let pid, _) = event.kind, let parent = ProcessProbe.parent(of: pid) {
+                parents.withLock { $0[name] = parent }
+            }
+        }
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 9)
+        let oneShotPids = Set(report.results.filter { $0.response?.result.hasPrefix("a") == true }.compactMap { $0.response?.pid })
+        #expect(oneShotPids.count == 6, "one fresh process per one-shot task")
+        let byKind = Dictionary(grouping: parents.withLock { $0 }) { $0.key.split(separator: ":").first.map(String.init) ?? "" }
+            .mapValues { Set($0.map(\.value)) }
+        #expect(byKind.count == 2, "\(byKind)")
+        let servers = Set(byKind.values.flatMap { $0 })
+        #expect(servers.count == 1 && !servers.contains(getpid()), "one server for the plugin: \(byKind)")
+    }
+
+    @Test("a forked worker's parent is its kind's fork server, and its command line names it")
+    func forkedWorkersAreNamed() async throws {
+        let test = TestRun(.test(jobs: 2, forkServer: true))
+        try test.addChaos(["hang", "hang"])
+        test.start()
+        _ = await test.log.waitForStart(of: 1)
+        _ = await test.log.waitForStart(of: 2)
+        let first = try #require(test.log.workersStarted.first)
+        let server = try #require(ProcessProbe.parent(of: first.pid))
+        #expect(ProcessProbe.parent(of: server) == getpid(), "the fork server is this host's child")
+        #expect(ProcessProbe.commandLine(of: server)?.contains("--fork-server") == true)
+        for started in test.log.workersStarted {
+            #expect(ProcessProbe.parent(of: started.pid) == server)
+            #expect(ProcessProbe.isAlive(pid: started.pid, name: started.name), "\(started.name) is named on its command line")
+            #expect(ProcessProbe.processGroup(of: started.pid) == started.pid, "in a process group of its own")
+        }
+        test.run.cancelAll()
+        _ = try await test.finish()
+        #expect(try await Self.eventually { ProcessProbe.state(of: server) == nil }, "the fork server ended with the run")
+    }
+
+    @Test("kill -9 of the fork server: its workers die with it, their tasks are retried on a new server's workers")
+    func serverKilled() async throws {
+        // Task 1 sleeps on its first worker; once the server is killed it is retried (and then
+        // cancelled, since it would sleep again).
+        let test = try TestRun(chaos: ["sleep:600000", "echo:b"], policy: .persistent,
+                               .test(jobs: 1, retries: 1, forkServer: true))
+        test.start()
+        let worker = try #require(await test.log.waitForStart(of: 1)).worker
+        let pid = try #require(test.log.pid(of: worker))
+        let server = try #require(ProcessProbe.parent(of: pid))
+        #expect(ProcessProbe.commandLine(of: server)?.contains("--fork-server") == true)
+        kill(server, SIGKILL)
+        // The worker dies with its server; the retry goes to a new server's worker.
+        let retried = try #require(await test.log.waitForStart(of: 1, attempt: 2)).worker
+        #expect(retried != worker)
+        let newServer = try #require(test.log.pid(of: retried).flatMap(ProcessProbe.parent(of:)))
+        #expect(newServer != server)
+        #expect(test.log.retries.first?.reason.contains("was killed by signal 9 (SIGKILL)") == true,
+                "retries: \(test.log.retries)")
+        #expect(test.run.cancel(task: 1))
+        let report = try await test.finish()
+        #expect(try report.result(1).outcome == .cancelled)
+        #expect(try report.result(2).outcome == .done)
+        #expect(!ProcessProbe.isAlive(pid: pid, name: worker))
+        #expect(try await Self.eventually { ProcessProbe.state(of: newServer) == nil })
+    }
+
+    @Test("a fork server that cannot start: one line naming the cause, the tasks fail, exit status 2",
+          arguments: [("/nonexistent/plugin-worker", "/nonexistent/plugin-worker: No such file or directory"),
+                      ("/bin/false", "exited with status 1")])
+    func serverCannotStart(executable: String, cause: String) async throws {
+        let test = try TestRun(chaos: ["echo:a", "echo:b"],
+                               .test(jobs: 2, workerExecutable: executable, forkServer: true))
+        let report = try await test.startAndFinish()
+        #expect(report.counts.failed == 2)
+        #expect(report.setupErrors.count == 1)
+        #expect(report.setupErrors.first?.contains(cause) == true, "setup errors: \(report.setupErrors)")
+        #expect(report.exitStatus == 2)
+    }
+
+    @Test("kill -9 of the master: its fork server and every worker die with it")
+    func masterKilled() async throws {
+        let host = try HostProcess(["run", "-j", "2", "--fork-server", "--progress", "chaos", "hang", "hang"])
+        var running = false
+        for _ in 0..<3_000 where !running {
+            running = host.stderrSoFar.contains("2/2 workers busy")
+            if !running { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try #require(running, "the hang tasks never showed as running")
+        let servers = ProcessProbe.children(of: host.pid, containing: "--fork-server")
+        #expect(servers.count == 1)
+        let server = try #require(servers.first)
+        let workers = ProcessProbe.children(of: server, containing: "--name")
+        #expect(workers.count == 2)
+        kill(host.pid, SIGKILL)
+        let result = await host.result()
+        #expect(result.signalled)
+        for pid in [server] + workers {
+            #expect(try await Self.eventually { Glibc.kill(pid, 0) != 0 }, "pid \(pid) outlived its master")
+        }
+    }
+}
