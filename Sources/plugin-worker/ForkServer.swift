@@ -52,6 +52,14 @@ func forkServerMain(_ arguments: [String]) -> Never {
         ForkServerChannel.send(["x", error.description], on: control)
         exit(2)
     }
+    // A fork copies only the calling thread: a plugin that started threads while loading would
+    // leave its workers with locks held by threads they do not have.
+    let threads = threadCount()
+    if threads != 1 {
+        ForkServerChannel.send(["x", "plugin '\(plugin.name)' runs \(threads) threads once loaded: "
+                                + "its workers cannot be forked (run without --fork-server)"], on: control)
+        exit(2)
+    }
     ForkServerChannel.send(["r"], on: control)
     var server = ForkServerState(plugin: plugin, control: control)
     server.run()
@@ -152,4 +160,15 @@ enum ForkServerChannel {
         var bytes = Array(fields.joined(separator: "\0").utf8)
         _ = csupport_send_with_fds(socket, &bytes, bytes.count, nil, 0)
     }
+}
+
+/// How many threads this process runs (entries of /proc/self/task; 0 if unreadable).
+func threadCount() -> Int {
+    guard let directory = opendir("/proc/self/task") else { return 0 }
+    defer { closedir(directory) }
+    var count = 0
+    while let entry = readdir(directory) {
+        if entry.pointee.d_name.0 != 46 { count += 1 }  // not "." or ".."
+    }
+    return count
 }
