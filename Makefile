@@ -15,11 +15,13 @@ deps:
 	fi
 
 # For the remote-worker tests: real sshd and ssh, iproute2 for network namespaces, python3 for
-# the test scripts (and a launcher that damages a blob in transit).
+# the test scripts (and a launcher that damages a blob in transit); Debian's Slurm and munge for
+# the Slurm test (no service is started: the test starts its own daemons).
 test-deps:
-	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ip >/dev/null || ! command -v python3 >/dev/null; then \
-		echo "installing openssh-server, openssh-client, iproute2 and python3"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 python3; \
+	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ip >/dev/null || ! command -v python3 >/dev/null \
+	    || [ ! -x /usr/sbin/slurmctld ] || [ ! -x /usr/sbin/slurmd ] || ! command -v srun >/dev/null || [ ! -x /usr/sbin/munged ]; then \
+		echo "installing openssh-server, openssh-client, iproute2, python3, slurm-wlm and munge"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 python3 slurm-wlm munge; \
 	fi
 
 build: deps
@@ -31,9 +33,9 @@ demo: build
 	$(BIN)/plugin-host run -j 2 proofcheck Examples/proofcheck/implication.mm
 
 # Unit and CLI tests (debug), the engine's tests again through fork servers, then the release
-# integration tests: all of iset.mm through the
-# host, two workers filling one blob cache at once, and workers on two ssh hosts in network
-# namespaces.
+# integration tests: all of iset.mm through the host, two workers filling one blob cache at once,
+# workers on two ssh hosts in network namespaces, and workers placed by a real two-node Slurm
+# (the README's recipe).
 test: build test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -43,6 +45,7 @@ test: build test-deps
 	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
 	bash Tests/Integration/blob-cache-race.sh $(RELEASE_BIN)
 	bash Tests/Integration/remote-hosts.sh $(RELEASE_BIN)
+	bash Tests/Integration/slurm.sh $(RELEASE_BIN)
 
 bench: deps test-deps
 	$(SWIFT) build -c release
