@@ -140,7 +140,7 @@ munge --socket="$run/munge/socket" -n | unmunge --socket="$run/munge/socket" >/d
 cpus=$(nproc)
 cat >"$SLURM_CONF" <<EOF
 ClusterName=ph$tag
-SlurmctldHost=$(hostname)($net.5)
+SlurmctldHost=$(hostname -s)($net.5)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
 AuthType=auth/munge
@@ -163,8 +163,8 @@ SlurmdLogFile=$run/log/slurmd-%n.log
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
-NodeName=${nodes[0]} NodeHostname=$(hostname) NodeAddr=$net.6 CPUs=$cpus RealMemory=$((cpus * 512)) State=UNKNOWN
-NodeName=${nodes[1]} NodeHostname=$(hostname) NodeAddr=$net.10 CPUs=$cpus RealMemory=$((cpus * 512)) State=UNKNOWN
+NodeName=${nodes[0]} NodeHostname=$(hostname -s) NodeAddr=$net.6 CPUs=$cpus RealMemory=$((cpus * 512)) State=UNKNOWN
+NodeName=${nodes[1]} NodeHostname=$(hostname -s) NodeAddr=$net.10 CPUs=$cpus RealMemory=$((cpus * 512)) State=UNKNOWN
 PartitionName=ph Nodes=${nodes[0]},${nodes[1]} Default=YES MaxTime=INFINITE State=UP
 EOF
 slurmctld -f "$SLURM_CONF" || fail "slurmctld did not start"
