@@ -236,7 +236,9 @@ struct WorkerPlacementTests {
         let ssh = Self.fakeSSH(in: directory)
         let configuration = try Self.configuration(
             hosts: [WorkerHost(name: "alpha", slots: 3)],
-            launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", heartbeat: 0.1, backOff: 0.05)
+            launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", heartbeat: 0.3, backOff: 0.05)
+        // (Heartbeats every 0.3 s: at 0.1 s a loaded machine could delay a live worker's by the
+        // 0.3 s that declare it lost, before the reaction below froze it.)
         let test = try TestRun(chaos: ["sleep:1500", "sleep:1500", "sleep:1500"], configuration)
         let log = test.log
         // All three workers frozen at once: to the master, the host's link went down.
