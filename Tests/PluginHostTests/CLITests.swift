@@ -199,11 +199,7 @@ struct CLITests {
         let events = directory.file("events.jsonl")
         let host = try HostProcess(["run", "-j", "1", "--progress", "--events", events, "chaos", "hang"])
         // The progress line shows the busy worker once the task runs.
-        var running = false
-        for _ in 0..<3_000 where !running {
-            running = host.stderrSoFar.contains("1/1 workers busy")
-            if !running { try await Task.sleep(for: .milliseconds(10)) }
-        }
+        let running = try await host.waitForStderr(containing: "1/1 workers busy")
         try #require(running, "the hang task never showed as running")
         let workers = ProcessProbe.children(of: host.pid, containing: "plugin-worker")
         #expect(workers.count == 1)
@@ -226,11 +222,7 @@ struct CLITests {
     @Test("kill -9 of the master: its workers die with it (no orphans)")
     func masterKilledLeavesNoOrphans() async throws {
         let host = try HostProcess(["run", "-j", "2", "--progress", "chaos", "hang", "hang"])
-        var running = false
-        for _ in 0..<3_000 where !running {
-            running = host.stderrSoFar.contains("2/2 workers busy")
-            if !running { try await Task.sleep(for: .milliseconds(10)) }
-        }
+        let running = try await host.waitForStderr(containing: "2/2 workers busy")
         try #require(running, "the hang tasks never showed as running")
         let workers = ProcessProbe.children(of: host.pid, containing: "plugin-worker")
         #expect(workers.count == 2)

@@ -164,11 +164,7 @@ struct ForkServerTests {
     @Test("kill -9 of the master: its fork server and every worker die with it")
     func masterKilled() async throws {
         let host = try HostProcess(["run", "-j", "2", "--fork-server", "--progress", "chaos", "hang", "hang"])
-        var running = false
-        for _ in 0..<3_000 where !running {
-            running = host.stderrSoFar.contains("2/2 workers busy")
-            if !running { try await Task.sleep(for: .milliseconds(10)) }
-        }
+        let running = try await host.waitForStderr(containing: "2/2 workers busy")
         try #require(running, "the hang tasks never showed as running")
         let servers = ProcessProbe.children(of: host.pid, containing: "--fork-server")
         #expect(servers.count == 1)

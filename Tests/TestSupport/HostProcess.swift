@@ -52,6 +52,15 @@ public final class HostProcess: @unchecked Sendable {
     /// What the process wrote to stderr so far.
     public var stderrSoFar: String { String(decoding: ProcessProbe.readFile(errPath) ?? [], as: UTF8.self) }
 
+    /// Waits (at most 30 s, polling every 10 ms) until stderr contains `text`; false if it never did.
+    public func waitForStderr(containing text: String) async throws -> Bool {
+        for _ in 0..<3_000 {
+            if stderrSoFar.contains(text) { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return stderrSoFar.contains(text)
+    }
+
     /// Waits for the exit without blocking a cooperative thread; kills the process after `timeout`.
     public func result(timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) async -> CLIResult {
         let exited = self.exited
