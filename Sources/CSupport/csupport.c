@@ -190,3 +190,7 @@ int csupport_pin_thread_to_cpu(const int cpu) {
     CPU_SET(cpu, &one);
     return sched_setaffinity(0, sizeof one, &one);
 }
+
+void csupport_line_buffer_stdout(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}

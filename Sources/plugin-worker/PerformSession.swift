@@ -125,6 +125,9 @@ final class PerformSession {
             plugin.descriptor.perform(worker, ph_bytes(data: bytes.baseAddress, len: bytes.count), &context)
         }
         csupport_set_performing(0)
+        // What the plugin printed goes out before its answer: a one-shot worker is killed as soon
+        // as the master has the answer, and a stdio buffer would die with it.
+        fflush(nil)
         if writeFailed { throw SystemError(code: EPIPE) }
         if status == 0, hasResponse {
             try write(type: .response, id: taskID, bytes: response)

@@ -18,6 +18,9 @@ func takeProtocolDescriptors() -> (input: Descriptor, output: Descriptor) {
         exit(2)
     }
     dup2(2, 1)
+    // Line by line, as on a terminal: a plugin's printf reaches the master's stderr as it is made
+    // (fully buffered, as a pipe would make it, it would wait for an exit that never flushes).
+    csupport_line_buffer_stdout()
     let null = open("/dev/null", O_RDONLY)
     if null >= 0 {
         dup2(null, 0)

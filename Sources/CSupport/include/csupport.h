@@ -50,6 +50,8 @@ void csupport_crash_kill_unregister(int slot);
  * the worker's death (end of file) from the master. Call once. */
 void csupport_close_in_forked_children(int input, int output);
 
+/* Makes C's stdout line-buffered (a worker's stdout is a pipe to the master's stderr). */
+void csupport_line_buffer_stdout(void);
 /* Stop flags for the worker's SIGTERM handler (async-signal-safe, no Swift runtime needed). */
 void csupport_install_stop_handler(void);
 void csupport_set_performing(int performing);

@@ -123,6 +123,7 @@ typedef enum action_id {
     A_SLEEP,
     A_GARBAGE,
     A_STDOUT,
+    A_PRINTF,
     A_LEAK,
     A_FEEDBACK,
     A_FOLLOWUP,
@@ -174,6 +175,7 @@ static const action_info ACTIONS[] = {
     {"hang", A_HANG, ARG_NONE, 0, 0, "hang"},
     {"garbage", A_GARBAGE, ARG_NONE, 0, 0, "garbage"},
     {"stdout", A_STDOUT, ARG_OPTIONAL, 0, 0, "stdout[:TEXT]"},
+    {"printf", A_PRINTF, ARG_OPTIONAL, 0, 0, "printf[:TEXT]"},
     {"leak", A_LEAK, ARG_NUMBER, 0, 1048576, "leak:MB"},
     {"followup", A_FOLLOWUP, ARG_NUMBER, 1, UINT32_MAX, "followup:K (K >= 1)"},
     {"followup-die", A_FOLLOWUP_DIE, ARG_NUMBER, 1, UINT32_MAX, "followup-die:K (K >= 1)"},
@@ -1327,6 +1329,11 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         fflush(stdout);
         return replys(ctx, status, status_len, "printed");
 
+    case A_PRINTF:
+        /* As a plugin author would: no fflush. The worker must not lose it. */
+        printf("%.*s\n", (int)a.arg_len, a.arg_len > 0 ? a.arg : "");
+        return replys(ctx, status, status_len, "printed");
+
     case A_LEAK: {
         if (parse_u64(a.arg, a.arg_len, 1048576, &v) != 0 || v > SIZE_MAX >> 20)
             return fail_with(ctx, "chaos: bad leak size: ", a.arg, a.arg_len);
@@ -1470,7 +1477,7 @@ static const char CHAOS_USAGE[] =
     "TASK := [!PRIO ][@TIMEOUT_MS ]ACTION[:ARG]   (PRIO int32, lower runs first)\n"
     "ACTION:\n"
     "  echo[:TEXT]  sleep:MS  feedback:N  segv  abort  exit:N  noisy-death  hang  garbage\n"
-    "  stdout[:TEXT]  leak:MB  followup:K  followup-die:K  state:K@PID  state-die:K@PID\n"
+    "  stdout[:TEXT]  printf[:TEXT]  leak:MB  followup:K  followup-die:K  state:K@PID  state-die:K@PID\n"
     "  crash-once:PATH  badresp  death-local  stay:COMP  fail[:MSG]  broadcast[:TEXT]\n"
     "  lastbroadcast  obsolete  marshal  marshal-local\n"
     "Responses read 'pid=PID F RESULT' (fresh worker) or 'pid=PID O:COMP RESULT' (old).\n"

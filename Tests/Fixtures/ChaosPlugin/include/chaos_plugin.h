@@ -46,6 +46,8 @@
  *                      variable PLUGIN_HOST_PROTOCOL_FD (its response stream), then sleeps
  *                      forever; responds "no protocol fd" when the variable is unset or bad.
  *   stdout[:TEXT]      worker printf's TEXT + '\n' to stdout, fflush'es, responds "printed".
+ *   printf[:TEXT]      worker printf's TEXT + '\n' to stdout without fflush (as a plugin author
+ *                      would), responds "printed".
  *   leak:N             worker mallocs N MiB, touches every page, never frees; "leaked N".
  *   feedback:N         worker sends feedback "fb1".."fbN" then responds "sent N by WORKER"
  *                      (WORKER = its worker name, so the master can find what it forwarded).
