@@ -79,7 +79,13 @@ int csupport_pidfd_open(pid_t pid) {
 
 pid_t csupport_fork_worker(const int fds[3], pid_t server) {
     pid_t pid = fork();
-    if (pid != 0) return pid;
+    if (pid > 0) {
+        /* Also from this side, so the group exists before the master hears the pid and may
+           signal it (the child may not have run yet). */
+        setpgid(pid, pid);
+        return pid;
+    }
+    if (pid < 0) return pid;
     /* The child: a worker in its own process group, dying with the fork server, its protocol
        and stderr on 0, 1 and 2 and nothing else open, default signal handling and an empty
        signal mask. */
@@ -96,7 +102,11 @@ pid_t csupport_fork_worker(const int fds[3], pid_t server) {
         if (dup2(moved[i], i) < 0) _exit(2);
     }
     /* Nothing else of the server's (its socket to the master, its siblings' pidfds) stays open. */
-    syscall(SYS_close_range, 3, ~0U, 0);
+    if (syscall(SYS_close_range, 3, ~0U, 0) != 0) {
+        /* Kernels before 5.9: one by one. */
+        long highest = sysconf(_SC_OPEN_MAX);
+        for (long fd = 3; fd < (highest > 0 ? highest : 65536); fd++) close((int)fd);
+    }
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);

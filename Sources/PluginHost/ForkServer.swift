@@ -9,10 +9,12 @@ import Glibc
 /// The master's side of one `plugin-worker --fork-server`: a process that loaded one plugin and
 /// forks fresh workers of it on request (see the worker's `ForkServer.swift` for the protocol).
 ///
-/// Any slot thread may ask for a worker (``fork(name:cgroupPath:descriptors:)``) or wait for
-/// one's end (``waitForExit(_:)``); a reader thread takes the server's answers and wakes them.
-/// When the server ends, its workers die with it (their parent-death signal) and every waiter
-/// gets an answer at once.
+/// Any slot thread may ask for a worker (``fork(name:cgroupPath:cpu:heartbeat:descriptors:)``) or
+/// wait for one's end (``waitForExit(_:)``); the server's own thread spawns it, takes its answers
+/// and wakes them, and reaps it. (It is spawned by that thread, not by a slot thread, because a
+/// parent-death signal fires when the thread that spawned the process ends: a slot thread may
+/// end while other slots' workers still need the server.) When the server ends, its workers die
+/// with it (their parent-death signal) and every waiter gets an answer at once.
 final class ForkServer: @unchecked Sendable {
     /// Why a server is no longer usable.
     enum State {
@@ -21,19 +23,18 @@ final class ForkServer: @unchecked Sendable {
     }
 
     let pluginPath: String
-    /// The server's process id.
-    let pid: pid_t
     private let socket: Int32
     private let lock = ConditionLock()
     // Guarded by `lock`:
+    /// The server's process id, once spawned.
+    private var pid: pid_t = 0
     private var state = State.starting
     private var nextSequence: UInt64 = 0
     private var forks: [UInt64: Result<pid_t, WorkerSpawnError>] = [:]
     private var ends: [pid_t: WorkerTermination] = [:]
 
-    private init(pluginPath: String, pid: pid_t, socket: Int32) {
+    private init(pluginPath: String, socket: Int32) {
         self.pluginPath = pluginPath
-        self.pid = pid
         self.socket = socket
     }
 
@@ -45,21 +46,9 @@ final class ForkServer: @unchecked Sendable {
         guard csupport_socketpair_seqpacket(&pair) == 0 else {
             throw WorkerSpawnError(message: "fork server: socketpair: \(Errno(rawValue: errno))")
         }
-        let pid: pid_t
-        do {
-            pid = try WorkerProcess.spawnChild(
-                executable: executable,
-                arguments: ["--fork-server", "--plugin", pluginPath, "--parent-pid", String(getpid())],
-                descriptors: (pair[1], 2, 2), cgroup: cgroup)
-        } catch {
-            close(pair[0]); close(pair[1])
-            cgroup?.release()
-            throw WorkerSpawnError(message: "\(executable): \(error)")
-        }
-        close(pair[1])
-        cgroup?.add(pid)
-        let server = ForkServer(pluginPath: pluginPath, pid: pid, socket: pair[0])
-        startThread { server.readAnswers(cgroup: cgroup) }
+        let server = ForkServer(pluginPath: pluginPath, socket: pair[0])
+        let childSocket = pair[1]
+        startThread { server.run(executable: executable, childSocket: childSocket, cgroup: cgroup) }
         let deadline = monotonicNanoseconds() &+ nanoseconds(fromSeconds: timeout)
         let state: State = server.lock.withLock {
             while case .starting = server.state, monotonicNanoseconds() < deadline {
@@ -93,20 +82,26 @@ final class ForkServer: @unchecked Sendable {
 
     /// Asks for a fresh worker named `name`, joining `cgroupPath` (nil: none), with `descriptors`
     /// as its standard input, output and error (the caller closes its copies). Returns its pid.
-    /// On `cpu` (nil: any), as a spawned worker on the slot thread's pinned core.
-    func fork(name: String, cgroupPath: String?, cpu: Int32?, descriptors: [Int32]) throws(WorkerSpawnError) -> pid_t {
+    /// On `cpu` (nil: any), as a spawned worker on the slot thread's pinned core; with heartbeats
+    /// every `heartbeat` seconds (`heartbeatMisses` missed ones end it) when given.
+    func fork(name: String, cgroupPath: String?, cpu: Int32?, heartbeat: Double?, heartbeatMisses: Int,
+              descriptors: [Int32]) throws(WorkerSpawnError) -> pid_t {
         let sequence: UInt64 = lock.withLock {
             defer { nextSequence += 1 }
             return nextSequence
         }
-        var message = Array("F\0\(sequence)\0\(name)\0\(cgroupPath ?? "")\0\(cpu.map(String.init) ?? "")".utf8)
+        let fields = ["F", String(sequence), name, cgroupPath ?? "", cpu.map(String.init) ?? "",
+                      heartbeat.map { String($0) } ?? "", String(heartbeatMisses)]
+        var message = Array(fields.joined(separator: "\0").utf8)
+        guard message.count <= Self.largestMessage else {
+            throw WorkerSpawnError(message: "fork server: a worker name and cgroup path of \(message.count) bytes are too long")
+        }
         let sent = descriptors.withUnsafeBufferPointer { fds in
             csupport_send_with_fds(socket, &message, message.count, fds.baseAddress, Int32(fds.count))
         }
         if sent < 0 {
-            let error = Errno(rawValue: errno)
-            lock.withLock { if case .ready = state { state = .failed("fork server: \(error)") } }
-            throw WorkerSpawnError(message: "fork server for \(pluginPath): \(error)")
+            // (Not marked failed here: only the end of its socket says the server is gone.)
+            throw WorkerSpawnError(message: "fork server for \(pluginPath): \(Errno(rawValue: errno))")
         }
         let answer: Result<pid_t, WorkerSpawnError> = lock.withLock {
             while forks[sequence] == nil {
@@ -133,13 +128,39 @@ final class ForkServer: @unchecked Sendable {
         }
     }
 
-    /// Ends the server: it sees the end of its socket, kills its workers and exits; the reader
-    /// thread reaps it.
+    /// The largest message the server reads (its receive buffer holds 4,096 bytes).
+    static let largestMessage = 4_000
+
+    /// Ends the server: it sees the end of its socket, kills its workers and exits; its thread
+    /// kills it if it does not (one stuck loading its plugin never reads), then reaps it.
     func stop() {
         Glibc.shutdown(socket, Int32(SHUT_RDWR))
     }
 
-    /// The reader thread: the server's answers, until its socket ends.
+    /// The server's thread: spawns it, takes its answers until its socket ends, reaps it.
+    private func run(executable: String, childSocket: Int32, cgroup: WorkerCgroup?) {
+        let spawned: pid_t
+        do {
+            spawned = try WorkerProcess.spawnChild(
+                executable: executable,
+                arguments: ["--fork-server", "--plugin", pluginPath, "--parent-pid", String(getpid())],
+                descriptors: (childSocket, 2, 2), cgroup: cgroup)
+        } catch {
+            close(childSocket)
+            cgroup?.release()
+            lock.withLock {
+                state = .failed("\(executable): \(error)")
+                lock.broadcast()
+            }
+            return
+        }
+        close(childSocket)
+        cgroup?.add(spawned)
+        lock.withLock { pid = spawned }
+        readAnswers(cgroup: cgroup)
+    }
+
+    /// The server's answers, until its socket ends; then it is killed (if it lives) and reaped.
     private func readAnswers(cgroup: WorkerCgroup?) {
         var buffer = [UInt8](repeating: 0, count: 4096)
         var unused: Int32 = 0
@@ -169,6 +190,10 @@ final class ForkServer: @unchecked Sendable {
                 lock.broadcast()
             }
         }
+        // Our own child, not reaped yet: its pid cannot be anyone else's. Every worker of this run
+        // was reaped before the run stops its servers, so killing one here loses nothing.
+        let pid = lock.withLock { self.pid }
+        kill(pid, SIGKILL)
         var status: Int32 = 0
         _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         cgroup?.release()

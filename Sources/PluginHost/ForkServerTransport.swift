@@ -47,6 +47,7 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         let pid: pid_t
         do {
             pid = try server.fork(name: launch.name, cgroupPath: cgroup?.path, cpu: Self.pinnedCPU(),
+                                  heartbeat: launch.heartbeatInterval, heartbeatMisses: launch.heartbeatMisses,
                                   descriptors: childEnds)
         } catch {
             for fd in pipes.joined() { close(fd) }
@@ -80,8 +81,11 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
     private func server(for pluginPath: String) throws(WorkerSpawnError) -> ForkServer {
         lock.lock()
         defer { lock.unlock() }
-        if let server = servers[pluginPath], server.isUsable { return server }
-        servers[pluginPath] = nil
+        if let server = servers[pluginPath] {
+            if server.isUsable { return server }
+            server.stop()
+            servers[pluginPath] = nil
+        }
         let server = try ForkServer.start(executable: configuration.workerExecutable, pluginPath: pluginPath,
                                           cgroup: processes.cgroup?.makeWorkerGroup(),
                                           timeout: configuration.handshakeTimeout)

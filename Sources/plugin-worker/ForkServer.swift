@@ -13,18 +13,22 @@ import Glibc
 /// Its standard input is a `SOCK_SEQPACKET` socket to the master carrying one message per
 /// datagram, fields separated by NUL bytes (no name or path can hold one):
 ///
-/// - master → server `F SEQ NAME CGROUP CPU` with three descriptors (the worker's stdin, stdout,
-///   stderr): fork a worker named NAME that joins CGROUP (empty for none) and runs on CPU (empty
-///   for any). Answer `f SEQ PID`, or `e SEQ REASON` when the fork failed.
+/// - master → server `F SEQ NAME CGROUP CPU HEARTBEAT MISSES` with three descriptors (the worker's
+///   stdin, stdout, stderr): fork a worker named NAME that joins CGROUP (empty for none), runs on
+///   CPU (empty for any) and exchanges heartbeats every HEARTBEAT seconds (empty for none; MISSES
+///   missed ones end it). Answer `f SEQ PID`, or `e SEQ REASON` when the fork failed.
 /// - master → server `W PID`: the master is done with worker PID; reap it once it ended and answer
-///   `w PID x STATUS` (exited) or `w PID s SIGNAL` (killed). A worker is never reaped before the
-///   master asks, so its pid cannot be reused while the master may still signal it.
+///   `w PID x STATUS` (exited) or `w PID s SIGNAL` (killed), or `w PID u 0` for a pid it does not
+///   know. A worker is never reaped before the master asks, so its pid cannot be reused while the
+///   master may still signal it.
 /// - server → master, first: `r` once the plugin is loaded, or `x REASON` (then it exits 2).
 ///
 /// End of file on the socket (the master closed it or died) kills every worker and ends the
 /// server; each worker dies with the server (a parent-death signal).
 func forkServerMain(_ arguments: [String]) -> Never {
     signal(SIGPIPE, SIG_IGN)
+    // Into its own cgroup, and the variable naming it does not reach the workers (each joins its own).
+    joinCgroup()
     let control: Int32 = 0
     var pluginPath: String?
     var parent: Int32?
@@ -101,7 +105,7 @@ struct ForkServerState {
         let fields = buffer[0..<received].split(separator: 0, omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
         switch fields.first {
-        case "F" where fields.count == 5 && count == 3:
+        case "F" where fields.count == 7 && count == 3:
             let pid = csupport_fork_worker(fds, getpid())
             if pid == 0 {
                 // As a spawned worker's, its command line names it (for ps, and for tests that
@@ -110,7 +114,8 @@ struct ForkServerState {
                 var words: [UnsafePointer<CChar>?] = title.map { UnsafePointer(strdup($0)) }
                 _ = csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, &words, Int32(words.count))
                 if let cpu = Int32(fields[4]) { _ = csupport_pin_thread_to_cpu(cpu) }
-                forkedWorkerMain(plugin, name: fields[2], cgroup: fields[3])
+                forkedWorkerMain(plugin, name: fields[2], cgroup: fields[3], heartbeat: Double(fields[5]),
+                                 heartbeatMisses: Int(fields[6]) ?? 3)
             }
             let error = errno
             for fd in fds { close(fd) }
@@ -122,7 +127,10 @@ struct ForkServerState {
             children[pid] = (pidfd, false)
             ForkServerChannel.send(["f", fields[1], String(pid)], on: control)
         case "W" where fields.count == 2:
-            guard let pid = Int32(fields[1]), let child = children[pid] else { return }
+            guard let pid = Int32(fields[1]), let child = children[pid] else {
+                ForkServerChannel.send(["w", fields[1], "u", "0"], on: control)  // Never ours, or reaped.
+                return
+            }
             children[pid] = (child.pidfd, true)
             if child.pidfd < 0 { reap(pid) }  // No pidfd (old kernel): wait for it now.
         default:

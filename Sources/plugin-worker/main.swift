@@ -104,12 +104,13 @@ func workerMain() -> Never {
 
 /// A worker forked by the fork server, which loaded `plugin` before: its standard streams are
 /// the master's pipes, it joins `cgroup` (empty: none), then serves like any worker.
-func forkedWorkerMain(_ plugin: PluginLibrary, name: String, cgroup: String) -> Never {
+func forkedWorkerMain(_ plugin: PluginLibrary, name: String, cgroup: String, heartbeat: Double?,
+                      heartbeatMisses: Int) -> Never {
     let descriptors = takeProtocolDescriptors()
     csupport_close_in_forked_children(descriptors.input.rawValue, descriptors.output.rawValue)
     csupport_install_stop_handler()
     joinCgroup(cgroup)
-    serveWorker(plugin, name: name, descriptors: descriptors, heartbeat: nil, heartbeatMisses: 3)
+    serveWorker(plugin, name: name, descriptors: descriptors, heartbeat: heartbeat, heartbeatMisses: heartbeatMisses)
 }
 
 /// The worker's life once its plugin is loaded: `worker_init`, the handshake, then requests until

@@ -1,6 +1,7 @@
 // Workers forked by a fork server (`--fork-server`): what is particular to them. Every engine rule
 // is also checked through fork servers by `make test`, which runs the end-to-end suites a second
 // time with PLUGIN_HOST_TEST_FORK_SERVER=1.
+import Foundation
 import PluginHost
 import PluginProtocol
 import Synchronization
@@ -159,6 +160,116 @@ struct ForkServerTests {
         let plain = TestRun(.test(jobs: 1, forkServer: false))
         try plain.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
         #expect(try await plain.startAndFinish().counts.done == 1)
+    }
+
+    /// A minimal complete C plugin (echo), with `extra` C code and `worker` callbacks added to its
+    /// descriptor, built in `directory`.
+    static func plugin(named name: String, extra: String, descriptorFields: String = "",
+                       in directory: TemporaryDirectory) throws -> String {
+        try DamagedLibraries.compile("""
+            #include <stdio.h>
+            #include <stdlib.h>
+            #include <string.h>
+            #include <unistd.h>
+            #include "\(MetamathData.packageRoot)/Sources/PluginABI/include/plugin_abi.h"
+            \(extra)
+            static void *open_master(const ph_master_host *host, const ph_open_params *params, const ph_error_sink *errors) {
+                (void)errors;
+                for (int i = 1; i < params->argc; i++) host->push_task(host, params->argv[i], strlen(params->argv[i]), 0, 0);
+                return (void *)host;
+            }
+            static ph_request_result request_of_task(void *m, const ph_worker_status *s, ph_bytes task, const ph_request_sink *out) {
+                (void)m; (void)s; out->set_request(out, task.data, task.len); return PH_REQUEST_READY;
+            }
+            static void use_response(void *m, const ph_worker_status *s, ph_bytes t, ph_bytes r, const ph_response_sink *out) {
+                (void)m; (void)s; (void)t; (void)r; out->stay(out, "w", 1); out->resolve(out, PH_OUTCOME_DONE, NULL);
+            }
+            static int perform(void *w, ph_bytes request, const ph_perform_context *ctx) {
+                (void)w; ctx->respond(ctx, request.data, request.len); return 0;
+            }
+            int32_t plugin_host_entry(uint32_t major, uint32_t minor, ph_plugin_descriptor *d) {
+                (void)minor;
+                *d = (ph_plugin_descriptor){ .abi_major = PH_ABI_VERSION_MAJOR, .abi_minor = PH_ABI_VERSION_MINOR,
+                    .name = "\(name)", .version = "1.0", .description = "d", .usage = "u",
+                    .default_policy = PH_POLICY_PERSISTENT, .master_open = open_master,
+                    .request_of_task = request_of_task, .use_response = use_response, .perform = perform
+                    \(descriptorFields) };
+                return major == PH_ABI_VERSION_MAJOR ? 0 : 1;
+            }
+            """, named: "lib\(name).so", in: directory)
+    }
+
+    /// A fork server must outlive the slot thread that first needed it: a parent-death signal
+    /// fires when the *thread* that spawned a process ends, and slot threads end one by one as a
+    /// run drains. Slot 0's worker (whose slot thread started the server) ends at once; the
+    /// others take 0.3 s in worker_fini and must finish it.
+    @Test("the fork server outlives the slot thread that started it: every worker finishes worker_fini")
+    func serverOutlivesItsFirstSlot() async throws {
+        let directory = TemporaryDirectory()
+        let traces = directory.file("traces")
+        try #require(mkdir(traces, 0o700) == 0)
+        let library = try Self.plugin(named: "slowfini", extra: """
+            static char trace[4096];
+            static void *worker_init(const ph_worker_params *params) {
+                snprintf(trace, sizeof trace, "\(traces)/%s", params->worker_name);
+                return NULL;
+            }
+            static void worker_fini(void *w) {
+                (void)w;
+                if (strstr(trace, ":0:") == NULL) usleep(300000);
+                FILE *f = fopen(trace, "w");
+                if (f) fclose(f);
+            }
+            """, descriptorFields: ", .worker_init = worker_init, .worker_fini = worker_fini", in: directory)
+        let test = TestRun(.test(jobs: 3, killGracePeriod: 10, forkServer: true))  // (longer than the fini)
+        try test.run.addKind(try PluginLibrary(path: library), arguments: ["a", "b", "c", "d", "e", "f"])
+        // Held input: all three workers are idle when the run drains, so all three get worker_fini.
+        #expect(test.run.holdInput())
+        test.start()
+        for task in UInt64(1)...6 { await test.log.waitForEnd(of: task) }
+        test.run.releaseInput()
+        let report = try await test.finish()
+        #expect(report.counts.done == 6)
+        let workers = Set(test.log.workersStarted.map(\.name))
+        let written = Set((try? FileManager.default.contentsOfDirectory(atPath: traces)) ?? [])
+        #expect(written == workers, "workers that finished worker_fini: \(written.sorted()) of \(workers.sorted())")
+    }
+
+    @Test("workers forked with heartbeats (--heartbeat on this machine) answer them")
+    func forkedWorkersWithHeartbeats() async throws {
+        var configuration = HostConfiguration.test(jobs: 1, forkServer: true)
+        configuration.heartbeatInterval = 0.2
+        let test = try TestRun(chaos: ["sleep:1500", "echo:after"], policy: .persistent, configuration)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 2, "\(test.log.retries)")
+        #expect(test.log.retries.isEmpty && report.workersStarted == 1)
+        #expect(!test.log.kinds.contains { if case .hostDown = $0 { true } else { false } })
+    }
+
+    @Test("a fork server stuck loading its plugin is killed at the handshake deadline: one line, nothing left")
+    func stuckServerIsKilled() async throws {
+        let directory = TemporaryDirectory()
+        // Its constructor blocks only in a fork server.
+        let library = try Self.plugin(named: "stuck", extra: """
+            __attribute__((constructor)) static void block(void) {
+                char line[4096] = {0};
+                FILE *f = fopen("/proc/self/cmdline", "r");
+                size_t n = f ? fread(line, 1, sizeof line - 1, f) : 0;
+                if (f) fclose(f);
+                for (size_t i = 0; i < n; i++) if (line[i] == 0) line[i] = ' ';
+                if (strstr(line, "--fork-server") != NULL) for (;;) pause();
+            }
+            """, in: directory)
+        var configuration = HostConfiguration.test(jobs: 1, forkServer: true)
+        configuration.handshakeTimeout = 0.5
+        let test = TestRun(configuration)
+        try test.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
+        let report = try await test.startAndFinish()
+        #expect(report.setupErrors.count == 1)
+        #expect(report.setupErrors.first?.contains("--fork-server did not load \(library) within 0.5 s") == true,
+                "\(report.setupErrors)")
+        #expect(try await Self.eventually { ProcessProbe.children(of: getpid(), containing: library).isEmpty },
+                "the stuck server was killed and reaped")
     }
 
     @Test("kill -9 of the master: its fork server and every worker die with it")
