@@ -6,14 +6,16 @@ public enum HostError: Error, Sendable, CustomStringConvertible {
     case usage(String)
     /// A plugin could not be found or loaded.
     case plugin(PluginLoadError)
-    /// No plugin of that name on the search path.
-    case pluginNotFound(name: String, searched: [String])
+    /// No plugin of that name on the search path; `suggestion` is the closest name found, if any.
+    case pluginNotFound(name: String, searched: [String], suggestion: String?)
 
     public var description: String {
         switch self {
         case .usage(let message): return message
         case .plugin(let error): return error.description
-        case .pluginNotFound(let name, let searched):
+        case .pluginNotFound(let name, _, let suggestion?):
+            return "no plugin named '\(name)' (did you mean '\(suggestion)'?)"
+        case .pluginNotFound(let name, let searched, nil):
             return "no plugin named '\(name)' in \(searched.isEmpty ? "(no directories)" : searched.joined(separator: ":"))"
         }
     }

@@ -8,8 +8,9 @@ import Glibc
 ///
 /// The search path is, in order: directories given explicitly (`--plugin-path`), the entries of
 /// `PLUGIN_HOST_PATH` (colon-separated), and the directory of the running executable (so a plain
-/// `swift build` finds the plugins it built beside `plugin-host`). Every `lib*.so` that exports
-/// the entry symbol is a plugin.
+/// `swift build` finds the plugins it built beside `plugin-host`). Every library (`*.so`,
+/// `*.so.N`: see ``PluginFileName``) that exports the entry symbol is a plugin; the same plugin
+/// name further down the path is shadowed, which ``list(warning:)`` and ``load(_:warning:)`` report.
 ///
 /// Other libraries on the path are never loaded into this process: ``list()`` probes each one in
 /// a short-lived `plugin-worker --probe` process, and ``load(_:)`` loads in this process only the
@@ -51,18 +52,26 @@ public struct PluginCatalog: Sendable {
         public let path: String
     }
 
-    /// Every plugin on the search path (first one wins for a repeated name), and the files that
-    /// look like plugins but failed to load, with the reason. Each library is loaded in a probe
-    /// process of its own, never in this one.
-    public func list() -> (plugins: [Entry], problems: [PluginLoadError]) {
+    /// Every plugin on the search path (first one wins for a repeated name, and `warning` hears
+    /// of each file it shadows), and the files that look like plugins but failed to load, with
+    /// the reason. Each library is loaded in a probe process of its own, never in this one; a
+    /// file seen before under another name (`libNAME.so` linking to `libNAME.so.1`) is skipped.
+    public func list(warning: (Warning) -> Void = { _ in }) -> (plugins: [Entry], problems: [PluginLoadError]) {
         var plugins: [Entry] = []
         var problems: [PluginLoadError] = []
-        var names = Set<String>()
+        var first: [String: String] = [:]
+        var seen = Set<FileIdentity>()
         for directory in directories {
             for file in PluginCatalog.sharedObjects(in: directory) {
+                if let identity = FileIdentity.ofExistingRegularFile(file), !seen.insert(identity).inserted { continue }
                 switch PluginProbe.run(path: file, executable: probeExecutable) {
                 case .success(let info):
-                    if names.insert(info.name).inserted { plugins.append(Entry(info: info, path: file)) }
+                    if let used = first[info.name] {
+                        warning(.shadowed(name: info.name, used: used, shadowed: file))
+                    } else {
+                        first[info.name] = file
+                        plugins.append(Entry(info: info, path: file))
+                    }
                 case .failure(.missingEntry):
                     continue  // Not a plugin (another shared library).
                 case .failure(let error):
@@ -73,29 +82,32 @@ public struct PluginCatalog: Sendable {
         return (plugins, problems)
     }
 
-    /// Loads the plugin named `nameOrPath`: a path if it contains a slash or ends in `.so`,
-    /// otherwise a plugin name looked up on the search path.
+    /// Loads the plugin named `nameOrPath`: a path if it contains a slash or ends in `.so` or
+    /// `.so.N`, otherwise a plugin name looked up on the search path.
     ///
     /// Directories are searched in order, so an earlier one wins. In each, the files named like
-    /// the plugin (`libProofCheck.so` or `libProofCheckPlugin.so` for `proofcheck`: case, `-` and
-    /// `_` ignored) are loaded into this process to read their names; the other libraries are
-    /// probed each in a process of its own (as ``list()`` does), and only the one that says it
-    /// is the plugin is loaded here.
-    public func load(_ nameOrPath: String) throws(HostError) -> PluginLibrary {
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".so") {
+    /// the plugin (``PluginFileName``: `proofcheck.so`, `libProofCheck.so`,
+    /// `libProofCheckPlugin.so` or `libproofcheck.so.1` for `proofcheck`) are loaded into this
+    /// process to read their names; the other libraries are probed each in a process of its own
+    /// (as ``list(warning:)`` does), and only the one that says it is the plugin is loaded here.
+    /// Files named like the plugin further down the path are probed too, and `warning` hears of
+    /// each that is the same plugin (shadowed). A name found nowhere is
+    /// ``HostError/pluginNotFound(name:searched:suggestion:)``, with the closest name found.
+    public func load(_ nameOrPath: String, warning: (Warning) -> Void = { _ in }) throws(HostError) -> PluginLibrary {
+        if PluginFileName.isPath(nameOrPath) {
             do { return try PluginLibrary(path: absolutePath(nameOrPath)) } catch { throw .plugin(error) }
         }
         // Directory by directory, so the search path's order decides; within a directory, files
         // named like the plugin are loaded first, and the others are only probed in a child
         // process (a damaged library must not take the host down).
         var problem: PluginLoadError?
-        for directory in directories {
+        for (index, directory) in directories.enumerated() {
             let files = PluginCatalog.sharedObjects(in: directory)
-            let named = files.filter { PluginCatalog.fileName($0, suggests: nameOrPath) }
+            let named = files.filter { PluginFileName.suggests($0, plugin: nameOrPath) }
             for file in named {
                 do {
                     let library = try PluginLibrary(path: file)
-                    if library.name == nameOrPath { return library }
+                    if library.name == nameOrPath { return reportingShadows(of: library, from: index, warning) }
                 } catch .missingEntry {
                     continue
                 } catch {
@@ -105,26 +117,37 @@ public struct PluginCatalog: Sendable {
             for file in files where !named.contains(file) {
                 guard case .success(let info) = PluginProbe.run(path: file, executable: probeExecutable),
                       info.name == nameOrPath else { continue }
-                do { return try PluginLibrary(path: file) } catch { throw .plugin(error) }
+                do {
+                    return reportingShadows(of: try PluginLibrary(path: file), from: index, warning)
+                } catch { throw .plugin(error) }
             }
         }
         // A file named like the plugin that failed to load says more than "not found".
         if let problem { throw .plugin(problem) }
-        throw .pluginNotFound(name: nameOrPath, searched: directories)
+        let names = list().plugins.map(\.info.name)
+        throw .pluginNotFound(name: nameOrPath, searched: directories,
+                              suggestion: PluginNameSuggestion.closest(to: nameOrPath, among: names))
     }
 
-    /// True when a file's name, without `lib`, `.so`, a final `Plugin`, case, `-` and `_`, is
-    /// the plugin's name (`libChaosPlugin.so` for `chaos`, `libProofCheck.so` for `proofcheck`).
-    static func fileName(_ path: String, suggests name: String) -> Bool {
-        func key<S: StringProtocol>(_ text: S) -> String {
-            String(text.lowercased().filter { $0 != "-" && $0 != "_" })
+    /// Returns `library`, found in `directories[index]`, after telling `warning` of each other
+    /// file named like it from there on that a probe says is the same plugin.
+    private func reportingShadows(of library: PluginLibrary, from index: Int,
+                                  _ warning: (Warning) -> Void) -> PluginLibrary {
+        var seen: Set<FileIdentity> = FileIdentity.ofExistingRegularFile(library.path).map { [$0] } ?? []
+        for directory in directories[index...] {
+            for file in PluginCatalog.sharedObjects(in: directory)
+            where file != library.path && PluginFileName.suggests(file, plugin: library.name) {
+                if let identity = FileIdentity.ofExistingRegularFile(file), !seen.insert(identity).inserted { continue }
+                if case .success(let info) = PluginProbe.run(path: file, executable: probeExecutable), info.name == library.name {
+                    warning(.shadowed(name: library.name, used: library.path, shadowed: file))
+                }
+            }
         }
-        let file = key((path.split(separator: "/").last ?? "").dropFirst(3).dropLast(3))
-        let wanted = key(name)
-        return file == wanted || file == wanted + "plugin"
+        return library
     }
 
-    private func absolutePath(_ path: String) -> String {
+    /// `path`, made absolute against the working directory.
+    func absolutePath(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return path }
@@ -140,7 +163,7 @@ public struct PluginCatalog: Sendable {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name.hasPrefix("lib") && name.hasSuffix(".so") { files.append(directory + "/" + name) }
+            if PluginFileName.isLibrary(name) { files.append(directory + "/" + name) }
         }
         return files.sorted()
     }

@@ -8,7 +8,7 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var search: SearchOptions
 
     func run() throws {
-        let (plugins, problems) = search.catalog.list()
+        let (plugins, problems) = search.catalog().list(warning: warn)
         let rows = plugins.map { [$0.info.name, $0.info.version, $0.info.abiVersion, $0.info.defaultPolicy.rawValue, $0.path] }
         let header = ["NAME", "VERSION", "ABI", "POLICY", "PATH"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
@@ -29,7 +29,7 @@ struct DescribeCommand: ParsableCommand {
 
     func run() throws {
         let library: PluginLibrary
-        do { library = try search.catalog.load(plugin) } catch { fail(error.description) }
+        do { library = try search.catalog().load(plugin, warning: warn) } catch { fail(error.description) }
         printLine("\(library.name) \(library.version) (ABI \(library.abiVersion), default policy \(library.defaultPolicy.rawValue))")
         printLine(library.summary)
         printLine("")

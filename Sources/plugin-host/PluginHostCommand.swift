@@ -34,7 +34,18 @@ struct SearchOptions: ParsableArguments {
     @Option(name: .customLong("plugin-path"), help: "A directory to search for plugins (repeatable; searched before PLUGIN_HOST_PATH and the executable's directory).")
     var pluginPaths: [String] = []
 
-    var catalog: PluginCatalog { PluginCatalog(extraDirectories: pluginPaths) }
+    /// The catalog over these directories, after one warning line for each of them that is not a
+    /// directory; `probeExecutable` defaults to `plugin-worker` beside this program.
+    func catalog(probeExecutable: String? = nil) -> PluginCatalog {
+        for missing in PluginCatalog.missingDirectories(among: pluginPaths) { warn(missing) }
+        guard let probeExecutable else { return PluginCatalog(extraDirectories: pluginPaths) }
+        return PluginCatalog(extraDirectories: pluginPaths, probeExecutable: probeExecutable)
+    }
+}
+
+/// Prints a search-path warning (a shadowed plugin, a missing directory) as one line.
+func warn(_ warning: PluginCatalog.Warning) {
+    printLine("plugin-host: warning: \(warning)", toStandardError: true)
 }
 
 /// Prints a one-line error and exits with status 2.

@@ -121,7 +121,7 @@ struct RunCommand: ParsableCommand {
         // Installed before the kinds open: a kind's set-up (ProofCheck parsing a large database)
         // can take a while, and Ctrl-C then must end the host cleanly too.
         let interruption = InterruptionHandler(run: run)
-        let catalog = PluginCatalog(extraDirectories: search.pluginPaths, probeExecutable: configuration.workerExecutable)
+        let catalog = search.catalog(probeExecutable: configuration.workerExecutable)
         let entries: [JobFile.Entry]
         do { entries = try kindEntries() } catch { fail(error.description) }
         // A job file's problem names its line.
@@ -130,7 +130,7 @@ struct RunCommand: ParsableCommand {
         }
         var libraries: [PluginLibrary] = []
         for entry in entries {
-            do { libraries.append(try catalog.load(entry.plugin)) } catch { failing(entry, error) }
+            do { libraries.append(try catalog.load(entry.plugin, warning: warn)) } catch { failing(entry, error) }
         }
         // Before any kind opens (a kind may open its own outputs) and before --events exists.
         do { try outputGuard(entries: entries, libraries: libraries).check() } catch { fail(error.description) }

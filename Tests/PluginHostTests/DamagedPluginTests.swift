@@ -43,13 +43,14 @@ struct DamagedLibraries {
         try #require(mkfifo(fifo, 0o600) == 0)
     }
 
-    /// Builds `source` with `cc -shared -fPIC` into `name` in `directory`; returns its path.
-    static func compile(_ source: String, named name: String, in directory: TemporaryDirectory) throws -> String {
+    /// Builds `source` with `cc -shared -fPIC` (and `flags`) into `name` in `directory`; returns its path.
+    static func compile(_ source: String, named name: String, in directory: TemporaryDirectory,
+                        flags: [String] = []) throws -> String {
         let sourcePath = directory.write(name + ".c", source + "\n")
         let output = directory.file(name)
         let compiler = Process()
         compiler.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        compiler.arguments = ["cc", "-shared", "-fPIC", "-o", output, sourcePath]
+        compiler.arguments = ["cc", "-shared", "-fPIC"] + flags + ["-o", output, sourcePath]
         try compiler.run()
         compiler.waitUntilExit()
         try #require(compiler.terminationStatus == 0, "cc could not build \(name)")
