@@ -218,7 +218,4 @@ struct WorkerSlot: Sendable {
 }
 
 /// A digest as 16 hexadecimal digits.
-private func hex(_ value: UInt64) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: 16 - digits.count) + digits
-}
+private func hex(_ value: UInt64) -> String { PluginDigest.hex(value) }

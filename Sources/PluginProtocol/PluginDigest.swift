@@ -15,13 +15,25 @@ public enum PluginDigest {
     /// The digest of the build loaded as `handle` (from `dlopen`): its build id if it has one,
     /// else the digest of the file at `path`; `nil` if neither can be read.
     public static func ofLoadedLibrary(handle: UnsafeMutableRawPointer, path: String) -> UInt64? {
-        var id: UnsafePointer<UInt8>?
-        let length = csupport_build_id(handle, &id)
-        if length > 0, let id {
+        if let id = buildID(handle: handle) {
             // Mixed with a constant so a build id never equals some file's digest by construction.
-            return of(UnsafeRawBufferPointer(start: id, count: length)) ^ 0x6275_696C_642D_6964  // "build-id"
+            return id.withUnsafeBytes { of($0) } ^ 0x6275_696C_642D_6964  // "build-id"
         }
         return ofFile(atPath: path)
+    }
+
+    /// A digest as 16 hexadecimal digits.
+    public static func hex(_ digest: UInt64) -> String {
+        let digits = String(digest, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// The GNU build-id note of the library loaded as `handle`, or nil if it has none.
+    public static func buildID(handle: UnsafeMutableRawPointer) -> [UInt8]? {
+        var id: UnsafePointer<UInt8>?
+        let length = csupport_build_id(handle, &id)
+        guard length > 0, let id else { return nil }
+        return Array(UnsafeBufferPointer(start: id, count: length))
     }
 
     /// The digest of the file at `path`, or `nil` if it cannot be read.

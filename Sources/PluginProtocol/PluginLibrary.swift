@@ -38,27 +38,7 @@ public final class PluginLibrary: @unchecked Sendable {
     /// (``SharedObjectFile``).
     public init(path: String) throws(PluginLoadError) {
         self.path = path
-        // A truncated library makes dlopen fault (SIGBUS) instead of failing: check it first.
-        if let problem = SharedObjectFile.problem(atPath: path) { throw .damaged(path: path, reason: problem) }
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
-            throw .cannotOpen(path: path, reason: reason)
-        }
-        guard let symbol = dlsym(handle, PluginLibrary.entrySymbol) else {
-            throw .missingEntry(path: path)
-        }
-        let entry = unsafeBitCast(symbol, to: ph_entry_fn.self)
-        // The plugin fills a struct the host owns. Within a major version the descriptor is
-        // frozen, but a plugin of another major version may write a longer one before the host
-        // can refuse it, so it gets room: PH_DESCRIPTOR_ROOM zeroed bytes, of which the host reads
-        // only the version unless it is this host's major version.
-        let room = UnsafeMutableRawPointer.allocate(byteCount: Int(PH_DESCRIPTOR_ROOM),
-                                                    alignment: MemoryLayout<ph_plugin_descriptor>.alignment)
-        defer { room.deallocate() }
-        room.initializeMemory(as: UInt8.self, repeating: 0, count: Int(PH_DESCRIPTOR_ROOM))
-        let status = entry(PluginLibrary.hostABI.major, PluginLibrary.hostABI.minor,
-                           room.assumingMemoryBound(to: ph_plugin_descriptor.self))
-        let descriptor = room.load(as: ph_plugin_descriptor.self)
+        let (handle, status, descriptor) = try PluginLibrary.callEntry(path: path)
         if descriptor.abi_major != PluginLibrary.hostABI.major {
             throw .abiMismatch(path: path, pluginMajor: descriptor.abi_major, pluginMinor: descriptor.abi_minor,
                                hostMajor: PluginLibrary.hostABI.major, hostMinor: PluginLibrary.hostABI.minor)
@@ -81,6 +61,35 @@ public final class PluginLibrary: @unchecked Sendable {
         self.summary = descriptor.description.map { String(cString: $0) } ?? ""
         self.usage = descriptor.usage.map { String(cString: $0) } ?? ""
         self.defaultPolicy = descriptor.default_policy == PH_POLICY_PERSISTENT ? .persistent : .oneShot
+    }
+
+    /// Opens the library at `path` and calls its entry function: the `dlopen` handle, what the
+    /// entry function returned and the descriptor it filled, unchecked (only its ABI version may
+    /// be read unless that is this host's major version). The file is first checked to be a
+    /// complete ELF shared object (``SharedObjectFile``).
+    static func callEntry(path: String) throws(PluginLoadError)
+        -> (handle: UnsafeMutableRawPointer, status: Int32, descriptor: ph_plugin_descriptor) {
+        // A truncated library makes dlopen fault (SIGBUS) instead of failing: check it first.
+        if let problem = SharedObjectFile.problem(atPath: path) { throw .damaged(path: path, reason: problem) }
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw .cannotOpen(path: path, reason: reason)
+        }
+        guard let symbol = dlsym(handle, PluginLibrary.entrySymbol) else {
+            throw .missingEntry(path: path)
+        }
+        let entry = unsafeBitCast(symbol, to: ph_entry_fn.self)
+        // The plugin fills a struct the host owns. Within a major version the descriptor is
+        // frozen, but a plugin of another major version may write a longer one before the host
+        // can refuse it, so it gets room: PH_DESCRIPTOR_ROOM zeroed bytes, of which the host reads
+        // only the version unless it is this host's major version.
+        let room = UnsafeMutableRawPointer.allocate(byteCount: Int(PH_DESCRIPTOR_ROOM),
+                                                    alignment: MemoryLayout<ph_plugin_descriptor>.alignment)
+        defer { room.deallocate() }
+        room.initializeMemory(as: UInt8.self, repeating: 0, count: Int(PH_DESCRIPTOR_ROOM))
+        let status = entry(PluginLibrary.hostABI.major, PluginLibrary.hostABI.minor,
+                           room.assumingMemoryBound(to: ph_plugin_descriptor.self))
+        return (handle, status, room.load(as: ph_plugin_descriptor.self))
     }
 
     /// Digest of the plugin build that was loaded (see ``PluginDigest``); 0 if unreadable.
