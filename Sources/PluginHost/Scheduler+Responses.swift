@@ -39,25 +39,48 @@ extension Scheduler {
         absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: &outbox)
         if let competence = decision.stay {
             worker.status = .old(competence: competence)
-            worker.phase = .idle
-            var recycle: String?
-            if let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
-                recycle = "recycled after \(worker.jobs) jobs"
-            } else if let limit = configuration.maxWorkerRSSBytes {
-                if let rss = worker.link?.residentMemoryBytes(), rss > Int64(limit) {
-                    recycle = "recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"
-                }
-            }
-            // Recycling waits while follow-ups pinned to this worker are queued: they need it.
-            // (The scan runs only when a limit is reached, never on the ordinary path.)
-            if let recycle, !kind.queue.contains(where: { $0.origin === worker }) {
-                retireLocked(worker, .retired(recycle))
-            }
+            keepLocked(worker)
         } else {
             retireLocked(worker, .retired("end"))
         }
         dispatchLocked(into: &outbox)
         return outbox
+    }
+
+    /// A task-failure frame ("ph.task-failure/1"): the plugin's verdict that the task failed.
+    /// The task fails with the plugin's message and is not retried; no master callback is called
+    /// (not `use_response`, `on_marshal_error` nor `on_task_lost`); the worker is kept with its
+    /// status unchanged, and the failure counts as one of its jobs.
+    func taskFailureLocked(_ worker: WorkerState, frame: ReceivedFrame) -> Outbox {
+        guard worker.exitIntent == nil else {
+            return Outbox()  // A late answer from a worker already being killed: ignore it.
+        }
+        guard let task = worker.running, task.id == frame.id else {
+            return marshalErrorLocked(worker, message: "task failure for task \(frame.id), which this worker was not running")
+        }
+        worker.running = nil
+        worker.jobs += 1
+        endLocked(task, .failed, String(decoding: frame.payload, as: UTF8.self))
+        keepLocked(worker)
+        return dispatchLocked()
+    }
+
+    /// Keeps a worker that finished a job idle, unless it reached a recycling limit.
+    private func keepLocked(_ worker: WorkerState) {
+        worker.phase = .idle
+        var recycle: String?
+        if let limit = configuration.maxJobsPerWorker, worker.jobs >= limit {
+            recycle = "recycled after \(worker.jobs) jobs"
+        } else if let limit = configuration.maxWorkerRSSBytes {
+            if let rss = worker.link?.residentMemoryBytes(), rss > Int64(limit) {
+                recycle = "recycled: resident memory \(rss >> 20) MiB over the limit of \(limit >> 20) MiB"
+            }
+        }
+        // Recycling waits while follow-ups pinned to this worker are queued: they need it.
+        // (The scan runs only when a limit is reached, never on the ordinary path.)
+        if let recycle, !worker.kind.queue.contains(where: { $0.origin === worker }) {
+            retireLocked(worker, .retired(recycle))
+        }
     }
 
     /// The worker sent an error frame, a malformed frame, or an unexpected one.

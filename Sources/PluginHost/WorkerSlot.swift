@@ -128,6 +128,12 @@ struct WorkerSlot: Sendable {
                 }
                 outbox.deliver()
                 if retiring { return }
+            case .taskFailure:
+                let (outbox, retiring) = scheduler.lock.withLock {
+                    (scheduler.taskFailureLocked(worker, frame: frame), worker.isBeingKilled)
+                }
+                outbox.deliver()
+                if retiring { return }
             case .feedback:
                 let retiring = scheduler.lock.withLock {
                     scheduler.feedbackLocked(worker, frame: frame)

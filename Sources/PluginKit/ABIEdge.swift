@@ -181,6 +181,17 @@ struct PerformChannel {
         message.withCString { fail(context, $0) }
     }
 
+    /// Fails the task and keeps the worker ("ph.task-failure/1"); a host without the extension
+    /// gets a marshal error with the same message instead.
+    @usableFromInline
+    func failTask(_ message: String) {
+        guard let table = context.pointee.get_extension?(context, PH_EXT_TASK_FAILURE)?
+                .assumingMemoryBound(to: ph_worker_task_failure.self),
+              let failTask = table.pointee.fail_task
+        else { return fail(message) }
+        message.withCString { failTask(context, $0) }
+    }
+
     @usableFromInline
     func openBlob(_ reference: [UInt8]) -> Result<Int32, BlobError> {
         guard let table = context.pointee.get_extension?(context, PH_EXT_BLOBS)?.assumingMemoryBound(to: ph_worker_blobs.self),

@@ -21,10 +21,12 @@ public protocol TaskWorker {
 
     /// Performs one request.
     ///
-    /// Report an ordinary task failure inside the ``Response``; throw only when the request
-    /// cannot be served at all: the master then sees a marshal error and replaces the worker.
-    /// A request that does not decode never reaches this method (the master sees a marshal
-    /// error too).
+    /// Throw ``TaskFailure`` for an ordinary task failure: the task ends as failed with its
+    /// message, is not retried, and the worker is kept as it is (a fresh worker stays fresh, an
+    /// old one keeps its competence and whatever it holds). Throw any other error only when the
+    /// request cannot be served at all: the master then sees a marshal error and replaces the
+    /// worker. A request that does not decode never reaches this method (the master sees a
+    /// marshal error too).
     ///
     /// - Parameters:
     ///   - request: The request.

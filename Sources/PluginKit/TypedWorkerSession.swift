@@ -42,6 +42,9 @@ final class TypedWorkerSession<Kind: TaskKind> {
         let response: Kind.Response
         do {
             response = try worker.perform(request, context: context)
+        } catch let failure as TaskFailure {
+            channel.failTask(failure.message)
+            return true
         } catch {
             channel.fail("\(Kind.name): the worker could not perform the request: \(error)")
             return false

@@ -2,7 +2,8 @@
 /// is the worker instance pointer of the ABI.
 @usableFromInline
 final class WorkerCallbacks {
-    /// Performs one request; true if a response was sent, false if `fail` was called.
+    /// Performs one request; true if a response was sent or the task failed (`fail_task`), false
+    /// if `fail` was called.
     let perform: (BorrowedBytes, PerformChannel) -> Bool
     /// Delivers one broadcast.
     let receiveBroadcast: (BorrowedBytes) -> Void

@@ -23,4 +23,8 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case blobData = 9
     /// Master → worker: the blob is complete (empty payload), or cannot be sent (a UTF-8 reason).
     case blobEnd = 10
+    /// Worker → master: the plugin failed the request's task (`fail_task` of "ph.task-failure/1")
+    /// and the worker goes on; payload is the plugin's UTF-8 message. Unlike ``error`` this is no
+    /// marshal error: the task fails, the worker is kept as it was. (Protocol version 3.)
+    case taskFailure = 11
 }

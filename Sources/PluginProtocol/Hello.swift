@@ -3,8 +3,9 @@
 /// The master compares every field with its own view of the plugin and refuses a worker that
 /// differs (another protocol, another ABI, another build of the plugin).
 public struct Hello: Sendable, Equatable {
-    /// Version of this wire protocol.
-    public static let currentProtocolVersion: UInt32 = 2
+    /// Version of this wire protocol. 3 added the ``FrameType/taskFailure`` frame; the master
+    /// refuses a worker of any other version at the handshake.
+    public static let currentProtocolVersion: UInt32 = 3
 
     /// The worker's wire protocol version.
     public var protocolVersion: UInt32

@@ -14,6 +14,8 @@ final class PerformSession {
     var response: [UInt8] = []
     var hasResponse = false
     var failure: String?
+    /// The message of `fail_task` ("ph.task-failure/1"), when the plugin failed the task.
+    var taskFailure: String?
     var writeFailed = false
     /// Held around each frame write when another thread (the heartbeat) writes too.
     let writeLock: WriteLock?
@@ -86,6 +88,7 @@ final class PerformSession {
         hasResponse = false
         if response.capacity > 1 << 20 { response = [] }  // Do not keep a huge response's storage.
         failure = nil
+        taskFailure = nil
     }
 
     /// Runs `perform` for one request and writes its outcome frame.
@@ -114,8 +117,10 @@ final class PerformSession {
         context.should_stop = { _ in csupport_stop_requested() }
         // Never NULL (ABI 2): a plugin calls it without checking; unknown ids give NULL.
         context.get_extension = { _, id in
-            guard let id, strcmp(id, PH_EXT_BLOBS) == 0 else { return nil }
-            return UnsafeRawPointer(workerBlobsExtension)
+            guard let id else { return nil }
+            if strcmp(id, PH_EXT_BLOBS) == 0 { return UnsafeRawPointer(workerBlobsExtension) }
+            if strcmp(id, PH_EXT_TASK_FAILURE) == 0 { return UnsafeRawPointer(workerTaskFailureExtension) }
+            return nil
         }
         context.fail = { ctx, message in
             PerformSession.from(ctx).failure = message.map { String(cString: $0) } ?? "request failed"
@@ -129,7 +134,11 @@ final class PerformSession {
         // as the master has the answer, and a stdio buffer would die with it.
         fflush(nil)
         if writeFailed { throw SystemError(code: EPIPE) }
-        if status == 0, hasResponse {
+        // The rule of ph/ext/task-failure.h: a task failure wins over the return value and a
+        // response; only `fail` (a marshal error) wins over it.
+        if failure == nil, let taskFailure {
+            try write(type: .taskFailure, id: taskID, bytes: Array(taskFailure.utf8))
+        } else if status == 0, hasResponse {
             try write(type: .response, id: taskID, bytes: response)
         } else {
             let message = failure ?? (status == 0 ? "plugin returned no response" : "perform failed with status \(status)")
@@ -137,10 +146,20 @@ final class PerformSession {
         }
     }
 
-    private static func from(_ context: UnsafePointer<ph_perform_context>?) -> PerformSession {
+    /// The session behind a perform context.
+    static func from(_ context: UnsafePointer<ph_perform_context>?) -> PerformSession {
         Unmanaged<PerformSession>.fromOpaque(context!.pointee.host_data!).takeUnretainedValue()
     }
 }
+
+/// The `ph_worker_task_failure` table every request's context hands out.
+nonisolated(unsafe) let workerTaskFailureExtension: UnsafeMutablePointer<ph_worker_task_failure> = {
+    let table = UnsafeMutablePointer<ph_worker_task_failure>.allocate(capacity: 1)
+    table.initialize(to: ph_worker_task_failure(fail_task: { ctx, message in
+        PerformSession.from(ctx).taskFailure = message.map { String(cString: $0) } ?? "task failed"
+    }))
+    return table
+}()
 
 /// The `ph_worker_blobs` table every request's context hands out.
 nonisolated(unsafe) let workerBlobsExtension: UnsafeMutablePointer<ph_worker_blobs> = {

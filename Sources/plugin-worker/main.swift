@@ -171,7 +171,7 @@ func handle(_ frame: ReceivedFrame, plugin: PluginLibrary, worker: UnsafeMutable
         frame.payload.withUnsafeBufferPointer { bytes in
             plugin.descriptor.on_broadcast?(worker, ph_bytes(data: bytes.baseAddress, len: bytes.count))
         }
-    case .hello, .response, .feedback, .error, .heartbeat, .blobRequest, .blobData, .blobEnd:
+    case .hello, .response, .feedback, .error, .heartbeat, .blobRequest, .blobData, .blobEnd, .taskFailure:
         // (Heartbeats never get here: the frame source absorbs them.)
         printError("plugin-worker: \(name): unexpected \(frame.type) frame from the master")
         exit(2)

@@ -24,8 +24,9 @@
  *    added, removed or reordered. Growth happens only through extensions.
  *  - An extension is a table of functions looked up by a string id that carries its own version,
  *    e.g. "ph.blobs/1"; a table is never changed either: a new version is a new id ("ph.blobs/2").
- *    Each extension has its own header under ph/ext/ (ph/ext/progress.h, ph/ext/blobs.h); a plugin
- *    includes this header for the core and the extension headers it uses.
+ *    Each extension has its own header under ph/ext/ (ph/ext/progress.h, ph/ext/blobs.h,
+ *    ph/ext/task-failure.h); a plugin includes this header for the core and the extension headers
+ *    it uses. ABI 2.1 added "ph.task-failure/1".
  *  - Every host table and context has `get_extension` from the start: the master host table
  *    (ph_master_host), the worker's start parameters (ph_worker_params) and the perform context
  *    (ph_perform_context). The host never leaves it NULL, so a plugin calls it without checking
@@ -48,7 +49,7 @@ extern "C" {
 /** Major version: a host refuses plugins with another major version. */
 #define PH_ABI_VERSION_MAJOR 2
 /** Minor version: grows when extensions are added; never changes a struct. */
-#define PH_ABI_VERSION_MINOR 0
+#define PH_ABI_VERSION_MINOR 1
 
 /**
  * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills. Within a major
@@ -227,7 +228,11 @@ typedef struct ph_perform_context {
     void (*feedback)(const struct ph_perform_context *ctx, const void *data, size_t len);
     /** 1 when the master asked this request to stop (cancellation): return soon. */
     int (*should_stop)(const struct ph_perform_context *ctx);
-    /** Reports that the request could not be decoded; the master treats it as a marshal error. */
+    /**
+     * Reports that the request could not be decoded; the master treats it as a marshal error and
+     * replaces the worker. An ordinary task failure that keeps the worker is `fail_task` of
+     * "ph.task-failure/1" (ph/ext/task-failure.h).
+     */
     void (*fail)(const struct ph_perform_context *ctx, const char *message);
     /**
      * Returns the table of a worker-side host extension by id (e.g. PH_EXT_BLOBS from
@@ -330,7 +335,8 @@ typedef struct ph_plugin_descriptor {
     void *(*worker_init)(const ph_worker_params *params);
     /**
      * Performs one request. Responds through ctx->respond and returns 0, or calls ctx->fail and
-     * returns non-zero. Any crash here kills only this worker.
+     * returns non-zero, or fails the task and keeps the worker through "ph.task-failure/1"
+     * (ph/ext/task-failure.h). Any crash here kills only this worker.
      */
     int (*perform)(void *worker, ph_bytes request, const ph_perform_context *ctx);
     /** Optional. A broadcast from the master, delivered between requests, in order. */

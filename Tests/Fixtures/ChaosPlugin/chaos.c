@@ -17,6 +17,7 @@
 #include "include/chaos_plugin.h" /* found without -Iinclude too */
 #include "plugin_abi.h"
 #include "ph/ext/blobs.h"
+#include "ph/ext/task-failure.h"
 #include "ph/util/options.h"
 
 #include <errno.h>
@@ -144,6 +145,7 @@ typedef enum action_id {
     A_ESCAPE,
     A_GROW,
     A_MASTER_SEGV,
+    A_TASKFAIL,
     A_UNKNOWN,
 } action_id;
 
@@ -195,6 +197,7 @@ static const action_info ACTIONS[] = {
     {"escape", A_ESCAPE, ARG_REQUIRED, 0, 0, "escape:PATH"},
     {"grow", A_GROW, ARG_NUMBER, 1, 1048576, "grow:MB (MB >= 1)"},
     {"master-segv", A_MASTER_SEGV, ARG_OPTIONAL, 0, 0, "master-segv[:use_response]"},
+    {"taskfail", A_TASKFAIL, ARG_OPTIONAL, 0, 0, "taskfail[:MSG]"},
 };
 
 #define N_ACTIONS (sizeof ACTIONS / sizeof ACTIONS[0])
@@ -1433,6 +1436,20 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         ctx->fail(ctx, "chaos: cannot decode request");
         return 1;
 
+    case A_TASKFAIL: {
+        const ph_worker_task_failure *tf = ctx->get_extension(ctx, PH_EXT_TASK_FAILURE);
+        if (tf == NULL) return fail_with(ctx, "chaos: no task-failure extension: ", a.text, a.text_len);
+        sbuf msg;
+        sb_init(&msg);
+        if (a.has_arg)
+            sb_add(&msg, a.arg, a.arg_len);
+        else
+            sb_adds(&msg, "chaos: task failed");
+        tf->fail_task(ctx, msg.p);
+        sb_free(&msg);
+        return 0;
+    }
+
     case A_ESCAPE:
         return escape(ctx, status, status_len, a.arg, a.arg_len);
 
@@ -1479,7 +1496,7 @@ static const char CHAOS_USAGE[] =
     "  echo[:TEXT]  sleep:MS  feedback:N  segv  abort  exit:N  noisy-death  hang  garbage\n"
     "  stdout[:TEXT]  printf[:TEXT]  leak:MB  followup:K  followup-die:K  state:K@PID  state-die:K@PID\n"
     "  crash-once:PATH  badresp  death-local  stay:COMP  fail[:MSG]  broadcast[:TEXT]\n"
-    "  lastbroadcast  obsolete  marshal  marshal-local\n"
+    "  lastbroadcast  obsolete  marshal  marshal-local  taskfail[:MSG]\n"
     "Responses read 'pid=PID F RESULT' (fresh worker) or 'pid=PID O:COMP RESULT' (old).\n"
     "See Tests/Fixtures/ChaosPlugin/include/chaos_plugin.h for the details.\n";
 

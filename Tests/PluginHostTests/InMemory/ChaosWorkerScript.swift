@@ -8,7 +8,7 @@ import Glibc
 /// Answers requests as the chaos plugin's `perform` does (Tests/Fixtures/ChaosPlugin), so the
 /// real chaos master side judges the answers: `STATUS|ACTION[:ARG]` in, `pid=PID STATUS RESULT`
 /// out. Faults become steps: `segv` a death by SIGSEGV, `hang` silence, `garbage` bytes that are
-/// no frame, `badresp` an error frame.
+/// no frame, `badresp` an error frame, `taskfail` a task-failure frame.
 enum ChaosWorkerScript {
     static func respond(_ worker: InMemoryWorker, _ id: UInt64, _ request: String) -> [InMemoryWorker.Step] {
         guard let bar = request.firstIndex(of: "|") else {
@@ -49,6 +49,7 @@ enum ChaosWorkerScript {
         case "crash-once":
             return worker.transport?.setMark(argument ?? "") == true ? [.die(.signalled(SIGSEGV), stderr: [])] : [reply("survived")]
         case "badresp": return [.send(.error, "chaos: cannot decode request")]
+        case "taskfail": return [.send(.taskFailure, argument ?? "chaos: task failed")]
         case "lastbroadcast": return [reply(worker.lastBroadcast ?? "none")]
         case "stay", "fail", "broadcast", "obsolete", "marshal", "marshal-local", "master-segv": return [reply("ok")]
         default: return [.send(.error, "chaos: unknown action: \(action)")]

@@ -64,6 +64,9 @@
  *   crash-once:PATH    worker creates PATH (O_EXCL) and dies with SIGSEGV if PATH did not
  *                      exist; otherwise responds "survived". Use a fresh PATH per test.
  *   badresp            worker calls ctx->fail("chaos: cannot decode request") (marshal error).
+ *   taskfail[:MSG]     worker calls fail_task(ctx, MSG) of "ph.task-failure/1" (default MSG
+ *                      "chaos: task failed") and returns 0 without responding: the task fails
+ *                      with MSG, the worker is kept as it was, use_response is not called.
  *   death-local        worker dies with SIGSEGV; when the host gives up (on_task_lost with
  *                      will_retry == 0) the master resolves DONE "ran in master after loss".
  *   stay:COMP          the master keeps the worker as Old(COMP) even under one-shot policy.
