@@ -181,15 +181,19 @@ struct PerformChannel {
         message.withCString { fail(context, $0) }
     }
 
-    /// Fails the task and keeps the worker ("ph.task-failure/1"); a host without the extension
-    /// gets a marshal error with the same message instead.
+    /// Fails the task and keeps the worker ("ph.task-failure/1"); returns true. A host without
+    /// the extension gets a marshal error with the same message instead (`fail`): returns false.
     @usableFromInline
-    func failTask(_ message: String) {
+    func failTask(_ message: String) -> Bool {
         guard let table = context.pointee.get_extension?(context, PH_EXT_TASK_FAILURE)?
                 .assumingMemoryBound(to: ph_worker_task_failure.self),
               let failTask = table.pointee.fail_task
-        else { return fail(message) }
+        else {
+            fail(message)
+            return false
+        }
         message.withCString { failTask(context, $0) }
+        return true
     }
 
     @usableFromInline

@@ -43,8 +43,7 @@ final class TypedWorkerSession<Kind: TaskKind> {
         do {
             response = try worker.perform(request, context: context)
         } catch let failure as TaskFailure {
-            channel.failTask(failure.message)
-            return true
+            return channel.failTask(failure.message)
         } catch {
             channel.fail("\(Kind.name): the worker could not perform the request: \(error)")
             return false

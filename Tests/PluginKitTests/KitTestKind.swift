@@ -122,6 +122,9 @@ struct KitTestWorker: TaskWorker {
         if request.hasSuffix("throw") {
             throw Refused()
         }
+        if request.hasSuffix("taskfail") {
+            throw TaskFailure("no answer to '\(request)'")
+        }
         if request.hasSuffix("show-broadcast") {
             return lastBroadcast
         }

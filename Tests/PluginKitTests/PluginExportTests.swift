@@ -199,6 +199,21 @@ struct PluginKitExportTests {
         #expect(failed.failure == "kit-test: worker kit-test:2:broken did not start: refused to perform")
     }
 
+    @Test func aThrownTaskFailureFailsTheTaskThroughTheExtensionAndKeepsTheWorker() throws {
+        let descriptor = try testDescriptor()
+        let worker = try #require(startWorker(descriptor, name: "kit-test:4:5"))
+        let failed = perform(descriptor, worker, bytes("please taskfail"), offeringTaskFailure: true)
+        #expect(failed.status == 0)
+        #expect(failed.taskFailure == "no answer to 'please taskfail'")
+        #expect(failed.failure == nil, "a task failure is not a marshal error")
+        #expect(failed.response == nil)
+        #expect(perform(descriptor, worker, bytes("ok"), offeringTaskFailure: true).response == bytes("OK"))
+        // A host without the extension (older than ABI 2.1) sees a marshal error with the message.
+        let older = perform(descriptor, worker, bytes("please taskfail"))
+        #expect(older.status != 0)
+        #expect(older.failure == "no answer to 'please taskfail'")
+    }
+
     @Test func workerFiniRunsTheFinishHookOnce() throws {
         let descriptor = try testDescriptor()
         let name = "kit-test:3:finish"

@@ -14,13 +14,27 @@ final class PerformRecord {
     var response: [UInt8]?
     var feedback: [[UInt8]] = []
     var failure: String?
+    /// The message of `fail_task` ("ph.task-failure/1"), when the host offered it.
+    var taskFailure: String?
 
     static func from(_ context: UnsafePointer<ph_perform_context>?) -> PerformRecord {
         Unmanaged<PerformRecord>.fromOpaque(context!.pointee.host_data!).takeUnretainedValue()
     }
 }
 
-func perform(_ descriptor: ph_plugin_descriptor, _ worker: UnsafeMutableRawPointer, _ request: [UInt8]) -> PerformRecord {
+/// The "ph.task-failure/1" table of a host that offers it: records the message.
+nonisolated(unsafe) private let taskFailureTable: UnsafeMutablePointer<ph_worker_task_failure> = {
+    let table = UnsafeMutablePointer<ph_worker_task_failure>.allocate(capacity: 1)
+    table.initialize(to: ph_worker_task_failure(fail_task: { context, message in
+        PerformRecord.from(context).taskFailure = string(message)
+    }))
+    return table
+}()
+
+/// Calls `perform` once; with `offeringTaskFailure`, the context offers "ph.task-failure/1"
+/// (as plugin-worker does), else no extension (as a host older than ABI 2.1).
+func perform(_ descriptor: ph_plugin_descriptor, _ worker: UnsafeMutableRawPointer, _ request: [UInt8],
+             offeringTaskFailure: Bool = false) -> PerformRecord {
     let record = PerformRecord()
     var context = ph_perform_context()
     context.host_data = Unmanaged.passUnretained(record).toOpaque()
@@ -28,7 +42,14 @@ func perform(_ descriptor: ph_plugin_descriptor, _ worker: UnsafeMutableRawPoint
     context.feedback = { context, data, count in PerformRecord.from(context).feedback.append(copy(data, count)) }
     context.should_stop = { _ in 0 }
     context.fail = { context, message in PerformRecord.from(context).failure = string(message) }
-    context.get_extension = { _, _ in nil }
+    if offeringTaskFailure {
+        context.get_extension = { _, id in
+            guard let id, String(cString: id) == PH_EXT_TASK_FAILURE else { return nil }
+            return UnsafeRawPointer(taskFailureTable)
+        }
+    } else {
+        context.get_extension = { _, _ in nil }
+    }
     record.status = withView(request) { request in descriptor.perform!(worker, request, &context) }
     return record
 }

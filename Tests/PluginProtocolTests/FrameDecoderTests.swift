@@ -186,6 +186,22 @@ struct FrameDecoderTests {
         #expect(bytes == [3, 0, 0, 0, 2, 0xA7, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1, 1, 2, 3])
     }
 
+    @Test("a task-failure frame is type 11 and round-trips with its message; protocol 3 has it")
+    func taskFailureFrame() throws {
+        var bytes: [UInt8] = []
+        let message = Array("no such theorem: ax-1 é".utf8)
+        Frame(type: .taskFailure, id: 7, payload: message).encode(into: &bytes)
+        #expect(Array(bytes[4..<6]) == [11, Frame.magic])
+        var decoder = FrameDecoder()
+        decoder.feed(bytes)
+        let frame = try #require(try decoder.next())
+        #expect(frame.type == .taskFailure)
+        #expect(frame.id == 7)
+        #expect(frame.payload == message)
+        #expect(try decoder.next() == nil)
+        #expect(Hello.currentProtocolVersion == 3, "a new frame type is a new protocol version")
+    }
+
     static func randomHello(using generator: inout SeededGenerator) -> Hello {
         let names = ["chaos", "", "é", "a-very-long-plugin-name-" + String(repeating: "x", count: 200), "🧪"]
         return Hello(protocolVersion: UInt32.random(in: 0...UInt32.max, using: &generator),

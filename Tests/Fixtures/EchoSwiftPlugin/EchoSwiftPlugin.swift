@@ -6,7 +6,9 @@
 // answers each with the text uppercased and its pid. A fresh worker's request also carries the
 // shared "setup" state; under the persistent policy the response keeps the worker alive with
 // that setup as its competence, so later requests to it omit the setup (Coq's `par:`). The
-// payload "feedback" makes the worker stream two feedback messages before answering.
+// payload "feedback" makes the worker stream two feedback messages before answering; the payload
+// "taskfail" makes it throw TaskFailure("task N failed as asked by <pid>"): the task fails and the
+// worker is kept.
 //
 // With ECHO_SWIFT_FINISH_TRACE=DIR in its environment, a worker whose finish hook runs (the ABI's
 // worker_fini: the master ended it cleanly) writes DIR/<worker name> holding the number of
@@ -271,6 +273,9 @@ struct EchoWorker: TaskWorker {
             context.feedback("feedback 2 of 2 for task \(request.index)")
         }
         performed += 1
+        if request.text == "taskfail" {
+            throw TaskFailure("task \(request.index) failed as asked by \(pid)")
+        }
         return EchoResponse(index: request.index, text: request.text.uppercased(), pid: pid)
     }
 
