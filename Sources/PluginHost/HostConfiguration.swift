@@ -12,6 +12,10 @@ public struct HostConfiguration: Sendable {
     /// recycled; during a job (checked every ``memoryCheckInterval`` for workers on this
     /// machine) it is killed and its task lost as in a death, with a reason naming both sizes.
     public var maxWorkerRSSBytes: Int?
+    /// Plugin `log` lines at this level or above (0 debug, 1 info, 2 warning, 3 error) are
+    /// written to stderr as `KIND: message` (see ``PluginRun/redirectWorkerStandardError(_:)``);
+    /// every level reaches the `log` events. Default 2: warnings and errors.
+    public var printedLogLevel: Int = 2
     /// Seconds between checks of busy workers' resident memory against ``maxWorkerRSSBytes``.
     public var memoryCheckInterval: Double = 0.1
     /// Puts each worker in a cgroup of its own, where ``workerCgroupsAvailable``: everything the

@@ -4,6 +4,10 @@ public struct HostEvent: Sendable {
     public var time: Double
     /// What happened.
     public var kind: Kind
+    /// The plugin's name for the task of a `taskEnded` event whose outcome is failed or expired,
+    /// when the plugin names its tasks (`name_of_task`); nil otherwise. Not in ``jsonLine``
+    /// (the `task-queued` event carries the name).
+    public var taskName: String?
 
     /// The kinds of event.
     public enum Kind: Sendable, Equatable {

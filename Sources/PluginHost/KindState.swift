@@ -19,6 +19,11 @@ final class KindState {
     /// Next never-reused worker uid of this kind.
     var nextUID = 0
     var counts = OutcomeCounts()
+    /// The worker policy the operator chose for this kind (nil: the plugin's answers decide).
+    /// Under `.oneShot` a worker ends after every task whatever the plugin answers.
+    var policy: WorkerPolicy?
+    /// True once the host said that `.oneShot` overrides this kind's `stay` answers.
+    var warnedOneShotStay = false
 
     init(name: String, plugin: MasterPlugin) {
         self.name = name

@@ -21,6 +21,9 @@ final class MasterPlugin: @unchecked Sendable {
     private var finished = false
     /// The plugin's name as a C string, for the crash guard's line (never freed while a call runs).
     private let crashName: UnsafeMutablePointer<CChar>
+    /// Told of every call during the run, to warn about one that holds the host (set before the
+    /// run starts, under the scheduler's lock).
+    var callMonitor: MasterCallMonitor?
 
     private var descriptor: ph_plugin_descriptor { library.descriptor }
 
@@ -133,7 +136,7 @@ final class MasterPlugin: @unchecked Sendable {
 
     /// Turns a task into a request for a worker in `status`. The request shares the buffer the
     /// next call reuses: copy it out (e.g. into a frame) and let it go before that call.
-    func requestOfTask(_ status: EncodedWorkerStatus, _ task: [UInt8], worker: String) -> RequestDecision {
+    func requestOfTask(_ status: EncodedWorkerStatus, _ task: [UInt8], worker: String, taskID: UInt64? = nil) -> RequestDecision {
         state.resetCall()
         var sink = ph_request_sink()
         sink.host_data = Unmanaged.passUnretained(state).toOpaque()
@@ -144,7 +147,7 @@ final class MasterPlugin: @unchecked Sendable {
             MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "marshal error"
         }
         let result = withStatus(status, worker: worker) { status in
-            withBytes(task) { task in guarded("request_of_task") { descriptor.request_of_task(instance, status, task, &sink) } }
+            withBytes(task) { task in guarded("request_of_task", task: taskID) { descriptor.request_of_task(instance, status, task, &sink) } }
         }
         if result == PH_REQUEST_OBSOLETE { return .obsolete }
         if let error = state.error { return .marshalError(error) }
@@ -155,7 +158,7 @@ final class MasterPlugin: @unchecked Sendable {
     /// Judges a response. Without `keepDoneMessage`, the message of a `done` resolution is not
     /// copied (nil in the decision): pass false only when nobody would see it.
     func useResponse(_ status: EncodedWorkerStatus, _ task: [UInt8], _ response: ArraySlice<UInt8>, worker: String,
-                     keepDoneMessage: Bool = true) -> Decision {
+                     taskID: UInt64? = nil, keepDoneMessage: Bool = true) -> Decision {
         state.resetCall()
         state.keepDoneMessage = keepDoneMessage
         defer { state.keepDoneMessage = true }
@@ -166,7 +169,7 @@ final class MasterPlugin: @unchecked Sendable {
         withStatus(status, worker: worker) { status in
             withBytes(task) { task in
                 withBytes(response) { response in
-                    guarded("use_response") { descriptor.use_response(instance, status, task, response, &sink) }
+                    guarded("use_response", task: taskID) { descriptor.use_response(instance, status, task, response, &sink) }
                 }
             }
         }
@@ -174,22 +177,23 @@ final class MasterPlugin: @unchecked Sendable {
     }
 
     /// Reports a marshal error; the decision says whether the plugin resolved the task.
-    func marshalError(_ message: String, task: [UInt8]) -> Decision {
+    func marshalError(_ message: String, task: [UInt8], taskID: UInt64? = nil) -> Decision {
         state.resetCall()
         guard let callback = descriptor.on_marshal_error else { return state.decision }
         var sink = makeResponseSink()
-        withBytes(task) { task in guarded("on_marshal_error") { callback(instance, message, task, &sink) } }
+        withBytes(task) { task in guarded("on_marshal_error", task: taskID) { callback(instance, message, task, &sink) } }
         return state.decision
     }
 
     /// Reports a lost task (or, with `task == nil`, an idle worker's death).
-    func taskLost(_ task: [UInt8]?, reason: ph_loss_reason, message: String, willRetry: Bool) -> Decision {
+    func taskLost(_ task: [UInt8]?, reason: ph_loss_reason, message: String, willRetry: Bool,
+                  taskID: UInt64? = nil) -> Decision {
         state.resetCall()
         guard let callback = descriptor.on_task_lost else { return state.decision }
         var sink = makeResponseSink()
         if let task {
             withBytes(task) { task in
-                guarded("on_task_lost") { callback(instance, task, reason, message, willRetry ? 1 : 0, &sink) }
+                guarded("on_task_lost", task: taskID) { callback(instance, task, reason, message, willRetry ? 1 : 0, &sink) }
             }
         } else {
             guarded("on_task_lost") { callback(instance, ph_bytes(data: nil, len: 0), reason, message, 0, &sink) }
@@ -246,11 +250,15 @@ final class MasterPlugin: @unchecked Sendable {
     var hasSideEffects: Bool { state.hasSideEffects }
 
     /// Runs one call into the plugin marked for the crash guard: a fatal signal inside it ends the
-    /// host with one line naming the plugin and `callback` (see `crash_guard.c`).
+    /// host with one line naming the plugin and `callback` (see `crash_guard.c`). During the run
+    /// the call is also noted for the ``MasterCallMonitor`` (with the task it is about, if any).
     @inline(__always)
-    private func guarded<T>(_ callback: StaticString, _ body: () -> T) -> T {
+    private func guarded<T>(_ callback: StaticString, task: UInt64? = nil, _ body: () -> T) -> T {
         let saved = csupport_crash_scope_enter(crashName, UnsafeRawPointer(callback.utf8Start).assumingMemoryBound(to: CChar.self))
         defer { csupport_crash_scope_leave(saved) }
+        guard let callMonitor else { return body() }
+        let interrupted = callMonitor.enter(plugin: library.name, callback: callback, task: task)
+        defer { callMonitor.leave(restoring: interrupted) }
         return body()
     }
 

@@ -28,6 +28,20 @@ public final class OutputFile: @unchecked Sendable {
         self.file = file
     }
 
+    /// Writes to the process's standard output instead of a file (`--events -`), through a
+    /// duplicate of descriptor 1: ``finish()`` flushes and closes the duplicate only.
+    public init(standardOutputFor option: String) throws(HostError) {
+        let descriptor = dup(1)
+        guard descriptor >= 0, let file = fdopen(descriptor, "w") else {
+            let error = Errno(rawValue: errno)
+            if descriptor >= 0 { close(descriptor) }
+            throw .usage("\(option) -: cannot write to standard output: \(error)")
+        }
+        self.path = "-"
+        self.option = option
+        self.file = file
+    }
+
     /// Appends `line` and a newline.
     public func writeLine(_ line: String) {
         guard failure == nil, !closed else { return }

@@ -30,14 +30,17 @@ public final class PluginRun: Sendable {
     public var configuration: HostConfiguration { scheduler.configuration }
 
     /// Adds a task kind: opens the plugin's master side with its arguments, which queues the
-    /// kind's initial tasks. `policy` overrides the plugin's default worker policy. Kinds are
-    /// added before ``start()``; afterwards this throws a usage error.
+    /// kind's initial tasks. `policy` overrides the plugin's default worker policy, and binds:
+    /// under `.oneShot` every worker ends after its task even when the plugin answers `stay`
+    /// (the host warns once); `.persistent` keeps workers only when the plugin answers `stay`.
+    /// Without `policy`, the plugin's answers decide. Kinds are added before ``start()``;
+    /// afterwards this throws a usage error.
     public func addKind(_ library: PluginLibrary, arguments: [String] = [], policy: WorkerPolicy? = nil) throws(HostError) {
         guard !scheduler.isStarted else { throw .usage("task kinds must be added before the run starts") }
         let effective = policy ?? library.defaultPolicy
         let plugin = try MasterPlugin(library: library, arguments: arguments, policy: effective,
                                       maxWorkers: scheduler.configuration.jobs, blobs: scheduler.blobs)
-        try scheduler.addKind(plugin)
+        try scheduler.addKind(plugin, policy: policy)
     }
 
     /// Calls `observer` for every event of `categories`, in order, on the thread that caused it,

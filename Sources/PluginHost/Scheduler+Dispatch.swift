@@ -94,7 +94,7 @@ extension Scheduler {
         let kind = worker.kind
         while true {
             guard let task = kind.queue.removeFirst(where: { canTakeLocked(worker, $0) }) else { return false }
-            switch kind.plugin.requestOfTask(worker.status, task.bytes, worker: worker.name) {
+            switch kind.plugin.requestOfTask(worker.status, task.bytes, worker: worker.name, taskID: task.id) {
             case .obsolete:
                 endLocked(task, .skipped, "request_of_task: task no longer valid")
                 continue

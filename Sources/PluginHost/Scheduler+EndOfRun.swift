@@ -63,6 +63,7 @@ extension Scheduler {
             reports.append((kind.name, text))
             if let status, status != 0 { pluginStatus = max(pluginStatus ?? 0, status) }
         }
+        callMonitor.stop()
         var exit: Int32 = 0
         if counts.failed + counts.expired + counts.cancelled > 0 { exit = 1 }
         if !setupErrors.isEmpty { exit = 2 }

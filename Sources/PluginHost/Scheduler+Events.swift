@@ -10,12 +10,13 @@ import Glibc
 extension Scheduler {
     /// Sends an event to the observers that want it. Build arguments lazily: call sites guard
     /// costly ones with `wants(_:)`.
-    func emitLocked(_ kind: @autoclosure () -> HostEvent.Kind) {
+    func emitLocked(_ kind: @autoclosure () -> HostEvent.Kind, taskName: String? = nil) {
         guard !observed.isEmpty else { return }
         let kind = kind()
         let category = kind.category
         guard !observed.isDisjoint(with: category) else { return }
-        let event = HostEvent(time: Double(monotonicNanoseconds() - startTime) / 1e9, kind: kind)
+        var event = HostEvent(time: Double(monotonicNanoseconds() - startTime) / 1e9, kind: kind)
+        event.taskName = taskName
         for observer in observers where !observer.categories.isDisjoint(with: category) { observer.handler(event) }
     }
 

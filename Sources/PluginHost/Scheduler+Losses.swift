@@ -11,7 +11,8 @@ extension Scheduler {
     /// Tells the plugin a task was lost (`on_task_lost`) and queues what it pushed meanwhile.
     func lossDecisionLocked(_ task: TaskRecord, _ reason: ph_loss_reason, _ message: String,
                                     willRetry: Bool) -> Decision {
-        let decision = task.kind.plugin.taskLost(task.bytes, reason: reason, message: message, willRetry: willRetry)
+        let decision = task.kind.plugin.taskLost(task.bytes, reason: reason, message: message, willRetry: willRetry,
+                                                  taskID: task.id)
         absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
         return decision
     }

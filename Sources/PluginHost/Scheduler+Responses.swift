@@ -26,22 +26,23 @@ extension Scheduler {
         }
         let kind = worker.kind
         // A done task's message only reaches the results and the taskEnds observers.
-        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name,
+        let decision = kind.plugin.useResponse(worker.status, task.bytes, frame.payload, worker: worker.name, taskID: task.id,
                                                keepDoneMessage: configuration.collectResults || wants(.taskEnds))
         worker.running = nil
         worker.jobs += 1
+        let stay = bindingPolicyLocked(kind, stay: decision.stay)
         var outbox = Outbox()
         if let resolution = decision.resolution {
             endLocked(task, resolution.outcome, resolution.message)
         } else {
             endLocked(task, .done, nil)
         }
-        absorbSideEffectsLocked(kind, parent: task, origin: decision.stay != nil ? worker : nil, outbox: &outbox)
-        if let competence = decision.stay {
+        absorbSideEffectsLocked(kind, parent: task, origin: stay != nil ? worker : nil, outbox: &outbox)
+        if let competence = stay {
             worker.status = .old(competence: competence)
             keepLocked(worker)
         } else {
-            retireLocked(worker, .retired("end"))
+            retireLocked(worker, .retired(decision.stay == nil ? "end" : "one-shot policy"))
         }
         dispatchLocked(into: &outbox)
         return outbox
@@ -61,7 +62,11 @@ extension Scheduler {
         worker.running = nil
         worker.jobs += 1
         endLocked(task, .failed, String(decoding: frame.payload, as: UTF8.self))
-        keepLocked(worker)
+        if worker.kind.policy == .oneShot {
+            retireLocked(worker, .retired("one-shot policy"))  // The operator's choice binds here too.
+        } else {
+            keepLocked(worker)
+        }
         return dispatchLocked()
     }
 
@@ -83,6 +88,20 @@ extension Scheduler {
         }
     }
 
+    /// The operator's policy over the plugin's answer: under an explicit one-shot policy a `stay`
+    /// is dropped (the worker ends, its follow-ups are not pinned to it), and the host says so
+    /// once per kind. Persistent cannot turn an `end` into a stay: the plugin knows whether its
+    /// worker can take another task.
+    private func bindingPolicyLocked(_ kind: KindState, stay: [UInt8]?) -> [UInt8]? {
+        guard stay != nil, kind.policy == .oneShot else { return stay }
+        if !kind.warnedOneShotStay {
+            kind.warnedOneShotStay = true
+            pendingWarnings.append("plugin-host: warning: \(kind.name) answers stay, but the policy is one-shot: "
+                                   + "each of its workers ends after one task")
+        }
+        return nil
+    }
+
     /// The worker sent an error frame, a malformed frame, or an unexpected one.
     func marshalErrorLocked(_ worker: WorkerState, message: String) -> Outbox {
         if let task = worker.running, worker.exitIntent == nil {
@@ -94,7 +113,7 @@ extension Scheduler {
     }
 
     func resolveMarshalErrorLocked(_ task: TaskRecord, message: String) {
-        let decision = task.kind.plugin.marshalError(message, task: task.bytes)
+        let decision = task.kind.plugin.marshalError(message, task: task.bytes, taskID: task.id)
         absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
         settleLocked(task, decision, otherwise: .failed, "marshal error: \(message)")
     }

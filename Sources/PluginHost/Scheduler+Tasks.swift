@@ -54,7 +54,7 @@ extension Scheduler {
         for (level, message) in effects.logs {
             emitLocked(.log(source: kind.name, level: Int(level), message: message))
             // Printed after the lock is released (a stalled stderr must not stall the run).
-            if level >= 2 { pendingWarnings.append("\(kind.name): \(message)") }
+            if level >= configuration.printedLogLevel { pendingWarnings.append("\(kind.name): \(message)") }
         }
         return effects.pushes.count
     }
@@ -93,7 +93,10 @@ extension Scheduler {
             results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                       outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))
         }
-        emitLocked(outcome.eventCategory, .taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message))
+        guard wants(outcome.eventCategory) else { return }
+        // A failure names its task (name_of_task is a plugin call: failures only, and only when watched).
+        let name = outcome == .failed || outcome == .expired ? task.kind.plugin.name(ofTask: task.bytes) : nil
+        emitLocked(.taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message), taskName: name)
     }
 
     /// Queues a task from outside the plugin (an embedding program). Returns its id, or nil if

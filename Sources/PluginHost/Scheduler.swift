@@ -21,6 +21,8 @@ final class Scheduler: @unchecked Sendable {
     var nextTaskID: UInt64 = 1
     let startTime = monotonicNanoseconds()
     let watchdog: Watchdog
+    /// Warns when a master callback holds the host (and so this lock) too long.
+    let callMonitor = MasterCallMonitor()
     /// The machines workers run on; `slotHosts[slot]` indexes this for each slot.
     let hosts: [WorkerMachine]
     let slotHosts: [Int]
@@ -93,7 +95,8 @@ final class Scheduler: @unchecked Sendable {
 
     // MARK: - Set-up
 
-    func addKind(_ plugin: MasterPlugin) throws(HostError) {
+    /// Adds a kind; `policy` is the operator's explicit choice, if any (see ``KindState/policy``).
+    func addKind(_ plugin: MasterPlugin, policy: WorkerPolicy? = nil) throws(HostError) {
         lock.lock()
         defer { lock.unlock() }
         guard !started else { throw HostError.usage("task kinds must be added before the run starts") }
@@ -107,6 +110,8 @@ final class Scheduler: @unchecked Sendable {
             suffix += 1
         }
         let kind = KindState(name: name, plugin: plugin)
+        kind.policy = policy
+        plugin.callMonitor = callMonitor
         kinds.append(kind)
         absorbSideEffectsLocked(kind, parent: nil, origin: nil)
     }
@@ -155,6 +160,7 @@ final class Scheduler: @unchecked Sendable {
             return outbox
         }
         watchdog.start(scheduler: self)
+        callMonitor.start(report: lock.withLock { stderrHandler })
         if configuration.maxWorkerRSSBytes != nil {
             watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.memoryCheckInterval),
                               .memoryCheck)

@@ -38,8 +38,17 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Override the plugin's default worker policy: one-shot or persistent.")
     var policy: String?
 
-    @Option(help: "Write every task and worker event to this file as JSON Lines.")
+    @Option(help: ArgumentHelp("Write every task and worker event to this file as JSON Lines ('-': standard output, before the plugin's report).",
+                               valueName: "file"))
     var events: String?
+
+    @Flag(name: .shortAndLong, help: "Also show the plugins' info log lines (--log-level info).")
+    var verbose = false
+
+    @Option(name: .customLong("log-level"),
+            help: ArgumentHelp("The least level of plugin log line shown on stderr: debug, info, warning or error (default: warning, or info with -v).",
+                               valueName: "level"))
+    var logLevel: String?
 
     @Flag(inversion: .prefixedNo, help: "Show a live progress line (default: when stderr is a terminal).")
     var progress: Bool?
@@ -85,7 +94,8 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The plugin: a name on the search path or a path to a .so.")
     var plugin: String?
 
-    @Argument(parsing: .captureForPassthrough, help: "The plugin's own arguments.")
+    @Argument(parsing: .captureForPassthrough,
+              help: "The plugin's own arguments: everything after the plugin name, host options included (put those before it).")
     var pluginArguments: [String] = []
 
     func validate() throws {
@@ -96,6 +106,7 @@ struct RunCommand: ParsableCommand {
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw ValidationError("--max-jobs-per-worker must be at least 1") }
         if let maxWorkerRSS, maxWorkerRSS < 1 { throw ValidationError("--max-worker-rss must be at least 1 (MiB)") }
         if let policy, WorkerPolicy(rawValue: policy) == nil { throw ValidationError("--policy takes one-shot or persistent") }
+        if let logLevel, LogLevel(logLevel) == nil { throw ValidationError("--log-level takes debug, info, warning or error") }
         if let launcherShell, WorkerLauncher.Shell(rawValue: launcherShell) == nil {
             throw ValidationError("--launcher-shell takes remote or none")
         }
@@ -112,12 +123,16 @@ struct RunCommand: ParsableCommand {
         configuration.pinsSlotsToCores = pin
         configuration.usesWorkerCgroups = workerCgroups
         configuration.usesForkServer = forkServer
+        configuration.printedLogLevel = logLevel.flatMap(LogLevel.init)?.rawValue ?? (verbose ? LogLevel.info.rawValue : LogLevel.warning.rawValue)
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
         do { try HostConfiguration.checkJobs(configuration.jobs) } catch { fail(error.description) }
         guard access(configuration.workerExecutable, X_OK) == 0 else {
             fail("\(configuration.workerExecutable): worker executable not found or not executable")
         }
         let run = PluginRun(configuration: configuration)
+        let console = Console()
+        run.redirectWorkerStandardError { console.message($0) }
+        if let plugin { MisplacedOptions.warn(pluginArguments, plugin: plugin) }
         // Installed before the kinds open: a kind's set-up (ProofCheck parsing a large database)
         // can take a while, and Ctrl-C then must end the host cleanly too.
         let interruption = InterruptionHandler(run: run)
@@ -140,18 +155,21 @@ struct RunCommand: ParsableCommand {
 
         var eventsFile: OutputFile?
         if let events {
-            do { eventsFile = try OutputFile(path: events, option: "--events") } catch { fail(error.description) }
+            do {
+                eventsFile = try events == "-" ? OutputFile(standardOutputFor: "--events") : OutputFile(path: events, option: "--events")
+            } catch { fail(error.description) }
             run.observe { [eventsFile] in eventsFile?.writeLine($0.jsonLine) }
         }
-        let verbose = !quiet
+        let reportsFailures = !quiet
         run.observe(.taskFailures) { event in
-            guard verbose, case .taskEnded(let id, let kind, let outcome, let message) = event.kind,
+            guard reportsFailures, case .taskEnded(let id, let kind, let outcome, let message) = event.kind,
                   outcome == .failed || outcome == .expired else { return }
-            printLine("plugin-host: \(kind) task \(id) \(outcome.rawValue): \(message ?? "")", toStandardError: true)
+            let name = event.taskName.map { " (\($0))" } ?? ""
+            console.message("plugin-host: \(kind) task \(id)\(name) \(outcome.rawValue): \(message ?? "")")
         }
 
         let showProgress = !quiet && (progress ?? isTerminal(2))
-        let display = showProgress ? ProgressDisplay(run: run) : nil
+        let display = showProgress ? ProgressDisplay(run: run, console: console) : nil
         interruption.runStarting()
         run.start()
         display?.start()
@@ -178,7 +196,7 @@ struct RunCommand: ParsableCommand {
         }
         for file in [jobFile, hosts, worker].compactMap({ $0 }) { check.addInput(file) }
         check.addStandardInput()
-        if let events { check.addOutput(events, option: "--events") }
+        if let events, events != "-" { check.addOutput(events, option: "--events") }
         return check
     }
 
@@ -214,13 +232,13 @@ struct RunCommand: ParsableCommand {
 
     private func summary(_ report: RunReport) -> String {
         let c = report.counts
-        var parts = ["\(c.total) tasks", "\(c.done) done"]
+        var parts = [HumanUnits.counted(c.total, "task"), "\(c.done) done"]
         for outcome in [TaskOutcome.failed, .expired, .cancelled, .skipped] where c[outcome] > 0 {
             parts.append("\(c[outcome]) \(outcome.rawValue)")
         }
         let seconds = (report.elapsed * 1000).rounded() / 1000
         return "plugin-host: " + parts.joined(separator: ", ")
-            + " in \(seconds) s, \(report.workersStarted) workers started" + (report.interrupted ? " (interrupted)" : "")
+            + " in \(seconds) s, \(HumanUnits.counted(report.workersStarted, "worker")) started" + (report.interrupted ? " (interrupted)" : "")
     }
 }
 
@@ -269,58 +287,5 @@ final class InterruptionHandler: Sendable {
     /// From now on a signal cancels the run instead of ending the process.
     func runStarting() {
         state.withLock { $0.started = true }
-    }
-}
-
-/// A live progress line on stderr: done/total, failures, busy workers, rate, ETA.
-final class ProgressDisplay: Sendable {
-    private let run: PluginRun
-    private let running = Mutex(false)
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(run: PluginRun) { self.run = run }
-
-    func start() {
-        running.withLock { $0 = true }
-        let started = startDetachedThread { [self] in
-            while running.withLock({ $0 }) {
-                draw()
-                usleep(200_000)
-            }
-            finished.signal()
-        }
-        // No thread, no progress line; stop() must not wait for one.
-        if started != 0 { finished.signal() }
-    }
-
-    func stop() {
-        running.withLock { $0 = false }
-        finished.wait()
-        printRaw("\r\u{1B}[K")
-    }
-
-    private func draw() {
-        let p = run.progress
-        let ended = p.counts.total
-        let total = ended + p.queued + p.busy
-        let rate = p.elapsed > 0 ? Double(ended) / p.elapsed : 0
-        var line = "\r\u{1B}[K"
-        for (_, units) in p.units {
-            let unitRate = p.elapsed > 0 ? Double(units.done) / p.elapsed : 0
-            line += "\(units.done)/\(units.total > 0 ? String(units.total) : "?") \(units.unit) (\(Int(unitRate))/s), "
-        }
-        line += "\(ended)/\(total)\(p.inputExhausted ? "" : "+") tasks done"
-        let failures = p.counts.failed + p.counts.expired
-        if failures > 0 { line += ", \(failures) failed" }
-        line += ", \(p.busy)/\(p.workers) workers busy, \(Int(rate))/s"
-        if p.inputExhausted, rate > 0 {
-            line += ", ETA \(Int(Double(total - ended) / rate)) s"
-        }
-        printRaw(line)
-    }
-
-    private func printRaw(_ text: String) {
-        var copy = text
-        copy.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 }

@@ -146,6 +146,8 @@ typedef enum action_id {
     A_GROW,
     A_MASTER_SEGV,
     A_TASKFAIL,
+    A_MASTER_SLEEP,
+    A_LOG,
     A_UNKNOWN,
 } action_id;
 
@@ -198,6 +200,8 @@ static const action_info ACTIONS[] = {
     {"grow", A_GROW, ARG_NUMBER, 1, 1048576, "grow:MB (MB >= 1)"},
     {"master-segv", A_MASTER_SEGV, ARG_OPTIONAL, 0, 0, "master-segv[:use_response]"},
     {"taskfail", A_TASKFAIL, ARG_OPTIONAL, 0, 0, "taskfail[:MSG]"},
+    {"log", A_LOG, ARG_REQUIRED, 0, 0, "log:LEVEL:TEXT"},
+    {"master-sleep", A_MASTER_SLEEP, ARG_NUMBER, 0, 60000, "master-sleep:MS (0..60000)"},
 };
 
 #define N_ACTIONS (sizeof ACTIONS / sizeof ACTIONS[0])
@@ -683,6 +687,15 @@ static ph_request_result master_request_of_task(void *master, const ph_worker_st
     case A_MASTER_SEGV:
         if (!view_is(t.a.arg, t.a.arg_len, "use_response")) raise(SIGSEGV);
         break;
+    case A_MASTER_SLEEP: {
+        /* Holds the host: request_of_task runs under the scheduler's lock. */
+        uint64_t ms = 0;
+        (void)parse_u64(t.a.arg, t.a.arg_len, 60000, &ms);
+        struct timespec pause = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+        }
+        break;
+    }
     case A_OBSOLETE:
         return PH_REQUEST_OBSOLETE;
     case A_BLOB:
@@ -958,6 +971,19 @@ static void master_use_response(void *master, const ph_worker_status *status, ph
         stay_chaos(m, out);
         check_feedback(m, status, &t, resp, n, out);
         break;
+
+    case A_LOG: {
+        /* "LEVEL:TEXT": the level is the first character (0..3), the text follows its ':'. */
+        uint32_t level = t.a.arg_len > 0 && t.a.arg[0] >= '0' && t.a.arg[0] <= '3' ? (uint32_t)(t.a.arg[0] - '0') : 1;
+        sbuf line;
+        sb_init(&line);
+        if (t.a.arg_len > 2) sb_add(&line, t.a.arg + 2, t.a.arg_len - 2);
+        if (!line.failed) m->host->log(m->host, level, line.p != NULL ? line.p : "");
+        sb_free(&line);
+        stay_chaos(m, out);
+        out->resolve(out, PH_OUTCOME_DONE, text.p);
+        break;
+    }
 
     case A_BROADCAST:
         stay_chaos(m, out);
@@ -1471,6 +1497,8 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
     case A_MARSHAL:
     case A_MARSHAL_LOCAL:
     case A_MASTER_SEGV:
+    case A_MASTER_SLEEP:
+    case A_LOG:
         return replys(ctx, status, status_len, "ok");
 
     case A_UNKNOWN:

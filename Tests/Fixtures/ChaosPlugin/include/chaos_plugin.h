@@ -84,6 +84,10 @@
  *                      sleeps until killed (never answers): for memory limits during a job.
  *   master-segv[:use_response]  the master raises SIGSEGV in request_of_task (with the
  *                      argument "use_response": in use_response, after the worker answered).
+ *   log:LEVEL:TEXT     the master logs TEXT at LEVEL (0 debug .. 3 error) in use_response;
+ *                      the worker responds "ok".
+ *   master-sleep:MS    0 <= MS <= 60000. The master sleeps MS ms in request_of_task (holding
+ *                      the host, whose scheduler lock it runs under); the worker responds "ok".
  *
  * ---------------------------------------------------------------------------------------------
  * Wire formats (all plain text, no NUL):
