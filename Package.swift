@@ -121,7 +121,7 @@ let package = Package(
             name: "PluginProtocolTests",
             dependencies: ["PluginProtocol", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "PluginProtocol", "PluginABI", "TestSupport"]),
+        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "PluginProtocol", "PluginABI", "TestSupport", "plugin-host"]),
         .testTarget(name: "MetamathKitTests", dependencies: ["MetamathKit"]),
         .testTarget(name: "ProofCheckTests", dependencies: ["PluginHost", "PluginProtocol", "TestSupport"]),
         .testTarget(name: "ParMapTests", dependencies: ["TestSupport"]),

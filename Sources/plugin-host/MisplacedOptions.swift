@@ -21,21 +21,18 @@ enum MisplacedOptions {
         return found
     }
 
-    /// Every option name of `plugin-host run`, read from its help (so it cannot drift):
-    /// `--[no-]pin` gives `--pin` and `--no-pin`.
+    /// Every option name of `plugin-host run`, read from the name column of its help (so it
+    /// cannot drift): `--progress/--no-progress` gives both.
     static let hostOptions: Set<String> = {
         var names: Set<String> = []
-        let help = RunCommand.helpMessage(columns: 10_000)
-        for word in help.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" || $0 == "(" || $0 == ")" }) {
-            guard word.hasPrefix("-"), word.count > 1, word != "--" else { continue }
-            let name = String(word.prefix { $0 != "<" && $0 != "=" })
-            guard name.dropFirst(name.hasPrefix("--") ? 2 : 1).first?.isLetter == true || name.hasPrefix("--[") else { continue }
-            if name.hasPrefix("--[no-]") {
-                let base = name.dropFirst("--[no-]".count)
-                names.insert("--" + base)
-                names.insert("--no-" + base)
-            } else {
-                names.insert(name)
+        for line in RunCommand.helpMessage(columns: 10_000).split(separator: "\n") {
+            // An option's line starts with its names: "  -j, --jobs <jobs>   Worker processes...".
+            for word in line.split(whereSeparator: { $0 == " " || $0 == "," }) {
+                if word.hasPrefix("<") { continue }
+                guard word.hasPrefix("-") else { break }
+                for name in word.split(separator: "/") where name.count > 1 && name != "--" {
+                    names.insert(String(name.prefix { $0 != "=" }))
+                }
             }
         }
         return names

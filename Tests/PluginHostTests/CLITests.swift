@@ -37,14 +37,16 @@ struct CLITests {
         let result = try await HostProcess.run(["run", "-j", "1", "chaos", "echo:a"])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("chaos: 1 tasks, done 1, failed 0"), "stdout: \(result.stdout)")
-        #expect(result.stderr.contains("1 tasks, 1 done"))
+        #expect(result.stderr.contains("plugin-host: 1 task, 1 done"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(", 1 worker started"), "stderr: \(result.stderr)")
     }
 
     @Test("run chaos segv exits 1 and says which task failed")
     func failureExitsOne() async throws {
         let result = try await HostProcess.run(["run", "-j", "1", "chaos", "echo:a", "segv"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("chaos task 2 failed: worker died 2 time(s)"), "stderr: \(result.stderr)")
+        // The id, then the plugin's name for the task (name_of_task).
+        #expect(result.stderr.contains("plugin-host: chaos task 2 (#1 segv) failed: worker died 2 time(s)"), "stderr: \(result.stderr)")
         #expect(result.stderr.contains("SIGSEGV"))
     }
 
@@ -52,7 +54,7 @@ struct CLITests {
     func timeoutOption() async throws {
         let result = try await HostProcess.run(["run", "-j", "1", "--timeout", "0.2", "--retries", "0", "chaos", "hang"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("chaos task 1 expired"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("chaos task 1 (#0 hang) expired"), "stderr: \(result.stderr)")
     }
 
     @Test("--events FILE writes one JSON object per line, task-ended included")

@@ -51,7 +51,7 @@ enum ChaosWorkerScript {
         case "badresp": return [.send(.error, "chaos: cannot decode request")]
         case "taskfail": return [.send(.taskFailure, argument ?? "chaos: task failed")]
         case "lastbroadcast": return [reply(worker.lastBroadcast ?? "none")]
-        case "stay", "fail", "broadcast", "obsolete", "marshal", "marshal-local", "master-segv": return [reply("ok")]
+        case "stay", "fail", "broadcast", "obsolete", "marshal", "marshal-local", "master-segv", "master-sleep", "log": return [reply("ok")]
         default: return [.send(.error, "chaos: unknown action: \(action)")]
         }
     }

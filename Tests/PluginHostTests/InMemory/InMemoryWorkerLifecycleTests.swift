@@ -18,9 +18,9 @@ struct InMemoryWorkerLifecycleTests {
         #expect(test.log.workersStarted.first?.pid == responses[0].pid, "the handshake pid is the worker's pid")
     }
 
-    @Test("`stay:COMP` keeps a one-shot worker as Old(COMP) for exactly one more job")
-    func stayUnderOneShot() async throws {
-        let test = try TestRun.inMemory(chaos: ["stay:warm", "echo:x", "echo:y"], policy: .oneShot, .test(jobs: 1))
+    @Test("`stay:COMP` under the plugin's default (one-shot) policy keeps the worker as Old(COMP) for exactly one more job")
+    func stayUnderDefaultPolicy() async throws {
+        let test = try TestRun.inMemory(chaos: ["stay:warm", "echo:x", "echo:y"], .test(jobs: 1))
         let report = try await test.startAndFinish()
         let first = try #require(try report.result(1).response)
         let second = try #require(try report.result(2).response)
@@ -29,6 +29,30 @@ struct InMemoryWorkerLifecycleTests {
         #expect(second.status == "O:warm" && second.pid == first.pid)
         #expect(third.status == "F" && third.pid != first.pid)
         #expect(report.workersStarted == 2)
+    }
+
+    @Test("an explicit one-shot policy binds: `stay` answers still end each worker, and the host says so once")
+    func explicitOneShotOverridesStay() async throws {
+        let test = try TestRun.inMemory(chaos: ["stay:warm", "stay:warm", "echo:x"], policy: .oneShot, .test(jobs: 1))
+        let report = try await test.startAndFinish()
+        let responses = try (1...3).map { try #require(try report.result(UInt64($0)).response) }
+        #expect(responses.map(\.status) == ["F", "F", "F"])
+        #expect(Set(responses.map(\.pid)).count == 3)
+        #expect(report.workersStarted == 3)
+        #expect(report.counts.done == 3)
+        let warnings = test.log.stderrLines.filter { $0.contains("policy is one-shot") }
+        #expect(warnings == ["plugin-host: warning: chaos answers stay, but the policy is one-shot: each of its workers ends after one task"])
+        #expect(test.log.workersEnded.filter { $0.reason.contains("one-shot policy") }.count == 2,
+                "\(test.log.workersEnded)")
+    }
+
+    @Test("an explicit persistent policy keeps the workers that answer stay, as before")
+    func explicitPersistentKeepsStay() async throws {
+        let test = try TestRun.inMemory(chaos: ["stay:warm", "echo:x"], policy: .persistent, .test(jobs: 1))
+        let report = try await test.startAndFinish()
+        #expect(try report.result(2).response?.status == "O:warm")
+        #expect(report.workersStarted == 1)
+        #expect(!test.log.stderrLines.contains { $0.contains("policy is one-shot") })
     }
 
     @Test("a follow-up runs on its parent's worker right after the parent and ends done (S3)")
