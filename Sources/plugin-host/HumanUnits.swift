@@ -10,9 +10,11 @@ enum HumanUnits {
         scaled(value, steps: ["B", "kB", "MB", "GB", "TB"], base: 1000, separator: " ")
     }
 
-    /// `value` of `unit`: bytes for a unit named bytes (or B), a count with the unit otherwise.
-    static func amount(_ value: Double, unit: String) -> String {
-        isBytes(unit) ? bytes(value) : count(value) + " " + unit
+    /// `done` of `total` (nil: unknown) `unit`: `4.50 MB/12.0 MB` for bytes (a unit named bytes
+    /// or B), `1.20k/? proofs` otherwise.
+    static func progress(done: UInt64, total: UInt64?, unit: String) -> String {
+        if isBytes(unit) { return bytes(Double(done)) + "/" + (total.map { bytes(Double($0)) } ?? "?") }
+        return count(Double(done)) + "/" + (total.map { count(Double($0)) } ?? "?") + " " + unit
     }
 
     /// A rate of `unit` per second: `4.50 MB/s`, `12.3k/s`.

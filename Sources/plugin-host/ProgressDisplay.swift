@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// A live progress line on stderr: done/total, failures, busy workers, rate, ETA, in human units
-/// (`4.50 MB/12.0 MB (1.20 MB/s), 1.2k/3k tasks done, ...`). It goes through the ``Console``, so a
+/// (`4.50 MB/12.0 MB (1.20 MB/s), 1.20k/3.00k tasks done, ...`). It goes through the ``Console``, so a
 /// message clears it first.
 final class ProgressDisplay: Sendable {
     private let run: PluginRun
@@ -47,9 +47,8 @@ final class ProgressDisplay: Sendable {
         var line = ""
         for (_, units) in p.units {
             let unitRate = p.elapsed > 0 ? Double(units.done) / p.elapsed : 0
-            let done = HumanUnits.amount(Double(units.done), unit: units.unit)
-            let whole = units.total > 0 ? HumanUnits.amount(Double(units.total), unit: units.unit) : "?"
-            line += "\(done)/\(whole) (\(HumanUnits.rate(unitRate, unit: units.unit))), "
+            line += HumanUnits.progress(done: units.done, total: units.total > 0 ? units.total : nil, unit: units.unit)
+                + " (\(HumanUnits.rate(unitRate, unit: units.unit))), "
         }
         line += "\(HumanUnits.count(Double(ended)))/\(HumanUnits.count(Double(total)))\(p.inputExhausted ? "" : "+")"
             + " \(total == 1 ? "task" : "tasks") done"

@@ -18,6 +18,14 @@
  *  - Strings are NUL-terminated UTF-8, also borrowed.
  *  - Master-side callbacks of one plugin instance are never called concurrently (the host
  *    serialises them); worker-side callbacks run on the worker's main thread.
+ *  - Master-side callbacks run IN THE HOST PROCESS, under the host's one scheduler lock, for
+ *    every kind of the run: while one runs, no worker of any kind is served, no time limit or
+ *    heartbeat is acted on. They must not block (no FIFO, socket or terminal reads, no waiting
+ *    on another process, no long computation: do that in `perform`, on a worker). A call that
+ *    holds the host more than a second gets one warning per callback and task on stderr, e.g.
+ *    "plugin-host: warning: chaos: request_of_task has held the host for 1.0 s (task 3)"; the
+ *    run is not interrupted. A crash in a master callback ends the host (one line naming the
+ *    plugin and the callback).
  *
  * Growth follows CLAP (clap/plugin.h, clap/host.h, clap/ext/):
  *  - Every struct in this header is FROZEN for the whole of ABI major version 2: no field is ever
@@ -62,7 +70,13 @@ extern "C" {
 /** Name of the one symbol every plugin exports (type: ph_entry_fn). */
 #define PH_ENTRY_SYMBOL "plugin_host_entry"
 
-/** Worker policy: what the host does with a worker after a response, by default. */
+/**
+ * Worker policy: what the host does with a worker after a response, by default. The plugin's
+ * answer (`stay` or not) decides, unless the operator chose a policy (`--policy`, a job file's
+ * `--policy`): then one-shot binds (the worker ends after every task even when the plugin
+ * answers `stay`, and the host warns once), and persistent keeps a worker only when the plugin
+ * answers `stay` (the host cannot keep a worker the plugin ended).
+ */
 typedef enum ph_policy {
     /** Reboot after every job (Coq's ProofTask): the plugin usually answers `end`. */
     PH_POLICY_ONE_SHOT = 0,
