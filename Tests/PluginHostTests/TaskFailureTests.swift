@@ -31,9 +31,10 @@ struct TaskFailureTests {
         #expect(chaosReport.contains("lost 0"), "on_task_lost is not called: \(chaosReport)")
     }
 
-    @Test("one-shot: the Fresh worker stays Fresh and serves the next task")
+    @Test("the plugin's own one-shot default: the Fresh worker stays Fresh and serves the next task")
     func oneShotWorkerStaysFresh() async throws {
-        let test = try TestRun(chaos: ["taskfail", "echo:after"], policy: .oneShot, .test(jobs: 1))
+        // (Chaos defaults to one-shot; no --policy, so the plugin's answers decide.)
+        let test = try TestRun(chaos: ["taskfail", "echo:after"], .test(jobs: 1))
         let report = try await test.startAndFinish()
         let failed = try report.result(1)
         #expect(failed.outcome == .failed)
@@ -44,6 +45,16 @@ struct TaskFailureTests {
         #expect(after.pid == test.log.workersStarted.first?.pid)
         #expect(report.workersStarted == 1)
         #expect(report.exitStatus != 0, "a failed task fails the run as any failure does")
+    }
+
+    @Test("--policy one-shot binds after a task failure too: the next task gets a fresh worker")
+    func boundOneShotRetiresAfterTaskFailure() async throws {
+        let test = try TestRun(chaos: ["taskfail", "echo:after"], policy: .oneShot, .test(jobs: 1))
+        let report = try await test.startAndFinish()
+        #expect(try report.result(1).outcome == .failed)
+        #expect(test.log.retries.isEmpty)
+        #expect(report.workersStarted == 2)
+        #expect(test.log.workersEnded.first?.reason == "one-shot policy")
     }
 }
 
