@@ -7,8 +7,9 @@ import Glibc
 /// Finds task-kind plugins on disk.
 ///
 /// The search path is, in order: directories given explicitly (`--plugin-path`), the entries of
-/// `PLUGIN_HOST_PATH` (colon-separated), and the directory of the running executable (so a plain
-/// `swift build` finds the plugins it built beside `plugin-host`). Every library (`*.so`,
+/// `PLUGIN_HOST_PATH` (colon-separated), the directory of the running executable (so a plain
+/// `swift build` finds the plugins it built beside `plugin-host`), and `../lib/plugin-host` from
+/// there when it exists (where `make install` puts the plugins). Every library (`*.so`,
 /// `*.so.N`: see ``PluginFileName``) that exports the entry symbol is a plugin; the same plugin
 /// name further down the path is shadowed, which ``list(warning:)`` and ``load(_:warning:)`` report.
 ///
@@ -23,8 +24,8 @@ public struct PluginCatalog: Sendable {
     public let probeExecutable: String
 
     /// Creates a catalog over `extraDirectories`, then `PLUGIN_HOST_PATH`, then the executable's
-    /// directory; libraries are probed with `probeExecutable` (default: `plugin-worker` beside
-    /// this program).
+    /// directory, then the installed plugin directory beside it; libraries are probed with
+    /// `probeExecutable` (default: `plugin-worker` beside this program).
     public init(extraDirectories: [String] = [],
                 probeExecutable: String = PluginCatalog.executableDirectory + "/plugin-worker") {
         var directories = extraDirectories
@@ -32,6 +33,10 @@ public struct PluginCatalog: Sendable {
             directories += String(cString: variable).split(separator: ":").map(String.init)
         }
         directories.append(PluginCatalog.executableDirectory)
+        // An installed host (`make install`): PREFIX/bin/plugin-host, plugins in PREFIX/lib/plugin-host.
+        let installed = PluginCatalog.executableDirectory.split(separator: "/").dropLast()
+            .reduce("") { $0 + "/" + $1 } + "/lib/plugin-host"
+        if access(installed, F_OK) == 0 { directories.append(installed) }
         var seen = Set<String>()
         self.directories = directories.filter { seen.insert($0).inserted }
         self.probeExecutable = probeExecutable

@@ -25,7 +25,7 @@ struct DescribeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a plugin's usage.")
 
     @OptionGroup var search: SearchOptions
-    @Argument(help: "A plugin name or a path to a .so file.") var plugin: String
+    @Argument(help: "A plugin name or a path to a .so file.", completion: .pluginNames) var plugin: String
 
     func run() throws {
         let library: PluginLibrary

@@ -7,6 +7,7 @@ struct PluginHostCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugin-host",
         abstract: "Run task-kind plugins over a pool of crash-isolated worker processes.",
+        version: "plugin-host " + HostVersion.description,
         subcommands: [RunCommand.self, ListCommand.self, DescribeCommand.self, CheckCommand.self],
         defaultSubcommand: nil
     )

@@ -91,7 +91,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Path of the plugin-worker executable (default: beside plugin-host).")
     var worker: String?
 
-    @Argument(help: "The plugin: a name on the search path or a path to a .so.")
+    @Argument(help: "The plugin: a name on the search path or a path to a .so.", completion: .pluginNames)
     var plugin: String?
 
     @Argument(parsing: .captureForPassthrough,
