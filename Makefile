@@ -3,7 +3,7 @@ SWIFT ?= swift
 BIN := $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
-.PHONY: all deps test-deps build demo test bench clean
+.PHONY: all deps test-deps build demo test bench clean install install-files
 
 all: build
 
@@ -46,12 +46,46 @@ test: build test-deps
 	bash Tests/Integration/blob-cache-race.sh $(RELEASE_BIN)
 	bash Tests/Integration/remote-hosts.sh $(RELEASE_BIN)
 	bash Tests/Integration/slurm.sh $(RELEASE_BIN)
+	bash Tests/Integration/sdk-install.sh $(RELEASE_BIN)
 
 bench: deps test-deps
 	$(SWIFT) build -c release
 	bash Benchmarks/run.sh $(RELEASE_BIN)
 	bash Benchmarks/parmap/run.sh $(RELEASE_BIN)
 	bash Benchmarks/remote/run.sh $(RELEASE_BIN)
+
+# The SDK from the release build: plugin-host and plugin-worker in PREFIX/bin, the bundled plugins
+# in PREFIX/lib/plugin-host (the host searches ../lib/plugin-host from its own directory), the C
+# headers in PREFIX/include/plugin-host with a pkg-config file, the man page (argument-parser's
+# generate-manual) and bash, zsh and fish completions. Test fixtures are not installed.
+# `install-files` installs from an existing release build (RELEASE_BIN) without building.
+PREFIX ?= /usr/local
+DESTDIR ?=
+PLUGINS := libProofCheck.so libParMap.so
+install: deps
+	$(SWIFT) build -c release
+	$(SWIFT) package plugin generate-manual
+	$(MAKE) install-files
+install-files:
+	@set -e; root="$(DESTDIR)$(PREFIX)"; bin="$(RELEASE_BIN)"; \
+	version=$$("$$bin/plugin-host" --version | cut -d' ' -f2); \
+	install -d "$$root/bin" "$$root/lib/plugin-host" "$$root/include/plugin-host/ph/ext" "$$root/include/plugin-host/ph/util" \
+	    "$$root/lib/pkgconfig" "$$root/share/man/man1" "$$root/share/bash-completion/completions" \
+	    "$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d"; \
+	install -m 755 "$$bin/plugin-host" "$$bin/plugin-worker" "$$root/bin/"; \
+	for plugin in $(PLUGINS); do install -m 755 "$$bin/$$plugin" "$$root/lib/plugin-host/"; done; \
+	install -m 644 Sources/PluginABI/include/plugin_abi.h "$$root/include/plugin-host/"; \
+	install -m 644 Sources/PluginABI/include/ph/ext/*.h "$$root/include/plugin-host/ph/ext/"; \
+	install -m 644 Sources/PluginABI/include/ph/util/*.h "$$root/include/plugin-host/ph/util/"; \
+	printf '%s\n' '# No Libs: a plugin links nothing of the host, it is called through its descriptor.' \
+	    "prefix=$(PREFIX)" 'includedir=$${prefix}/include/plugin-host' '' 'Name: plugin-host' \
+	    'Description: C headers for PluginHost task-kind plugins (plugin_abi.h, ph/ext, ph/util)' \
+	    "Version: $$version" 'Cflags: -I$${includedir}' > "$$root/lib/pkgconfig/plugin-host.pc"; \
+	install -m 644 .build/plugins/GenerateManual/outputs/plugin-host/plugin-host.1 "$$root/share/man/man1/"; \
+	"$$bin/plugin-host" --generate-completion-script bash > "$$root/share/bash-completion/completions/plugin-host"; \
+	"$$bin/plugin-host" --generate-completion-script zsh > "$$root/share/zsh/site-functions/_plugin-host"; \
+	"$$bin/plugin-host" --generate-completion-script fish > "$$root/share/fish/vendor_completions.d/plugin-host.fish"; \
+	echo "installed plugin-host $$version in $$root"
 
 clean:
 	rm -rf .build Benchmarks/out

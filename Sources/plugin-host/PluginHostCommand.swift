@@ -32,7 +32,7 @@ struct PluginHostCommand: ParsableCommand {
 
 /// Options shared by the subcommands that look plugins up.
 struct SearchOptions: ParsableArguments {
-    @Option(name: .customLong("plugin-path"), help: "A directory to search for plugins (repeatable; searched before PLUGIN_HOST_PATH and the executable's directory).")
+    @Option(name: .customLong("plugin-path"), help: "A directory to search for plugins (repeatable; searched before PLUGIN_HOST_PATH, the executable's directory and ../lib/plugin-host from it).")
     var pluginPaths: [String] = []
 
     /// The catalog over these directories, after one warning line for each of them that is not a
