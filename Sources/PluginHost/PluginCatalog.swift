@@ -12,6 +12,8 @@ import Glibc
 /// there when it exists (where `make install` puts the plugins). Every library (`*.so`,
 /// `*.so.N`: see ``PluginFileName``) that exports the entry symbol is a plugin; the same plugin
 /// name further down the path is shadowed, which ``list(warning:)`` and ``load(_:warning:)`` report.
+/// The project's test fixtures, built beside the executable, are left out of ``list(warning:)``
+/// there unless that directory is given explicitly; they still load by name.
 ///
 /// Other libraries on the path are never loaded into this process: ``list()`` probes each one in
 /// a short-lived `plugin-worker --probe` process, and ``load(_:)`` loads in this process only the
@@ -22,6 +24,9 @@ public struct PluginCatalog: Sendable {
     public let directories: [String]
     /// The `plugin-worker` executable that probes libraries (`--probe`).
     public let probeExecutable: String
+    /// The executable's directory when it was not given explicitly: ``list()`` leaves the test
+    /// fixtures there out (see ``PluginLibrary/isTestFixture``).
+    private let fixtureHidingDirectory: String?
 
     /// Creates a catalog over `extraDirectories`, then `PLUGIN_HOST_PATH`, then the executable's
     /// directory, then the installed plugin directory beside it; libraries are probed with
@@ -32,6 +37,7 @@ public struct PluginCatalog: Sendable {
         if let variable = getenv("PLUGIN_HOST_PATH") {
             directories += String(cString: variable).split(separator: ":").map(String.init)
         }
+        fixtureHidingDirectory = directories.contains(PluginCatalog.executableDirectory) ? nil : PluginCatalog.executableDirectory
         directories.append(PluginCatalog.executableDirectory)
         // An installed host (`make install`): PREFIX/bin/plugin-host, plugins in PREFIX/lib/plugin-host.
         let installed = PluginCatalog.executableDirectory.split(separator: "/").dropLast()
@@ -71,6 +77,7 @@ public struct PluginCatalog: Sendable {
                 if let identity = FileIdentity.ofExistingRegularFile(file), !seen.insert(identity).inserted { continue }
                 switch PluginProbe.run(path: file, executable: probeExecutable) {
                 case .success(let info):
+                    if info.isTestFixture && directory == fixtureHidingDirectory { continue }
                     if let used = first[info.name] {
                         warning(.shadowed(name: info.name, used: used, shadowed: file))
                     } else {

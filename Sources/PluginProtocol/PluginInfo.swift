@@ -15,16 +15,19 @@ public struct PluginInfo: Sendable, Equatable {
     public var abiMinor: UInt32
     /// The default worker policy.
     public var defaultPolicy: WorkerPolicy
+    /// True for the project's test fixtures (see ``PluginLibrary/isTestFixture``).
+    public var isTestFixture: Bool
 
     /// Creates an info.
     public init(name: String, version: String, summary: String, abiMajor: UInt32, abiMinor: UInt32,
-                defaultPolicy: WorkerPolicy) {
+                defaultPolicy: WorkerPolicy, isTestFixture: Bool = false) {
         self.name = name
         self.version = version
         self.summary = summary
         self.abiMajor = abiMajor
         self.abiMinor = abiMinor
         self.defaultPolicy = defaultPolicy
+        self.isTestFixture = isTestFixture
     }
 
     /// The ABI version the plugin declared, as `major.minor`.
@@ -35,7 +38,7 @@ extension PluginLibrary {
     /// The descriptor's fields as a ``PluginInfo``.
     public var info: PluginInfo {
         PluginInfo(name: name, version: version, summary: summary, abiMajor: descriptor.abi_major,
-                   abiMinor: descriptor.abi_minor, defaultPolicy: defaultPolicy)
+                   abiMinor: descriptor.abi_minor, defaultPolicy: defaultPolicy, isTestFixture: isTestFixture)
     }
 }
 
@@ -57,7 +60,7 @@ public enum PluginProbeAnswer: Sendable, Equatable {
         switch self {
         case .plugin(let info):
             fields = [Self.magic, "plugin", info.name, info.version, info.summary, String(info.abiMajor),
-                      String(info.abiMinor), info.defaultPolicy.rawValue]
+                      String(info.abiMinor), info.defaultPolicy.rawValue, info.isTestFixture ? "fixture" : ""]
         case .failure(let error):
             fields = [Self.magic, "failure"] + error.fields
         }
@@ -72,10 +75,10 @@ public enum PluginProbeAnswer: Sendable, Equatable {
         guard fields.count >= 2, fields[0] == Self.magic else { return nil }
         switch fields[1] {
         case "plugin":
-            guard fields.count == 8, let major = UInt32(fields[5]), let minor = UInt32(fields[6]),
+            guard fields.count == 9, let major = UInt32(fields[5]), let minor = UInt32(fields[6]),
                   let policy = WorkerPolicy(rawValue: fields[7]) else { return nil }
             self = .plugin(PluginInfo(name: fields[2], version: fields[3], summary: fields[4], abiMajor: major,
-                                      abiMinor: minor, defaultPolicy: policy))
+                                      abiMinor: minor, defaultPolicy: policy, isTestFixture: fields[8] == "fixture"))
         case "failure":
             guard let error = PluginLoadError(fields: Array(fields[2...])) else { return nil }
             self = .failure(error)

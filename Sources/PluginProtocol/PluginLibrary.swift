@@ -29,6 +29,12 @@ public final class PluginLibrary: @unchecked Sendable {
     public let usage: String
     /// The default worker policy.
     public let defaultPolicy: WorkerPolicy
+    /// True for the project's test fixtures: they export ``testFixtureSymbol``.
+    public let isTestFixture: Bool
+
+    /// The symbol a test fixture exports so that `plugin-host list` leaves it out of a build's
+    /// own directory (not part of the ABI: plugins never define it).
+    public static let testFixtureSymbol = "plugin_host_test_fixture"
 
     /// Loads the plugin at `path` and checks its ABI version: a plugin of this host's major
     /// version is accepted whatever its minor version (the structs are frozen within a major
@@ -61,6 +67,7 @@ public final class PluginLibrary: @unchecked Sendable {
         self.summary = descriptor.description.map { String(cString: $0) } ?? ""
         self.usage = descriptor.usage.map { String(cString: $0) } ?? ""
         self.defaultPolicy = descriptor.default_policy == PH_POLICY_PERSISTENT ? .persistent : .oneShot
+        self.isTestFixture = dlsym(handle, PluginLibrary.testFixtureSymbol) != nil
     }
 
     /// Opens the library at `path` and calls its entry function: the `dlopen` handle, what the

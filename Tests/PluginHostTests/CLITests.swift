@@ -141,9 +141,9 @@ struct CLITests {
         #expect(result.errorLines.first?.hasPrefix("plugin-host: error: ") == true)
     }
 
-    @Test("list shows the chaos plugin")
+    @Test("list --plugin-path BUILD_DIR shows the chaos plugin (a test fixture, hidden without it)")
     func listShowsChaos() async throws {
-        let result = try await HostProcess.run(["list"])
+        let result = try await HostProcess.run(["list", "--plugin-path", TestPaths.binDirectory])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("NAME") == true)

@@ -1,5 +1,5 @@
-// `plugin-host --version` and the shell completion of plugin names (the scripts call the host
-// back with `---completion`), run as a separate process.
+// `plugin-host --version`, the shell completion of plugin names (the scripts call the host back
+// with `---completion`), and the test fixtures left out of a build's `list`, run as a process.
 import PluginHost
 import TestSupport
 import Testing
@@ -23,10 +23,25 @@ struct VersionAndCompletionTests {
                                                  "plugin-host", command, ""])
             let names = all.stdout.split(separator: "\n").map(String.init)
             #expect(all.status == 0)
-            #expect(names.contains("proofcheck") && names.contains("parmap") && names.contains("chaos"), "\(names)")
+            #expect(names.contains("proofcheck") && names.contains("parmap") && !names.contains("chaos"), "\(names)")
+            // A --plugin-path already typed is searched: the build directory, named, shows the fixtures.
+            let searched = try await HostProcess.run(["---completion", command, "--", "positional@0", "4", "0",
+                                                      "plugin-host", command, "--plugin-path", TestPaths.binDirectory, ""])
+            #expect(searched.stdout.split(separator: "\n").contains("chaos"), "\(searched.stdout)")
             let typed = try await HostProcess.run(["---completion", command, "--", "positional@0", "2", "3",
                                                    "plugin-host", command, "pro"])
             #expect(typed.stdout == "proofcheck\n")
         }
+    }
+
+    @Test("list leaves the test fixtures beside the executable out; they still run by name")
+    func fixturesHidden() async throws {
+        let result = try await HostProcess.run(["list"])
+        let names = result.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(result.status == 0)
+        #expect(names.contains("proofcheck") && names.contains("parmap"), "\(names)")
+        for fixture in ["chaos", "echo-swift", "future"] { #expect(!names.contains(fixture), "\(names)") }
+        let run = try await HostProcess.run(["run", "-j", "1", "chaos", "echo:a"])
+        #expect(run.status == 0, "\(run.stderr)")
     }
 }

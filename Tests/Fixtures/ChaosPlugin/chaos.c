@@ -1559,3 +1559,6 @@ CHAOS_EXPORT int32_t plugin_host_entry(uint32_t host_abi_major, uint32_t host_ab
     out->get_extension = NULL;
     return 0;
 }
+
+/* Marks this library as a test fixture: `plugin-host list` leaves it out of a build directory. */
+CHAOS_EXPORT const int plugin_host_test_fixture = 1;

@@ -25,6 +25,10 @@ public func pluginHostEntry(_ major: UInt32, _ minor: UInt32, _ out: UnsafeMutab
     PluginExport.fill(out, hostMajor: major, hostMinor: minor, kind: EchoKind.self)
 }
 
+/// Marks this library as a test fixture: `plugin-host list` leaves it out of a build directory.
+@_cdecl("plugin_host_test_fixture")
+public func pluginHostTestFixture() {}
+
 /// One text to echo.
 struct EchoTask: BinaryCodable, Hashable {
     /// The task's position in the run, starting at 0.

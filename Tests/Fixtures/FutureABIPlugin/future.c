@@ -79,3 +79,6 @@ int32_t plugin_host_entry(uint32_t host_major, uint32_t host_minor, ph_plugin_de
     out->perform = perform;
     return 0;
 }
+
+/* Marks this library as a test fixture: `plugin-host list` leaves it out of a build directory. */
+const int plugin_host_test_fixture = 1;
