@@ -68,6 +68,13 @@ public struct PluginCatalog: Sendable {
     /// the reason. Each library is loaded in a probe process of its own, never in this one; a
     /// file seen before under another name (`libNAME.so` linking to `libNAME.so.1`) is skipped.
     public func list(warning: (Warning) -> Void = { _ in }) -> (plugins: [Entry], problems: [PluginLoadError]) {
+        list(includingTestFixtures: false, warning: warning)
+    }
+
+    /// ``list(warning:)``, with the test fixtures beside the executable when
+    /// `includingTestFixtures` (they load by name, so a "did you mean" may name them).
+    private func list(includingTestFixtures: Bool,
+                      warning: (Warning) -> Void) -> (plugins: [Entry], problems: [PluginLoadError]) {
         var plugins: [Entry] = []
         var problems: [PluginLoadError] = []
         var first: [String: String] = [:]
@@ -77,7 +84,7 @@ public struct PluginCatalog: Sendable {
                 if let identity = FileIdentity.ofExistingRegularFile(file), !seen.insert(identity).inserted { continue }
                 switch PluginProbe.run(path: file, executable: probeExecutable) {
                 case .success(let info):
-                    if info.isTestFixture && directory == fixtureHidingDirectory { continue }
+                    if info.isTestFixture && directory == fixtureHidingDirectory && !includingTestFixtures { continue }
                     if let used = first[info.name] {
                         warning(.shadowed(name: info.name, used: used, shadowed: file))
                     } else {
@@ -136,7 +143,7 @@ public struct PluginCatalog: Sendable {
         }
         // A file named like the plugin that failed to load says more than "not found".
         if let problem { throw .plugin(problem) }
-        let names = list().plugins.map(\.info.name)
+        let names = list(includingTestFixtures: true) { _ in }.plugins.map(\.info.name)
         throw .pluginNotFound(name: nameOrPath, searched: directories,
                               suggestion: PluginNameSuggestion.closest(to: nameOrPath, among: names))
     }

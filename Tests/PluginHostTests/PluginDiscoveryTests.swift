@@ -73,7 +73,7 @@ struct PluginDiscoveryTests {
         let listed = try await HostProcess.run(["list", "--plugin-path", missing])
         #expect(listed.status == 0, "stderr: \(listed.stderr)")
         #expect(listed.errorLines == ["plugin-host: warning: --plugin-path \(missing): no such directory"], "stderr: \(listed.stderr)")
-        #expect(listed.stdout.contains("\nchaos "), "stdout: \(listed.stdout)")
+        #expect(listed.stdout.contains("\nproofcheck "), "stdout: \(listed.stdout)")
         let run = try await HostProcess.run(["run", "-j", "1", "--plugin-path", missing, "chaos", "echo:x"])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(run.errorLines.filter { $0.contains("warning") } == ["plugin-host: warning: --plugin-path \(missing): no such directory"],
