@@ -111,45 +111,15 @@ struct ForkServerTests {
     func pluginWithThreads() async throws {
         // Its constructor starts a thread only in a fork server, so this test process stays as it was.
         let directory = TemporaryDirectory()
-        let library = try DamagedLibraries.compile("""
+        let library = try Self.plugin(named: "threaded", extra: """
             #include <pthread.h>
-            #include <stdio.h>
-            #include <string.h>
-            #include <unistd.h>
-            #include "\(MetamathData.packageRoot)/Sources/PluginABI/include/plugin_abi.h"
+            \(Self.inForkServer)
             static void *idle(void *unused) { (void)unused; for (;;) pause(); return NULL; }
             __attribute__((constructor)) static void start(void) {
-                char line[4096] = {0};
-                FILE *f = fopen("/proc/self/cmdline", "r");
-                size_t n = f ? fread(line, 1, sizeof line - 1, f) : 0;
-                if (f) fclose(f);
-                for (size_t i = 0; i < n; i++) if (line[i] == 0) line[i] = ' ';
                 pthread_t thread;
-                if (strstr(line, "--fork-server") != NULL) pthread_create(&thread, NULL, idle, NULL);
+                if (in_fork_server()) pthread_create(&thread, NULL, idle, NULL);
             }
-            static void *open_master(const ph_master_host *host, const ph_open_params *params, const ph_error_sink *errors) {
-                (void)errors;
-                for (int i = 1; i < params->argc; i++) host->push_task(host, params->argv[i], strlen(params->argv[i]), 0, 0);
-                return (void *)host;
-            }
-            static ph_request_result request_of_task(void *m, const ph_worker_status *s, ph_bytes task, const ph_request_sink *out) {
-                (void)m; (void)s; out->set_request(out, task.data, task.len); return PH_REQUEST_READY;
-            }
-            static void use_response(void *m, const ph_worker_status *s, ph_bytes t, ph_bytes r, const ph_response_sink *out) {
-                (void)m; (void)s; (void)t; (void)r; out->resolve(out, PH_OUTCOME_DONE, NULL);
-            }
-            static int perform(void *w, ph_bytes request, const ph_perform_context *ctx) {
-                (void)w; ctx->respond(ctx, request.data, request.len); return 0;
-            }
-            int32_t plugin_host_entry(uint32_t major, uint32_t minor, ph_plugin_descriptor *d) {
-                (void)minor;
-                *d = (ph_plugin_descriptor){ .abi_major = PH_ABI_VERSION_MAJOR, .abi_minor = PH_ABI_VERSION_MINOR,
-                    .name = "threaded", .version = "1.0", .description = "d", .usage = "u",
-                    .default_policy = PH_POLICY_ONE_SHOT, .master_open = open_master,
-                    .request_of_task = request_of_task, .use_response = use_response, .perform = perform };
-                return major == PH_ABI_VERSION_MAJOR ? 0 : 1;
-            }
-            """, named: "libthreaded.so", in: directory)
+            """, in: directory)
         let test = TestRun(.test(jobs: 1, forkServer: true))
         try test.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
         let report = try await test.startAndFinish()
@@ -161,6 +131,19 @@ struct ForkServerTests {
         try plain.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
         #expect(try await plain.startAndFinish().counts.done == 1)
     }
+
+    /// C: `in_fork_server()` is 1 in a `plugin-worker --fork-server` process (so a test plugin's
+    /// constructor can misbehave there only, and leave the test process and the master alone).
+    static let inForkServer = """
+        static int in_fork_server(void) {
+            char line[4096] = {0};
+            FILE *f = fopen("/proc/self/cmdline", "r");
+            size_t n = f ? fread(line, 1, sizeof line - 1, f) : 0;
+            if (f) fclose(f);
+            for (size_t i = 0; i < n; i++) if (line[i] == 0) line[i] = ' ';
+            return strstr(line, "--fork-server") != NULL;
+        }
+        """
 
     /// A minimal complete C plugin (echo), with `extra` C code and `worker` callbacks added to its
     /// descriptor, built in `directory`.
@@ -251,13 +234,9 @@ struct ForkServerTests {
         let directory = TemporaryDirectory()
         // Its constructor blocks only in a fork server.
         let library = try Self.plugin(named: "stuck", extra: """
+            \(Self.inForkServer)
             __attribute__((constructor)) static void block(void) {
-                char line[4096] = {0};
-                FILE *f = fopen("/proc/self/cmdline", "r");
-                size_t n = f ? fread(line, 1, sizeof line - 1, f) : 0;
-                if (f) fclose(f);
-                for (size_t i = 0; i < n; i++) if (line[i] == 0) line[i] = ' ';
-                if (strstr(line, "--fork-server") != NULL) for (;;) pause();
+                if (in_fork_server()) for (;;) pause();
             }
             """, in: directory)
         var configuration = HostConfiguration.test(jobs: 1, forkServer: true)
