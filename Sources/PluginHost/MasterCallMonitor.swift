@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,27 +8,45 @@ import Glibc
 ///
 /// Master callbacks run in the host process under the scheduler's lock: while one blocks, no
 /// worker is served and the ``Watchdog`` cannot act (its actions need that lock). So this
-/// monitor keeps its own small lock: ``MasterPlugin`` notes each call's start (plugin, callback,
-/// task) before it and clears it after, and a thread of its own wakes a few times a second to
-/// compare (and the call's end checks too, so a call that lasted the threshold is reported even
-/// when that thread did not get to run). A call that lasts longer than `threshold` gets one
-/// warning per callback and task,
-/// e.g. `plugin-host: warning: chaos: request_of_task has held the host for 1.0 s (task 3)`.
+/// monitor needs no lock on the call path: since master calls are serialised by the scheduler's
+/// lock, ``MasterPlugin`` publishes each call (plugin, callback, task, start) in a few atomics
+/// before it and clears it after, and a thread of its own wakes a few times a second to compare
+/// (the call's end checks too, so a call that lasted the threshold is reported even when that
+/// thread did not get to run). A call that lasts longer than the threshold gets one warning per
+/// callback and task, e.g. `plugin-host: warning: chaos: request_of_task has held the host for
+/// 1.0 s (task 3)`.
 final class MasterCallMonitor: @unchecked Sendable {
-    /// The call in progress.
+    /// A call, as a warning names it.
     struct Call {
         let plugin: String
-        let callback: StaticString
+        let callback: String
         let task: UInt64?
         let start: UInt64
+    }
+
+    /// The published call a nested call replaces, for ``leave(restoring:)``. Plain values.
+    struct Saved {
+        fileprivate let start: UInt64
+        fileprivate let plugin: UInt
+        fileprivate let callback: UInt
+        fileprivate let task: UInt64
     }
 
     /// How long a call may last before it is reported (nanoseconds).
     let threshold: UInt64
     /// How often the thread looks while no call is close to the threshold (nanoseconds).
     private let pollInterval: UInt64
+    // The call in progress, written only by the thread making it (master calls are serialised),
+    // read by the monitor thread: its start (0: none), the addresses of its plugin's and its
+    // callback's C strings (both live as long as the run), its task (UInt64.max: none), and a
+    // counter bumped at every change so that the reader can tell a consistent snapshot.
+    private let start = Atomic<UInt64>(0)
+    private let plugin = Atomic<UInt>(0)
+    private let callback = Atomic<UInt>(0)
+    private let task = Atomic<UInt64>(.max)
+    private let changes = Atomic<UInt64>(0)
+    /// Guards the fields below (the rare paths only: reporting, the thread's sleep).
     private let lock = ConditionLock()
-    private var current: Call?
     private var warned = Set<String>()
     private var stopped = false
     private var report: (@Sendable (String) -> Void)?
@@ -36,34 +56,59 @@ final class MasterCallMonitor: @unchecked Sendable {
         pollInterval = nanoseconds(fromSeconds: pollSeconds)
     }
 
-    /// Notes that `callback` of `plugin` starts now; returns the call it interrupts (nil
-    /// normally), for ``leave(restoring:)``.
+    /// Notes that `callback` of the plugin named by the C string `plugin` (which must outlive the
+    /// run) starts now; returns what it replaces, for ``leave(restoring:)``.
     @inline(__always)
-    func enter(plugin: String, callback: StaticString, task: UInt64?) -> Call? {
-        let call = Call(plugin: plugin, callback: callback, task: task, start: monotonicNanoseconds())
-        lock.lock()
-        defer { lock.unlock() }
-        let previous = current
-        current = call
-        return previous
+    func enter(plugin name: UnsafePointer<CChar>, callback name2: StaticString, task id: UInt64?) -> Saved {
+        let saved = Saved(start: start.load(ordering: .relaxed), plugin: plugin.load(ordering: .relaxed),
+                          callback: callback.load(ordering: .relaxed), task: task.load(ordering: .relaxed))
+        publish(start: monotonicNanoseconds(), plugin: UInt(bitPattern: name),
+                callback: UInt(bitPattern: name2.utf8Start), task: id ?? .max)
+        return saved
     }
 
-    /// Notes that the call ended (warns now if it lasted the threshold and was not reported).
+    /// Notes that the call ended (warns now if it lasted the threshold and was not reported),
+    /// and puts back the call it had replaced.
     @inline(__always)
-    func leave(restoring previous: Call?) {
+    func leave(restoring saved: Saved) {
+        let began = start.load(ordering: .relaxed)
         let now = monotonicNanoseconds()
-        lock.lock()
-        let late = current.flatMap { call in now &- call.start >= threshold ? unreportedWarning(call, now: now) : nil }
-        current = previous
-        let report = report
-        lock.unlock()
-        if let late { report?(late) }
+        if now &- began >= threshold, let call = snapshot() {
+            warnOnce(call, now: now)
+        }
+        publish(start: saved.start, plugin: saved.plugin, callback: saved.callback, task: saved.task)
     }
 
-    /// Starts the monitoring thread; `report` receives each warning line (from that thread).
+    private func publish(start newStart: UInt64, plugin newPlugin: UInt, callback newCallback: UInt, task newTask: UInt64) {
+        changes.add(1, ordering: .sequentiallyConsistent)
+        plugin.store(newPlugin, ordering: .sequentiallyConsistent)
+        callback.store(newCallback, ordering: .sequentiallyConsistent)
+        task.store(newTask, ordering: .sequentiallyConsistent)
+        start.store(newStart, ordering: .sequentiallyConsistent)
+        changes.add(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// The call in progress, read consistently (nil when there is none).
+    private func snapshot() -> Call? {
+        while true {
+            let before = changes.load(ordering: .sequentiallyConsistent)
+            let began = start.load(ordering: .sequentiallyConsistent)
+            let pluginAddress = plugin.load(ordering: .sequentiallyConsistent)
+            let callbackAddress = callback.load(ordering: .sequentiallyConsistent)
+            let id = task.load(ordering: .sequentiallyConsistent)
+            // Odd while a change is being published; changed if one happened meanwhile.
+            guard before % 2 == 0, changes.load(ordering: .sequentiallyConsistent) == before else { continue }
+            guard began != 0, let pluginName = UnsafePointer<CChar>(bitPattern: pluginAddress),
+                  let callbackName = UnsafePointer<CChar>(bitPattern: callbackAddress) else { return nil }
+            return Call(plugin: String(cString: pluginName), callback: String(cString: callbackName),
+                        task: id == .max ? nil : id, start: began)
+        }
+    }
+
+    /// Starts the monitoring thread; `report` receives each warning line.
     func start(report: @escaping @Sendable (String) -> Void) {
         lock.withLock { self.report = report }
-        startThread { [self] in run(report) }
+        startThread { [self] in run() }
     }
 
     /// Stops the thread (a call in progress is no longer watched).
@@ -74,34 +119,33 @@ final class MasterCallMonitor: @unchecked Sendable {
         }
     }
 
-    private func run(_ report: @Sendable (String) -> Void) {
-        while let line = nextWarning() { report(line) }
-    }
-
-    /// Waits until a call passes the threshold unreported; nil once stopped.
-    private func nextWarning() -> String? {
-        lock.withLock {
-            while !stopped {
-                let now = monotonicNanoseconds()
-                var wake = now &+ pollInterval
-                if let call = current {
-                    if now &- call.start >= threshold {
-                        if let line = unreportedWarning(call, now: now) { return line }
-                    } else {
-                        wake = min(wake, call.start &+ threshold)
-                    }
+    private func run() {
+        while true {
+            let now = monotonicNanoseconds()
+            var wake = now &+ pollInterval
+            if let call = snapshot() {
+                if now &- call.start >= threshold {
+                    warnOnce(call, now: now)
+                } else {
+                    wake = min(wake, call.start &+ threshold)
                 }
-                lock.wait(untilNanoseconds: wake)
             }
-            return nil
+            let done: Bool = lock.withLock {
+                if !stopped { lock.wait(untilNanoseconds: wake) }
+                return stopped
+            }
+            if done { return }
         }
     }
 
-    /// The warning for `call` unless one was given for its callback and task (lock held).
-    private func unreportedWarning(_ call: Call, now: UInt64) -> String? {
-        guard report != nil, !stopped,
-              warned.insert("\(call.plugin) \(call.callback) \(call.task.map(String.init) ?? "")").inserted else { return nil }
-        return Self.warning(call, held: now &- call.start)
+    /// Reports `call` unless it was reported for its callback and task already.
+    private func warnOnce(_ call: Call, now: UInt64) {
+        let line: String? = lock.withLock {
+            guard report != nil, !stopped,
+                  warned.insert("\(call.plugin) \(call.callback) \(call.task.map(String.init) ?? "")").inserted else { return nil }
+            return Self.warning(call, held: now &- call.start)
+        }
+        if let line, let report = lock.withLock({ report }) { report(line) }
     }
 
     /// The warning line for `call`, held for `held` nanoseconds.

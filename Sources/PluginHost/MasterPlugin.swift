@@ -257,7 +257,7 @@ final class MasterPlugin: @unchecked Sendable {
         let saved = csupport_crash_scope_enter(crashName, UnsafeRawPointer(callback.utf8Start).assumingMemoryBound(to: CChar.self))
         defer { csupport_crash_scope_leave(saved) }
         guard let callMonitor else { return body() }
-        let interrupted = callMonitor.enter(plugin: library.name, callback: callback, task: task)
+        let interrupted = callMonitor.enter(plugin: crashName, callback: callback, task: task)
         defer { callMonitor.leave(restoring: interrupted) }
         return body()
     }

@@ -143,6 +143,9 @@ final class Scheduler: @unchecked Sendable {
         let outbox: Outbox = lock.withLock {
             precondition(!started, "a run starts once")
             started = true
+            // Before the first dispatch: a slot thread may be inside a master callback before
+            // this method returns.
+            callMonitor.start(report: stderrHandler)
             transport.runStarted()
             if configuration.pinsSlotsToCores {
                 cores = CoreAssignment(slots: slots.count, allowedCores: SystemInfo.allowedCores)
@@ -160,7 +163,6 @@ final class Scheduler: @unchecked Sendable {
             return outbox
         }
         watchdog.start(scheduler: self)
-        callMonitor.start(report: lock.withLock { stderrHandler })
         if configuration.maxWorkerRSSBytes != nil {
             watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.memoryCheckInterval),
                               .memoryCheck)
