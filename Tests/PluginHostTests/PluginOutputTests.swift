@@ -2,6 +2,7 @@
 // prefixed with the worker's name, even from a one-shot worker the host kills right after its
 // answer (issue 15: such prints were lost in a fully buffered stdout).
 import PluginHost
+import PluginProtocol
 import TestSupport
 import Testing
 
@@ -23,5 +24,21 @@ struct PluginOutputTests {
             }
             #expect(entry != nil)
         }
+    }
+
+    @Test("Swift's print in a PluginKit worker is shown too, one-shot and persistent",
+          arguments: [WorkerPolicy.oneShot, .persistent])
+    func swiftPrintIsNotLost(policy: WorkerPolicy) async throws {
+        let test = TestRun(.test(jobs: 1))
+        let library = try PluginLibrary(path: TestPaths.binDirectory + "/libEchoSwiftPlugin.so")
+        try test.run.addKind(library, arguments: ["print:from swift"], policy: policy)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 1)
+        let worker = try #require(test.log.workers(of: 1).first)
+        let entry = await test.log.waitForEntry("the printed line from \(worker) on stderr", timeout: 30) { entry in
+            if case .stderr(let line) = entry { return line == "[\(worker)] from swift" }
+            return false
+        }
+        #expect(entry != nil)
     }
 }

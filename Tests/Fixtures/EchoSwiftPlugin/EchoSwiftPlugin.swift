@@ -8,7 +8,8 @@
 // that setup as its competence, so later requests to it omit the setup (Coq's `par:`). The
 // payload "feedback" makes the worker stream two feedback messages before answering; the payload
 // "taskfail" makes it throw TaskFailure("task N failed as asked by <pid>"): the task fails and the
-// worker is kept.
+// worker is kept; a payload starting "print:" makes it `print` the rest (Swift's print, no flush)
+// before answering.
 //
 // With ECHO_SWIFT_FINISH_TRACE=DIR in its environment, a worker whose finish hook runs (the ABI's
 // worker_fini: the master ended it cleanly) writes DIR/<worker name> holding the number of
@@ -277,6 +278,9 @@ struct EchoWorker: TaskWorker {
             context.feedback("feedback 2 of 2 for task \(request.index)")
         }
         performed += 1
+        if request.text.hasPrefix("print:") {
+            print(request.text.dropFirst(6))  // As a plugin author would: the worker must not lose it.
+        }
         if request.text == "taskfail" {
             throw TaskFailure("task \(request.index) failed as asked by \(pid)")
         }
