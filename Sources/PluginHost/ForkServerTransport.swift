@@ -31,18 +31,13 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
     func spawn(_ launch: WorkerLaunch) throws(WorkerSpawnError) -> any WorkerLink {
         if launch.machine.isRemote { return try processes.spawn(launch) }
         let server = try server(for: launch.pluginPath)
-        var pipes: [[Int32]] = []
-        for _ in 0..<3 {
-            var pair: [Int32] = [-1, -1]
-            guard csupport_pipe_cloexec(&pair) == 0 else {
-                let error = errno
-                for fd in pipes.joined() { close(fd) }
-                throw WorkerSpawnError(message: "pipe: \(Errno(rawValue: error))")
-            }
-            pipes.append(pair)
+        let pipes: WorkerPipes
+        do throws(Errno) {
+            pipes = try WorkerPipes.make()
+        } catch {
+            throw WorkerSpawnError(message: "pipe: \(error)")
         }
-        // The worker's ends: it reads requests from the first pipe and writes the other two.
-        let childEnds = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        let childEnds = [pipes.childEnds.0, pipes.childEnds.1, pipes.childEnds.2]
         let cgroup = processes.cgroup?.makeWorkerGroup()
         let pid: pid_t
         do {
@@ -50,13 +45,13 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
                                   heartbeat: launch.heartbeatInterval, heartbeatMisses: launch.heartbeatMisses,
                                   descriptors: childEnds)
         } catch {
-            for fd in pipes.joined() { close(fd) }
+            pipes.closeAll()
             cgroup?.release()
             throw error
         }
-        for fd in childEnds { close(fd) }
+        pipes.closeChildEnds()
         cgroup?.add(pid)
-        let process = WorkerProcess.forked(pid: pid, input: pipes[0][1], output: pipes[1][0], errors: pipes[2][0],
+        let process = WorkerProcess.forked(pid: pid, input: pipes.input, output: pipes.output, errors: pipes.errors,
                                            cgroup: cgroup, reaper: { server.waitForExit($0) })
         return PipeWorkerLink(process: process, launch: launch)
     }

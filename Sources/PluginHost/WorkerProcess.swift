@@ -54,33 +54,19 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     private static func spawnProcess(executable: String, arguments: [String], cgroup: WorkerCgroup?) throws(Errno) -> WorkerProcess {
-        var toChild: [Int32] = [-1, -1]
-        var fromChild: [Int32] = [-1, -1]
-        var errorPipe: [Int32] = [-1, -1]
-        guard csupport_pipe_cloexec(&toChild) == 0 else { throw Errno(rawValue: errno) }
-        guard csupport_pipe_cloexec(&fromChild) == 0 else {
-            close(toChild[0]); close(toChild[1])
-            throw Errno(rawValue: errno)
-        }
-        guard csupport_pipe_cloexec(&errorPipe) == 0 else {
-            for fd in toChild + fromChild { close(fd) }
-            throw Errno(rawValue: errno)
-        }
+        let pipes = try WorkerPipes.make()
         let pid: pid_t
         do {
-            pid = try spawnChild(executable: executable, arguments: arguments,
-                                 descriptors: (toChild[0], fromChild[1], errorPipe[1]), cgroup: cgroup)
+            pid = try spawnChild(executable: executable, arguments: arguments, descriptors: pipes.childEnds, cgroup: cgroup)
         } catch {
-            for fd in toChild + fromChild + errorPipe { close(fd) }
+            pipes.closeAll()
             throw error
         }
-        close(toChild[0])
-        close(fromChild[1])
-        close(errorPipe[1])
+        pipes.closeChildEnds()
         cgroup?.add(pid)  // (A launcher, which does not join by itself, is moved here.)
-        return WorkerProcess(pid: pid, input: FileDescriptor(rawValue: toChild[1]),
-                             output: FileDescriptor(rawValue: fromChild[0]),
-                             errors: FileDescriptor(rawValue: errorPipe[0]), cgroup: cgroup)
+        return WorkerProcess(pid: pid, input: FileDescriptor(rawValue: pipes.input),
+                             output: FileDescriptor(rawValue: pipes.output),
+                             errors: FileDescriptor(rawValue: pipes.errors), cgroup: cgroup)
     }
 
     /// Spawns `executable` with `arguments` in its own process group, with `descriptors` as its
