@@ -73,7 +73,7 @@ final class MasterCallMonitor: @unchecked Sendable {
     func leave(restoring saved: Saved) {
         let began = start.load(ordering: .relaxed)
         let now = monotonicNanoseconds()
-        if now &- began >= threshold, let call = snapshot() {
+        if now - began >= threshold, let call = snapshot() {
             warnOnce(call, now: now)
         }
         publish(start: saved.start, plugin: saved.plugin, callback: saved.callback, task: saved.task)
@@ -121,10 +121,12 @@ final class MasterCallMonitor: @unchecked Sendable {
 
     private func run() {
         while true {
+            let call = snapshot()
+            // Read after the snapshot: a call published meanwhile must not look older than now.
             let now = monotonicNanoseconds()
             var wake = now &+ pollInterval
-            if let call = snapshot() {
-                if now &- call.start >= threshold {
+            if let call {
+                if now - call.start >= threshold {
                     warnOnce(call, now: now)
                 } else {
                     wake = min(wake, call.start &+ threshold)
@@ -140,6 +142,7 @@ final class MasterCallMonitor: @unchecked Sendable {
 
     /// Reports `call` unless it was reported for its callback and task already.
     private func warnOnce(_ call: Call, now: UInt64) {
+        guard now >= call.start else { return }  // (A call that began after `now` was read.)
         let line: String? = lock.withLock {
             guard report != nil, !stopped,
                   warned.insert("\(call.plugin) \(call.callback) \(call.task.map(String.init) ?? "")").inserted else { return nil }
