@@ -182,7 +182,7 @@ final class ForkServer: @unchecked Sendable {
                     if let sequence = UInt64(fields[1]) { forks[sequence] = .failure(WorkerSpawnError(message: fields[2])) }
                 case ("w", 4):
                     if let child = pid_t(fields[1]), let value = Int32(fields[3]) {
-                        ends[child] = fields[2] == "x" ? .exited(value) : fields[2] == "s" ? .signalled(value) : .unknown
+                        ends[child] = WorkerTermination(report: fields[2], value: value)
                     }
                 default:
                     break

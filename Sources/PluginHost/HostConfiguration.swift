@@ -29,6 +29,13 @@ public struct HostConfiguration: Sendable {
     /// `plugin-worker` anew: a fresh worker costs a `fork`, not an `exec`, a dynamic link, a
     /// runtime start and a `dlopen`. Workers on other machines are launched as before.
     public var usesForkServer = false
+    /// Starts the workers of each launched host through one worker agent per host
+    /// (`plugin-worker --agent`, started once by the launcher): one ssh session or Slurm step
+    /// per host for the whole run, every worker of the host over it, each fresh worker forked
+    /// there from a warm fork server, and a plugin the host lacks sent to it once. False: the
+    /// launcher runs once per worker. (A launcher template that names `{plugin}`,
+    /// `{plugin-file}` or `{worker}` always runs once per worker.)
+    public var usesAgents = true
     /// Seconds between SIGTERM and SIGKILL when a running task is cancelled.
     public var killGracePeriod: Double
     /// Path of the `plugin-worker` executable.

@@ -19,7 +19,7 @@ final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
     private let io = ConditionLock()
     private var writer: FrameWriter?
     /// The last lines the worker wrote to stderr.
-    private var tail: [String] = []
+    private var tail = StderrTail()
     private var stderrClosed = false
     /// Read by the slot thread only.
     private var reader: FrameReader
@@ -113,7 +113,7 @@ final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
             while !stderrClosed && monotonicNanoseconds() < deadline {
                 io.wait(untilNanoseconds: deadline)
             }
-            return tail
+            return tail.lines
         }
     }
 
@@ -125,11 +125,7 @@ final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
 
     /// Records one stderr line, keeping the last `limit` (the pump's thread).
     func appendStderr(_ line: String, limit: Int) {
-        if line.allSatisfy({ $0 == " " || $0 == "\t" }) { return }
-        io.withLock {
-            tail.append(line)
-            if tail.count > limit { tail.removeFirst(tail.count - limit) }
-        }
+        io.withLock { tail.append(line, limit: limit) }
     }
 
     /// The worker's stderr reached its end (the pump's thread).

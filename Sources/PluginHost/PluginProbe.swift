@@ -40,7 +40,7 @@ enum PluginProbe {
         switch termination {
         case .signalled(let signal): how = "loading it killed the process (\(signalName(signal)))"
         case .exited(let status): how = "loading it ended the process (exit status \(status))"
-        case .unknown: how = "the probe process ended in an unknown way"
+        case .unknown, .connectionLost: how = "the probe process ended in an unknown way"
         }
         return .failure(.probeFailed(path: path, reason: how + (lastError.isEmpty ? "" : "; it said: \(lastError)")))
     }

@@ -128,8 +128,9 @@ extension Scheduler {
         case nil:
             reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
             if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
-            if worker.machine.isRemote, termination == .exited(255) {
-                // ssh's own failure status: the connection, not the task, broke.
+            if worker.machine.isRemote, termination == .exited(255) || termination.isConnectionLost {
+                // ssh's own failure status, or the agent's connection lost: the link, not the
+                // task, broke.
                 reason = "\(worker.machine.label): " + reason
                 hostFailedLocked(worker.machine, message: reason, workerSpawnedAt: worker.spawnedAt)
             }

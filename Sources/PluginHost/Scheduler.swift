@@ -69,8 +69,7 @@ final class Scheduler: @unchecked Sendable {
     /// A scheduler for `configuration` whose workers `transport` starts (processes by default).
     init(configuration: HostConfiguration, transport: (any WorkerTransport)? = nil) {
         self.configuration = configuration
-        self.transport = transport ?? (configuration.usesForkServer ? ForkServerTransport(configuration: configuration)
-                                                                    : ProcessTransport(configuration: configuration))
+        self.transport = transport ?? Scheduler.makeTransport(configuration)
         self.slots = Array(repeating: nil, count: configuration.jobs)
         self.slotHasThread = Array(repeating: false, count: configuration.jobs)
         self.watchdog = Watchdog()
@@ -171,4 +170,15 @@ final class Scheduler: @unchecked Sendable {
     }
 
     // MARK: - Events
+}
+
+extension Scheduler {
+    /// The transport `configuration` asks for: this machine's workers spawned or forked from a
+    /// fork server; launched hosts' workers through one agent per host, or one launch each.
+    static func makeTransport(_ configuration: HostConfiguration) -> any WorkerTransport {
+        let direct: any WorkerTransport = configuration.usesForkServer ? ForkServerTransport(configuration: configuration)
+            : ProcessTransport(configuration: configuration)
+        guard configuration.usesAgents, configuration.launcher?.startsAgents == true else { return direct }
+        return AgentTransport(configuration: configuration, direct: direct)
+    }
 }

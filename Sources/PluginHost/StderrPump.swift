@@ -7,7 +7,7 @@ enum StderrPump {
     static func start(name: String, descriptor: FileDescriptor, link: PipeWorkerLink, tailLines: Int,
                       forward: @escaping @Sendable (String) -> Void) {
         startThread {
-            var pending: [UInt8] = []
+            var lines = StderrLineSplitter()
             var buffer = [UInt8](repeating: 0, count: 4096)
             func emit(_ bytes: ArraySlice<UInt8>) {
                 let line = String(decoding: bytes, as: UTF8.self)
@@ -17,17 +17,9 @@ enum StderrPump {
             while true {
                 let count = (try? buffer.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }) ?? 0
                 if count <= 0 { break }
-                pending.append(contentsOf: buffer[0..<count])
-                while let newline = pending.firstIndex(of: 10) {
-                    emit(pending[..<newline])
-                    pending.removeSubrange(...newline)
-                }
-                if pending.count > 16_384 {
-                    emit(pending[...])
-                    pending.removeAll()
-                }
+                lines.feed(buffer[0..<count], emit: emit)
             }
-            if !pending.isEmpty { emit(pending[...]) }
+            lines.finish(emit: emit)
             try? descriptor.close()
             link.markStderrClosed()
         }

@@ -82,11 +82,36 @@ public struct WorkerLauncher: Sendable, Equatable {
     /// The launcher's whole command line for one worker (argv, program first), values quoted
     /// for the remote shell where ``shell`` says they reach one.
     public func command(host: String, pluginPath: String, workerName: String, workerOptions: [String]) -> [String] {
+        var namesPlugin = false
+        let argv = substituted(host: host, pluginPath: pluginPath, workerName: workerName, namesPlugin: &namesPlugin)
+        var appended = namesPlugin ? [] : ["--plugin", pluginPath]
+        appended += ["--name", workerName] + workerOptions
+        return argv + (shell == .remote ? appended.map(ShellQuoting.quote) : appended)
+    }
+
+    /// True when the template can start a host's worker agent: it names no plugin and no worker
+    /// (`{plugin}`, `{plugin-file}`, `{worker}`), which an agent serving every plugin and worker
+    /// of its host cannot stand for.
+    public var startsAgents: Bool {
+        !words.contains { $0.contains("{plugin}") || $0.contains("{plugin-file}") || $0.contains("{worker}") }
+    }
+
+    /// The launcher's command line that starts the worker agent of `host`: the template with
+    /// `{host}` replaced, then `--agent` and `agentOptions`.
+    public func agentCommand(host: String, agentOptions: [String]) -> [String] {
+        var namesPlugin = false
+        let argv = substituted(host: host, pluginPath: "", workerName: "", namesPlugin: &namesPlugin)
+        let appended = ["--agent"] + agentOptions
+        return argv + (shell == .remote ? appended.map(ShellQuoting.quote) : appended)
+    }
+
+    /// The template's words with their placeholders replaced (quoted where they reach a remote
+    /// shell), the program resolved; `namesPlugin` says whether a word named the plugin.
+    private func substituted(host: String, pluginPath: String, workerName: String, namesPlugin: inout Bool) -> [String] {
         let pluginFile = pluginPath.split(separator: "/").last.map(String.init) ?? pluginPath
         // With a remote shell, the words after the destination are the remote command.
         let destination = shell == .remote
             ? (words.firstIndex { $0.contains("{host}") } ?? WorkerLauncher.remoteShellWord(in: words) ?? 0) : words.count
-        var namesPlugin = false
         var argv: [String] = []
         for (index, word) in words.enumerated() {
             if word.contains("{plugin}") || word.contains("{plugin-file}") { namesPlugin = true }
@@ -96,9 +121,7 @@ public struct WorkerLauncher: Sendable, Equatable {
                                                     "{plugin-file}": value(pluginFile), "{worker}": value(workerName)]))
         }
         argv[0] = executable
-        var appended = namesPlugin ? [] : ["--plugin", pluginPath]
-        appended += ["--name", workerName] + workerOptions
-        return argv + (shell == .remote ? appended.map(ShellQuoting.quote) : appended)
+        return argv
     }
 
     /// `PATH` of this process.

@@ -1,4 +1,5 @@
 import CSupport
+import PluginProtocol
 import SystemPackage
 
 #if canImport(Glibc)
@@ -75,43 +76,13 @@ final class WorkerProcess: @unchecked Sendable {
     /// Returns its pid; the caller closes its copies of `descriptors`.
     static func spawnChild(executable: String, arguments: [String], descriptors: (Int32, Int32, Int32),
                            cgroup: WorkerCgroup?) throws(Errno) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, descriptors.0, 0)
-        posix_spawn_file_actions_adddup2(&actions, descriptors.1, 1)
-        posix_spawn_file_actions_adddup2(&actions, descriptors.2, 2)
-        // Nothing else of the master's leaks into the worker (files opened without O_CLOEXEC by
-        // libraries, for instance): a stray pipe end would hide another worker's EOF.
-        csupport_spawn_actions_closefrom(&actions, 3)
-        let argv = [executable] + arguments
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        var pid: pid_t = 0
-        // The Swift runtime's crash backtracer would make every worker crash slow and verbose.
-        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
         // plugin-worker joins its cgroup itself before it loads the plugin (see WorkerCgroup).
-        if let cgroup { environment.append(strdup("\(WorkerCgroup.environmentVariable)=\(cgroup.path)")) }
-        var entry = environ
-        while let variable = entry.pointee {
-            if strncmp(variable, "SWIFT_BACKTRACE=", 16) != 0 && strncmp(variable, "PLUGIN_HOST_CGROUP=", 19) != 0 {
-                environment.append(strdup(variable))
-            }
-            entry += 1
+        let adding = cgroup.map { ["\(WorkerCgroup.environmentVariable)=\($0.path)"] } ?? []
+        switch ChildProcess.spawn(executable: executable, arguments: arguments, descriptors: descriptors,
+                                  adding: adding, removing: [WorkerCgroup.environmentVariable]) {
+        case .success(let pid): return pid
+        case .failure(let error): throw Errno(rawValue: error.code)
         }
-        environment.append(nil)
-        defer { for pointer in environment { free(pointer) } }
-        var rc = csupport_spawn(&pid, executable, &actions, &cArguments, &environment)
-        // ETXTBSY is transient: the executable (e.g. a wrapper script written a moment ago) is
-        // still open for writing in a child another thread forked before it closed the file.
-        var attempts = 1
-        while rc == ETXTBSY && attempts < 20 {
-            usleep(5_000)
-            attempts += 1
-            rc = csupport_spawn(&pid, executable, &actions, &cArguments, &environment)
-        }
-        guard rc == 0 else { throw Errno(rawValue: rc) }
-        return pid
     }
 
     /// Sends `signal` to the worker's process group (the worker and any child it forked); a

@@ -148,7 +148,7 @@ struct WorkerSlot: Sendable {
                 continue
             case .blobRequest:
                 link.sendBlob(scheduler.blobs.content(digest: Array(frame.payload)))
-            case .hello, .request, .broadcast, .blobData, .blobEnd:
+            default:  // (hello, request, broadcast, blob data, and the agent connection's own types)
                 scheduler.lock.withLock {
                     scheduler.marshalErrorLocked(worker, message: "unexpected \(frame.type) frame from the worker")
                 }.deliver()

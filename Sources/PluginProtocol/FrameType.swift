@@ -27,4 +27,43 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     /// and the worker goes on; payload is the plugin's UTF-8 message. Unlike ``error`` this is no
     /// marshal error: the task fails, the worker is kept as it was. (Protocol version 3.)
     case taskFailure = 11
+
+    // The worker agent's connection (`plugin-worker --agent`): one per host, carrying every
+    // worker of that host. Its frames share this header; the id names the worker (the master's
+    // number for it; 0 for the agent itself). Text payloads are fields separated by NUL bytes
+    // (``AgentFields``). These types never appear between a master and a worker.
+
+    /// Agent → master, id 0, first: `AGENT-VERSION PROTOCOL-VERSION PID HOSTNAME`.
+    case agentHello = 0x40
+    /// Master → agent: start worker `id`: `NAME PLUGIN-PATH SHA256-HEX SIZE REPORT-MEMORY(0|1)`.
+    case agentSpawn = 0x41
+    /// Agent → master: worker `id` started: `PID`.
+    case agentSpawned = 0x42
+    /// Agent → master: worker `id` could not be started: a one-line reason.
+    case agentSpawnFailed = 0x43
+    /// Master → agent: bytes for worker `id`'s standard input (whole worker frames).
+    case agentInput = 0x44
+    /// Master → agent: close worker `id`'s standard input once its queued bytes are written.
+    case agentCloseInput = 0x45
+    /// Master → agent: send signal `NUMBER` to worker `id`'s process group (only before its end
+    /// was asked for and reported: its pid is not reused until then).
+    case agentSignal = 0x46
+    /// Agent → master: bytes worker `id` wrote to its standard output (the master decodes frames).
+    case agentOutput = 0x47
+    /// Agent → master: worker `id`'s standard output ended.
+    case agentOutputEnd = 0x48
+    /// Agent → master: bytes worker `id` wrote to its standard error.
+    case agentStderr = 0x49
+    /// Agent → master: worker `id`'s standard error ended.
+    case agentStderrEnd = 0x4A
+    /// Master → agent: the master is done with worker `id`: reap it once it ended and report.
+    case agentWait = 0x4B
+    /// Agent → master: worker `id` was reaped: `x STATUS` (exited), `s SIGNAL` (killed) or `u 0`.
+    case agentExit = 0x4C
+    /// Agent → master: worker `id`'s resident memory in bytes, sent before the output it read
+    /// at that moment (only for workers spawned with REPORT-MEMORY 1).
+    case agentMemory = 0x4D
+    /// Agent → master, id = a request number: send me the plugin file with this SHA-256 (hex);
+    /// the master answers with ``blobData`` frames and a ``blobEnd`` of the same id.
+    case agentPluginRequest = 0x4E
 }

@@ -44,6 +44,9 @@ public struct FrameWriter {
     /// True when no frame is queued.
     public var isEmpty: Bool { buffer.isEmpty }
 
+    /// The bytes queued and not yet written.
+    public var bufferedByteCount: Int { buffer.count }
+
     /// Queues one frame whose payload is a byte array; nothing is written before ``flush()``.
     public mutating func queue(type: FrameType, id: UInt64, payload: [UInt8]) {
         Frame.encodeHeader(type: type, id: id, payloadLength: payload.count, into: &buffer)

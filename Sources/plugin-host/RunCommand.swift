@@ -62,6 +62,9 @@ struct RunCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Put each worker in a cgroup of its own (where cgroup v2 is writable), so that whatever it starts, even in a new session, is killed with it.")
     var workerCgroups = true
 
+    @Flag(name: .customLong("no-agent"), help: "Run the launcher once per worker, instead of once per host for a worker agent that forks that host's workers and carries them all over one connection.")
+    var noAgent = false
+
     @Flag(name: .customLong("fork-server"), help: "Fork this machine's fresh workers from a warm plugin-worker that loaded the plugin once, instead of starting plugin-worker for each.")
     var forkServer = false
 
@@ -123,6 +126,7 @@ struct RunCommand: ParsableCommand {
         configuration.pinsSlotsToCores = pin
         configuration.usesWorkerCgroups = workerCgroups
         configuration.usesForkServer = forkServer
+        configuration.usesAgents = !noAgent
         configuration.printedLogLevel = logLevel.flatMap(LogLevel.init)?.rawValue ?? (verbose ? LogLevel.info.rawValue : LogLevel.warning.rawValue)
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
         do { try HostConfiguration.checkJobs(configuration.jobs) } catch { fail(error.description) }

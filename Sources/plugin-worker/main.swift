@@ -171,7 +171,7 @@ func handle(_ frame: ReceivedFrame, plugin: PluginLibrary, worker: UnsafeMutable
         frame.payload.withUnsafeBufferPointer { bytes in
             plugin.descriptor.on_broadcast?(worker, ph_bytes(data: bytes.baseAddress, len: bytes.count))
         }
-    case .hello, .response, .feedback, .error, .heartbeat, .blobRequest, .blobData, .blobEnd, .taskFailure:
+    default:
         // (Heartbeats never get here: the frame source absorbs them.)
         printError("plugin-worker: \(name): unexpected \(frame.type) frame from the master")
         exit(2)
@@ -183,5 +183,8 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "--probe" {
 }
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "--fork-server" {
     forkServerMain(Array(CommandLine.arguments.dropFirst(2)))
+}
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "--agent" {
+    agentMain(Array(CommandLine.arguments.dropFirst(2)))
 }
 workerMain()

@@ -106,7 +106,8 @@ struct WorkerPlacementTests {
             hosts: [WorkerHost(name: "alpha", slots: 1), WorkerHost(name: "beta", slots: 1)],
             launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", heartbeat: 0.3)
         // (Heartbeats every 0.3 s: at 0.05 s a machine at load 20 lost a live worker now and then.)
-        let test = try TestRun(chaos: ["--repeat", "20", "sleep:5"], configuration)
+        // (Long enough for the second host's worker to start: each host first starts its agent.)
+        let test = try TestRun(chaos: ["--repeat", "20", "sleep:50"], configuration)
         let report = try await test.startAndFinish()
         #expect(report.counts.done == 20)
         #expect(report.exitStatus == 0)
@@ -208,9 +209,12 @@ struct WorkerPlacementTests {
     func silentWorkerIsLost() async throws {
         let directory = TemporaryDirectory()
         let ssh = Self.fakeSSH(in: directory)
-        let configuration = try Self.configuration(
+        var configuration = try Self.configuration(
             hosts: [WorkerHost(name: "alpha", slots: 1)],
             launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", heartbeat: 0.1, backOff: 0.01)
+        // Each worker its own link: through an agent, a frozen worker behind a live agent is a
+        // hung worker (--timeout's case), and a frozen agent is AgentTests' case.
+        configuration.usesAgents = false
         let test = try TestRun(chaos: ["sleep:1000", "echo:after"], configuration)
         let log = test.log
         // Frozen, it neither sends heartbeats nor reads ours: to the master it looks like a cut link.
@@ -235,9 +239,10 @@ struct WorkerPlacementTests {
     func oneOutageCountsOnce() async throws {
         let directory = TemporaryDirectory()
         let ssh = Self.fakeSSH(in: directory)
-        let configuration = try Self.configuration(
+        var configuration = try Self.configuration(
             hosts: [WorkerHost(name: "alpha", slots: 3)],
             launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", heartbeat: 0.3, backOff: 0.05)
+        configuration.usesAgents = false  // (Each worker its own link; the agent's case is in AgentTests.)
         // (Heartbeats every 0.3 s: at 0.1 s a loaded machine could delay a live worker's by the
         // 0.3 s that declare it lost, before the reaction below froze it.)
         let test = try TestRun(chaos: ["sleep:1500", "sleep:1500", "sleep:1500"], configuration)

@@ -163,10 +163,10 @@ struct FrameDecoderTests {
         Frame.encodeHeader(type: .feedback, id: 9, payloadLength: 0, into: &good)
         var badMagic = good; badMagic[5] = 0xFF
         var badReserved = good; badReserved[7] = 1
-        var badType = good; badType[4] = 0x42
+        var badType = good; badType[4] = 0x7E
         var zeroType = good; zeroType[4] = 0
         for (bytes, expected) in [(badMagic, FrameError.badHeader), (badReserved, .badHeader),
-                                  (badType, .unknownType(0x42)), (zeroType, .unknownType(0))] {
+                                  (badType, .unknownType(0x7E)), (zeroType, .unknownType(0))] {
             var decoder = FrameDecoder()
             decoder.feed(bytes)
             #expect(throws: expected) { try decoder.next() }

@@ -207,13 +207,13 @@ struct ProofCheckTests {
     func everyWorkerExpires() async throws {
         let directory = TemporaryDirectory()
         // The worker starts and says hello, but its standard input is a pipe nothing is written
-        // to: no request reaches it, so every attempt runs past --timeout.
+        // to (one launch per worker: the launcher stands between master and worker): no request reaches it, so every attempt runs past --timeout.
         let deaf = directory.write("deaf-launcher", """
             #!/bin/sh
             sleep 10 | "$@"
             """)
         let result = try await HostProcess.run(["run", "-j", "2", "--timeout", "0.2", "--retries", "0",
-                                                "--launcher", "\(deaf) \(TestPaths.pluginWorker)",
+                                                "--no-agent", "--launcher", "\(deaf) \(TestPaths.pluginWorker)",
                                                 "proofcheck", MetamathData.example])
         #expect(result.status == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
         let text = try String(contentsOfFile: MetamathData.example, encoding: .utf8)
@@ -224,7 +224,7 @@ struct ProofCheckTests {
         }
         #expect(result.stdout.contains("8 proofs: 0 verified, 0 failed, 0 incomplete, 8 lost"), "stdout: \(result.stdout)")
         let json = try await HostProcess.run(["run", "-j", "2", "--timeout", "0.2", "--retries", "0",
-                                              "--launcher", "\(deaf) \(TestPaths.pluginWorker)",
+                                              "--no-agent", "--launcher", "\(deaf) \(TestPaths.pluginWorker)",
                                               "proofcheck", "--json", MetamathData.example])
         #expect(json.stdout.contains("\"verified\":0,\"failed\":0,\"incomplete\":0,\"lost\":8,\"not_checked\":0"), "\(json.stdout)")
     }
@@ -279,7 +279,7 @@ struct ProofCheckTests {
         let file = directory.write("broken.mm", text)
         let launcher = Self.lyingWorkerLauncher(in: directory, mode: mode)
         // One worker, one batch holding all 8 theorems; a2i's proof is wrong.
-        let result = try await HostProcess.run(["run", "-j", "1", "--launcher", "\(launcher) \(TestPaths.pluginWorker)",
+        let result = try await HostProcess.run(["run", "-j", "1", "--no-agent", "--launcher", "\(launcher) \(TestPaths.pluginWorker)",
                                                 "proofcheck", "--batches-per-worker", "1", file])
         #expect(result.status == 1, "stdout: \(result.stdout) stderr: \(result.stderr)")
         #expect(result.stderr.contains("in the master: the worker's answer d"), "a warning says why: \(result.stderr)")

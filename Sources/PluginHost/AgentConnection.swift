@@ -1,0 +1,345 @@
+import PluginProtocol
+import Synchronization
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The master's one connection to a host's worker agent (`plugin-worker --agent`, started by the
+/// launcher: one ssh session or Slurm step per host for the whole run), carrying every worker of
+/// that host as an ``AgentWorkerLink``.
+///
+/// A reader thread takes the agent's frames and hands each to the link it names; writes from any
+/// thread are whole frames under ``writeLock``; a heartbeat thread keeps the link alive both
+/// ways. When the connection ends (the agent or its host died, the link broke, the launcher
+/// failed), every link learns it at once and its worker is reported lost, naming the host.
+final class AgentConnection: @unchecked Sendable {
+    /// The host's name, as messages give it (`host NAME`).
+    let label: String
+    private let process: WorkerProcess
+    private let heartbeat: Double?
+    private let heartbeatMisses: Int
+    /// When the agent was last heard from (monotonic nanoseconds; the reader writes it).
+    private let lastHeard = Atomic<UInt64>(0)
+
+    private let writeLock = ConditionLock()
+    private var writer: FrameWriter  // (writeLock)
+
+    private let lock = ConditionLock()
+    // Guarded by `lock`:
+    private var links: [UInt64: AgentWorkerLink] = [:]
+    private var nextNumber: UInt64 = 1
+    private var ready = false
+    private var lostReason: String?
+    private var readerDone = false
+    private var tail = StderrTail()
+    private var stderrDone = false
+    /// Called with news from the agent, for the heartbeat bookkeeping of every worker.
+    private var activity: [UInt64: @Sendable () -> Void] = [:]
+    private var lastActivityBroadcast: UInt64 = 0
+    /// The plugin files the agent may ask for, by SHA-256 (hex).
+    private var pluginFiles: [String: String] = [:]
+
+    private init(label: String, process: WorkerProcess, heartbeat: Double?, heartbeatMisses: Int) {
+        self.label = label
+        self.process = process
+        self.heartbeat = heartbeat
+        self.heartbeatMisses = heartbeatMisses
+        lastHeard.store(monotonicNanoseconds(), ordering: .relaxed)
+        writer = FrameWriter(descriptor: Descriptor(process.input.rawValue))
+    }
+
+    /// Starts the agent of `machine` through its launcher and waits for its hello (at most
+    /// `timeout` seconds). Its stderr lines go to `stderrLine`, prefixed with the host.
+    static func start(machine: WorkerMachine, launcher: WorkerLauncher, heartbeat: Double?, heartbeatMisses: Int,
+                      timeout: Double, stderrLine: @escaping @Sendable (String) -> Void) throws(WorkerSpawnError) -> AgentConnection {
+        var options = ["--name", "agent@\(machine.name.isEmpty ? "launcher" : machine.name)"]
+        if let heartbeat { options += ["--heartbeat", String(heartbeat), "--heartbeat-misses", String(heartbeatMisses)] }
+        let argv = launcher.agentCommand(host: machine.name, agentOptions: options)
+        let process: WorkerProcess
+        do {
+            process = try WorkerProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst()))
+        } catch {
+            throw WorkerSpawnError(message: "\(machine.messagePrefix)\(argv[0]): \(error)")
+        }
+        let connection = AgentConnection(label: machine.label, process: process, heartbeat: heartbeat,
+                                         heartbeatMisses: heartbeatMisses)
+        let prefix = "[agent \(machine.name.isEmpty ? "launcher" : machine.name)] "
+        startThread { connection.pumpStderr { stderrLine(prefix + $0) } }
+        startThread { connection.readLoop() }
+        let deadline = monotonicNanoseconds() &+ nanoseconds(fromSeconds: timeout)
+        let problem: String? = connection.lock.withLock {
+            while !connection.ready && connection.lostReason == nil && monotonicNanoseconds() < deadline {
+                connection.lock.wait(untilNanoseconds: deadline)
+            }
+            if connection.ready { return nil }
+            return connection.lostReason ?? "its worker agent sent no hello within \(timeout) s"
+        }
+        if let problem {
+            connection.stop()
+            let stderr = connection.lock.withLock { connection.tail.lines }
+            let said = stderr.isEmpty || problem.contains(stderr.last!) ? "" : " (stderr: \(stderr.joined(separator: " | ")))"
+            // (The connection's own reasons already name the host.)
+            let prefix = problem.hasPrefix(machine.messagePrefix) ? "" : machine.messagePrefix
+            throw WorkerSpawnError(message: "\(prefix)\(problem)\(said)")
+        }
+        if let heartbeat { startThread { connection.beat(every: heartbeat) } }
+        return connection
+    }
+
+    /// True until the connection ended.
+    var isUsable: Bool { lock.withLock { lostReason == nil } }
+
+    /// Starts a worker for `launch` whose plugin file has SHA-256 `digest` (hex) and `size`;
+    /// `reportsMemory` asks for its resident memory with its output. Waits for the agent's
+    /// answer at most `timeout` seconds.
+    func spawn(_ launch: WorkerLaunch, digest: String, size: UInt64, reportsMemory: Bool,
+               timeout: Double) throws(WorkerSpawnError) -> AgentWorkerLink {
+        let link: AgentWorkerLink? = lock.withLock {
+            guard lostReason == nil else { return nil }
+            let number = nextNumber
+            nextNumber += 1
+            let link = AgentWorkerLink(number: number, connection: self, launch: launch)
+            links[number] = link
+            if let onActivity = launch.onActivity { activity[number] = onActivity }
+            pluginFiles[digest] = launch.pluginPath
+            return link
+        }
+        guard let link else { throw WorkerSpawnError(message: "\(label): \(lock.withLock { lostReason ?? "" })") }
+        send(.agentSpawn, id: link.number,
+             payload: AgentFields.encode([launch.name, launch.pluginPath, digest, String(size), reportsMemory ? "1" : "0"]))
+        switch link.awaitSpawn(until: monotonicNanoseconds() &+ nanoseconds(fromSeconds: timeout)) {
+        case .success:
+            return link
+        case .failure(let error):
+            forget(link)
+            throw WorkerSpawnError(message: "\(label): \(error.message)")
+        }
+    }
+
+    /// Sends one frame to the agent (whole, in order with other threads' frames). A failed
+    /// write is left to the reader, which sees the agent's end.
+    func send(_ type: FrameType, id: UInt64, payload: [UInt8]) {
+        writeLock.withLock {
+            writer.queue(type: type, id: id, payload: payload)
+            try? writer.flush()
+        }
+    }
+
+    /// Sends bytes for worker `number`'s standard input, in pieces the agent accepts.
+    func sendInput(_ number: UInt64, _ bytes: [UInt8]) {
+        writeLock.withLock {
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + AgentConnection.largestPiece)
+                writer.queue(type: .agentInput, id: number, payload: Array(bytes[offset..<end]))
+                offset = end
+                if writer.bufferedByteCount > AgentConnection.largestPiece { try? writer.flush() }
+            }
+            try? writer.flush()
+        }
+    }
+
+    /// The most bytes of a worker's input in one frame (the agent accepts up to 1 MiB).
+    static let largestPiece = 1 << 20
+
+    /// Drops a link the master is done with.
+    func forget(_ link: AgentWorkerLink) {
+        lock.withLock {
+            links[link.number] = nil
+            activity[link.number] = nil
+        }
+    }
+
+    /// Ends the connection: the agent sees end of file, kills its workers and exits; it is
+    /// killed if it has not within a second. Waits until the reader has finished.
+    func stop() {
+        lock.withLock {
+            if lostReason == nil { lostReason = "\(label): the run ended" }
+            lock.broadcast()
+        }
+        writeLock.withLock { process.closeInput() }
+        let deadline = monotonicNanoseconds() &+ 1_000_000_000
+        var killed = false
+        lock.withLock {
+            while !readerDone || !stderrDone {
+                if !killed && monotonicNanoseconds() >= deadline {
+                    process.send(signal: SIGKILL)
+                    killed = true
+                }
+                lock.wait(untilNanoseconds: killed ? monotonicNanoseconds() &+ 100_000_000 : deadline)
+            }
+        }
+        _ = process.waitForExit()
+        process.closeOutput()
+    }
+
+    // MARK: Threads
+
+    private func readLoop() {
+        var reader = FrameReader(descriptor: Descriptor(process.output.rawValue), maximumPayload: 1 << 21)
+        var reason: String
+        while true {
+            let frame: ReceivedFrame?
+            do {
+                frame = try reader.nextReceived()
+            } catch .malformed(let error) {
+                reason = "its worker agent sent bytes that are not a frame (\(error))"
+                break
+            } catch {
+                reason = "the connection to its worker agent broke (\(error))"
+                break
+            }
+            guard let frame else {
+                reason = "its worker agent ended"
+                break
+            }
+            noteActivity()
+            handle(frame)
+        }
+        // The agent is gone: its launcher may live on (a stuck ssh); it goes too.
+        process.send(signal: SIGKILL)
+        let stderr: [String] = lock.withLock {
+            let deadline = monotonicNanoseconds() &+ 200_000_000
+            while !stderrDone && monotonicNanoseconds() < deadline { lock.wait(untilNanoseconds: deadline) }
+            return tail.lines
+        }
+        if !stderr.isEmpty { reason += "; last stderr: " + stderr.joined(separator: " | ") }
+        let lost: [AgentWorkerLink] = lock.withLock {
+            if lostReason == nil { lostReason = "\(label): \(reason)" }
+            readerDone = true
+            lock.broadcast()
+            return Array(links.values)
+        }
+        let message = lock.withLock { lostReason! }
+        for link in lost { link.lost(message) }
+    }
+
+    private func handle(_ frame: ReceivedFrame) {
+        if frame.type == .agentHello {
+            let fields = AgentFields.decode(frame.payload)
+            lock.withLock {
+                if fields.count == 4, fields[0] == String(AgentFields.agentVersion), fields[1] == String(Hello.currentProtocolVersion) {
+                    ready = true
+                } else {
+                    lostReason = "its worker agent speaks another protocol (agent \(fields.first ?? "?"), "
+                        + "worker \(fields.count > 1 ? fields[1] : "?"); this host: agent \(AgentFields.agentVersion), "
+                        + "worker \(Hello.currentProtocolVersion)): install the same plugin-worker there"
+                    process.closeInput()
+                }
+                lock.broadcast()
+            }
+            return
+        }
+        if frame.type == .heartbeat { return }
+        if frame.type == .agentPluginRequest {
+            let digest = String(decoding: frame.payload, as: UTF8.self)
+            let path = lock.withLock { pluginFiles[digest] }
+            let request = frame.id
+            startThread { self.sendPlugin(path, request: request) }
+            return
+        }
+        guard let link = lock.withLock({ links[frame.id] }) else { return }  // (A worker already forgotten.)
+        switch frame.type {
+        case .agentSpawned: link.spawned(pid: pid_t(String(decoding: frame.payload, as: UTF8.self)) ?? 0)
+        case .agentSpawnFailed: link.spawnFailed(String(decoding: frame.payload, as: UTF8.self))
+        case .agentOutput: link.output(frame.payload)
+        case .agentOutputEnd: link.outputEnd()
+        case .agentStderr: link.stderr(frame.payload)
+        case .agentStderrEnd: link.stderrEnd()
+        case .agentMemory: link.memory(Int64(String(decoding: frame.payload, as: UTF8.self)) ?? -1)
+        case .agentExit:
+            let fields = AgentFields.decode(frame.payload)
+            link.exited(fields.count == 2 ? WorkerTermination(report: fields[0], value: Int32(fields[1]) ?? 0) : .unknown)
+        default:
+            break
+        }
+    }
+
+    /// News from the agent counts as news from each of its workers (their heartbeat deadlines),
+    /// told at most every 10 ms.
+    private func noteActivity() {
+        let now = monotonicNanoseconds()
+        lastHeard.store(now, ordering: .relaxed)
+        let callbacks: [@Sendable () -> Void] = lock.withLock {
+            guard now &- lastActivityBroadcast >= 10_000_000 else { return [] }
+            lastActivityBroadcast = now
+            return Array(activity.values)
+        }
+        for callback in callbacks { callback() }
+    }
+
+    /// Sends the plugin file at `path` for the agent's request `request` (on its own thread:
+    /// the reader must never wait on a write).
+    private func sendPlugin(_ path: String?, request: UInt64) {
+        guard let path else {
+            send(.blobEnd, id: request, payload: Array("the master has no plugin with that digest".utf8))
+            return
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            send(.blobEnd, id: request, payload: Array("cannot open \(path): \(SystemError.current)".utf8))
+            return
+        }
+        defer { Glibc.close(descriptor) }
+        let sent = FileChunks.read(descriptor) { chunk in
+            send(.blobData, id: request, payload: Array(chunk))
+            return isUsable
+        }
+        send(.blobEnd, id: request, payload: sent == nil ? Array("cannot read \(path)".utf8) : [])
+    }
+
+    private func pumpStderr(_ forward: (String) -> Void) {
+        var lines = StderrLineSplitter()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let descriptor = process.errors
+        func emit(_ bytes: ArraySlice<UInt8>) {
+            let line = String(decoding: bytes, as: UTF8.self)
+            lock.withLock { tail.append(line, limit: 5) }
+            forward(line)
+        }
+        while true {
+            let count = (try? buffer.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }) ?? 0
+            if count <= 0 { break }
+            lines.feed(buffer[0..<count], emit: emit)
+        }
+        lines.finish(emit: emit)
+        try? descriptor.close()
+        lock.withLock {
+            stderrDone = true
+            lock.broadcast()
+        }
+    }
+
+    /// Sends a heartbeat every `interval` seconds while the connection lives, unless a write is
+    /// under way (which says as much).
+    private func beat(every interval: Double) {
+        let step = nanoseconds(fromSeconds: interval)
+        while true {
+            let over: Bool = lock.withLock {
+                let deadline = monotonicNanoseconds() &+ step
+                while lostReason == nil && monotonicNanoseconds() < deadline { lock.wait(untilNanoseconds: deadline) }
+                return lostReason != nil
+            }
+            if over { return }
+            let silence = monotonicNanoseconds() &- lastHeard.load(ordering: .relaxed)
+            if silence > step &* UInt64(max(1, heartbeatMisses)) {
+                // A stopped agent or a cut link gives no end of file: the connection is given
+                // up, its launcher killed, and every worker of the host is lost with it.
+                lock.withLock {
+                    if lostReason == nil {
+                        lostReason = "\(label): no word from its worker agent for \(Double(silence / 1_000_000) / 1000) s "
+                            + "(host or link down)"
+                    }
+                }
+                process.send(signal: SIGKILL)
+                return
+            }
+            guard writeLock.tryLock() else { continue }
+            writer.queue(type: .heartbeat, id: 0, payload: [])
+            try? writer.flush()
+            writeLock.unlock()
+        }
+    }
+}

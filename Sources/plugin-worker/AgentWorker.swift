@@ -1,0 +1,111 @@
+import CSupport
+import PluginProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One worker the agent started for the master: the agent's ends of its three pipes, the bytes
+/// waiting to go to its standard input, and how it is reaped.
+final class AgentWorker {
+    /// How the agent learns the worker's end.
+    enum Parent {
+        /// Forked by this fork server, which reaps it when asked (`W PID`).
+        case forkServer(AgentForkServer)
+        /// Spawned by the agent itself: its pidfd, polled once the master asked for its end.
+        case agent(pidfd: Int32)
+    }
+
+    /// The master's number for the worker (the id of its frames on the connection).
+    let id: UInt64
+    let name: String
+    /// Its process id, once started (0 before).
+    var pid: pid_t = 0
+    var parent: Parent?
+    /// The write end of its standard input (-1 once closed).
+    var input: Int32
+    /// The read ends of its standard output and error (-1 once they ended).
+    var output: Int32
+    var errors: Int32
+    /// Bytes for its standard input not written yet (from `pendingStart` on).
+    private(set) var pending: [UInt8] = []
+    private var pendingStart = 0
+    /// The master asked for its input to be closed once `pending` is written.
+    var closeRequested = false
+    /// The master asked for its end (``FrameType/agentWait``).
+    var awaited = false
+    /// How it ended, once reaped; reported when the master asked.
+    var termination: (how: String, value: Int32)?
+    /// Whether its resident memory goes to the master with its output.
+    let reportsMemory: Bool
+    /// The child's ends of its pipes (stdin, stdout, stderr) until it is started.
+    var childEnds: [Int32] = []
+
+    init(id: UInt64, name: String, input: Int32, output: Int32, errors: Int32, reportsMemory: Bool) {
+        self.id = id
+        self.name = name
+        self.input = input
+        self.output = output
+        self.errors = errors
+        self.reportsMemory = reportsMemory
+    }
+
+    /// Hands over the child's ends of its pipes (the caller closes them).
+    func takeChildEnds() -> [Int32] {
+        defer { childEnds = [] }
+        return childEnds
+    }
+
+    /// True while bytes wait for its standard input.
+    var hasPendingInput: Bool { pendingStart < pending.count }
+
+    /// Queues `bytes` for its standard input and writes what the pipe takes now.
+    func send(_ bytes: ArraySlice<UInt8>) {
+        guard input >= 0 else { return }  // Closed: the worker is ending.
+        pending.append(contentsOf: bytes)
+        writePending()
+    }
+
+    /// Writes queued input without blocking; closes the input once all is written and a close
+    /// was asked for, or when the worker can no longer read it.
+    func writePending() {
+        while input >= 0 && hasPendingInput {
+            let written = pending.withUnsafeBytes { bytes in
+                Glibc.write(input, bytes.baseAddress! + pendingStart, pending.count - pendingStart)
+            }
+            if written > 0 {
+                pendingStart += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break
+            } else {
+                // The worker is gone (EPIPE): what it did not read is dropped, as a pipe would.
+                pending = []
+                pendingStart = 0
+                closeInput()
+                return
+            }
+        }
+        if !hasPendingInput {
+            pending.removeAll(keepingCapacity: pending.count < 1 << 20)
+            pendingStart = 0
+            if closeRequested { closeInput() }
+        }
+    }
+
+    /// Closes its standard input now.
+    func closeInput() {
+        if input >= 0 { close(input) }
+        input = -1
+    }
+
+    /// Signals its process group, unless it was reaped (its pid may be someone else's then).
+    func signal(_ number: Int32) {
+        guard pid > 0, termination == nil else { return }
+        kill(-pid, number)
+    }
+
+    /// True once nothing more will come from it and its end was reported: the agent forgets it.
+    var isFinished: Bool { output < 0 && errors < 0 && termination != nil && awaited }
+}
