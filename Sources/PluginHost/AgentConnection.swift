@@ -10,9 +10,8 @@ import Glibc
 /// launcher: one ssh session or Slurm step per host for the whole run), carrying every worker of
 /// that host as an ``AgentWorkerLink``.
 ///
-/// A reader thread takes the agent's frames and hands each to the link it names; writes from any
-/// thread are whole frames under ``writeLock``; a heartbeat thread keeps the link alive both
-/// ways. When the connection ends (the agent or its host died, the link broke, the launcher
+/// A reader thread takes the agent's frames and hands each to the link it names; frames to the
+/// agent go through an ``AgentFrameQueue``; a heartbeat thread keeps the link alive both ways. When the connection ends (the agent or its host died, the link broke, the launcher
 /// failed), every link learns it at once and its worker is reported lost, naming the host.
 final class AgentConnection: @unchecked Sendable {
     /// The host's name, as messages give it (`host NAME`).
@@ -23,8 +22,8 @@ final class AgentConnection: @unchecked Sendable {
     /// When the agent was last heard from (monotonic nanoseconds; the reader writes it).
     private let lastHeard = Atomic<UInt64>(0)
 
-    private let writeLock = ConditionLock()
-    private var writer: FrameWriter  // (writeLock)
+    /// What goes to the agent (its writer owns the launcher's standard input).
+    private let outgoing: AgentFrameQueue
 
     private let lock = ConditionLock()
     // Guarded by `lock`:
@@ -33,6 +32,8 @@ final class AgentConnection: @unchecked Sendable {
     private var ready = false
     private var lostReason: String?
     private var readerDone = false
+    /// Set before the launcher is reaped: from then on its pid may be someone else's.
+    private var reaped = false
     private var tail = StderrTail()
     private var stderrDone = false
     /// Called with news from the agent, for the heartbeat bookkeeping of every worker.
@@ -47,7 +48,8 @@ final class AgentConnection: @unchecked Sendable {
         self.heartbeat = heartbeat
         self.heartbeatMisses = heartbeatMisses
         lastHeard.store(monotonicNanoseconds(), ordering: .relaxed)
-        writer = FrameWriter(descriptor: Descriptor(process.input.rawValue))
+        outgoing = AgentFrameQueue(descriptor: process.input.rawValue)
+        outgoing.start()
     }
 
     /// Starts the agent of `machine` through its launcher and waits for its hello (at most
@@ -80,9 +82,7 @@ final class AgentConnection: @unchecked Sendable {
             connection.stop()
             let stderr = connection.lock.withLock { connection.tail.lines }
             let said = stderr.isEmpty || problem.contains(stderr.last!) ? "" : " (stderr: \(stderr.joined(separator: " | ")))"
-            // (The connection's own reasons already name the host.)
-            let prefix = problem.hasPrefix(machine.messagePrefix) ? "" : machine.messagePrefix
-            throw WorkerSpawnError(message: "\(prefix)\(problem)\(said)")
+            throw WorkerSpawnError(message: "\(machine.messagePrefix)\(problem)\(said)")
         }
         if let heartbeat { startThread { connection.beat(every: heartbeat) } }
         return connection
@@ -113,31 +113,28 @@ final class AgentConnection: @unchecked Sendable {
         case .success:
             return link
         case .failure(let error):
+            // Given up (too slow, or refused): the agent drops it, or ends it if it started.
+            send(.agentWait, id: link.number, payload: [])
             forget(link)
             throw WorkerSpawnError(message: "\(label): \(error.message)")
         }
     }
 
-    /// Sends one frame to the agent (whole, in order with other threads' frames). A failed
-    /// write is left to the reader, which sees the agent's end.
+    /// Sends one control frame to the agent, in order with other threads' frames; never blocks
+    /// (the scheduler sends signals under its lock). A failed write is left to the reader, which
+    /// sees the agent's end.
     func send(_ type: FrameType, id: UInt64, payload: [UInt8]) {
-        writeLock.withLock {
-            writer.queue(type: type, id: id, payload: payload)
-            try? writer.flush()
-        }
+        outgoing.enqueue(type, id: id, payload: payload)
     }
 
-    /// Sends bytes for worker `number`'s standard input, in pieces the agent accepts.
-    func sendInput(_ number: UInt64, _ bytes: [UInt8]) {
-        writeLock.withLock {
-            var offset = 0
-            while offset < bytes.count {
-                let end = min(bytes.count, offset + AgentConnection.largestPiece)
-                writer.queue(type: .agentInput, id: number, payload: Array(bytes[offset..<end]))
-                offset = end
-                if writer.bufferedByteCount > AgentConnection.largestPiece { try? writer.flush() }
-            }
-            try? writer.flush()
+    /// Sends bytes for worker `number`'s standard input, in pieces the agent accepts; waits
+    /// while the link is backed up.
+    func sendInput<Bytes: Collection>(_ number: UInt64, _ bytes: Bytes) where Bytes.Element == UInt8, Bytes.Index == Int {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let end = min(bytes.endIndex, offset + AgentConnection.largestPiece)
+            outgoing.enqueue(.agentInput, id: number, payload: bytes[offset..<end], waitingForRoom: true)
+            offset = end
         }
     }
 
@@ -152,27 +149,49 @@ final class AgentConnection: @unchecked Sendable {
         }
     }
 
-    /// Ends the connection: the agent sees end of file, kills its workers and exits; it is
-    /// killed if it has not within a second. Waits until the reader has finished.
+    /// Ends the connection: the agent sees end of file, kills its workers and exits; its
+    /// launcher is killed if the connection has not ended within a second. Waits at most two
+    /// seconds more for the reader (a launcher's descendant may hold its pipe open: the reader
+    /// is then left blocked, its descriptor never closed, so no number is reused under it).
     func stop() {
-        lock.withLock {
-            if lostReason == nil { lostReason = "\(label): the run ended" }
-            lock.broadcast()
-        }
-        writeLock.withLock { process.closeInput() }
+        markLost("the run ended")
+        outgoing.close()
         let deadline = monotonicNanoseconds() &+ 1_000_000_000
+        let giveUp = deadline &+ 2_000_000_000
         var killed = false
-        lock.withLock {
-            while !readerDone || !stderrDone {
+        let ended: Bool = lock.withLock {
+            while (!readerDone || !stderrDone) && monotonicNanoseconds() < giveUp {
                 if !killed && monotonicNanoseconds() >= deadline {
-                    process.send(signal: SIGKILL)
+                    process.send(signal: SIGKILL)  // (Under the lock: not reaped yet.)
                     killed = true
                 }
-                lock.wait(untilNanoseconds: killed ? monotonicNanoseconds() &+ 100_000_000 : deadline)
+                lock.wait(untilNanoseconds: killed ? giveUp : deadline)
             }
+            return readerDone
         }
+        if !killed { killLauncher() }  // (A launcher that outlives its agent.)
+        lock.withLock { reaped = true }
         _ = process.waitForExit()
-        process.closeOutput()
+        if ended { process.closeOutput() }
+    }
+
+    /// Kills the launcher's process group, unless it was reaped.
+    private func killLauncher() {
+        lock.withLock {
+            if !reaped { process.send(signal: SIGKILL) }
+        }
+    }
+
+    /// Records why the connection ended (the first reason stays) and tells every link, so no
+    /// slot waits on a worker of this host any longer.
+    private func markLost(_ reason: String) {
+        let lost: [AgentWorkerLink] = lock.withLock {
+            if lostReason == nil { lostReason = reason }
+            lock.broadcast()
+            return Array(links.values)
+        }
+        let message = lock.withLock { lostReason! }
+        for link in lost { link.lost(message) }
     }
 
     // MARK: Threads
@@ -199,21 +218,18 @@ final class AgentConnection: @unchecked Sendable {
             handle(frame)
         }
         // The agent is gone: its launcher may live on (a stuck ssh); it goes too.
-        process.send(signal: SIGKILL)
+        killLauncher()
         let stderr: [String] = lock.withLock {
             let deadline = monotonicNanoseconds() &+ 200_000_000
             while !stderrDone && monotonicNanoseconds() < deadline { lock.wait(untilNanoseconds: deadline) }
             return tail.lines
         }
         if !stderr.isEmpty { reason += "; last stderr: " + stderr.joined(separator: " | ") }
-        let lost: [AgentWorkerLink] = lock.withLock {
-            if lostReason == nil { lostReason = "\(label): \(reason)" }
+        markLost(reason)
+        lock.withLock {
             readerDone = true
             lock.broadcast()
-            return Array(links.values)
         }
-        let message = lock.withLock { lostReason! }
-        for link in lost { link.lost(message) }
     }
 
     private func handle(_ frame: ReceivedFrame) {
@@ -226,7 +242,6 @@ final class AgentConnection: @unchecked Sendable {
                     lostReason = "its worker agent speaks another protocol (agent \(fields.first ?? "?"), "
                         + "worker \(fields.count > 1 ? fields[1] : "?"); this host: agent \(AgentFields.agentVersion), "
                         + "worker \(Hello.currentProtocolVersion)): install the same plugin-worker there"
-                    process.closeInput()
                 }
                 lock.broadcast()
             }
@@ -326,20 +341,13 @@ final class AgentConnection: @unchecked Sendable {
             let silence = monotonicNanoseconds() &- lastHeard.load(ordering: .relaxed)
             if silence > step &* UInt64(max(1, heartbeatMisses)) {
                 // A stopped agent or a cut link gives no end of file: the connection is given
-                // up, its launcher killed, and every worker of the host is lost with it.
-                lock.withLock {
-                    if lostReason == nil {
-                        lostReason = "\(label): no word from its worker agent for \(Double(silence / 1_000_000) / 1000) s "
-                            + "(host or link down)"
-                    }
-                }
-                process.send(signal: SIGKILL)
+                // up, every worker of the host lost with it, and its launcher killed.
+                markLost("no word from its worker agent for \(Double(silence / 1_000_000) / 1000) s (host or link down)")
+                outgoing.close()
+                killLauncher()
                 return
             }
-            guard writeLock.tryLock() else { continue }
-            writer.queue(type: .heartbeat, id: 0, payload: [])
-            try? writer.flush()
-            writeLock.unlock()
+            outgoing.enqueueHeartbeat()
         }
     }
 }

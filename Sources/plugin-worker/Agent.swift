@@ -17,6 +17,13 @@ import Glibc
 /// every worker and ends the agent (the fork servers and their workers die with it).
 func agentMain(_ arguments: [String]) -> Never {
     signal(SIGPIPE, SIG_IGN)
+    // Six descriptors per worker being started, four per worker running: a host with hundreds
+    // of slots needs more than a login session's usual soft limit of 1,024.
+    var limit = rlimit()
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
     var heartbeat: Double?
     var misses = 3
     var index = 0
@@ -100,8 +107,11 @@ final class Agent {
                 case 1: relay(worker!, error: false)
                 case 2: relay(worker!, error: true)
                 case 3: worker!.writePending()
-                case 4: reapSpawned(worker!)
-                default: readServer(server!)
+                case 4 where worker!.termination == nil: reapSpawned(worker!)
+                case 4: break
+                // (Its answers may have been read meanwhile, by a spawn handled above: only what
+                // is still there, never a blocking read.)
+                default: drainAnswers(of: server!)
                 }
             }
             tick()
@@ -221,7 +231,7 @@ final class Agent {
         let waiting = waitingForPlugin.removeValue(forKey: request) ?? []
         switch plugins.finished(request: request, problem: problem) {
         case .success(let path):
-            for entry in waiting { start(entry.worker, pluginPath: path) }
+            for entry in waiting where entry.worker.termination == nil { start(entry.worker, pluginPath: path) }
         case .failure(let failure):
             for entry in waiting { failSpawn(entry.worker, "plugin \(entry.pluginPath): \(failure.message)") }
         }
@@ -246,6 +256,7 @@ final class Agent {
             if !server.fork(worker, childEnds: worker.takeChildEnds()) {
                 failSpawn(worker, "fork server for \(pluginPath): \(SystemError.current)")
             }
+            drainAnswers(of: server)
         case .unusable:
             spawnDirectly(worker, pluginPath: pluginPath)
         }
@@ -279,6 +290,7 @@ final class Agent {
     /// Relays what the worker wrote to its standard output or error; its end too.
     private func relay(_ worker: AgentWorker, error: Bool) {
         let descriptor = error ? worker.errors : worker.output
+        guard descriptor >= 0 else { return }  // (Closed by a handler earlier in this round.)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         let count = retryingOnInterrupt { read(descriptor, &buffer, buffer.count) }
         if count > 0 {
@@ -309,11 +321,19 @@ final class Agent {
         }
         switch worker.parent {
         case .forkServer(let server)?:
-            if server.socket >= 0 { server.awaitEnd(of: worker.pid) } else { ended(worker, how: "s", value: SIGKILL) }
+            // (Still being forked: the server's answer sends the request, see readServer.)
+            if server.socket < 0 { ended(worker, how: "s", value: SIGKILL) } else if worker.pid > 0 { server.awaitEnd(of: worker.pid) }
         case .agent(let pidfd)?:
             if pidfd < 0 { reapSpawned(worker) }  // (No pidfd: wait now.)
         case nil:
-            ended(worker, how: "u", value: 0)  // Never started.
+            // Never started (waiting for its plugin or its fork server; the master gave up):
+            // it never will be.
+            for fd in worker.takeChildEnds() { close(fd) }
+            worker.closeInput()
+            for fd in [worker.output, worker.errors] where fd >= 0 { close(fd) }
+            worker.output = -1
+            worker.errors = -1
+            ended(worker, how: "u", value: 0)
         }
     }
 
@@ -352,6 +372,16 @@ final class Agent {
 
     // MARK: Fork servers
 
+    /// Reads every answer the server has ready, so that it never blocks on a full socket while
+    /// the agent sends it more requests (a batch of spawns handled in one go).
+    private func drainAnswers(of server: AgentForkServer) {
+        while server.socket >= 0 {
+            var probe = pollfd(fd: server.socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&probe, 1, 0) == 1 else { return }
+            readServer(server)
+        }
+    }
+
     /// Reads one answer of a fork server; its end fails what waited on it.
     private func readServer(_ server: AgentForkServer) {
         guard let fields = server.receive() else {
@@ -363,7 +393,7 @@ final class Agent {
             server.state = .ready
             let waiting = server.waiting
             server.waiting = []
-            for worker in waiting where !server.fork(worker, childEnds: worker.takeChildEnds()) {
+            for worker in waiting where worker.termination == nil && !server.fork(worker, childEnds: worker.takeChildEnds()) {
                 failSpawn(worker, "fork server for \(server.pluginPath): \(SystemError.current)")
             }
         case ("x", 2):
@@ -372,20 +402,29 @@ final class Agent {
             server.state = .unusable(fields[1])
             let waiting = server.waiting
             server.waiting = []
-            for worker in waiting { spawnDirectly(worker, pluginPath: server.pluginPath) }
+            for worker in waiting where worker.termination == nil { spawnDirectly(worker, pluginPath: server.pluginPath) }
         case ("f", 3):
             if let sequence = UInt64(fields[1]), let worker = server.forking.removeValue(forKey: sequence),
-               let pid = pid_t(fields[2]) {
+               let pid = pid_t(fields[2]), pid > 0 {
                 worker.pid = pid
-                writer.queue(type: .agentSpawned, id: worker.id, payload: Array(String(pid).utf8))
+                if worker.awaited {
+                    // The master gave up on it while it was being forked: it goes at once.
+                    kill(-pid, SIGKILL)
+                    server.awaitEnd(of: pid)
+                } else {
+                    writer.queue(type: .agentSpawned, id: worker.id, payload: Array(String(pid).utf8))
+                }
             }
         case ("e", 3):
             if let sequence = UInt64(fields[1]), let worker = server.forking.removeValue(forKey: sequence) {
                 failSpawn(worker, fields[2])
             }
         case ("w", 4):
-            if let pid = pid_t(fields[1]), let value = Int32(fields[3]),
-               let worker = workers.values.first(where: { $0.pid == pid && $0.termination == nil }) {
+            if let pid = pid_t(fields[1]), pid > 0, let value = Int32(fields[3]),
+               let worker = workers.values.first(where: { worker in
+                   guard worker.pid == pid, worker.termination == nil, case .forkServer(let parent)? = worker.parent else { return false }
+                   return parent === server
+               }) {
                 ended(worker, how: fields[2], value: value)
             }
         default:

@@ -26,8 +26,9 @@ final class AgentPlugins {
         var received: UInt64 = 0
     }
 
-    /// SHA-256 of the files at paths looked at (nil: unreadable there).
-    private var localDigests: [String: [UInt8]?] = [:]
+    /// The files at paths looked at: their SHA-256 (empty: unreadable) and, when it matched, the
+    /// path of the descriptor kept open on them.
+    private var localCopies: [String: (digest: [UInt8], path: String?)] = [:]
     /// Where each plugin fetched so far is open: `/proc/PID/fd/N` of the verified copy.
     private var fetched: [[UInt8]: String] = [:]
     private var fetches: [UInt64: Fetch] = [:]
@@ -37,7 +38,7 @@ final class AgentPlugins {
 
     /// Where the plugin the master has at `path`, with `digest` and `size`, can be loaded here.
     func resolve(path: String, digest: [UInt8], size: UInt64) -> Resolution {
-        if localDigest(of: path) == digest { return .ready(path) }
+        if let copy = local(path, digest: digest) { return .ready(copy) }
         if let copy = fetched[digest] { return .ready(copy) }
         if let request = requests[digest] { return .fetching(request: request, isNew: false) }
         var template = Array("\(BlobCache.environmentVariable("TMPDIR") ?? "/tmp")/plugin-host-agent-XXXXXX".utf8CString)
@@ -91,16 +92,22 @@ final class AgentPlugins {
         }
     }
 
-    /// The SHA-256 of the file at `path` here, hashed once (nil: unreadable).
-    private func localDigest(of path: String) -> [UInt8]? {
-        if let known = localDigests[path] { return known }
+    /// Where the file at `path` here can be loaded if its SHA-256 is `digest`: the path of the
+    /// descriptor it was hashed through (`/proc/PID/fd/N`, kept open), so what is loaded is what
+    /// was hashed even if the file is replaced meanwhile; nil when it differs or is unreadable.
+    private func local(_ path: String, digest: [UInt8]) -> String? {
+        if let known = localCopies[path] { return known.digest == digest ? known.path : nil }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        var digest: [UInt8]?
+        var entry: (digest: [UInt8], path: String?) = ([], nil)
         if descriptor >= 0 {
-            digest = SHA256Hasher.digest(ofFile: descriptor)?.digest
-            close(descriptor)
+            entry.digest = SHA256Hasher.digest(ofFile: descriptor)?.digest ?? []
+            if entry.digest == digest {
+                entry.path = "/proc/\(getpid())/fd/\(descriptor)"
+            } else {
+                close(descriptor)
+            }
         }
-        localDigests[path] = digest
-        return digest
+        localCopies[path] = entry
+        return entry.digest == digest ? entry.path : nil
     }
 }

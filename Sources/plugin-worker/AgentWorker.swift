@@ -91,6 +91,10 @@ final class AgentWorker {
             pending.removeAll(keepingCapacity: pending.count < 1 << 20)
             pendingStart = 0
             if closeRequested { closeInput() }
+        } else if pendingStart > 1 << 16 && pendingStart > pending.count / 2 {
+            // A steady stream never drains: drop what was written, not only once it is all gone.
+            pending.removeSubrange(0..<pendingStart)
+            pendingStart = 0
         }
     }
 

@@ -133,7 +133,16 @@ stop_host() {
 start_host 1
 start_host 2
 printf '%s 1\n%s 1\n' "${hosts[0]}" "${hosts[1]}" >"$run/hosts"
-launcher="ssh -F $run/ssh_config {host} /srv/ph/bin/plugin-worker --plugin /srv/ph/plugins/{plugin-file}"
+# The default: one ssh connection per host for the whole run, carrying a worker agent that forks
+# every worker there; the hosts have no plugin at the master's paths, so each plugin is sent once.
+# ssh is called through a wrapper (named ssh, so the host still quotes for a remote shell) that
+# counts the connections in $run/launches.
+mkdir -p "$run/counting"
+printf '#!/bin/sh\necho "$*" >>%s/launches\nexec ssh "$@"\n' "$run" >"$run/counting/ssh"
+chmod +x "$run/counting/ssh"
+launcher="$run/counting/ssh -F $run/ssh_config {host} /srv/ph/bin/plugin-worker"
+# One ssh connection per worker (a template naming the plugin runs the launcher once per worker).
+launcher_each="ssh -F $run/ssh_config {host} /srv/ph/bin/plugin-worker --plugin /srv/ph/plugins/{plugin-file}"
 # The same through one multiplexed ssh connection per host (ControlMaster): a new worker costs a
 # new session, not a new connection and key exchange.
 { cat "$run/ssh_config"; printf '  ControlMaster auto\n  ControlPath %s/cm-%%h\n  ControlPersist 120\n' "$run"; } >"$run/ssh_config_mux"

@@ -58,12 +58,43 @@ print(len(queued), ",".join(sorted(slots)), "|".join(retried))
 EOF
 }
 
-# 1. One-shot chaos tasks over both hosts: a fresh ssh connection per task.
+# 1. One-shot chaos tasks over both hosts: one ssh connection per host for the whole run (the
+#    worker agent forks a fresh worker per task there), and the plugin, absent from the hosts,
+#    sent to each once; then the same with one ssh connection per worker.
+rm -f "$run/launches"
 "$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e1.jsonl" \
   chaos --repeat 30 sleep:20 >"$run/out1" 2>"$run/err1" || { cat "$run/err1" >&2; fail "the two-host run failed"; }
 read -r count slots _ < <(check_events "$run/e1.jsonl") || fail "events of the two-host run: see above"
 [ "$count" = 30 ] && [ "$slots" = "0,1" ] || fail "expected 30 tasks on slots 0,1; got $count on $slots"
-echo "remote-hosts: ok: 30 one-shot tasks over both hosts through ssh"
+workers=$(grep -c '"event":"worker-started"' "$run/e1.jsonl")
+connections=$(wc -l <"$run/launches")
+[ "$workers" = 30 ] && [ "$connections" = 2 ] || fail "expected 30 workers over 2 ssh connections; got $workers over $connections"
+"$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher_each" --events "$run/e1b.jsonl" \
+  chaos --repeat 30 sleep:20 >"$run/out1" 2>"$run/err1" || { cat "$run/err1" >&2; fail "the two-host run, one launch per worker, failed"; }
+read -r count slots _ < <(check_events "$run/e1b.jsonl") || fail "events of the two-host run (one launch per worker): see above"
+[ "$count" = 30 ] && [ "$slots" = "0,1" ] || fail "one launch per worker: expected 30 tasks on slots 0,1; got $count on $slots"
+echo "remote-hosts: ok: 30 one-shot tasks over both hosts through ssh: 30 workers over 2 connections (a worker agent per host, the plugin sent once), and with a connection per worker"
+
+# 1a. Killing the master, or an agent, leaves no process behind on any host.
+"$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$launcher" --events "$run/e-kill.jsonl" \
+  chaos --repeat 4 hang >/dev/null 2>&1 &
+master=$!
+remote_workers() { ssh -F "$run/ssh_config" "$1" 'pgrep -f "[p]lugin-worker" | wc -l'; }
+for _ in $(seq 400); do
+  started=$(grep -c '"event":"task-started"' "$run/e-kill.jsonl" 2>/dev/null || true)
+  [ "${started:-0}" -ge 2 ] && break
+  sleep 0.05
+done
+[ "$(remote_workers "${hosts[0]}")" -ge 2 ] || fail "no agent and workers running on ${hosts[0]}"
+ssh -F "$run/ssh_config" "${hosts[0]}" 'pkill -9 -f -- "[p]lugin-worker --agent"'
+kill -9 "$master"
+wait "$master" 2>/dev/null || true
+for host in "${hosts[@]}"; do
+  for _ in $(seq 100); do [ "$(remote_workers "$host")" = 0 ] && break; sleep 0.05; done
+  [ "$(remote_workers "$host")" = 0 ] || fail "processes left on $host: $(ssh -F "$run/ssh_config" "$host" 'ps -eo pid,args | grep plugin-worker')"
+done
+if pgrep -f "ssh -F $run/ssh_config" >/dev/null; then fail "ssh clients left behind"; fi
+echo "remote-hosts: ok: kill -9 of an agent and of the master leave no process on either host"
 
 # 1b. Quoting for sshd's shell: ssh hands the words after the host to the remote user's shell,
 #     so a plugin path holding a blank, quotes, '&', ';' and $(...) must arrive as one word,
@@ -84,7 +115,7 @@ done
 worker_only="ssh -F $run/ssh_config {host} /srv/ph/bin/plugin-worker"
 for case in "appended|$worker_only|$run/$weird/libChaosPlugin.so" \
             "{plugin}|$worker_only --plugin {plugin}|$run/$weird/libChaosPlugin.so" \
-            "{plugin-file}|$launcher|$run/$weird/$weird_file"; do
+            "{plugin-file}|$launcher_each|$run/$weird/$weird_file"; do
   IFS='|' read -r how template plugin <<<"$case"
   "$bin/plugin-host" run --no-progress --hosts "$run/hosts" --launcher "$template" --events "$run/e-q.jsonl" \
     "$plugin" --repeat 4 echo:a >"$run/out-q" 2>"$run/err-q" || { cat "$run/err-q" >&2; fail "plugin path $how: the run failed"; }
@@ -137,9 +168,9 @@ read -r count slots _ < <(check_events "$run/e-pc.jsonl") || fail "events of the
 [ "$slots" = "0,1" ] || fail "proofcheck batches ran on slots $slots, expected both hosts"
 for i in 0 1; do
   added=$(( $(cache_size "${hosts[$i]}") - before[i] ))
-  [ "$added" = 1 ] || fail "expected the image once in ${hosts[$i]}'s blob cache, found $added new file(s)"
+  [ "$added" = 2 ] || fail "expected the image and the plugin once each in ${hosts[$i]}'s blob cache, found $added new file(s)"
 done
-echo "remote-hosts: ok: proofcheck iset.mm over ssh: $(grep -o '8573 proofs.*' "$run/out-pc"); $count batches on both hosts; image cached once per host"
+echo "remote-hosts: ok: proofcheck iset.mm over ssh: $(grep -o '8573 proofs.*' "$run/out-pc"); $count batches on both hosts; image and plugin cached once per host"
 
 # Waits until host 2 (slot 1) started a task of the run writing events to $1 (worker names
 # starting $2) and at least $3 tasks ended, then cuts host 2's link and kills its sshd, and waits
@@ -170,7 +201,7 @@ cut_host2_mid_run "$run/e2.jsonl" "chaos:1:" 6
 read -r count slots reasons < <(check_events "$run/e2.jsonl") || fail "events of the cut-link run: see above"
 [ "$count" = 60 ] || fail "expected 60 tasks, got $count"
 case "$reasons" in
-  *"host ${hosts[1]}"*"sent nothing for"*) ;;
+  *"host ${hosts[1]}"*"sent nothing for"* | *"host ${hosts[1]}"*"no word from its worker agent"*) ;;
   *) fail "the lost task's retry does not name the silent host: $reasons" ;;
 esac
 if pgrep -f "ssh -F $run/ssh_config" >/dev/null; then fail "ssh clients left behind"; fi

@@ -132,7 +132,7 @@ struct WorkerPlacementTests {
         let downs = test.log.kinds.compactMap { kind -> String? in
             if case .hostDown(let host, let message, _) = kind { return "\(host): \(message)" } else { return nil }
         }
-        #expect(downs.count == 2, "two back-offs before the third failure drops it: \(downs)")
+        #expect(downs.count == 2, "two back-offs before the third failure drops it: \(downs) \(test.log.droppedHosts)")
         #expect(downs.allSatisfy { $0.hasPrefix("down-1: host down-1: ") && $0.contains("Connection refused") }, "\(downs)")
         #expect(test.log.droppedHosts == ["down-1"])
         #expect(test.log.workersStarted.allSatisfy { $0.name.split(separator: ":")[1] == "0" }, "only alpha's slot ran workers")
