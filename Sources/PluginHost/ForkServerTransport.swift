@@ -24,6 +24,10 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         self.processes = ProcessTransport(configuration: configuration)
     }
 
+    func checkBeforeRun() throws(HostError) {
+        try processes.checkBeforeRun()  // the fork servers are the same executable, here
+    }
+
     func runStarted() {
         processes.runStarted()
     }

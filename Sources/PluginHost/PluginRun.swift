@@ -34,9 +34,12 @@ public final class PluginRun: Sendable {
     /// under `.oneShot` every worker ends after its task even when the plugin answers `stay`
     /// (the host warns once); `.persistent` keeps workers only when the plugin answers `stay`.
     /// Without `policy`, the plugin's answers decide. Kinds are added before ``start()``;
-    /// afterwards this throws a usage error.
+    /// afterwards this throws a usage error. Before the plugin is opened, the worker executable
+    /// is checked (see ``HostConfiguration/checkWorkerExecutable()``): a missing one is a usage
+    /// error here rather than a spawn failure of every task.
     public func addKind(_ library: PluginLibrary, arguments: [String] = [], policy: WorkerPolicy? = nil) throws(HostError) {
         guard !scheduler.isStarted else { throw .usage("task kinds must be added before the run starts") }
+        try scheduler.transport.checkBeforeRun()
         let effective = policy ?? library.defaultPolicy
         let plugin = try MasterPlugin(library: library, arguments: arguments, policy: effective,
                                       maxWorkers: scheduler.configuration.jobs, blobs: scheduler.blobs)

@@ -17,6 +17,10 @@ final class ProcessTransport: WorkerTransport, @unchecked Sendable {
         self.configuration = configuration
     }
 
+    func checkBeforeRun() throws(HostError) {
+        if configuration.spawnsWorkersHere { try configuration.checkWorkerExecutable() }
+    }
+
     func runStarted() {
         cgroup = configuration.usesWorkerCgroups ? RunCgroup.make() : nil
     }

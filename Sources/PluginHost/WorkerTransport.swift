@@ -11,6 +11,10 @@
 /// A transport is called from slot threads, one spawn per slot at a time, never with the
 /// scheduler's lock held.
 protocol WorkerTransport: AnyObject, Sendable {
+    /// Throws when this transport could start no worker at all (a missing `plugin-worker`),
+    /// checked as each kind is added, before anything runs. The default checks nothing.
+    func checkBeforeRun() throws(HostError)
+
     /// Called once when the run starts, before the first ``spawn(_:)`` (scheduler lock held).
     func runStarted()
 
@@ -20,6 +24,10 @@ protocol WorkerTransport: AnyObject, Sendable {
 
     /// Called once after every worker of the run was reaped (scheduler lock held).
     func runFinished()
+}
+
+extension WorkerTransport {
+    func checkBeforeRun() throws(HostError) {}
 }
 
 /// Why a worker could not be started, as one line for the report.

@@ -130,9 +130,7 @@ struct RunCommand: ParsableCommand {
         configuration.printedLogLevel = logLevel.flatMap(LogLevel.init)?.rawValue ?? (verbose ? LogLevel.info.rawValue : LogLevel.warning.rawValue)
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
         do { try HostConfiguration.checkJobs(configuration.jobs) } catch { fail(error.description) }
-        guard access(configuration.workerExecutable, X_OK) == 0 else {
-            fail("\(configuration.workerExecutable): worker executable not found or not executable")
-        }
+        do { try configuration.checkWorkerExecutable() } catch { fail(error.description) }
         let run = PluginRun(configuration: configuration)
         let console = Console()
         run.redirectWorkerStandardError { console.message($0) }

@@ -81,19 +81,23 @@ import Glibc
 /// Rule 10: when no worker can be started, the plugin may run a task in the master instead.
 @Suite struct SpawnFallbackTests {
     @Test func onTaskLostMayResolveTasksWhenWorkersCannotStart() async throws {
-        let test = try TestRun(chaos: ["death-local", "echo:a"], .test(jobs: 1, workerExecutable: "/nonexistent/plugin-worker"))
+        let worker = VanishingWorker()
+        let test = try TestRun(chaos: ["death-local", "echo:a"], .test(jobs: 1, workerExecutable: worker.path))
+        worker.remove()
         let report = try await test.startAndFinish()
         let fallback = try #require(report.results.first { $0.id == 1 })
         #expect(fallback.outcome == .done)
         #expect(fallback.message == "ran in master after loss")
         let plain = try #require(report.results.first { $0.id == 2 })
         #expect(plain.outcome == .failed)
-        #expect(plain.message?.contains("/nonexistent/plugin-worker") == true, "\(plain.message ?? "")")
+        #expect(plain.message?.contains("\(worker.path): No such file or directory") == true, "\(plain.message ?? "")")
         #expect(report.exitStatus == 2)
     }
 
     @Test func aRunWhoseEveryUnstartableTaskRanInTheMasterSucceeds() async throws {
-        let test = try TestRun(chaos: ["death-local", "death-local"], .test(jobs: 1, workerExecutable: "/nonexistent/plugin-worker"))
+        let worker = VanishingWorker()
+        let test = try TestRun(chaos: ["death-local", "death-local"], .test(jobs: 1, workerExecutable: worker.path))
+        worker.remove()
         let report = try await test.startAndFinish()
         #expect(report.counts.done == 2)
         #expect(report.setupErrors.isEmpty, "setup errors: \(report.setupErrors)")

@@ -29,12 +29,14 @@ struct SpawnFailureTests {
         #expect(chaosReport.contains("spawn-failed \(tasks)"), "report: \(chaosReport)")
     }
 
-    @Test("a missing worker executable: every task fails, setup error, exit status 2")
+    @Test("a worker executable gone by the first spawn: every task fails, setup error, exit status 2")
     func missingExecutable() async throws {
+        let worker = VanishingWorker()
         let test = try TestRun(chaos: ["echo:a", "echo:b", "segv"],
-                               .test(jobs: 2, workerExecutable: "/nonexistent/plugin-worker", forkServer: false))
+                               .test(jobs: 2, workerExecutable: worker.path, forkServer: false))
+        worker.remove()
         let report = try await test.startAndFinish(timeout: 30)
-        try Self.expectSpawnFailure(report, test.log, tasks: 3, mentioning: "/nonexistent/plugin-worker")
+        try Self.expectSpawnFailure(report, test.log, tasks: 3, mentioning: "\(worker.path): No such file or directory")
     }
 
     @Test("a worker that exits before its handshake (/bin/false) is a spawn failure")
