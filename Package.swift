@@ -77,6 +77,8 @@ let package = Package(
             swiftSettings: leanRuntime
                 + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // The README's library example, built with the rest so it cannot rot (CLITests run it).
+        .executableTarget(name: "library-example", dependencies: ["PluginHost"], path: "Examples/library"),
         // ProofCheck: the Metamath verifier (MetamathKit) and its task kind. Workers load both,
         // so neither links Foundation. swift-system (errno, as in the host) adds no runtime to
         // libProofCheck.so: PluginKit already links the ones its objects bring.
@@ -121,7 +123,7 @@ let package = Package(
             name: "PluginProtocolTests",
             dependencies: ["PluginProtocol", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "PluginProtocol", "PluginABI", "TestSupport", "plugin-host"]),
+        .testTarget(name: "PluginHostTests", dependencies: ["PluginHost", "PluginProtocol", "PluginABI", "TestSupport", "plugin-host", "library-example"]),
         .testTarget(name: "MetamathKitTests", dependencies: ["MetamathKit"]),
         .testTarget(name: "ProofCheckTests", dependencies: ["PluginHost", "PluginProtocol", "TestSupport"]),
         .testTarget(name: "ParMapTests", dependencies: ["TestSupport"]),

@@ -26,11 +26,13 @@ public final class HostProcess: @unchecked Sendable {
     private let errPath: String
 
     /// `standardInput`: a file to read as stdin (default: /dev/null); `environment`: variables
-    /// set for the process (and so its workers) on top of this process's environment.
-    public init(_ arguments: [String], standardInput: String? = nil, environment: [String: String] = [:]) throws {
+    /// set for the process (and so its workers) on top of this process's environment;
+    /// `executable`: another program built beside `plugin-host` (the library example).
+    public init(_ arguments: [String], standardInput: String? = nil, environment: [String: String] = [:],
+                executable: String = TestPaths.pluginHost) throws {
         outPath = directory.write("stdout", "")
         errPath = directory.write("stderr", "")
-        process.executableURL = URL(fileURLWithPath: TestPaths.pluginHost)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
@@ -82,8 +84,9 @@ public final class HostProcess: @unchecked Sendable {
     }
 
     public static func run(_ arguments: [String], standardInput: String? = nil, environment: [String: String] = [:],
+                           executable: String = TestPaths.pluginHost,
                            timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
-        try await HostProcess(arguments, standardInput: standardInput, environment: environment)
+        try await HostProcess(arguments, standardInput: standardInput, environment: environment, executable: executable)
             .result(timeout: timeout, sourceLocation: sourceLocation)
     }
 }
