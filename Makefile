@@ -57,7 +57,9 @@ bench: deps test-deps
 # The SDK from the release build: plugin-host and plugin-worker in PREFIX/bin, the bundled plugins
 # in PREFIX/lib/plugin-host (the host searches ../lib/plugin-host from its own directory), the C
 # headers in PREFIX/include/plugin-host with a pkg-config file, the man page (argument-parser's
-# generate-manual) and bash, zsh and fish completions. Test fixtures are not installed.
+# generate-manual) and bash, zsh and fish completions. Test fixtures are not installed. The Swift
+# SDK package (SDK/: PluginABI and PluginKit, no dependency, its links copied as files) goes in
+# PREFIX/share/plugin-host/sdk, named by plugin-host.pc's sdkdir variable.
 # `install-files` installs from an existing release build (RELEASE_BIN) without building.
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -71,14 +73,15 @@ install-files:
 	version=$$("$$bin/plugin-host" --version | cut -d' ' -f2); \
 	install -d "$$root/bin" "$$root/lib/plugin-host" "$$root/include/plugin-host/ph/ext" "$$root/include/plugin-host/ph/util" \
 	    "$$root/lib/pkgconfig" "$$root/share/man/man1" "$$root/share/bash-completion/completions" \
-	    "$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d"; \
+	    "$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d" "$$root/share/plugin-host/sdk"; \
 	install -m 755 "$$bin/plugin-host" "$$bin/plugin-worker" "$$root/bin/"; \
 	for plugin in $(PLUGINS); do install -m 755 "$$bin/$$plugin" "$$root/lib/plugin-host/"; done; \
 	install -m 644 Sources/PluginABI/include/plugin_abi.h "$$root/include/plugin-host/"; \
 	install -m 644 Sources/PluginABI/include/ph/ext/*.h "$$root/include/plugin-host/ph/ext/"; \
 	install -m 644 Sources/PluginABI/include/ph/util/*.h "$$root/include/plugin-host/ph/util/"; \
+	rm -rf "$$root/share/plugin-host/sdk/Sources"; cp -RL SDK/Package.swift SDK/Sources "$$root/share/plugin-host/sdk/"; \
 	printf '%s\n' '# No Libs: a plugin links nothing of the host, it is called through its descriptor.' \
-	    "prefix=$(PREFIX)" 'includedir=$${prefix}/include/plugin-host' '' 'Name: plugin-host' \
+	    "prefix=$(PREFIX)" 'includedir=$${prefix}/include/plugin-host' 'sdkdir=$${prefix}/share/plugin-host/sdk' '' 'Name: plugin-host' \
 	    'Description: C headers for PluginHost task-kind plugins (plugin_abi.h, ph/ext, ph/util)' \
 	    "Version: $$version" 'Cflags: -I$${includedir}' > "$$root/lib/pkgconfig/plugin-host.pc"; \
 	install -m 644 .build/plugins/GenerateManual/outputs/plugin-host/plugin-host.1 "$$root/share/man/man1/"; \
