@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Integration test (release build, run by `make test`): the installable SDK. `make install` into
-# a DESTDIR, then the README's C example (extracted from README.md, so the two cannot drift)
+# a DESTDIR, then the C example (Examples/plugins/c-wordcount/wordcount.c, which the README
+# holds byte for byte: examples.sh checks it and builds the examples with their own build files)
 # built with nothing but `cc $(pkg-config --cflags plugin-host) -shared -fPIC`, run by the
 # installed host, which finds its bundled plugins in PREFIX/lib/plugin-host. Also: --version,
 # the man page renders, the completion scripts exist and complete plugin names, and no test
@@ -20,12 +21,10 @@ root="$work/dest/usr/local"
 host="$root/bin/plugin-host"
 cmp -s "$host" "$bin/plugin-host" || fail "the installed plugin-host is not the release build's"
 
-# The C example, from the README: the block after "## Writing a plugin in C"'s first "```c".
-awk '/^## Writing a plugin in C/ { section = 1 } section == 1 && /^```c$/ { section = 2; next }
-     section == 2 && /^```$/ { exit } section == 2 { print }' "$package/README.md" >"$work/wordcount.c"
-grep -q plugin_host_entry "$work/wordcount.c" || fail "no C example found in README.md"
+# The C example, out of the tree.
+cp "$package/Examples/plugins/c-wordcount/wordcount.c" "$work/wordcount.c"
 cflags=$(PKG_CONFIG_PATH="$root/lib/pkgconfig" pkg-config --define-prefix --cflags plugin-host)
-(cd "$work" && cc $cflags -shared -fPIC -o libwordcount.so wordcount.c) || fail "the README's C example does not build with cflags '$cflags'"
+(cd "$work" && cc $cflags -shared -fPIC -o libwordcount.so wordcount.c) || fail "the C example does not build with cflags '$cflags'"
 out=$(cd "$work" && "$host" run --no-progress ./libwordcount.so "one two three" "four five" "" 2>"$work/run.err") \
   || { cat "$work/run.err" >&2; fail "the C example's run failed"; }
 [ "$out" = "wordcount: 5 words in 3 texts" ] || fail "the C example printed '$out'"
@@ -65,4 +64,4 @@ done
 names=$(bash -c 'source "$1"; COMP_WORDS=("$2" run ""); COMP_CWORD=2; COMP_LINE="$2 run "; COMP_POINT=${#COMP_LINE}
                  _plugin-host; printf "%s\n" "${COMPREPLY[@]}"' - "$root/share/bash-completion/completions/plugin-host" "$host" | sort | tr '\n' ' ')
 [ "$names" = "parmap proofcheck " ] || fail "bash completes the plugin name with '$names'"
-echo "sdk-install: ok: installed $version, README's C example built with pkg-config and run, man page, completions"
+echo "sdk-install: ok: installed $version, the C example built with pkg-config and run, man page, completions"
