@@ -24,6 +24,10 @@ final class AgentTransport: WorkerTransport, @unchecked Sendable {
         self.direct = direct
     }
 
+    func checkBeforeRun() throws(HostError) {
+        try direct.checkBeforeRun()  // this machine's workers; agents bring their own worker
+    }
+
     func runStarted() {
         direct.runStarted()
     }

@@ -12,7 +12,8 @@
 /// scheduler's lock held.
 protocol WorkerTransport: AnyObject, Sendable {
     /// Throws when this transport could start no worker at all (a missing `plugin-worker`),
-    /// checked as each kind is added, before anything runs. The default checks nothing.
+    /// checked as each kind is added, before anything runs. A transport that wraps another
+    /// asks it too.
     func checkBeforeRun() throws(HostError)
 
     /// Called once when the run starts, before the first ``spawn(_:)`` (scheduler lock held).
@@ -24,10 +25,6 @@ protocol WorkerTransport: AnyObject, Sendable {
 
     /// Called once after every worker of the run was reaped (scheduler lock held).
     func runFinished()
-}
-
-extension WorkerTransport {
-    func checkBeforeRun() throws(HostError) {}
 }
 
 /// Why a worker could not be started, as one line for the report.

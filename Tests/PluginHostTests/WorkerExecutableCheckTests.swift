@@ -32,6 +32,17 @@ import Glibc
         #expect(log.events.isEmpty)
     }
 
+    @Test("through worker agents too: a ':' line needs the worker here, launched hosts alone do not")
+    func agents() throws {
+        var configuration = HostConfiguration.test(jobs: 2, workerExecutable: "/nonexistent/plugin-worker", forkServer: false)
+        configuration.launcher = try WorkerLauncher(template: "/usr/bin/env {host}")
+        #expect(configuration.usesAgents && configuration.launcher?.startsAgents == true)
+        configuration.hosts = [WorkerHost(name: WorkerHost.localName, slots: 1), WorkerHost(name: "node1", slots: 1)]
+        #expect(throws: HostError.self) { try PluginRun(configuration: configuration).addKind(Chaos.library, arguments: ["echo:a"]) }
+        configuration.hosts.removeFirst()
+        try PluginRun(configuration: configuration).addKind(Chaos.library, arguments: ["echo:a"])
+    }
+
     @Test func theCheckPassesForTheBuiltWorker() throws {
         try HostConfiguration.test().checkWorkerExecutable()
     }

@@ -56,6 +56,8 @@ final class InMemoryTransport: WorkerTransport, @unchecked Sendable {
 
     // MARK: - WorkerTransport
 
+    func checkBeforeRun() throws(HostError) {}  // scripted workers need no executable
+
     func runStarted() { lock.withLock { runStarts += 1 } }
 
     func runFinished() { lock.withLock { runFinishes += 1 } }
