@@ -36,6 +36,8 @@ public struct HostConfiguration: Sendable {
     /// launcher runs once per worker. (A launcher template that names `{plugin}`,
     /// `{plugin-file}` or `{worker}` always runs once per worker.)
     public var usesAgents = true
+    /// When the run stops early on its tasks' outcomes (`--halt`); nil: it never does.
+    public var halt: HaltPolicy?
     /// Seconds between SIGTERM and SIGKILL when a running task is cancelled.
     public var killGracePeriod: Double
     /// Path of the `plugin-worker` executable.

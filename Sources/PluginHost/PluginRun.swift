@@ -135,6 +135,24 @@ public final class PluginRun: Sendable {
         scheduler.lock.withLock { scheduler.dispatchLocked() }.deliver()
     }
 
+    /// Drains the run, what SIGTERM does on the command line: no task starts any more; every
+    /// queued task, and every task pushed or lost from now on, ends `cancelled` with the reason
+    /// `drained` (a lost task is not retried); input not pulled yet is never pulled. Running
+    /// tasks may finish: after `timeout` seconds (nil: as long as they take) those still running
+    /// are cancelled as by ``cancel(task:)`` (SIGTERM to the worker, SIGKILL after the grace
+    /// period). The run then ends through its usual end (plugins' `finish`, the report with
+    /// ``RunReport/stop`` set, completion handlers). ``cancelAll()`` during a drain stops at once.
+    /// Returns how many tasks were running, or nil if the run has not started, has ended or was
+    /// cancelled. Safe to call from any thread, e.g. a signal source's handler.
+    @discardableResult
+    public func drain(timeout: Double? = nil) -> Int? {
+        let (running, outbox) = scheduler.lock.withLock {
+            (scheduler.drainLocked(timeout: timeout), scheduler.dispatchLocked())
+        }
+        outbox.deliver()
+        return running
+    }
+
     /// Kills one worker by name; its running task counts as lost with its worker (and is retried).
     @discardableResult
     public func cancelWorker(named name: String) -> Bool {

@@ -12,6 +12,8 @@ public struct RunReport: Sendable {
     public var setupErrors: [String]
     /// True if the run was interrupted by ``PluginRun/cancelAll()``.
     public var interrupted: Bool
+    /// Set when the run stopped starting tasks early: drained or halted.
+    public var stop: RunStop?
     /// Worker processes started during the run.
     public var workersStarted: Int
     /// Master threads started to serve worker slots: one per slot at most, and only as workers
@@ -20,6 +22,8 @@ public struct RunReport: Sendable {
     /// Seconds from start to end.
     public var elapsed: Double
     /// The exit status a command-line program should use: a plugin's choice if it set one,
-    /// else 2 for setup errors, 1 if any task did not end `done` or `skipped`, else 0.
+    /// else 2 for setup errors, 1 if any task did not end `done` or `skipped`, else 0. In a
+    /// halted run the tasks the halt cancelled do not count (GNU parallel's rule: a halt on
+    /// failures exits non-zero, one on successes zero unless a task failed).
     public var exitStatus: Int32
 }

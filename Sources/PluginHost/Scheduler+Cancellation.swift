@@ -26,17 +26,19 @@ extension Scheduler {
         return found
     }
 
-    func cancelTaskLocked(_ task: TaskRecord) {
-        let decision = lossDecisionLocked(task, PH_LOSS_CANCELLED, "cancelled", willRetry: false)
+    /// Ends `task` cancelled with `reason`, unless the plugin's `on_task_lost` resolves it done.
+    func cancelTaskLocked(_ task: TaskRecord, reason: String = "cancelled") {
+        let decision = lossDecisionLocked(task, PH_LOSS_CANCELLED, reason, willRetry: false)
         if let resolution = decision.resolution, resolution.outcome == .done {
             endLocked(task, .done, resolution.message)
         } else {
-            endLocked(task, .cancelled, "cancelled")
+            endLocked(task, .cancelled, reason)
         }
     }
 
-    func cancelRunningLocked(_ worker: WorkerState, _ task: TaskRecord) {
-        cancelTaskLocked(task)
+    /// Cancels a running task and kills its worker (SIGTERM, then SIGKILL after the grace period).
+    func cancelRunningLocked(_ worker: WorkerState, _ task: TaskRecord, reason: String = "cancelled") {
+        cancelTaskLocked(task, reason: reason)
         worker.running = nil
         worker.exitIntent = .taskCancelled
         terminateLocked(worker)

@@ -31,6 +31,8 @@ extension Scheduler {
         var rounds = 0
         repeat {
             rounds += 1
+            // Before anything starts: a halt (rule "soon") lets no other task begin.
+            if haltDue { applyHaltIfDueLocked() }
             var queued = 0
             for kind in kinds where !kind.inputExhausted {
                 queued += pullIfNeededLocked(kind)
@@ -53,6 +55,7 @@ extension Scheduler {
             // Pulls and loss callbacks may queue tasks that idle workers can take at once.
             if !changed { break }
         } while rounds < 64
+        if haltDue { applyHaltIfDueLocked() }
         // A kind short of workers gets an empty slot, or else an idle worker's slot: with neither
         // (every worker busy, the steady state of a persistent pool) there is nothing to decide.
         // (A dropped host's empty slots never spawn again: they do not count.)

@@ -9,7 +9,7 @@ import Glibc
 // End of the run: draining idle workers, reaping, and the final report.
 extension Scheduler {
     func checkDrainedLocked() {
-        guard !draining, inputHolds == 0 || interrupted else { return }
+        guard !draining, inputHolds == 0 || interrupted || stop != nil else { return }
         let slots = self.slots, kinds = self.kinds
         for kind in kinds where !kind.queue.isEmpty || !kind.inputExhausted { return }
         for case let worker? in slots where worker.isOccupied || worker.phase == .exiting {
@@ -65,12 +65,13 @@ extension Scheduler {
         }
         callMonitor.stop()
         var exit: Int32 = 0
-        if counts.failed + counts.expired + counts.cancelled > 0 { exit = 1 }
+        let cancelled = stop == .halted && !interrupted ? cancelledBeforeStop : counts.cancelled
+        if counts.failed + counts.expired + cancelled > 0 { exit = 1 }
         if !setupErrors.isEmpty { exit = 2 }
         if let pluginStatus { exit = pluginStatus }
         let report = RunReport(counts: counts, countsByKind: Dictionary(kinds.map { ($0.name, $0.counts) }) { a, _ in a },
                                results: results, pluginReports: reports, setupErrors: setupErrors,
-                               interrupted: interrupted, workersStarted: workersStarted,
+                               interrupted: interrupted, stop: stop, workersStarted: workersStarted,
                                slotThreadsStarted: slotThreadsStarted,
                                elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, exitStatus: exit)
         self.report = report

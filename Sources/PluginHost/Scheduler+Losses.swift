@@ -61,12 +61,16 @@ extension Scheduler {
 
     /// A running task lost its worker: retry it, or let the plugin resolve it, or end it.
     func taskLostLocked(_ task: TaskRecord, reason: ph_loss_reason, message: String) {
-        let willRetry = task.attempts <= configuration.retries && !interrupted
+        let retriesLeft = task.attempts <= configuration.retries && !interrupted
+        let willRetry = retriesLeft && stop == nil
         let decision = lossDecisionLocked(task, reason, message, willRetry: willRetry)
         if decision.resolution == nil && willRetry {
             emitLocked(.taskRetried(task: task.id, reason: message))
             task.origin = nil
             task.kind.queue.prepend(task)
+        } else if decision.resolution == nil && retriesLeft, let stop {
+            // A retry would run it again: a stopped run runs nothing more.
+            endLocked(task, .cancelled, "\(stop.rawValue): not retried after: \(message)")
         } else if reason == PH_LOSS_EXPIRED {
             settleLocked(task, decision, otherwise: .expired, "expired after \(task.attempts) attempt(s): \(message)")
         } else {

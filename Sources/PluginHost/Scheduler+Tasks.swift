@@ -30,8 +30,9 @@ extension Scheduler {
             let timeout = UInt64(pushed.timeoutMilliseconds) * 1_000_000
             let task = newTaskLocked(kind, bytes: pushed.bytes, priority: pushed.priority, timeoutNanoseconds: timeout,
                                      parent: isFollowUp ? parent : nil, origin: isFollowUp ? origin : nil)
-            if interrupted {
-                endLocked(task, .cancelled, "the run was interrupted")
+            if interrupted || stop != nil {
+                if started { emitQueuedLocked(task) }  // Each task is announced before it ends.
+                endLocked(task, .cancelled, interrupted ? "the run was interrupted" : stop?.rawValue)
             } else {
                 queueLocked(task)
             }
@@ -89,6 +90,7 @@ extension Scheduler {
         }
         counts.record(outcome)
         task.kind.counts.record(outcome)
+        if configuration.halt != nil { countForHaltLocked() }
         if configuration.collectResults {
             results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                       outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))
@@ -102,7 +104,7 @@ extension Scheduler {
     /// Queues a task from outside the plugin (an embedding program). Returns its id, or nil if
     /// the kind is unknown or the run already ended.
     func pushLocked(kindName: String, task bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64) -> UInt64? {
-        guard !draining, !interrupted, let kind = kinds.first(where: { $0.name == kindName }) else { return nil }
+        guard !draining, !interrupted, stop == nil, let kind = kinds.first(where: { $0.name == kindName }) else { return nil }
         let task = newTaskLocked(kind, bytes: bytes, priority: priority, timeoutNanoseconds: timeoutNanoseconds,
                                  parent: nil, origin: nil)
         queueLocked(task)
@@ -111,7 +113,7 @@ extension Scheduler {
 
     /// Keeps the run open for outside pushes (see ``PluginRun/holdInput()``).
     func holdInputLocked() -> Bool {
-        guard !draining else { return false }
+        guard !draining, stop == nil else { return false }
         inputHolds += 1
         return true
     }

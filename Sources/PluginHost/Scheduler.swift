@@ -34,6 +34,12 @@ final class Scheduler: @unchecked Sendable {
     // Run-wide state.
     var draining = false
     var interrupted = false
+    /// Set when the run stopped starting tasks early (a drain or a halt; see Scheduler+Stopping).
+    var stop: RunStop?
+    /// Tasks cancelled before the stop: a halted run's exit status counts only these.
+    var cancelledBeforeStop = 0
+    /// An ended task met the halt policy; the next dispatch halts (see ``applyHaltIfDueLocked()``).
+    var haltDue = false
     var liveSlotThreads = 0
     /// Slots whose thread was started. Threads start only when a worker is needed and no
     /// waiting thread can spawn it, so a large `-j` with little work costs few threads.

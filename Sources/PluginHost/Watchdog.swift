@@ -21,6 +21,8 @@ final class Watchdog: @unchecked Sendable {
         case heartbeat(worker: WorkerState)
         /// Time to compare the busy workers' resident memory with the limit (reschedules itself).
         case memoryCheck
+        /// A drain's time for running tasks is up: cancel those still running.
+        case drainTimeout(seconds: Double)
     }
 
     private struct Entry: Comparable {
@@ -90,6 +92,8 @@ final class Watchdog: @unchecked Sendable {
                         }
                     case .memoryCheck:
                         checksMemory = true
+                    case .drainTimeout(let seconds):
+                        scheduler.drainTimedOutLocked(after: seconds)
                     }
                 }
             }

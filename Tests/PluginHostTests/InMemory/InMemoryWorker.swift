@@ -71,6 +71,8 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
     private var busy = false
     /// What the script does when asked to stop while busy.
     private var onStop: (steps: [Step], requestID: UInt64)?
+    /// The request it works on (the last one it got).
+    private var currentRequest: UInt64?
 
     init(pid: Int32, launch: WorkerLaunch, hello: Frame?,
          script: @escaping @Sendable (InMemoryWorker, UInt64, String) -> [Step]) {
@@ -100,6 +102,17 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
     var isReleased: Bool { lock.withLock { reaped && closed } }
     /// The last broadcast it got, if any.
     var lastBroadcast: String? { lock.withLock { lastBroadcastText } }
+
+    /// Answers the request it is working on with a response frame, from outside: a worker whose
+    /// script hung finishes when the test says so. Does nothing if it is not busy or has ended.
+    func answer(_ text: String) {
+        lock.withLock {
+            guard termination == nil, busy, let id = currentRequest else { return }
+            outbound.append(.frame(.response, id, Array(text.utf8)))
+            busy = false
+            lock.broadcast()
+        }
+    }
 
     /// Ends the worker from outside, as `kill -9` from another process would.
     func kill(_ termination: WorkerTermination = .signalled(SIGKILL), stderr lines: [String] = []) {
@@ -205,6 +218,7 @@ final class InMemoryWorker: WorkerLink, @unchecked Sendable {
         case .request:
             lock.withLock {
                 contactLog.append(.request(id: frame.id, text: text))
+                currentRequest = frame.id
                 busy = true
             }
             for step in script(self, frame.id, text) {
