@@ -24,8 +24,8 @@ enum WorkerTermination: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The conventional name of a signal number.
-func signalName(_ signal: Int32) -> String {
+/// The conventional name of a signal number (`SIGTERM`), or `signal N` for one without a name here.
+public func signalName(_ signal: Int32) -> String {
     switch signal {
     case SIGHUP: return "SIGHUP"
     case SIGINT: return "SIGINT"
@@ -40,6 +40,9 @@ func signalName(_ signal: Int32) -> String {
     case SIGPIPE: return "SIGPIPE"
     case SIGALRM: return "SIGALRM"
     case SIGTERM: return "SIGTERM"
+    case SIGUSR1: return "SIGUSR1"
+    case SIGUSR2: return "SIGUSR2"
+    case SIGXCPU: return "SIGXCPU"
     default: return "signal \(signal)"
     }
 }

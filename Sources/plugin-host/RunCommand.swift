@@ -1,7 +1,5 @@
 import ArgumentParser
-import Dispatch
 import PluginHost
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +12,11 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a task kind to completion.",
         discussion: """
             Exit status: 0 when every task is done, 1 when some task failed, expired or was \
-            cancelled, 2 on a usage or set-up error, 130/143 when interrupted by SIGINT/SIGTERM.
+            cancelled, 2 on a usage or set-up error, 128+N after signal N: 130 when interrupted by \
+            SIGINT, 143 when drained by SIGTERM (138 by --drain-signal USR1). SIGTERM drains: no \
+            task starts any more, running tasks get --drain-timeout seconds to finish, the others \
+            end cancelled ("drained"); a second signal stops at once. A run stopped by --halt exits \
+            1 if some task failed, expired or was cancelled before the halt, else 0.
             """
     )
 
@@ -28,6 +30,21 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Retries of a task whose worker died or expired.")
     var retries: Int = 1
+
+    @Option(help: ArgumentHelp("Stop early on the tasks' outcomes, as GNU parallel: now or soon, then fail, success or done, then =N or =P% (e.g. now,fail=1, soon,fail=10%).",
+                               discussion: "now cancels the running tasks, soon lets them finish; either way the tasks not run end cancelled (\"halted\").",
+                               valueName: "when,why=N|P%"))
+    var halt: String?
+
+    @Option(name: .customLong("drain-timeout"),
+            help: ArgumentHelp("Seconds the running tasks get to finish after SIGTERM (or --drain-signal) before they are cancelled.",
+                               valueName: "seconds"))
+    var drainTimeout: Double = 10
+
+    @Option(name: .customLong("drain-signal"),
+            help: ArgumentHelp("Another signal that drains the run as SIGTERM does, e.g. USR1 for Slurm's --signal=B:USR1@120.",
+                               valueName: "signal"))
+    var drainSignal: String?
 
     @Option(name: .customLong("max-jobs-per-worker"), help: "Recycle a worker after this many jobs.")
     var maxJobsPerWorker: Int?
@@ -106,6 +123,13 @@ struct RunCommand: ParsableCommand {
         if let heartbeat, !(heartbeat >= 0) { throw ValidationError("--heartbeat must be 0 or a positive number of seconds") }
         guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if !(drainTimeout >= 0) || drainTimeout > 1e9 { throw ValidationError("--drain-timeout must be 0 or a positive number of seconds") }
+        if let drainSignal, DrainSignal.parse(drainSignal) == nil {
+            throw ValidationError("--drain-signal takes one of \(DrainSignal.allowedNames) (with or without SIG, or its number), not '\(drainSignal)'")
+        }
+        if let halt {
+            do { _ = try HaltPolicy.parse(halt) } catch { throw ValidationError(error.description) }
+        }
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw ValidationError("--max-jobs-per-worker must be at least 1") }
         if let maxWorkerRSS, maxWorkerRSS < 1 { throw ValidationError("--max-worker-rss must be at least 1 (MiB)") }
         if let policy, WorkerPolicy(rawValue: policy) == nil { throw ValidationError("--policy takes one-shot or persistent") }
@@ -124,6 +148,7 @@ struct RunCommand: ParsableCommand {
                                               maxWorkerRSSBytes: maxWorkerRSS.map { $0 << 20 })
         if let worker { configuration.workerExecutable = worker }
         configuration.pinsSlotsToCores = pin
+        configuration.halt = halt.flatMap { try? HaltPolicy.parse($0) }
         configuration.usesWorkerCgroups = workerCgroups
         configuration.usesForkServer = forkServer
         configuration.usesAgents = !noAgent
@@ -137,7 +162,8 @@ struct RunCommand: ParsableCommand {
         if let plugin { MisplacedOptions.warn(pluginArguments, plugin: plugin) }
         // Installed before the kinds open: a kind's set-up (ProofCheck parsing a large database)
         // can take a while, and Ctrl-C then must end the host cleanly too.
-        let interruption = InterruptionHandler(run: run)
+        let interruption = InterruptionHandler(run: run, drainSignals: [SIGTERM] + (drainSignal.flatMap(DrainSignal.parse).map { [$0] } ?? []),
+                                               drainTimeout: drainTimeout, console: quiet ? nil : console)
         let catalog = search.catalog(probeExecutable: configuration.workerExecutable)
         let entries: [JobFile.Entry]
         do { entries = try kindEntries() } catch { fail(error.description) }
@@ -240,54 +266,7 @@ struct RunCommand: ParsableCommand {
         }
         let seconds = (report.elapsed * 1000).rounded() / 1000
         return "plugin-host: " + parts.joined(separator: ", ")
-            + " in \(seconds) s, \(HumanUnits.counted(report.workersStarted, "worker")) started" + (report.interrupted ? " (interrupted)" : "")
-    }
-}
-
-/// SIGINT / SIGTERM: cancel everything, let the run finish, exit 128 + signal. Before the run
-/// starts (while the kinds open), there is nothing to cancel: the host says so and exits at once.
-final class InterruptionHandler: Sendable {
-    private struct State {
-        var signal: Int32?
-        var started = false
-    }
-
-    /// Only kept alive (a released source stops delivering); never touched again.
-    nonisolated(unsafe) private let sources: [DispatchSourceSignal]
-    private let state = Mutex(State())
-
-    var received: Int32? { state.withLock { $0.signal } }
-
-    init(run: PluginRun) {
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            Glibc.signal(number, SIG_IGN)
-            sources.append(DispatchSource.makeSignalSource(signal: number, queue: .global()))
-        }
-        self.sources = sources
-        for (source, number) in zip(sources, [SIGINT, SIGTERM]) {
-            source.setEventHandler { @Sendable [weak self] in
-                guard let self else { return }
-                let (first, started) = self.state.withLock { state -> (Bool, Bool) in
-                    defer { if state.signal == nil { state.signal = number } }
-                    return (state.signal == nil, state.started)
-                }
-                guard first else { return }
-                if started {
-                    run.cancelAll()
-                } else {
-                    printLine("plugin-host: interrupted by \(number == SIGINT ? "SIGINT" : "SIGTERM") while setting up; no task ran",
-                              toStandardError: true)
-                    // _exit: the main thread is still inside the plugin; no exit handlers may run under it.
-                    _exit(128 + number)
-                }
-            }
-            source.resume()
-        }
-    }
-
-    /// From now on a signal cancels the run instead of ending the process.
-    func runStarting() {
-        state.withLock { $0.started = true }
+            + " in \(seconds) s, \(HumanUnits.counted(report.workersStarted, "worker")) started"
+            + (report.interrupted ? " (interrupted)" : report.stop.map { " (\($0.rawValue))" } ?? "")
     }
 }

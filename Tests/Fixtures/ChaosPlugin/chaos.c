@@ -148,6 +148,7 @@ typedef enum action_id {
     A_TASKFAIL,
     A_MASTER_SLEEP,
     A_LOG,
+    A_WAIT,
     A_UNKNOWN,
 } action_id;
 
@@ -202,6 +203,7 @@ static const action_info ACTIONS[] = {
     {"taskfail", A_TASKFAIL, ARG_OPTIONAL, 0, 0, "taskfail[:MSG]"},
     {"log", A_LOG, ARG_REQUIRED, 0, 0, "log:LEVEL:TEXT"},
     {"master-sleep", A_MASTER_SLEEP, ARG_NUMBER, 0, 60000, "master-sleep:MS (0..60000)"},
+    {"wait", A_WAIT, ARG_REQUIRED, 0, 0, "wait:PATH"},
 };
 
 #define N_ACTIONS (sizeof ACTIONS / sizeof ACTIONS[0])
@@ -1479,6 +1481,24 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
     case A_ESCAPE:
         return escape(ctx, status, status_len, a.arg, a.arg_len);
 
+    case A_WAIT: {
+        /* Reads PATH (a FIFO) to its end: the task runs until the test opens and closes the
+           FIFO's write end. */
+        sbuf path;
+        sb_init(&path);
+        sb_add(&path, a.arg, a.arg_len);
+        int fd = path.failed ? -1 : open(path.p, O_RDONLY | O_CLOEXEC);
+        sb_free(&path);
+        if (fd < 0) return fail_with(ctx, "chaos: wait: cannot open ", a.arg, a.arg_len);
+        char buffer[256];
+        ssize_t got;
+        do {
+            got = read(fd, buffer, sizeof buffer);
+        } while (got > 0 || (got < 0 && errno == EINTR));
+        close(fd);
+        return replys(ctx, status, status_len, "waited");
+    }
+
     case A_GROW:
         if (parse_u64(a.arg, a.arg_len, 1048576, &v) != 0 || v == 0 || v > SIZE_MAX >> 20)
             return fail_with(ctx, "chaos: bad grow size: ", a.arg, a.arg_len);
@@ -1524,7 +1544,7 @@ static const char CHAOS_USAGE[] =
     "  echo[:TEXT]  sleep:MS  feedback:N  segv  abort  exit:N  noisy-death  hang  garbage\n"
     "  stdout[:TEXT]  printf[:TEXT]  leak:MB  followup:K  followup-die:K  state:K@PID  state-die:K@PID\n"
     "  crash-once:PATH  badresp  death-local  stay:COMP  fail[:MSG]  broadcast[:TEXT]\n"
-    "  lastbroadcast  obsolete  marshal  marshal-local  taskfail[:MSG]\n"
+    "  lastbroadcast  obsolete  marshal  marshal-local  taskfail[:MSG]  wait:PATH\n"
     "Responses read 'pid=PID F RESULT' (fresh worker) or 'pid=PID O:COMP RESULT' (old).\n"
     "See Tests/Fixtures/ChaosPlugin/include/chaos_plugin.h for the details.\n";
 

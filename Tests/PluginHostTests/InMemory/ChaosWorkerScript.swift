@@ -33,7 +33,7 @@ enum ChaosWorkerScript {
         case "exit": return [.die(.exited(Int32(argument ?? "") ?? 0), stderr: [])]
         case "noisy-death":
             return [.die(.signalled(SIGABRT), stderr: ["chaos: last words 1", "chaos: last words 2", "chaos: last words 3"])]
-        case "hang": return [.hang]
+        case "hang", "wait": return [.hang]  // (wait: until the test answers, see InMemoryWorker.answer)
         case "grow": return [.grow(megabytes: Int64(argument ?? "") ?? 0), .hang]
         case "sleep": return [reply("slept \(argument ?? "0")")]
         case "garbage": return [.garbage]

@@ -64,6 +64,8 @@
  *   crash-once:PATH    worker creates PATH (O_EXCL) and dies with SIGSEGV if PATH did not
  *                      exist; otherwise responds "survived". Use a fresh PATH per test.
  *   badresp            worker calls ctx->fail("chaos: cannot decode request") (marshal error).
+ *   wait:PATH          worker reads PATH (a FIFO) to its end, then responds "waited": the task
+ *                      runs until the test opens the FIFO's write end and closes it.
  *   taskfail[:MSG]     worker calls fail_task(ctx, MSG) of "ph.task-failure/1" (default MSG
  *                      "chaos: task failed") and returns 0 without responding: the task fails
  *                      with MSG, the worker is kept as it was, use_response is not called.

@@ -1,0 +1,177 @@
+// Graceful drain and halt through a real `plugin-host run`: real signals (SIGTERM, a second
+// SIGTERM, --drain-signal USR1), the drain's timeout killing a hung task, --halt, exit
+// statuses, and no worker left behind.
+import Foundation
+import PluginHost
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Drain and halt on the command line")
+struct DrainCLITests {
+    /// The run's `plugin-worker` processes with their names, to check they are gone afterwards.
+    private func workers(of host: HostProcess) -> [(pid: Int32, name: String)] {
+        ProcessProbe.children(of: host.pid, containing: "plugin-worker").map { pid in
+            let line = ProcessProbe.commandLine(of: pid) ?? []
+            return (pid, line.firstIndex(of: "--name").map { line[$0 + 1] } ?? "?")
+        }
+    }
+
+    /// Every `task-ended` line of an events file, by task id (each task must end exactly once).
+    private func endings(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) -> [UInt64: [String: Any]] {
+        let text = String(decoding: ProcessProbe.readFile(path) ?? [], as: UTF8.self)
+        var ends: [UInt64: [String: Any]] = [:]
+        for line in text.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["event"] as? String == "task-ended", let task = (object["task"] as? NSNumber)?.uint64Value
+            else { continue }
+            #expect(ends[task] == nil, "task \(task) ended twice", sourceLocation: sourceLocation)
+            ends[task] = object
+        }
+        return ends
+    }
+
+    /// Opens `fifo`'s write end: returns once a `wait:FIFO` task's worker opened it to read.
+    /// (The blocking open runs off the cooperative threads, which other tests need meanwhile.)
+    private func openWriter(_ fifo: String) async throws -> Int32 {
+        let writer: Int32 = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: open(fifo, O_WRONLY | O_CLOEXEC)) }
+        }
+        try #require(writer >= 0)
+        return writer
+    }
+
+    @Test("SIGTERM drains: the running task finishes, the queued ones end cancelled 'drained', summary, exit 143")
+    func sigtermDrains() async throws {
+        let directory = TemporaryDirectory()
+        let fifo = directory.file("gate")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let events = directory.file("events.jsonl")
+        // A drain time no machine runs out of: the task ends when the test lets it.
+        let host = try HostProcess(["run", "-j", "1", "--drain-timeout", "3600", "--events", events,
+                                    "chaos", "wait:\(fifo)", "echo:b", "echo:c"])
+        let writer = try await openWriter(fifo)  // task 1 is running
+        let running = workers(of: host)
+        kill(host.pid, SIGTERM)
+        let draining = try await host.waitForStderr(containing: "plugin-host: SIGTERM: draining:")
+        close(writer)  // task 1 may now finish
+        let result = await host.result()
+        #expect(draining, "stderr: \(result.stderr)")
+        #expect(result.status == 143 && !result.signalled, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("1 running task gets up to 3600.0 s to finish"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("plugin-host: 3 tasks, 1 done, 2 cancelled in "), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("(drained)"), "stderr: \(result.stderr)")
+        let ends = endings(events)
+        #expect(ends[1]?["outcome"] as? String == "done")
+        for task: UInt64 in [2, 3] {
+            #expect(ends[task]?["outcome"] as? String == "cancelled" && ends[task]?["message"] as? String == "drained")
+        }
+        #expect(ends.count == 3)
+        #expect(running.count == 1)
+        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+    }
+
+    @Test("--drain-timeout: a hung task is cancelled when it runs out (its worker killed), exit 143")
+    func timeoutKillsHungTask() async throws {
+        let directory = TemporaryDirectory()
+        let events = directory.file("events.jsonl")
+        let host = try HostProcess(["run", "-j", "1", "--progress", "--drain-timeout", "0.2", "--events", events,
+                                    "chaos", "hang", "echo:b"])
+        let busy = try await host.waitForStderr(containing: "1/1 workers busy")
+        try #require(busy, "the hang task never showed as running")
+        let running = workers(of: host)
+        kill(host.pid, SIGTERM)
+        let result = await host.result()
+        #expect(result.status == 143 && !result.signalled, "stderr: \(result.stderr)")
+        let ends = endings(events)
+        #expect(ends[1]?["outcome"] as? String == "cancelled")
+        #expect(ends[1]?["message"] as? String == "drained: still running after the drain timeout of 0.2 s")
+        #expect(ends[2]?["message"] as? String == "drained")
+        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+    }
+
+    @Test("a second SIGTERM during the drain stops at once: the running task is cancelled, exit 143")
+    func secondSignalStops() async throws {
+        let directory = TemporaryDirectory()
+        let events = directory.file("events.jsonl")
+        let host = try HostProcess(["run", "-j", "1", "--progress", "--drain-timeout", "3600", "--events", events,
+                                    "chaos", "hang", "echo:b"])
+        let busy = try await host.waitForStderr(containing: "1/1 workers busy")
+        try #require(busy, "the hang task never showed as running")
+        let running = workers(of: host)
+        kill(host.pid, SIGTERM)
+        let draining = try await host.waitForStderr(containing: "draining:")
+        try #require(draining)
+        kill(host.pid, SIGTERM)
+        let result = await host.result()
+        #expect(result.status == 143 && !result.signalled, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("plugin-host: SIGTERM: stopping at once"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("(interrupted)"), "stderr: \(result.stderr)")
+        let ends = endings(events)
+        #expect(ends[1]?["outcome"] as? String == "cancelled" && ends[1]?["message"] as? String == "cancelled")
+        #expect(ends[2]?["message"] as? String == "drained")
+        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+    }
+
+    @Test("--drain-signal USR1 drains as SIGTERM does, exit 138; workers start with USR1 at its default")
+    func customDrainSignal() async throws {
+        let directory = TemporaryDirectory()
+        let fifo = directory.file("gate")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let events = directory.file("events.jsonl")
+        let host = try HostProcess(["run", "-j", "1", "--drain-signal", "USR1", "--drain-timeout", "3600", "--events", events,
+                                    "chaos", "wait:\(fifo)", "echo:b"])
+        let writer = try await openWriter(fifo)
+        let running = workers(of: host)
+        #expect(running.count == 1)
+        for (pid, _) in running {
+            // The master takes USR1 through a signal source (libdispatch installs a handler, which
+            // exec resets to the default): a worker must not start with it ignored.
+            let status = String(decoding: ProcessProbe.readFile("/proc/\(pid)/status") ?? [], as: UTF8.self)
+            let ignored = status.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }
+                .flatMap { UInt64($0.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16) }
+            let mask = try #require(ignored, "status: \(status)")
+            #expect(mask & (1 << UInt64(SIGUSR1 - 1)) == 0, "the worker ignores SIGUSR1: SigIgn \(String(mask, radix: 16))")
+        }
+        kill(host.pid, SIGUSR1)
+        let draining = try await host.waitForStderr(containing: "plugin-host: SIGUSR1: draining:")
+        close(writer)
+        let result = await host.result()
+        #expect(draining, "stderr: \(result.stderr)")
+        #expect(result.status == 128 + SIGUSR1 && !result.signalled, "stderr: \(result.stderr)")
+        let ends = endings(events)
+        #expect(ends[1]?["outcome"] as? String == "done")
+        #expect(ends[2]?["outcome"] as? String == "cancelled" && ends[2]?["message"] as? String == "drained")
+        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+    }
+
+    @Test("--halt now,fail=1 stops at the first failure (exit 1); soon,success=1 exits 0")
+    func halt() async throws {
+        let failing = try await HostProcess.run(["run", "-j", "1", "--halt", "now,fail=1", "chaos", "echo:a", "taskfail", "echo:b"])
+        #expect(failing.status == 1, "stderr: \(failing.stderr)")
+        #expect(failing.stderr.contains("plugin-host: --halt now,fail=1: 1 of 3 tasks failed; stopping"), "stderr: \(failing.stderr)")
+        #expect(failing.stderr.contains("plugin-host: 3 tasks, 1 done, 1 failed, 1 cancelled in "), "stderr: \(failing.stderr)")
+        #expect(failing.stderr.contains("(halted)"), "stderr: \(failing.stderr)")
+        let succeeding = try await HostProcess.run(["run", "-j", "1", "--halt", "soon,success=1", "chaos", "echo:a", "echo:b"])
+        #expect(succeeding.status == 0, "stderr: \(succeeding.stderr)")
+        #expect(succeeding.stderr.contains("1 done, 1 cancelled"), "stderr: \(succeeding.stderr)")
+    }
+
+    @Test("a bad --halt, --drain-signal or --drain-timeout is one line, exit 2", arguments: [
+        (["--halt", "now,fail=0"], "--halt takes never"),
+        (["--halt", "sometime,fail=1"], "not 'sometime,fail=1'"),
+        (["--drain-signal", "KILL"], "--drain-signal takes one of HUP, INT, QUIT, USR1"),
+        (["--drain-signal", "9"], "not '9'"),
+        (["--drain-timeout=-1"], "--drain-timeout must be 0 or a positive number"),
+        (["--drain-timeout", "nan"], "--drain-timeout must be 0 or a positive number"),
+    ])
+    func badOptions(_ options: [String], _ message: String) async throws {
+        let result = try await HostProcess.run(["run"] + options + ["chaos", "echo"])
+        #expect(result.status == 2)
+        #expect(result.errorLines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
+    }
+}
