@@ -175,3 +175,66 @@ struct DrainCLITests {
         #expect(result.stderr.contains(message), "stderr: \(result.stderr)")
     }
 }
+
+@Suite("The Slurm drain recipe, with signals")
+struct SlurmDrainRecipeTests {
+    @Test("Examples/slurm/drain-and-requeue.sbatch: USR1 to the batch shell drains plugin-host, exit 138, scontrol requeue")
+    func batchScriptDrainsAndRequeues() async throws {
+        let directory = TemporaryDirectory()
+        let fifo = directory.file("gate")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        // plugin-host and a fake scontrol that records its arguments, first on the PATH.
+        let bin = directory.file("bin")
+        try #require(mkdir(bin, 0o700) == 0)
+        try #require(symlink(TestPaths.pluginHost, bin + "/plugin-host") == 0)
+        let calls = directory.file("scontrol.calls")
+        let scontrol = directory.write("bin/scontrol", "#!/bin/sh\necho \"$@\" >>'\(calls)'\n")
+        try #require(chmod(scontrol, 0o700) == 0)
+        let stderrPath = directory.write("stderr", "")
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/bin/bash")
+        script.arguments = [MetamathData.packageRoot + "/Examples/slurm/drain-and-requeue.sbatch",
+                            "-j", "1", "chaos", "wait:\(fifo)", "echo:b"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment["SLURM_JOB_ID"] = "4242"
+        script.environment = environment
+        script.standardInput = FileHandle.nullDevice
+        script.standardOutput = FileHandle.nullDevice
+        script.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        let exited = DispatchSemaphore(value: 0)
+        script.terminationHandler = { _ in exited.signal() }
+        // slurmstepd starts the batch shell with no signal blocked; a child inherits the mask of
+        // the thread that spawns it, and the test's threads (libdispatch's) block every signal,
+        // so the spawn runs on a thread of its own with an empty mask.
+        let started: Result<Void, any Error> = await withCheckedContinuation { continuation in
+            Thread {
+                var empty = sigset_t()
+                sigemptyset(&empty)
+                pthread_sigmask(SIG_SETMASK, &empty, nil)
+                continuation.resume(returning: Result { try script.run() })
+            }.start()
+        }
+        try started.get()
+        let writer: Int32 = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: open(fifo, O_WRONLY | O_CLOEXEC)) }
+        }
+        try #require(writer >= 0)  // task 1 runs: plugin-host's signal sources are in place
+        kill(script.processIdentifier, SIGUSR1)  // what --signal=B:USR1 does
+        var draining = false
+        for _ in 0..<3_000 where !draining {
+            draining = String(decoding: ProcessProbe.readFile(stderrPath) ?? [], as: UTF8.self).contains("SIGUSR1: draining:")
+            if !draining { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        close(writer)
+        let finished: Bool = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: exited.wait(timeout: .now() + 60) == .success) }
+        }
+        if !finished { script.terminate() }
+        let stderr = String(decoding: ProcessProbe.readFile(stderrPath) ?? [], as: UTF8.self)
+        #expect(draining && finished, "stderr: \(stderr)")
+        #expect(script.terminationStatus == 138, "stderr: \(stderr)")
+        #expect(stderr.contains("plugin-host: 2 tasks, 1 done, 1 cancelled in ") && stderr.contains("(drained)"), "stderr: \(stderr)")
+        #expect(String(decoding: ProcessProbe.readFile(calls) ?? [], as: UTF8.self) == "requeue 4242\n")
+    }
+}
