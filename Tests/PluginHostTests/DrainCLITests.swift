@@ -20,9 +20,26 @@ struct DrainCLITests {
         }
     }
 
-    /// Every `task-ended` line of an events file, by task id (each task must end exactly once).
-    private func endings(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) -> [UInt64: [String: Any]] {
-        let text = String(decoding: ProcessProbe.readFile(path) ?? [], as: UTF8.self)
+    /// Expects every worker of `running` to be gone.
+    private func expectGone(_ running: [(pid: Int32, name: String)], sourceLocation: SourceLocation = #_sourceLocation) {
+        for (pid, name) in running {
+            #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A `plugin-host run -j 1 chaos hang echo:b` with `--drain-timeout seconds`, once its hang
+    /// task runs, with its worker; its events go to standard output.
+    private func hungRun(drainTimeout: String) async throws -> (host: HostProcess, running: [(pid: Int32, name: String)]) {
+        let host = try HostProcess(["run", "-j", "1", "--progress", "--drain-timeout", drainTimeout, "--events", "-",
+                                    "chaos", "hang", "echo:b"])
+        let busy = try await host.waitForStderr(containing: "1/1 workers busy")
+        try #require(busy, "the hang task never showed as running")
+        return (host, workers(of: host))
+    }
+
+    /// Every `task-ended` line of events in `text` (other lines are skipped), by task id; each
+    /// task must end exactly once.
+    private func endings(of text: String, sourceLocation: SourceLocation = #_sourceLocation) -> [UInt64: [String: Any]] {
         var ends: [UInt64: [String: Any]] = [:]
         for line in text.split(separator: "\n") {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -44,64 +61,59 @@ struct DrainCLITests {
         return writer
     }
 
+    /// `plugin-host run -j 1 OPTIONS --drain-timeout 3600 --events - chaos wait:FIFO TASKS...` once
+    /// its first task runs, with its worker: the task ends when the test closes `writer` (the
+    /// drain's time is one no machine runs out of). `gate` holds the FIFO: keep it alive.
+    private func gatedRun(_ options: [String], then tasks: [String]) async throws
+        -> (host: HostProcess, gate: TemporaryDirectory, writer: Int32, running: [(pid: Int32, name: String)]) {
+        let gate = TemporaryDirectory()
+        let fifo = gate.file("gate")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let host = try HostProcess(["run", "-j", "1"] + options + ["--drain-timeout", "3600", "--events", "-",
+                                                                   "chaos", "wait:\(fifo)"] + tasks)
+        let writer = try await openWriter(fifo)
+        return (host, gate, writer, workers(of: host))
+    }
+
     @Test("SIGTERM drains: the running task finishes, the queued ones end cancelled 'drained', summary, exit 143")
     func sigtermDrains() async throws {
-        let directory = TemporaryDirectory()
-        let fifo = directory.file("gate")
-        try #require(mkfifo(fifo, 0o600) == 0)
-        let events = directory.file("events.jsonl")
-        // A drain time no machine runs out of: the task ends when the test lets it.
-        let host = try HostProcess(["run", "-j", "1", "--drain-timeout", "3600", "--events", events,
-                                    "chaos", "wait:\(fifo)", "echo:b", "echo:c"])
-        let writer = try await openWriter(fifo)  // task 1 is running
-        let running = workers(of: host)
+        let (host, gate, writer, running) = try await gatedRun([], then: ["echo:b", "echo:c"])
         kill(host.pid, SIGTERM)
         let draining = try await host.waitForStderr(containing: "plugin-host: SIGTERM: draining:")
         close(writer)  // task 1 may now finish
         let result = await host.result()
+        withExtendedLifetime(gate) {}
         #expect(draining, "stderr: \(result.stderr)")
         #expect(result.status == 143 && !result.signalled, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("1 running task gets up to 3600.0 s to finish"), "stderr: \(result.stderr)")
         #expect(result.stderr.contains("plugin-host: 3 tasks, 1 done, 2 cancelled in "), "stderr: \(result.stderr)")
         #expect(result.stderr.contains("(drained)"), "stderr: \(result.stderr)")
-        let ends = endings(events)
+        let ends = endings(of: result.stdout)
         #expect(ends[1]?["outcome"] as? String == "done")
         for task: UInt64 in [2, 3] {
             #expect(ends[task]?["outcome"] as? String == "cancelled" && ends[task]?["message"] as? String == "drained")
         }
         #expect(ends.count == 3)
         #expect(running.count == 1)
-        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+        expectGone(running)
     }
 
     @Test("--drain-timeout: a hung task is cancelled when it runs out (its worker killed), exit 143")
     func timeoutKillsHungTask() async throws {
-        let directory = TemporaryDirectory()
-        let events = directory.file("events.jsonl")
-        let host = try HostProcess(["run", "-j", "1", "--progress", "--drain-timeout", "0.2", "--events", events,
-                                    "chaos", "hang", "echo:b"])
-        let busy = try await host.waitForStderr(containing: "1/1 workers busy")
-        try #require(busy, "the hang task never showed as running")
-        let running = workers(of: host)
+        let (host, running) = try await hungRun(drainTimeout: "0.2")
         kill(host.pid, SIGTERM)
         let result = await host.result()
         #expect(result.status == 143 && !result.signalled, "stderr: \(result.stderr)")
-        let ends = endings(events)
+        let ends = endings(of: result.stdout)
         #expect(ends[1]?["outcome"] as? String == "cancelled")
         #expect(ends[1]?["message"] as? String == "drained: still running after the drain timeout of 0.2 s")
         #expect(ends[2]?["message"] as? String == "drained")
-        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+        expectGone(running)
     }
 
     @Test("a second SIGTERM during the drain stops at once: the running task is cancelled, exit 143")
     func secondSignalStops() async throws {
-        let directory = TemporaryDirectory()
-        let events = directory.file("events.jsonl")
-        let host = try HostProcess(["run", "-j", "1", "--progress", "--drain-timeout", "3600", "--events", events,
-                                    "chaos", "hang", "echo:b"])
-        let busy = try await host.waitForStderr(containing: "1/1 workers busy")
-        try #require(busy, "the hang task never showed as running")
-        let running = workers(of: host)
+        let (host, running) = try await hungRun(drainTimeout: "3600")
         kill(host.pid, SIGTERM)
         let draining = try await host.waitForStderr(containing: "draining:")
         try #require(draining)
@@ -110,22 +122,15 @@ struct DrainCLITests {
         #expect(result.status == 143 && !result.signalled, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("plugin-host: SIGTERM: stopping at once"), "stderr: \(result.stderr)")
         #expect(result.stderr.contains("(interrupted)"), "stderr: \(result.stderr)")
-        let ends = endings(events)
+        let ends = endings(of: result.stdout)
         #expect(ends[1]?["outcome"] as? String == "cancelled" && ends[1]?["message"] as? String == "cancelled")
         #expect(ends[2]?["message"] as? String == "drained")
-        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+        expectGone(running)
     }
 
     @Test("--drain-signal USR1 drains as SIGTERM does, exit 138; workers start with USR1 at its default")
     func customDrainSignal() async throws {
-        let directory = TemporaryDirectory()
-        let fifo = directory.file("gate")
-        try #require(mkfifo(fifo, 0o600) == 0)
-        let events = directory.file("events.jsonl")
-        let host = try HostProcess(["run", "-j", "1", "--drain-signal", "USR1", "--drain-timeout", "3600", "--events", events,
-                                    "chaos", "wait:\(fifo)", "echo:b"])
-        let writer = try await openWriter(fifo)
-        let running = workers(of: host)
+        let (host, gate, writer, running) = try await gatedRun(["--drain-signal", "USR1"], then: ["echo:b"])
         #expect(running.count == 1)
         for (pid, _) in running {
             // The master takes USR1 through a signal source (libdispatch installs a handler, which
@@ -140,12 +145,13 @@ struct DrainCLITests {
         let draining = try await host.waitForStderr(containing: "plugin-host: SIGUSR1: draining:")
         close(writer)
         let result = await host.result()
+        withExtendedLifetime(gate) {}
         #expect(draining, "stderr: \(result.stderr)")
         #expect(result.status == 128 + SIGUSR1 && !result.signalled, "stderr: \(result.stderr)")
-        let ends = endings(events)
+        let ends = endings(of: result.stdout)
         #expect(ends[1]?["outcome"] as? String == "done")
         #expect(ends[2]?["outcome"] as? String == "cancelled" && ends[2]?["message"] as? String == "drained")
-        for (pid, name) in running { #expect(!ProcessProbe.isAlive(pid: pid, name: name), "worker \(name) left behind") }
+        expectGone(running)
     }
 
     @Test("--halt now,fail=1 stops at the first failure (exit 1); soon,success=1 exits 0")

@@ -76,23 +76,20 @@ struct InMemoryHaltTests {
         #expect(hung.signals.first == SIGTERM)
     }
 
-    @Test("fail=P%: halts once the failures are P % of the run's tasks, not of the tasks ended so far")
-    func percentOfAllTasks() async throws {
-        // 10 tasks, 30 %: the first failure is 100 % of the tasks ended, but 10 % of the run;
-        // the third failure (task 5) halts.
-        let tasks = ["taskfail", "echo:1", "taskfail", "echo:2", "taskfail", "echo:3", "echo:4", "echo:5", "echo:6", "echo:7"]
-        let test = try InMemoryRun(chaos: tasks, policy: .persistent, configuration(jobs: 1, halt: "soon,fail=30%"))
+    @Test("fail=P% halts once the failures are P % of the run's tasks (GNU parallel's rule), not of the tasks ended so far",
+          arguments: [
+              // 30 % of 10: the first failure is 100 % of the tasks ended but 10 % of the run; the third halts.
+              ("30%", ["taskfail", "echo:1", "taskfail", "echo:2", "taskfail"], (failed: 3, done: 2, cancelled: 5)),
+              // 25 % of 10 is 2.5 tasks: as in GNU parallel, the third failure halts, not the second.
+              ("25%", ["taskfail", "taskfail", "echo:1", "taskfail"], (failed: 3, done: 1, cancelled: 6)),
+          ])
+    func percentOfAllTasks(_ percent: String, _ head: [String], _ expected: (failed: Int, done: Int, cancelled: Int)) async throws {
+        let tasks = head + (head.count..<10).map { "echo:\($0)" }
+        let test = try InMemoryRun(chaos: tasks, policy: .persistent, configuration(jobs: 1, halt: "soon,fail=" + percent))
         let report = try await test.startAndFinish()
-        #expect(report.counts.failed == 3 && report.counts.done == 2 && report.counts.cancelled == 5)
-        #expect(try report.result(6).message == "halted")
-    }
-
-    @Test("fail=P% rounds as GNU parallel: 25 % of 10 tasks halts at the third failure")
-    func percentNeedsWholeTasks() async throws {
-        let tasks = ["taskfail", "taskfail", "echo:1", "taskfail", "echo:2", "echo:3", "echo:4", "echo:5", "echo:6", "echo:7"]
-        let test = try InMemoryRun(chaos: tasks, policy: .persistent, configuration(jobs: 1, halt: "soon,fail=25%"))
-        let report = try await test.startAndFinish()
-        #expect(report.counts.failed == 3 && report.counts.done == 1 && report.counts.cancelled == 6)
+        #expect(report.counts.failed == expected.failed && report.counts.done == expected.done)
+        #expect(report.counts.cancelled == expected.cancelled)
+        #expect(try report.result(UInt64(head.count + 1)).message == "halted")
     }
 
     @Test("success=N halts on the N-th done task and exits 0 when no task failed (GNU parallel's rule)")
