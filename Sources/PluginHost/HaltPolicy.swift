@@ -36,8 +36,11 @@ public struct HaltPolicy: Sendable, Equatable, CustomStringConvertible {
         case percent(Int)
     }
 
+    /// What happens to the running tasks when the halt comes.
     public var when: When
+    /// Which ended tasks count.
     public var counted: Counted
+    /// How many counted tasks halt the run.
     public var threshold: Threshold
 
     /// A policy from its parts.
