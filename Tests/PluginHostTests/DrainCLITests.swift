@@ -242,5 +242,6 @@ struct SlurmDrainRecipeTests {
         #expect(script.terminationStatus == 138, "stderr: \(stderr)")
         #expect(stderr.contains("plugin-host: 2 tasks, 1 done, 1 cancelled in ") && stderr.contains("(drained)"), "stderr: \(stderr)")
         #expect(String(decoding: ProcessProbe.readFile(calls) ?? [], as: UTF8.self) == "requeue 4242\n")
+        withExtendedLifetime(directory) {}  // the FIFO, PATH and files lived until the script ended
     }
 }
