@@ -62,7 +62,7 @@ extension Scheduler {
     /// itself waits for the next dispatch, which every path that ends a task runs before it
     /// could start another one, so the queues are never changed under a caller's feet.
     func countForHaltLocked() {
-        guard let halt = configuration.halt, stop == nil, !interrupted, !haltDue else { return }
+        guard let halt, stop == nil, !interrupted, !haltDue else { return }
         if halt.isReached(counts, tasks: Int(nextTaskID - 1)) { haltDue = true }
     }
 
@@ -70,7 +70,7 @@ extension Scheduler {
     /// tasks too (`now`). Says so once, on the host's stderr.
     func applyHaltIfDueLocked() {
         haltDue = false
-        guard let halt = configuration.halt, stopLocked(.halted) else { return }
+        guard let halt, stopLocked(.halted) else { return }
         let running = runningTasksLocked
         let verb: String
         switch halt.counted {

@@ -90,7 +90,7 @@ extension Scheduler {
         }
         counts.record(outcome)
         task.kind.counts.record(outcome)
-        if configuration.halt != nil { countForHaltLocked() }
+        if halt != nil { countForHaltLocked() }
         if configuration.collectResults {
             results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                       outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))

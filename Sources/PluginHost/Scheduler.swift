@@ -40,6 +40,8 @@ final class Scheduler: @unchecked Sendable {
     var cancelledBeforeStop = 0
     /// An ended task met the halt policy; the next dispatch halts (see ``applyHaltIfDueLocked()``).
     var haltDue = false
+    /// `configuration.halt`, read once: it is checked as every task ends.
+    let halt: HaltPolicy?
     var liveSlotThreads = 0
     /// Slots whose thread was started. Threads start only when a worker is needed and no
     /// waiting thread can spawn it, so a large `-j` with little work costs few threads.
@@ -75,6 +77,7 @@ final class Scheduler: @unchecked Sendable {
     /// A scheduler for `configuration` whose workers `transport` starts (processes by default).
     init(configuration: HostConfiguration, transport: (any WorkerTransport)? = nil) {
         self.configuration = configuration
+        self.halt = configuration.halt
         self.transport = transport ?? Scheduler.makeTransport(configuration)
         self.slots = Array(repeating: nil, count: configuration.jobs)
         self.slotHasThread = Array(repeating: false, count: configuration.jobs)
