@@ -1,0 +1,169 @@
+/// The journal's byte format. A file is a sequence of records, each
+/// `u32 length | u32 crc32c(body) | body` (little-endian), the first a header:
+///
+///     header body: u8 1 | "PHJOURNAL" | u16 version | u32 n | n × (string name, string value)
+///     end body:    u8 2 | u16 kind | u32 depth | depth × u64 path | u8 outcome | message | u8 has evidence
+///                  [ u8 is old | bytes competence | string worker | u32 n | n × bytes feedback | bytes response | u64 first, u64 end pinned follow-ups ]
+///     string, bytes: u32 length | data;  message: u32 0xFFFF_FFFF for none, else a string
+///
+/// A record is written with one `write`, so a master killed mid-write leaves at most one torn
+/// record, last: its length runs past the end, or its checksum fails.
+enum JournalCodec {
+    static let magic = Array("PHJOURNAL".utf8)
+    static let headerType: UInt8 = 1
+    static let endType: UInt8 = 2
+    /// Bytes before a record's body.
+    static let framing = 8
+    /// No record is longer (a response is at most a frame's 64 MiB, plus feedback).
+    static let maximumBody = 1 << 30
+
+    static func record(header: JournalHeader) -> [UInt8] {
+        var body: [UInt8] = [headerType]
+        body += magic
+        put(&body, header.version)
+        put(&body, UInt32(header.identity.count))
+        for field in header.identity {
+            putBytes(&body, Array(field.name.utf8))
+            putBytes(&body, Array(field.value.utf8))
+        }
+        return framed(body)
+    }
+
+    static func record(entry: JournalEntry) -> [UInt8] {
+        var body: [UInt8] = [endType]
+        body.reserveCapacity(64 + (entry.evidence?.response.count ?? 0))
+        put(&body, entry.key.kind)
+        put(&body, UInt32(entry.key.path.count))
+        for step in entry.key.path { put(&body, step) }
+        body.append(UInt8(TaskOutcome.allCases.firstIndex(of: entry.outcome)!))
+        if let message = entry.message { putBytes(&body, Array(message.utf8)) } else { put(&body, UInt32.max) }
+        guard let evidence = entry.evidence else {
+            body.append(0)
+            return framed(body)
+        }
+        body.append(1)
+        switch evidence.status {
+        case .fresh:
+            body.append(0)
+            put(&body, UInt32(0))
+        case .old(let competence):
+            body.append(1)
+            putBytes(&body, competence)
+        }
+        putBytes(&body, Array(evidence.worker.utf8))
+        put(&body, UInt32(evidence.feedback.count))
+        for message in evidence.feedback { putBytes(&body, message) }
+        putBytes(&body, evidence.response)
+        put(&body, evidence.pinnedFollowUps.lowerBound)
+        put(&body, evidence.pinnedFollowUps.upperBound)
+        return framed(body)
+    }
+
+    private static func framed(_ body: [UInt8]) -> [UInt8] {
+        var record: [UInt8] = []
+        record.reserveCapacity(framing + body.count)
+        put(&record, UInt32(body.count))
+        put(&record, CRC32C.checksum(body))
+        record += body
+        return record
+    }
+
+    private static func put<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func putBytes(_ out: inout [UInt8], _ bytes: [UInt8]) {
+        put(&out, UInt32(bytes.count))
+        out += bytes
+    }
+}
+
+/// Reads the fields of one record's body; every read checks the bounds (nil past the end).
+struct JournalBodyReader {
+    let bytes: ArraySlice<UInt8>
+    var position: Int
+
+    init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        position = bytes.startIndex
+    }
+
+    var atEnd: Bool { position == bytes.endIndex }
+
+    mutating func integer<T: FixedWidthInteger>(_: T.Type = T.self) -> T? {
+        let size = MemoryLayout<T>.size
+        guard bytes.endIndex - position >= size else { return nil }
+        var value: T = 0
+        for index in 0..<size { value |= T(bytes[position + index]) << (8 * index) }
+        position += size
+        return value
+    }
+
+    mutating func raw(_ count: Int) -> [UInt8]? {
+        guard count >= 0, bytes.endIndex - position >= count else { return nil }
+        defer { position += count }
+        return Array(bytes[position..<position + count])
+    }
+
+    mutating func byteString() -> [UInt8]? {
+        guard let count = integer(UInt32.self) else { return nil }
+        return raw(Int(count))
+    }
+
+    mutating func string() -> String? { byteString().map { String(decoding: $0, as: UTF8.self) } }
+}
+
+extension JournalCodec {
+    /// Decodes a header body; nil if it is not one.
+    static func header(_ body: ArraySlice<UInt8>) -> JournalHeader? {
+        var reader = JournalBodyReader(body)
+        guard reader.integer(UInt8.self) == headerType, reader.raw(magic.count) == magic,
+              let version = reader.integer(UInt16.self), let count = reader.integer(UInt32.self) else { return nil }
+        var identity: [(name: String, value: String)] = []
+        for _ in 0..<count {
+            guard let name = reader.string(), let value = reader.string() else { return nil }
+            identity.append((name, value))
+        }
+        return reader.atEnd ? JournalHeader(version: version, identity: identity) : nil
+    }
+
+    /// Decodes a task-end body; nil if it is malformed.
+    static func entry(_ body: ArraySlice<UInt8>) -> JournalEntry? {
+        var reader = JournalBodyReader(body)
+        guard reader.integer(UInt8.self) == endType, let kind = reader.integer(UInt16.self),
+              let depth = reader.integer(UInt32.self), depth > 0, Int(depth) <= body.count / 8 else { return nil }
+        var path: [UInt64] = []
+        path.reserveCapacity(Int(depth))
+        for _ in 0..<depth {
+            guard let step = reader.integer(UInt64.self) else { return nil }
+            path.append(step)
+        }
+        guard let outcomeIndex = reader.integer(UInt8.self), Int(outcomeIndex) < TaskOutcome.allCases.count,
+              let messageLength = reader.integer(UInt32.self) else { return nil }
+        var message: String?
+        if messageLength != UInt32.max {
+            guard let text = reader.raw(Int(messageLength)) else { return nil }
+            message = String(decoding: text, as: UTF8.self)
+        }
+        var entry = JournalEntry(key: TaskKey(kind: kind, path: path), outcome: TaskOutcome.allCases[Int(outcomeIndex)],
+                                 message: message, evidence: nil)
+        guard let hasEvidence = reader.integer(UInt8.self) else { return nil }
+        if hasEvidence == 1 {
+            guard let isOld = reader.integer(UInt8.self), isOld <= 1, let competence = reader.byteString(),
+                  let worker = reader.string(), let feedbackCount = reader.integer(UInt32.self),
+                  Int(feedbackCount) <= body.count / 4 else { return nil }
+            var feedback: [[UInt8]] = []
+            for _ in 0..<feedbackCount {
+                guard let message = reader.byteString() else { return nil }
+                feedback.append(message)
+            }
+            guard let response = reader.byteString(), let first = reader.integer(UInt64.self),
+                  let end = reader.integer(UInt64.self), first <= end else { return nil }
+            entry.evidence = ReplayEvidence(status: isOld == 1 ? .old(competence: competence) : .fresh, worker: worker,
+                                            feedback: feedback, response: response, pinnedFollowUps: first..<end)
+        } else if hasEvidence != 0 {
+            return nil
+        }
+        return reader.atEnd ? entry : nil
+    }
+}

@@ -1,0 +1,97 @@
+import SystemPackage
+
+/// A journal as read back: its header, its task ends in order, and how many of its bytes are
+/// whole records (a torn last record, from a master killed while writing it, is left out).
+struct JournalContents: Sendable {
+    var header: JournalHeader
+    var entries: [JournalEntry]
+    /// Bytes of whole records; a resumed run truncates the file here before appending.
+    var validLength: Int
+    /// True when a torn last record was dropped.
+    var droppedTornRecord: Bool
+}
+
+/// Reads a journal file (see ``JournalCodec`` for the format).
+enum JournalReader {
+    /// Reads the journal at `path`.
+    static func read(path: String) throws(JournalError) -> JournalContents {
+        let bytes: [UInt8]
+        do {
+            let descriptor = try FileDescriptor.open(FilePath(path), .readOnly)
+            defer { try? descriptor.close() }
+            bytes = try readAll(descriptor)
+        } catch Errno.noSuchFileOrDirectory {
+            throw .missing(path)
+        } catch let error as Errno {
+            throw .unreadable(path, error)
+        } catch {
+            throw .unreadable(path, .ioError)
+        }
+        return try decode(bytes, path: path)
+    }
+
+    /// Decodes a whole journal file's bytes.
+    static func decode(_ bytes: [UInt8], path: String) throws(JournalError) -> JournalContents {
+        var offset = 0
+        var records = 0
+        var header: JournalHeader?
+        var entries: [JournalEntry] = []
+        var torn = false
+        while offset < bytes.count {
+            // A record whose framing or body runs past the end was torn by a kill mid-write.
+            guard bytes.count - offset >= JournalCodec.framing else { torn = true; break }
+            let length = Int(le32(bytes, offset)), checksum = le32(bytes, offset + 4)
+            let bodyStart = offset + JournalCodec.framing
+            guard length <= JournalCodec.maximumBody, bytes.count - bodyStart >= length else {
+                if length > JournalCodec.maximumBody && header == nil { throw .notAJournal(path) }
+                torn = true
+                break
+            }
+            let body = bytes[bodyStart..<bodyStart + length]
+            let end = bodyStart + length
+            let intact = body.withUnsafeBytes { CRC32C.checksum($0) } == checksum
+            if !intact {
+                // The last record may be torn (its pages half written); one before it is damage.
+                if end == bytes.count { torn = true; break }
+                if header == nil { throw .notAJournal(path) }
+                throw .corrupted(path, offset: offset, record: records)
+            }
+            if header == nil {
+                guard body.first == JournalCodec.headerType, body.count > JournalCodec.magic.count,
+                      Array(body.dropFirst().prefix(JournalCodec.magic.count)) == JournalCodec.magic else {
+                    throw .notAJournal(path)
+                }
+                guard let decoded = JournalCodec.header(body) else { throw .notAJournal(path) }
+                guard decoded.version == JournalHeader.formatVersion else { throw .unsupportedVersion(path, decoded.version) }
+                header = decoded
+            } else {
+                guard let entry = JournalCodec.entry(body) else { throw .corrupted(path, offset: offset, record: records) }
+                entries.append(entry)
+            }
+            records += 1
+            offset = end
+        }
+        guard let header else {
+            if bytes.count >= JournalCodec.framing + 1 + JournalCodec.magic.count,
+               Array(bytes[(JournalCodec.framing + 1)..<(JournalCodec.framing + 1 + JournalCodec.magic.count)]) != JournalCodec.magic {
+                throw .notAJournal(path)
+            }
+            throw .truncatedHeader(path, size: bytes.count)
+        }
+        return JournalContents(header: header, entries: entries, validLength: offset, droppedTornRecord: torn)
+    }
+
+    private static func le32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    }
+
+    private static func readAll(_ descriptor: FileDescriptor) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Appends records to a journal file.
+///
+/// Durability policy: each task end is written with one `write` as it happens (under the
+/// scheduler's lock), so a master killed at any moment (`kill -9`, out of memory) loses no task
+/// that ended: the kernel keeps what was written. `fdatasync` runs on a thread of its own at most
+/// every ``syncInterval`` seconds while records were written, and once at the end: an operating
+/// system crash or power loss loses at most about that much, which a resume redoes. A record torn
+/// by a crash is detected by its checksum (see ``JournalReader``).
+final class JournalWriter: @unchecked Sendable {
+    /// Seconds between two `fdatasync`s of a journal being written.
+    static let syncInterval = 1.0
+
+    let path: String
+    private let descriptor: FileDescriptor
+    private let state = ConditionLock()
+    /// Guarded by `state`.
+    private var dirty = false
+    private var closed = false
+    private var syncerRunning = false
+    /// The first write error, reported once at the end of the run (written under the scheduler's lock).
+    private(set) var failure: String?
+    /// Records appended by this run (under the scheduler's lock).
+    private(set) var appended = 0
+
+    private init(path: String, descriptor: FileDescriptor) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    /// Creates a new journal at `path` (refused if the file exists) and writes its header.
+    static func create(path: String, header: JournalHeader) throws(JournalError) -> JournalWriter {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .exclusiveCreate, .append, .closeOnExec],
+                                                 permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch Errno.fileExists {
+            throw .exists(path)
+        } catch let error as Errno {
+            throw .notWritable(path, error)
+        } catch {
+            throw .notWritable(path, .ioError)
+        }
+        let writer = JournalWriter(path: path, descriptor: descriptor)
+        writer.write(JournalCodec.record(header: header))
+        if let failure = writer.failure {
+            try? descriptor.close()
+            throw .notWritable(path, Errno(rawValue: Int32(failure) ?? EIO))
+        }
+        _ = fdatasync(descriptor.rawValue)  // The header at least is durable before any task runs.
+        return writer
+    }
+
+    /// Opens the journal `contents` came from to append to it, dropping a torn last record first.
+    static func resume(path: String, contents: JournalContents) throws(JournalError) -> JournalWriter {
+        let descriptor: FileDescriptor
+        do {
+            descriptor = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.append, .closeOnExec])
+            if contents.droppedTornRecord {
+                try descriptor.resize(to: Int64(contents.validLength), retryOnInterrupt: true)
+            }
+        } catch let error as Errno {
+            throw .notWritable(path, error)
+        } catch {
+            throw .notWritable(path, .ioError)
+        }
+        return JournalWriter(path: path, descriptor: descriptor)
+    }
+
+    /// Appends one task end (one `write`).
+    func append(_ entry: JournalEntry) {
+        guard failure == nil else { return }
+        write(JournalCodec.record(entry: entry))
+        appended += 1
+        let startSyncer: Bool = state.withLock {
+            dirty = true
+            if syncerRunning || closed { return false }
+            syncerRunning = true
+            return true
+        }
+        if startSyncer { startThread { [self] in syncLoop() } }
+    }
+
+    private func write(_ record: [UInt8]) {
+        do {
+            _ = try descriptor.writeAll(record)
+        } catch {
+            failure = failure ?? "\(path): cannot write the journal: \((error as? Errno)?.description ?? "\(error)")"
+        }
+    }
+
+    /// Syncs while records come, every ``syncInterval`` seconds; ends when the journal closes.
+    private func syncLoop() {
+        state.lock()
+        while !closed {
+            state.wait(untilNanoseconds: monotonicNanoseconds() &+ nanoseconds(fromSeconds: Self.syncInterval))
+            if closed { break }
+            if dirty {
+                dirty = false
+                state.unlock()
+                _ = fdatasync(descriptor.rawValue)
+                state.lock()
+            }
+        }
+        syncerRunning = false
+        state.broadcast()
+        state.unlock()
+    }
+
+    /// Syncs and closes the journal (once, at the end of the run).
+    func close() {
+        state.withLock {
+            closed = true
+            state.broadcast()
+            while syncerRunning { state.wait() }
+        }
+        _ = fdatasync(descriptor.rawValue)
+        try? descriptor.close()
+    }
+}
