@@ -1,3 +1,4 @@
+import DequeModule
 import PluginProtocol
 
 /// One task kind in a run: its plugin, queue and counters.
@@ -24,6 +25,12 @@ final class KindState {
     var policy: WorkerPolicy?
     /// True once the host said that `.oneShot` overrides this kind's `stay` answers.
     var warnedOneShotStay = false
+    /// Journal only: this kind's position in the run (the first part of its tasks' keys), the
+    /// tasks its `master_open` / `pull` pushed so far, and tasks waiting to be ended from the
+    /// journal being resumed.
+    var journalIndex: UInt16 = 0
+    var rootPushes: UInt64 = 0
+    var replays = Deque<(TaskRecord, JournalEntry)>()
 
     init(name: String, plugin: MasterPlugin) {
         self.name = name

@@ -13,6 +13,8 @@ import Glibc
 /// Calls are not thread-safe; the scheduler serialises them under its lock.
 final class MasterPlugin: @unchecked Sendable {
     let library: PluginLibrary
+    /// The plugin's own arguments, as opened (part of a journal's identity).
+    let arguments: [String]
     private let host: UnsafeMutablePointer<ph_master_host>
     private let progressExtension: UnsafeMutablePointer<ph_master_progress>
     private let blobsExtension: UnsafeMutablePointer<ph_master_blobs>
@@ -31,6 +33,7 @@ final class MasterPlugin: @unchecked Sendable {
     init(library: PluginLibrary, arguments: [String], policy: WorkerPolicy, maxWorkers: Int,
          blobs: BlobStore = BlobStore()) throws(HostError) {
         self.library = library
+        self.arguments = arguments
         crashName = strdup(library.name)
         csupport_crash_guard_install()
         state.blobs = blobs
@@ -249,6 +252,41 @@ final class MasterPlugin: @unchecked Sendable {
     /// True when the plugin pushed, broadcast or logged something since the last drain.
     var hasSideEffects: Bool { state.hasSideEffects }
 
+    /// What the kind says about journaling ("ph.journal/1"): nil if it can be replayed, else
+    /// why not; and the identity bytes of its inputs (empty if it gives none).
+    func journalSupport() -> (refusal: String?, identity: [UInt8]) {
+        guard let lookup = descriptor.get_extension,
+              let table = lookup(PH_EXT_JOURNAL)?.assumingMemoryBound(to: ph_plugin_journal.self).pointee else {
+            return (nil, [])
+        }
+        var refusal: String?
+        if let replayable = table.replayable {
+            state.error = nil
+            var errorSink = ph_error_sink()
+            errorSink.host_data = Unmanaged.passUnretained(state).toOpaque()
+            errorSink.set_error = { sink, message in
+                MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "cannot be replayed"
+            }
+            if guarded("replayable", { replayable(instance, &errorSink) }) == 0 {
+                refusal = state.error ?? "cannot be replayed"
+            }
+        }
+        var identity: [UInt8] = []
+        if let identify = table.identity {
+            state.resetCall()
+            var sink = ph_request_sink()
+            sink.host_data = Unmanaged.passUnretained(state).toOpaque()
+            sink.set_request = { sink, data, len in MasterCallState.from(sink?.pointee.host_data).setRequest(data, len) }
+            sink.set_marshal_error = { _, _ in }
+            guarded("identity") { identify(instance, &sink) }
+            if state.hasRequest { identity = state.request }
+        }
+        return (refusal, identity)
+    }
+
+    /// Tasks pushed during the last callback, not yet drained.
+    var pendingPushCount: Int { state.pendingPushCount }
+
     /// Runs one call into the plugin marked for the crash guard: a fatal signal inside it ends the
     /// host with one line naming the plugin and `callback` (see `crash_guard.c`). During the run
     /// the call is also noted for the ``MasterCallMonitor`` (with the task it is about, if any).
@@ -376,6 +414,8 @@ final class MasterCallState {
     var blobsExtension: UnsafeRawPointer?
     /// The `ph_master_progress` table handed out by `get_extension`.
     var progressExtension: UnsafeRawPointer?
+
+    var pendingPushCount: Int { pushes.count }
 
     func addPush(_ task: PushedTask) {
         pushes.append(task)

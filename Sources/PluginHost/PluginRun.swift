@@ -46,6 +46,15 @@ public final class PluginRun: Sendable {
         try scheduler.addKind(plugin, policy: policy)
     }
 
+    /// Keeps a journal of the run (see ``JournalOptions``): call after the kinds are added,
+    /// before ``start()``. A resumed journal must come from the same plugin builds, arguments
+    /// and inputs; otherwise, or if the file is missing, unreadable, truncated in its header or
+    /// corrupted, this throws one line naming the file and the cause, and leaves it untouched.
+    /// A kind that says it cannot be replayed ("ph.journal/1") is refused with its reason.
+    public func openJournal(_ options: JournalOptions) throws(HostError) {
+        try scheduler.openJournal(options)
+    }
+
     /// Calls `observer` for every event of `categories`, in order, on the thread that caused it,
     /// with the run's lock held: keep it quick and do not call back into the run from it.
     /// Add observers before ``start()`` to see every event. Events no observer wants cost nothing.

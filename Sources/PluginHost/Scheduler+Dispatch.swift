@@ -34,6 +34,9 @@ extension Scheduler {
             // Before anything starts: a halt (rule "soon") lets no other task begin.
             if haltDue { applyHaltIfDueLocked() }
             var queued = 0
+            for kind in kinds where !kind.replays.isEmpty {
+                queued += replayLocked(kind)
+            }
             for kind in kinds where !kind.inputExhausted {
                 queued += pullIfNeededLocked(kind)
             }
@@ -84,10 +87,18 @@ extension Scheduler {
             }
             if kind.queue.contains(limit: 64, where: { freshMatchLocked($0) }) { return 0 }
         }
-        let wanted = max(1, configuration.jobs * 2 - kind.queue.count)
-        let more = kind.plugin.pull(max: wanted)
-        let queued = absorbSideEffectsLocked(kind, parent: nil, origin: nil)
-        if !more { kind.inputExhausted = true }
+        var queued = 0
+        var pushed = 0
+        repeat {
+            let wanted = max(1, configuration.jobs * 2 - kind.queue.count)
+            let more = kind.plugin.pull(max: wanted)
+            pushed = absorbSideEffectsLocked(kind, parent: nil, origin: nil)
+            queued += pushed
+            if !more { kind.inputExhausted = true }
+            // On resume, pulled tasks the journal ends are replayed here: pull on until some
+            // work is queued (or the input ends), however much of the run was journaled.
+            if !kind.replays.isEmpty { queued += replayLocked(kind) }
+        } while journal?.ledger != nil && pushed > 0 && kind.queue.isEmpty && !kind.inputExhausted && !interrupted
         return queued
     }
 

@@ -64,6 +64,10 @@ extension Scheduler {
             if let status, status != 0 { pluginStatus = max(pluginStatus ?? 0, status) }
         }
         callMonitor.stop()
+        if let journal {
+            journal.writer.close()
+            if let failure = journal.writer.failure { setupErrors.append(failure) }
+        }
         var exit: Int32 = 0
         let cancelled = stop == .halted && !interrupted ? cancelledBeforeStop : counts.cancelled
         if counts.failed + counts.expired + cancelled > 0 { exit = 1 }

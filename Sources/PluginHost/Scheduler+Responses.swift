@@ -12,6 +12,7 @@ extension Scheduler {
     func feedbackLocked(_ worker: WorkerState, frame: ReceivedFrame) {
         guard let task = worker.running, task.id == frame.id else { return }
         worker.kind.plugin.forwardFeedback(worker: worker.name, frame.payload)
+        if journal != nil { task.feedback.append(Array(frame.payload)) }
         absorbSideEffectsLocked(worker.kind, parent: task, origin: worker)
         emitLocked(.feedback, .feedback(worker: worker.name, task: task.id, bytes: frame.payload.count))
     }
@@ -31,6 +32,10 @@ extension Scheduler {
         worker.running = nil
         worker.jobs += 1
         let stay = bindingPolicyLocked(kind, stay: decision.stay)
+        if journal != nil {
+            keepEvidenceLocked(task, worker: worker, response: frame.payload,
+                               pinnedFollowUps: stay != nil ? kind.plugin.pendingPushCount : 0)
+        }
         var outbox = Outbox()
         if let resolution = decision.resolution {
             endLocked(task, resolution.outcome, resolution.message)

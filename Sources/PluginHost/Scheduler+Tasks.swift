@@ -30,7 +30,10 @@ extension Scheduler {
             let timeout = UInt64(pushed.timeoutMilliseconds) * 1_000_000
             let task = newTaskLocked(kind, bytes: pushed.bytes, priority: pushed.priority, timeoutNanoseconds: timeout,
                                      parent: isFollowUp ? parent : nil, origin: isFollowUp ? origin : nil)
-            if interrupted || stop != nil {
+            // Keyed first, whatever happens to it, so keys stay those of an uninterrupted run.
+            if keyAndDivertLocked(task, context: parent) {
+                // Ended from the journal at the next dispatch.
+            } else if interrupted || stop != nil {
                 if started { emitQueuedLocked(task) }  // Each task is announced before it ends.
                 endLocked(task, .cancelled, interrupted ? "the run was interrupted" : stop?.rawValue)
             } else {
@@ -91,6 +94,7 @@ extension Scheduler {
         counts.record(outcome)
         task.kind.counts.record(outcome)
         if halt != nil { countForHaltLocked() }
+        if journal != nil { journalEndLocked(task, outcome, message) }
         if configuration.collectResults {
             results.append(TaskResult(id: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                       outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))

@@ -30,6 +30,8 @@ final class Scheduler: @unchecked Sendable {
     let blobs = BlobStore()
     /// How workers are started and reached.
     let transport: any WorkerTransport
+    /// The run's journal (`--journal`, `--resume`), if any.
+    var journal: RunJournal?
 
     // Run-wide state.
     var draining = false
@@ -119,6 +121,7 @@ final class Scheduler: @unchecked Sendable {
         }
         let kind = KindState(name: name, plugin: plugin)
         kind.policy = policy
+        kind.journalIndex = UInt16(kinds.count)
         plugin.callMonitor = callMonitor
         kinds.append(kind)
         absorbSideEffectsLocked(kind, parent: nil, origin: nil)

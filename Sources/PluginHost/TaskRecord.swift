@@ -18,6 +18,14 @@ final class TaskRecord {
     var ended = false
     /// Cached `task_match(Fresh, task)`.
     var matchesFresh: Bool?
+    /// Journal only (see ``TaskKey``): this task's key, how many tasks were pushed while the host
+    /// judged it, whether its end came from the journal, the feedback forwarded for it and what
+    /// `use_response` consumed.
+    var key: TaskKey?
+    var pushedChildren: UInt64 = 0
+    var replayed = false
+    var feedback: [[UInt8]] = []
+    var evidence: ReplayEvidence?
 
     init(id: UInt64, kind: KindState, bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64,
          parent: TaskRecord?, origin: WorkerState?) {

@@ -26,6 +26,11 @@ public struct PluginInspection: Sendable {
     public let buildID: String?
     /// Each problem as one line naming the file; empty for a plugin this host accepts.
     public let problems: [String]
+    /// The plugin-side extension ids the host knows that the plugin's `get_extension` offers.
+    public let pluginExtensions: [String]
+
+    /// The plugin-side extension ids the host asks a plugin for.
+    public static let knownPluginExtensions = [PH_EXT_JOURNAL]
 
     /// Reads the library at `path`; throws only when there is no descriptor to read (damaged
     /// file, `dlopen` failure, no entry symbol).
@@ -39,7 +44,7 @@ public struct PluginInspection: Sendable {
         func invalid(_ reason: String) -> String { PluginLoadError.invalidDescriptor(path: path, reason: reason).description }
         // Another major version's descriptor may have another layout: nothing past the version is read.
         guard descriptor.abi_major == PluginLibrary.hostABI.major, status == 0 else {
-            name = ""; version = ""; summary = ""; usage = ""; defaultPolicy = ""; callbacks = []
+            name = ""; version = ""; summary = ""; usage = ""; defaultPolicy = ""; callbacks = []; pluginExtensions = []
             problems = [descriptor.abi_major != PluginLibrary.hostABI.major
                 ? PluginLoadError.abiMismatch(path: path, pluginMajor: abiMajor, pluginMinor: abiMinor,
                                               hostMajor: PluginLibrary.hostABI.major,
@@ -67,6 +72,7 @@ public struct PluginInspection: Sendable {
             ("on_broadcast", d.on_broadcast != nil), ("get_extension", d.get_extension != nil),
             ("worker_fini", d.worker_fini != nil),
         ]
+        pluginExtensions = PluginInspection.knownPluginExtensions.filter { id in d.get_extension?(id) != nil }
         var problems: [String] = []
         if name.isEmpty {
             problems.append(invalid("no name"))

@@ -30,9 +30,10 @@ struct CheckCommand: ParsableCommand {
             ("required", PluginInspection.requiredCallbacks.joined(separator: " ")),
             ("optional", optional.isEmpty ? "none" : optional.joined(separator: " ")),
             ("absent", absent.isEmpty ? "none" : absent.joined(separator: " ")),
-            // No plugin-side extension id is defined yet, so there is none to ask get_extension for.
-            ("extensions", present.contains("get_extension") ? "get_extension set; no plugin-side extension ids defined yet"
-                                                              : "none (no get_extension)"),
+            ("extensions", !present.contains("get_extension") ? "none (no get_extension)"
+                : inspection.pluginExtensions.isEmpty ? "get_extension set; offers none of "
+                    + PluginInspection.knownPluginExtensions.joined(separator: " ")
+                : inspection.pluginExtensions.joined(separator: " ")),
             ("digest", PluginDigest.hex(inspection.digest)),
             ("build id", inspection.buildID ?? "none"),
         ]

@@ -108,6 +108,17 @@ struct RunCommand: ParsableCommand {
                                valueName: "seconds"))
     var heartbeat: Double?
 
+    @Option(help: ArgumentHelp("Journal the run to this new file: each task's end as it happens, so that --resume can finish the run if the host dies.",
+                               valueName: "file"))
+    var journal: String?
+
+    @Option(help: ArgumentHelp("Finish the run this journal records: the same command, with its ended tasks replayed instead of run; appends to the journal.",
+                               valueName: "file"))
+    var resume: String?
+
+    @Flag(name: .customLong("resume-failed"), help: "With --resume, run again the tasks the journal records as failed or expired.")
+    var resumeFailed = false
+
     @Option(help: "Path of the plugin-worker executable (default: beside plugin-host).")
     var worker: String?
 
@@ -140,6 +151,8 @@ struct RunCommand: ParsableCommand {
         if launcherShell != nil && launcher == nil { throw ValidationError("--launcher-shell needs a --launcher") }
         if plugin == nil && jobFile == nil { throw ValidationError("name a plugin, or give --job-file") }
         if plugin != nil && jobFile != nil { throw ValidationError("give a plugin or --job-file, not both") }
+        if journal != nil && resume != nil { throw ValidationError("give --journal FILE to start a journal or --resume FILE to continue one, not both") }
+        if resumeFailed && resume == nil { throw ValidationError("--resume-failed needs --resume FILE") }
     }
 
     func run() throws {
@@ -179,6 +192,9 @@ struct RunCommand: ParsableCommand {
         do { try outputGuard(entries: entries, libraries: libraries).check() } catch { fail(error.description) }
         for (entry, library) in zip(entries, libraries) {
             do { try run.addKind(library, arguments: entry.arguments, policy: entry.policy) } catch { failing(entry, error) }
+        }
+        if let options = journalOptions() {
+            do { try run.openJournal(options) } catch { fail(error.description) }
         }
 
         var eventsFile: OutputFile?
@@ -225,7 +241,18 @@ struct RunCommand: ParsableCommand {
         for file in [jobFile, hosts, worker].compactMap({ $0 }) { check.addInput(file) }
         check.addStandardInput()
         if let events, events != "-" { check.addOutput(events, option: "--events") }
+        if let path = journal ?? resume { check.addOutput(path, option: journal != nil ? "--journal" : "--resume") }
         return check
+    }
+
+    /// `--journal` / `--resume`: the journal, with the job file's text as part of the run's identity.
+    private func journalOptions() -> JournalOptions? {
+        guard let path = journal ?? resume else { return nil }
+        var identity: [(name: String, value: String)] = []
+        if let jobFile, let text = try? String(contentsOfFile: jobFile, encoding: .utf8) {
+            identity.append(("job file", JournalOptions.digest(Array(text.utf8))))
+        }
+        return JournalOptions(path: path, resumes: resume != nil, rerunsFailed: resumeFailed, identity: identity)
     }
 
     /// `--launcher`, `--hosts` and `--heartbeat`: where workers run and how they are started.

@@ -18,6 +18,7 @@
 #include "plugin_abi.h"
 #include "ph/ext/blobs.h"
 #include "ph/ext/task-failure.h"
+#include "ph/ext/journal.h"
 #include "ph/util/options.h"
 
 #include <errno.h>
@@ -132,6 +133,7 @@ typedef enum action_id {
     A_STATE,
     A_STATE_DIE,
     A_CRASH_ONCE,
+    A_KILL_MASTER,
     A_BADRESP,
     A_DEATH_LOCAL,
     A_STAY,
@@ -187,6 +189,7 @@ static const action_info ACTIONS[] = {
     {"state", A_STATE, ARG_STATE, 0, 0, "state:K@PID"},
     {"state-die", A_STATE_DIE, ARG_STATE, 0, 0, "state-die:K@PID"},
     {"crash-once", A_CRASH_ONCE, ARG_REQUIRED, 0, 0, "crash-once:PATH"},
+    {"kill-master", A_KILL_MASTER, ARG_REQUIRED, 0, 0, "kill-master:PATH"},
     {"badresp", A_BADRESP, ARG_NONE, 0, 0, "badresp"},
     {"death-local", A_DEATH_LOCAL, ARG_NONE, 0, 0, "death-local"},
     {"stay", A_STAY, ARG_REQUIRED, 0, 0, "stay:COMPETENCE"},
@@ -394,6 +397,7 @@ typedef struct chaos_master {
     size_t nspecs, spec_cap;
     uint64_t repeat;
     int pull_mode;
+    int not_replayable; /* --not-replayable: "ph.journal/1" says it cannot be replayed */
     uint64_t total; /* nspecs * repeat */
     uint64_t next;  /* next index in [0, total) to push */
     uint64_t seq;   /* next sequence number == tasks pushed so far (follow-ups included) */
@@ -591,6 +595,8 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
                 only_specs = 1;
             } else if (strcmp(a, "--pull") == 0) {
                 m->pull_mode = 1;
+            } else if (strcmp(a, "--not-replayable") == 0) {
+                m->not_replayable = 1;
             } else if (ph_option_value(params, &i, "--repeat", &val)) {
                 if (val == NULL) return usage_error(m, errors, "--repeat needs a value");
                 if (parse_u64(val, strlen(val), UINT32_MAX, &m->repeat) != 0)
@@ -1430,7 +1436,8 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         return rc;
     }
 
-    case A_CRASH_ONCE: {
+    case A_CRASH_ONCE:
+    case A_KILL_MASTER: {
         sbuf path;
         sb_init(&path);
         sb_add(&path, a.arg, a.arg_len);
@@ -1441,6 +1448,10 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         int fd = open(path.p, O_WRONLY | O_CREAT | O_EXCL, 0644);
         if (fd >= 0) {
             close(fd);
+            if (a.id == A_KILL_MASTER) {
+                kill(getppid(), SIGKILL); /* the worker then dies with its master */
+                sleep_forever();
+            }
             die_by_signal(SIGSEGV);
         }
         int rc;
@@ -1528,6 +1539,32 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Journal ("ph.journal/1")                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+static int journal_replayable(void *master, const ph_error_sink *why) {
+    const chaos_master *m = master;
+    if (!m->not_replayable) return 1;
+    why->set_error(why, "chaos --not-replayable says so");
+    return 0;
+}
+
+/* The kind's input identity: $CHAOS_JOURNAL_IDENTITY (none when unset), so tests can change the
+   "input" without changing the arguments. */
+static void journal_identity(void *master, const ph_request_sink *out) {
+    (void)master;
+    const char *identity = getenv("CHAOS_JOURNAL_IDENTITY");
+    if (identity != NULL) out->set_request(out, identity, strlen(identity));
+}
+
+static const ph_plugin_journal CHAOS_JOURNAL = {journal_replayable, journal_identity};
+
+static const void *chaos_get_extension(const char *id) {
+    if (id != NULL && strcmp(id, PH_EXT_JOURNAL) == 0) return &CHAOS_JOURNAL;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Descriptor                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -1539,11 +1576,12 @@ static const char CHAOS_USAGE[] =
     "  --file PATH   read TASKs from PATH, one per line ('#' comments, blank lines skipped)\n"
     "  --repeat N    queue the whole list N times (default 1)\n"
     "  --pull        hand tasks out lazily through pull() instead of queueing them at once\n"
+    "  --not-replayable  say through \"ph.journal/1\" that runs cannot be replayed (--journal refused)\n"
     "TASK := [!PRIO ][@TIMEOUT_MS ]ACTION[:ARG]   (PRIO int32, lower runs first)\n"
     "ACTION:\n"
     "  echo[:TEXT]  sleep:MS  feedback:N  segv  abort  exit:N  noisy-death  hang  garbage\n"
     "  stdout[:TEXT]  printf[:TEXT]  leak:MB  followup:K  followup-die:K  state:K@PID  state-die:K@PID\n"
-    "  crash-once:PATH  badresp  death-local  stay:COMP  fail[:MSG]  broadcast[:TEXT]\n"
+    "  crash-once:PATH  kill-master:PATH  badresp  death-local  stay:COMP  fail[:MSG]  broadcast[:TEXT]\n"
     "  lastbroadcast  obsolete  marshal  marshal-local  taskfail[:MSG]  wait:PATH\n"
     "Responses read 'pid=PID F RESULT' (fresh worker) or 'pid=PID O:COMP RESULT' (old).\n"
     "See Tests/Fixtures/ChaosPlugin/include/chaos_plugin.h for the details.\n";
@@ -1576,7 +1614,7 @@ CHAOS_EXPORT int32_t plugin_host_entry(uint32_t host_abi_major, uint32_t host_ab
     out->worker_init = worker_init;
     out->perform = worker_perform;
     out->on_broadcast = worker_on_broadcast;
-    out->get_extension = NULL;
+    out->get_extension = chaos_get_extension;
     return 0;
 }
 

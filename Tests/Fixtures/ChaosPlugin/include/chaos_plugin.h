@@ -63,6 +63,8 @@
  *   state-die:K@P      same matching; the worker dies with SIGSEGV.
  *   crash-once:PATH    worker creates PATH (O_EXCL) and dies with SIGSEGV if PATH did not
  *                      exist; otherwise responds "survived". Use a fresh PATH per test.
+ *   kill-master:PATH   as crash-once, but the worker kills its parent (the master, spawned
+ *                      workers only) with SIGKILL instead of dying: a master killed mid-run.
  *   badresp            worker calls ctx->fail("chaos: cannot decode request") (marshal error).
  *   wait:PATH          worker reads PATH (a FIFO) to its end, then responds "waited": the task
  *                      runs until the test opens the FIFO's write end and closes it.
