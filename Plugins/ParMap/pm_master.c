@@ -15,6 +15,7 @@
 
 #include "pm_internal.h"
 #include "ph/util/options.h"
+#include "ph/ext/journal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PM_TARGET_CHUNK_NS 5000000.0 /* adaptive chunks aim at about 5 ms of work */
@@ -626,6 +628,33 @@ static void master_name_of_task(void *master, ph_bytes task, const ph_name_sink 
     out->set_name(out, name);
 }
 
+/* "ph.journal/1": a run can be replayed only with fixed chunks (adaptive ones follow the
+   measured speed, so a resumed run would cut its input elsewhere); the input's identity is its
+   size and modification time when it is a regular file. */
+static int journal_replayable(void *master, const ph_error_sink *why) {
+    const pm_master *m = master;
+    if (m->fixed_chunk != 0) return 1;
+    why->set_error(why, "adaptive chunks differ from run to run: give --chunk N");
+    return 0;
+}
+
+static void journal_identity(void *master, const ph_request_sink *out) {
+    const pm_master *m = master;
+    struct stat st;
+    if (!m->in_open || fstat(m->in.fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    char text[96];
+    int n = snprintf(text, sizeof text, "%lld %lld.%09ld", (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec);
+    if (n > 0) out->set_request(out, text, (size_t)n);
+}
+
+static const ph_plugin_journal PM_JOURNAL = {journal_replayable, journal_identity};
+
+static const void *master_get_extension(const char *id) {
+    if (id != NULL && strcmp(id, PH_EXT_JOURNAL) == 0) return &PM_JOURNAL;
+    return NULL;
+}
+
 void pm_fill_master(ph_plugin_descriptor *d) {
     d->master_open = master_open;
     d->pull = master_pull;
@@ -636,4 +665,5 @@ void pm_fill_master(ph_plugin_descriptor *d) {
     d->on_task_lost = master_on_task_lost;
     d->finish = master_finish;
     d->name_of_task = master_name_of_task;
+    d->get_extension = master_get_extension;
 }

@@ -409,9 +409,31 @@ enum DescriptorFiller {
             WorkerCallbacks.of(worker)?.receiveBroadcast(BorrowedBytes(feedback))
         }
         descriptor.worker_fini = { worker in WorkerThunks.finish(worker) }
-        descriptor.get_extension = nil
+        descriptor.get_extension = { id in
+            guard let id, String(cString: id) == PH_EXT_JOURNAL else { return nil }
+            return UnsafeRawPointer(JournalTable.pointer)
+        }
         out.pointee = descriptor
     }
+}
+
+/// The "ph.journal/1" table every PluginKit plugin offers: it asks the kind (``TaskKind/journalRefusal()``,
+/// ``TaskKind/journalIdentity()``). Allocated once, never freed, as the ABI requires.
+private enum JournalTable {
+    nonisolated(unsafe) static let pointer: UnsafeMutablePointer<ph_plugin_journal> = {
+        let table = UnsafeMutablePointer<ph_plugin_journal>.allocate(capacity: 1)
+        table.initialize(to: ph_plugin_journal(
+            replayable: { master, why in
+                guard let refusal = MasterCallbacks.of(master)?.journalRefusal() else { return 1 }
+                refusal.withCString { why?.pointee.set_error?(why, $0) }
+                return 0
+            },
+            identity: { master, out in
+                guard let identity = MasterCallbacks.of(master)?.journalIdentity(), !identity.isEmpty else { return }
+                identity.withUnsafeBytes { out?.pointee.set_request?(out, $0.baseAddress, $0.count) }
+            }))
+        return table
+    }()
 }
 
 // MARK: - Thunk bodies too long for a closure

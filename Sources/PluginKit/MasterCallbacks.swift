@@ -16,6 +16,9 @@ final class MasterCallbacks {
     let finish: (RunSummary, ReportSink) -> Void
     let nameOfTask: (BorrowedBytes, NameSink) -> Void
     let nameOfRequest: (BorrowedBytes, NameSink) -> Void
+    /// "ph.journal/1": why the run cannot be replayed (nil: it can), and its input identity.
+    let journalRefusal: () -> String?
+    let journalIdentity: () -> [UInt8]
 
     @usableFromInline
     init(
@@ -28,7 +31,9 @@ final class MasterCallbacks {
         feedback: @escaping (BorrowedBytes, String) -> Void,
         finish: @escaping (RunSummary, ReportSink) -> Void,
         nameOfTask: @escaping (BorrowedBytes, NameSink) -> Void,
-        nameOfRequest: @escaping (BorrowedBytes, NameSink) -> Void
+        nameOfRequest: @escaping (BorrowedBytes, NameSink) -> Void,
+        journalRefusal: @escaping () -> String?,
+        journalIdentity: @escaping () -> [UInt8]
     ) {
         self.pull = pull
         self.taskMatch = taskMatch
@@ -40,5 +45,7 @@ final class MasterCallbacks {
         self.finish = finish
         self.nameOfTask = nameOfTask
         self.nameOfRequest = nameOfRequest
+        self.journalRefusal = journalRefusal
+        self.journalIdentity = journalIdentity
     }
 }

@@ -120,6 +120,18 @@ public protocol TaskKind: SendableMetatype {
     /// The default reports nothing and lets the host derive the exit status.
     mutating func finish(summary: RunSummary) -> KindReport
 
+    /// Why this run cannot be replayed from a journal (`plugin-host run --journal`), or nil if
+    /// it can ("ph.journal/1"). A run can be replayed when the kind produces the same tasks in
+    /// the same order from the same arguments and input, and ``useResponse(_:for:worker:)``
+    /// depends only on the task, the worker's status, the feedback and the response. The
+    /// default says it can.
+    func journalRefusal() -> String?
+
+    /// Bytes that identify the kind's inputs beyond its arguments (e.g. a digest of the files
+    /// it reads): a journal records them and refuses a resume whose bytes differ. The default
+    /// gives none.
+    func journalIdentity() -> [UInt8]
+
     /// A short name for `task` in logs and events, or `nil` (the default) for none.
     func name(of task: Task) -> String?
 
@@ -161,6 +173,14 @@ extension TaskKind {
     /// Reports nothing.
     @inlinable
     public mutating func finish(summary: RunSummary) -> KindReport { KindReport() }
+
+    /// Replayable.
+    @inlinable
+    public func journalRefusal() -> String? { nil }
+
+    /// No identity beyond the arguments.
+    @inlinable
+    public func journalIdentity() -> [UInt8] { [] }
 
     /// No name.
     @inlinable

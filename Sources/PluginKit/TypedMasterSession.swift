@@ -55,7 +55,9 @@ final class TypedMasterSession<Kind: TaskKind> {
             feedback: { self.feedback($0, from: $1) },
             finish: { self.finish(summary: $0, out: $1) },
             nameOfTask: { self.nameOfTask($0, out: $1) },
-            nameOfRequest: { self.nameOfRequest($0, out: $1) })
+            nameOfRequest: { self.nameOfRequest($0, out: $1) },
+            journalRefusal: { self.kind.journalRefusal() },
+            journalIdentity: { self.kind.journalIdentity() })
     }
 
     @inlinable

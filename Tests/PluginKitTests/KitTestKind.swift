@@ -22,6 +22,11 @@ struct KitTestKind: TaskKind {
     let host: MasterHost<KitTestKind>
     let policy: WorkerPolicy
     var feedbackSeen: [String] = []
+    let words: [String]
+
+    /// "ph.journal/1": refused with the word no-journal; the identity is the words.
+    func journalRefusal() -> String? { words.contains("no-journal") ? "kit-test was told no-journal" : nil }
+    func journalIdentity() -> [UInt8] { Array(words.joined(separator: " ").utf8) }
 
     init(arguments: [String], context: OpenContext<KitTestKind>) throws {
         if arguments.contains("--fail") {
@@ -29,6 +34,7 @@ struct KitTestKind: TaskKind {
         }
         host = context.host
         policy = context.policy
+        words = arguments
         for word in arguments {
             switch word {
             case "tiny": context.host.push(word, priority: 1, timeout: .nanoseconds(1))

@@ -24,10 +24,34 @@ struct PluginKitExportTests {
         #expect(descriptor.master_open != nil && descriptor.request_of_task != nil)
         #expect(descriptor.use_response != nil && descriptor.perform != nil && descriptor.worker_init != nil)
         #expect(descriptor.worker_fini != nil)
-        #expect(descriptor.get_extension == nil)
+        // The one plugin-side extension: "ph.journal/1" (see journalAsksTheKind).
+        #expect(descriptor.get_extension?(PH_EXT_JOURNAL) != nil)
+        #expect(descriptor.get_extension?("ph.none/1") == nil)
         // Filling again gives the same static strings.
         let again = try testDescriptor()
         #expect(again.name == descriptor.name)
+    }
+
+    @Test func journalAsksTheKind() throws {
+        let descriptor = try testDescriptor()
+        let table = try #require(descriptor.get_extension?(PH_EXT_JOURNAL)?.assumingMemoryBound(to: ph_plugin_journal.self).pointee)
+        let host = FakeHost()
+        for (words, refusal) in [(["alpha", "beta"], nil), (["alpha", "no-journal"], "kit-test was told no-journal")] {
+            let master = try #require(host.open(descriptor, ["kit-test"] + words, policy: PH_POLICY_PERSISTENT))
+            host.error = nil
+            var why = ph_error_sink()
+            why.host_data = Unmanaged.passUnretained(host).toOpaque()
+            why.set_error = { sink, message in FakeHost.from(sink?.pointee.host_data).error = string(message) }
+            #expect(table.replayable?(master, &why) == (refusal == nil ? 1 : 0))
+            #expect(host.error == refusal)
+            let record = RequestRecord()
+            var out = ph_request_sink()
+            out.host_data = Unmanaged.passUnretained(record).toOpaque()
+            out.set_request = { sink, data, count in RequestRecord.from(sink).request = copy(data, count) }
+            table.identity?(master, &out)
+            #expect(record.request == Array(words.joined(separator: " ").utf8))
+            host.finish(descriptor, master)
+        }
     }
 
     @Test func fillRefusesWhatItCannotServe() throws {

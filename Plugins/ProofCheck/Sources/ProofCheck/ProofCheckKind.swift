@@ -41,6 +41,8 @@ struct ProofCheckKind: TaskKind {
     private var checkedInMaster = 0
     private var progress: ProgressCounter
     private let started: UInt64
+    /// The worker count the batches were planned for.
+    private let plannedWorkers: Int
 
     init(arguments: [String], context: OpenContext<ProofCheckKind>) throws {
         let started = ProofCheckWorker.now()
@@ -54,6 +56,7 @@ struct ProofCheckKind: TaskKind {
             theorems = theorems.only(position)
         }
         self.started = started
+        self.plannedWorkers = context.maxWorkers
         self.options = options
         self.host = context.host
         self.persistent = options.persistent || context.policy == .persistent
@@ -70,6 +73,12 @@ struct ProofCheckKind: TaskKind {
         self.progress = ProgressCounter(host: context.host, unit: "proofs", total: theorems.count)
         // One batch per worker now; the rest as workers free up (`pull`), sized by what is left.
         _ = pull(upTo: context.maxWorkers)
+    }
+
+    /// For a journal: the database image's digest and what the batches are planned from (the
+    /// worker count and the policy), so a resume with another database or plan is refused.
+    func journalIdentity() -> [UInt8] {
+        Array("image \(image.digest) workers \(plannedWorkers) persistent \(persistent)".utf8)
     }
 
     mutating func pull(upTo max: Int) -> PullResult {
