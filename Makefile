@@ -44,6 +44,7 @@ test: build test-deps
 	PLUGIN_HOST_TEST_FORK_SERVER=1 $(SWIFT) test --skip-build --filter PluginHostTests
 	$(SWIFT) build -c release
 	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
+	bash Tests/Integration/journal-resume.sh $(RELEASE_BIN)
 	bash Tests/Integration/blob-cache-race.sh $(RELEASE_BIN)
 	bash Tests/Integration/remote-hosts.sh $(RELEASE_BIN)
 	bash Tests/Integration/slurm.sh $(RELEASE_BIN)
@@ -54,6 +55,7 @@ bench: deps test-deps
 	$(SWIFT) build -c release
 	bash Benchmarks/run.sh $(RELEASE_BIN)
 	bash Benchmarks/parmap/run.sh $(RELEASE_BIN)
+	bash Benchmarks/journal/run.sh $(RELEASE_BIN)
 	bash Benchmarks/remote/run.sh $(RELEASE_BIN)
 
 # The SDK from the release build: plugin-host and plugin-worker in PREFIX/bin, the bundled plugins

@@ -90,6 +90,14 @@ struct JournalCLITests {
         #expect(rerun.stdout == first.stdout)
         #expect(Self.startedTasks(events) == 12)
         #expect(try JournalReader.read(path: journal).entries.count == 12 * 6 + 12)
+        // plugin-host journal FILE counts them.
+        let shown = try await HostProcess.run(["journal", journal])
+        #expect(shown.status == 0)
+        #expect(shown.stdout.hasPrefix("\(journal): 84 task ends (60 done, 24 failed, 0 expired); 72 tasks, 12 ended more than once\n"))
+        #expect(shown.stdout.contains("\n  kind 1 plugin     chaos build "))
+        let missing = try await HostProcess.run(["journal", directory.file("none")])
+        #expect(missing.status == 2)
+        #expect(missing.errorLines == ["plugin-host: error: \(directory.file("none")): no such journal (start one with --journal \(directory.file("none")))"])
     }
 
     @Test("a bad journal is refused with one line naming it, exit 2, and left untouched")

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make bench: the journal's cost. The same run with and without --journal, alternated in this
+# invocation (these machines are noisy), for ParMap `cos` over many items and ProofCheck on
+# iset.mm (set.mm too where Debian's metamath-databases is installed); then a run killed with
+# SIGKILL once its journal reached 90 % of its full size, resumed: the resume's wall time against
+# the full run's. Prints times and ratios; asserts nothing.
+#
+# usage: Benchmarks/journal/run.sh RELEASE_BIN_DIR
+set -euo pipefail
+bin=${1:?usage: Benchmarks/journal/run.sh RELEASE_BIN_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+host="$bin/plugin-host"
+work=$(mktemp -d /tmp/journal-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+rounds=${BENCH_JOURNAL_ROUNDS:-3}
+items=${BENCH_JOURNAL_ITEMS:-10000000}
+
+now() { date +%s.%N; }
+# wall SECONDS_VAR ARGS...: one run of plugin-host, its wall time in seconds on stdout.
+wall() {
+  local start end
+  start=$(now)
+  "$host" run --no-progress --quiet "$@" >/dev/null 2>&1 || true
+  end=$(now)
+  python3 -c "print(f'{$end - $start:.3f}')"
+}
+
+# compare NAME ARGS...: alternates runs without and with a journal; prints medians and the ratio.
+compare() {
+  local name=$1
+  shift
+  local off=() on=()
+  for round in $(seq "$rounds"); do
+    off+=("$(wall "$@")")
+    rm -f "$work/journal"
+    on+=("$(wall --journal "$work/journal" "$@")")
+  done
+  python3 - "$name" "$(stat -c %s "$work/journal")" "${off[*]}" "${on[*]}" <<'PY'
+import statistics, sys
+name, size, off, on = sys.argv[1], int(sys.argv[2]), list(map(float, sys.argv[3].split())), list(map(float, sys.argv[4].split()))
+a, b = statistics.median(off), statistics.median(on)
+print(f"{name}: without journal {a:.3f} s, with {b:.3f} s (median of {len(off)}): {b / a:.3f}x, journal {size / 1e6:.1f} MB"
+      f"  [off {' '.join(map(str, off))}; on {' '.join(map(str, on))}]")
+PY
+}
+
+# resume90 NAME ARGS...: full journaled run; then a run killed at 90 % of that journal's size,
+# and its resume: the resume's wall time over the full run's.
+resume90() {
+  local name=$1
+  shift
+  rm -f "$work/full"
+  local full
+  full=$(wall --journal "$work/full" "$@")
+  local target=$(( $(stat -c %s "$work/full") * 9 / 10 ))
+  rm -f "$work/killed"
+  "$host" run --no-progress --quiet --journal "$work/killed" "$@" >/dev/null 2>&1 &
+  local pid=$!
+  while kill -0 $pid 2>/dev/null && [ "$(stat -c %s "$work/killed" 2>/dev/null || echo 0)" -lt $target ]; do sleep 0.005; done
+  kill -9 $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  local at resumed
+  at=$(stat -c %s "$work/killed")
+  resumed=$(wall --resume "$work/killed" "$@")
+  python3 -c "print(f'$name: full run {$full:.3f} s; killed at {100 * $at / ($target * 10 / 9):.0f} % of its journal, resumed in {$resumed:.3f} s: {$resumed / $full:.3f}x the full run')"
+}
+
+seq 1 "$items" >"$work/items"
+parmap=(-j 2 parmap --library libm.so.6 --symbol cos --signature 'double(double)' --chunk 20000 --input "$work/items" --output "$work/cos.out")
+echo "== journal on vs off (same invocation) =="
+compare "parmap cos, $items items, -j 2, --chunk 20000" "${parmap[@]}"
+iset=$(realpath -m "$here/../../../shared/data/metamath/iset.mm")
+proofcheck=(-j 2 proofcheck "$iset")
+compare "proofcheck iset.mm, -j 2" "${proofcheck[@]}"
+setmm=/usr/share/metamath/set.mm
+if [ -r "$setmm" ]; then compare "proofcheck set.mm, -j 2" -j 2 proofcheck "$setmm"; fi
+echo
+echo "== resume of a run killed at 90 % =="
+resume90 "parmap cos, $items items" "${parmap[@]}"
+resume90 "proofcheck iset.mm" "${proofcheck[@]}"
+if [ -r "$setmm" ]; then resume90 "proofcheck set.mm" -j 2 proofcheck "$setmm"; fi

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Integration test (release build, run by `make test`): plugin-host killed with SIGKILL at
+# seeded random moments and resumed with --resume until done, for chaos (tasks with follow-ups
+# pinned to their worker, feedback, failures), ParMap (ordered output file) and ProofCheck
+# (iset.mm, --json). Each final result must equal an uninterrupted run's: the same exit status,
+# the same stdout (ProofCheck's elapsed seconds and worker count masked: they differ between any
+# two runs) and the same output file byte for byte. Work redone must stay within the tasks in
+# flight at the kills (-j per kill, twice for a pinned follow-up, whose parent runs again with
+# it): tasks started in all runs (--events) at most the uninterrupted run's plus that, and tasks
+# journaled more than once (plugin-host journal) at most that.
+# After every other kill the journal's last record is torn (cut at a random byte, the state a
+# kill inside the journal's own write leaves): the resume must drop it and redo that task.
+#
+# usage: Tests/Integration/journal-resume.sh RELEASE_BIN_DIR [SEED]
+# Sizes (env): JOURNAL_KILLS (5), JOURNAL_CHAOS_REPEAT (2000: 12,000 tasks),
+# JOURNAL_PARMAP_ITEMS (2,000,000), JOURNAL_ISET=0 skips ProofCheck.
+set -euo pipefail
+bin=${1:?usage: journal-resume.sh RELEASE_BIN_DIR [SEED]}
+seed=${2:-${JOURNAL_SEED:-14}}
+RANDOM=$seed
+kills=${JOURNAL_KILLS:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/journal-resume.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+host="$bin/plugin-host"
+status=0
+
+# Tasks started in a run, from its --events file. A killed run loses the lines its stdio buffer
+# held, so for killed runs this is a lower bound; the journal's own count of tasks ended more
+# than once (plugin-host journal FILE) is exact.
+started() { if [ -f "$1" ]; then grep -c '"task-started"' "$1" || true; else echo 0; fi; }
+mask() { sed -E 's/ in [0-9]+\.[0-9]+ s, [0-9]+ workers?/ in S s, W workers/; s/"seconds":[0-9.]+,"workers":[0-9]+/"seconds":S,"workers":W/'; }
+
+# check NAME JOBS OUTPUT_FILE -- PLUGIN ARGS...
+# OUTPUT_FILE ("-" for none) is compared too. Each kill comes at a random point of the work
+# left: once the journal has grown by a random 5-60 % of what it still lacks (its full size is
+# that of a journaled run done first), polled every 5 ms.
+check() {
+  local name=$1 jobs=$2 output=$3
+  shift 4
+  local dir="$work/$name"
+  mkdir -p "$dir"
+  set +e
+  "$host" run -j "$jobs" --no-progress --events "$dir/ref.events" "$@" >"$dir/ref.out" 2>"$dir/ref.err"
+  local ref_status=$?
+  set -e
+  [ "$output" = - ] || cp "$output" "$dir/ref.file"
+  "$host" run -j "$jobs" --no-progress --quiet --journal "$dir/full.journal" "$@" >/dev/null 2>&1 || true
+  local full
+  full=$(stat -c %s "$dir/full.journal")
+  local journal="$dir/journal" total=0 killed=0 torn=0 option=--journal run=0 code
+  rm -f "$journal"
+  while :; do
+    run=$((run + 1))
+    "$host" run -j "$jobs" --no-progress --events "$dir/run$run.events" $option "$journal" "$@" \
+      >"$dir/out" 2>"$dir/err" &
+    local pid=$!
+    if [ $killed -lt "$kills" ]; then
+      local now target
+      now=$(stat -c %s "$journal" 2>/dev/null || echo 0)
+      target=$(( now + (full - now) * (RANDOM % 56 + 5) / 100 ))
+      while kill -0 $pid 2>/dev/null && [ "$(stat -c %s "$journal" 2>/dev/null || echo 0)" -lt $target ]; do sleep 0.005; done
+      kill -9 $pid 2>/dev/null && killed=$((killed + 1))
+    fi
+    set +e
+    wait $pid
+    code=$?
+    set -e
+    total=$((total + $(started "$dir/run$run.events")))
+    option=--resume
+    if [ $code -ne 137 ]; then break; fi
+    if [ $((killed % 2)) -eq 0 ] && [ -s "$journal" ]; then
+      # Tear the last record: cut 1..40 bytes off (never into the header, which is longer).
+      local size cut
+      size=$(stat -c %s "$journal")
+      cut=$(( (RANDOM % 40) + 1 ))
+      if [ "$size" -gt 400 ]; then truncate -s $((size - cut)) "$journal"; torn=$((torn + 1)); fi
+    fi
+  done
+  local reference allowed twice
+  reference=$(started "$dir/ref.events")
+  allowed=$((killed * jobs * 2 + torn * 2))
+  twice=$("$host" journal "$journal" | sed -nE 's/.* ([0-9]+) ended more than once.*/\1/p')
+  local problems=()
+  [ $code -eq $ref_status ] || problems+=("exit $code, uninterrupted $ref_status")
+  cmp -s <(mask <"$dir/out") <(mask <"$dir/ref.out") || problems+=("stdout differs: $(head -c 300 "$dir/out")")
+  if [ "$output" != - ] && ! cmp -s "$output" "$dir/ref.file"; then problems+=("output file differs"); fi
+  [ $total -le $((reference + allowed)) ] || problems+=("$total tasks started, more than $reference + the $allowed in flight")
+  [ "${twice:-x}" -le $allowed ] 2>/dev/null || problems+=("journal: ${twice:-no count} tasks ended more than once")
+  if [ ${#problems[@]} -eq 0 ]; then
+    echo "journal-resume: ok $name: $killed kills ($torn torn records), $run runs; tasks started $total" \
+      "(uninterrupted $reference; killed runs lose buffered --events lines), $twice journaled twice" \
+      "(at most $allowed in flight); output identical"
+  else
+    echo "journal-resume: FAIL $name (seed $seed): ${problems[*]}" >&2
+    tail -3 "$dir/err" >&2
+    status=1
+  fi
+}
+
+repeat=${JOURNAL_CHAOS_REPEAT:-2000}
+check chaos 4 - -- --policy persistent chaos --pull --repeat "$repeat" echo:a feedback:2 followup:3 fail:x sleep:1
+
+items=${JOURNAL_PARMAP_ITEMS:-2000000}
+seq 1 "$items" >"$work/items"
+check parmap 2 "$work/cos.out" -- parmap --library libm.so.6 --symbol cos --signature 'double(double)' \
+  --chunk 2000 --input "$work/items" --output "$work/cos.out"
+
+if [ "${JOURNAL_ISET:-1}" != 0 ]; then
+  iset=$(realpath -m "$here/../../../shared/data/metamath/iset.mm")
+  if [ -r "$iset" ]; then
+    check proofcheck 2 - -- proofcheck --json --batches-per-worker 16 "$iset"
+  else
+    echo "journal-resume: FAIL: $iset is missing (../shared must sit beside the package)" >&2
+    status=1
+  fi
+fi
+exit $status
