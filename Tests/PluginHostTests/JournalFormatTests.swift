@@ -72,6 +72,20 @@ struct JournalFormatTests {
         #expect(throws: JournalError.corrupted("j", offset: ends[1], record: 2)) { try JournalReader.decode(damaged, path: "j") }
     }
 
+    @Test("a zeroed tail (a file system's after a crash) is dropped like a torn record")
+    func zeroedTail() throws {
+        let (bytes, ends) = Self.journalBytes()
+        for zeros in [1, 8, 9, 100] {
+            let contents = try JournalReader.decode(bytes + [UInt8](repeating: 0, count: zeros), path: "j")
+            #expect(contents.entries == Self.entries)
+            #expect(contents.validLength == ends.last!)
+            #expect(contents.droppedTornRecord)
+        }
+        var middle = bytes
+        middle.replaceSubrange(ends[1]..<ends[2], with: [UInt8](repeating: 0, count: ends[2] - ends[1]))
+        #expect(throws: JournalError.corrupted("j", offset: ends[1], record: 2)) { try JournalReader.decode(middle, path: "j") }
+    }
+
     @Test("a file that is no journal, or of another format version, is refused")
     func notAJournal() throws {
         #expect(throws: JournalError.notAJournal("j")) { try JournalReader.decode(Array("hello world, this is text\n".utf8), path: "j") }

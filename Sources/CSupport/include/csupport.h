@@ -8,6 +8,9 @@
 #include <spawn.h>
 #include <pthread.h>
 
+/** CRC-32C (Castagnoli) of `length` bytes (SSE 4.2 where available): journal record checksums. */
+uint32_t csupport_crc32c(const void *data, size_t length);
+
 /** pipe2(fds, O_CLOEXEC). Returns 0 or -1 with errno set. */
 int csupport_pipe_cloexec(int fds[2]);
 /** Asks the kernel to send `signal` to this process when its parent dies. */

@@ -1,22 +1,10 @@
-/// CRC-32C (Castagnoli), the checksum of each journal record: a torn or damaged record fails it.
-enum CRC32C {
-    private static let table: [UInt32] = (0..<256).map { index in
-        var crc = UInt32(index)
-        for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-        return crc
-    }
+import CSupport
 
+/// CRC-32C (Castagnoli), the checksum of each journal record: a torn or damaged record fails it.
+/// Computed in C (`csupport_crc32c`) with the processor's CRC32 instruction where it has one.
+enum CRC32C {
     /// The checksum of `bytes`.
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { table in
-            for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-
-    /// The checksum of `bytes`.
-    static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
-        Array(bytes).withUnsafeBytes { checksum($0) }
+        csupport_crc32c(bytes.baseAddress, bytes.count)
     }
 }

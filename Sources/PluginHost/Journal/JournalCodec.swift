@@ -18,7 +18,8 @@ enum JournalCodec {
     static let maximumBody = 1 << 30
 
     static func record(header: JournalHeader) -> [UInt8] {
-        var body: [UInt8] = [headerType]
+        var body = startRecord(capacity: 256)
+        body.append(headerType)
         body += magic
         put(&body, header.version)
         put(&body, UInt32(header.identity.count))
@@ -26,12 +27,14 @@ enum JournalCodec {
             putBytes(&body, Array(field.name.utf8))
             putBytes(&body, Array(field.value.utf8))
         }
-        return framed(body)
+        finishRecord(&body)
+        return body
     }
 
     static func record(entry: JournalEntry) -> [UInt8] {
-        var body: [UInt8] = [endType]
-        body.reserveCapacity(64 + (entry.evidence?.response.count ?? 0))
+        let evidenceBytes = entry.evidence.map { $0.response.count + $0.feedback.reduce(0) { $0 + $1.count + 4 } } ?? 0
+        var body = startRecord(capacity: 128 + (entry.message?.utf8.count ?? 0) + evidenceBytes)
+        body.append(endType)
         put(&body, entry.key.kind)
         put(&body, UInt32(entry.key.path.count))
         for step in entry.key.path { put(&body, step) }
@@ -39,7 +42,8 @@ enum JournalCodec {
         if let message = entry.message { putBytes(&body, Array(message.utf8)) } else { put(&body, UInt32.max) }
         guard let evidence = entry.evidence else {
             body.append(0)
-            return framed(body)
+            finishRecord(&body)
+            return body
         }
         body.append(1)
         switch evidence.status {
@@ -56,16 +60,25 @@ enum JournalCodec {
         putBytes(&body, evidence.response)
         put(&body, evidence.pinnedFollowUps.lowerBound)
         put(&body, evidence.pinnedFollowUps.upperBound)
-        return framed(body)
+        finishRecord(&body)
+        return body
     }
 
-    private static func framed(_ body: [UInt8]) -> [UInt8] {
-        var record: [UInt8] = []
-        record.reserveCapacity(framing + body.count)
-        put(&record, UInt32(body.count))
-        put(&record, CRC32C.checksum(body))
-        record += body
+    /// A record's buffer with room for its framing, filled in by ``finishRecord(_:)`` once the
+    /// body follows it (one buffer, no copy of the body).
+    private static func startRecord(capacity: Int) -> [UInt8] {
+        var record = [UInt8](repeating: 0, count: framing)
+        record.reserveCapacity(framing + capacity)
         return record
+    }
+
+    private static func finishRecord(_ record: inout [UInt8]) {
+        let length = UInt32(record.count - framing)
+        let checksum = record.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[framing...])) }
+        record.withUnsafeMutableBytes { buffer in
+            buffer.storeBytes(of: length.littleEndian, toByteOffset: 0, as: UInt32.self)
+            buffer.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
+        }
     }
 
     private static func put<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {

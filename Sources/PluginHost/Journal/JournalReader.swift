@@ -50,9 +50,10 @@ enum JournalReader {
             let body = bytes[bodyStart..<bodyStart + length]
             let end = bodyStart + length
             let intact = body.withUnsafeBytes { CRC32C.checksum($0) } == checksum
-            if !intact {
-                // The last record may be torn (its pages half written); one before it is damage.
-                if end == bytes.count { torn = true; break }
+            if !intact || (length == 0 && checksum == 0) {
+                // The last record may be torn (its pages half written), or a tail the file
+                // system zeroed after a crash; a bad record before the end is damage.
+                if end == bytes.count || bytes[offset...].allSatisfy({ $0 == 0 }) { torn = true; break }
                 if header == nil { throw .notAJournal(path) }
                 throw .corrupted(path, offset: offset, record: records)
             }
