@@ -40,7 +40,8 @@ final class ForkServer: @unchecked Sendable {
 
     /// Starts `executable --fork-server` for `pluginPath` in `cgroup` and waits until it has
     /// loaded the plugin (at most `timeout` seconds). Throws a one-line reason.
-    static func start(executable: String, pluginPath: String, cgroup: WorkerCgroup?,
+    /// Its workers take `addressSpaceLimit` (bytes; nil: none) after the fork.
+    static func start(executable: String, pluginPath: String, cgroup: WorkerCgroup?, addressSpaceLimit: UInt64?,
                       timeout: Double) throws(WorkerSpawnError) -> ForkServer {
         var pair: [Int32] = [-1, -1]
         guard csupport_socketpair_seqpacket(&pair) == 0 else {
@@ -48,7 +49,8 @@ final class ForkServer: @unchecked Sendable {
         }
         let server = ForkServer(pluginPath: pluginPath, socket: pair[0])
         let childSocket = pair[1]
-        startThread { server.run(executable: executable, childSocket: childSocket, cgroup: cgroup) }
+        startThread { server.run(executable: executable, childSocket: childSocket, cgroup: cgroup,
+                                   addressSpaceLimit: addressSpaceLimit) }
         let deadline = monotonicNanoseconds() &+ nanoseconds(fromSeconds: timeout)
         let state: State = server.lock.withLock {
             while case .starting = server.state, monotonicNanoseconds() < deadline {
@@ -138,13 +140,13 @@ final class ForkServer: @unchecked Sendable {
     }
 
     /// The server's thread: spawns it, takes its answers until its socket ends, reaps it.
-    private func run(executable: String, childSocket: Int32, cgroup: WorkerCgroup?) {
+    private func run(executable: String, childSocket: Int32, cgroup: WorkerCgroup?, addressSpaceLimit: UInt64?) {
         let spawned: pid_t
         do {
             spawned = try WorkerProcess.spawnChild(
                 executable: executable,
                 arguments: ["--fork-server", "--plugin", pluginPath, "--parent-pid", String(getpid())],
-                descriptors: (childSocket, 2, 2), cgroup: cgroup)
+                descriptors: (childSocket, 2, 2), cgroup: cgroup, addressSpaceLimit: addressSpaceLimit)
         } catch {
             close(childSocket)
             cgroup?.release()

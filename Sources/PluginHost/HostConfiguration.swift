@@ -12,6 +12,14 @@ public struct HostConfiguration: Sendable {
     /// recycled; during a job (checked every ``memoryCheckInterval`` for workers on this
     /// machine) it is killed and its task lost as in a death, with a reason naming both sizes.
     public var maxWorkerRSSBytes: Int?
+    /// A hard memory limit per worker on this machine, in bytes (`--worker-memory`): the
+    /// worker's address-space limit (`RLIMIT_AS`), set by `plugin-worker` before it loads the
+    /// plugin. A worker that dies of an allocation failing under it is lost `out of memory`
+    /// (``oomRetries``). Nil: no limit.
+    public var workerMemoryBytes: Int?
+    /// How many times a task whose worker ran out of memory is tried again, apart from
+    /// ``retries`` (`--oom-retries`).
+    public var oomRetries = 1
     /// Plugin `log` lines at this level or above (0 debug, 1 info, 2 warning, 3 error) are
     /// written to stderr as `KIND: message` (see ``PluginRun/redirectWorkerStandardError(_:)``);
     /// every level reaches the `log` events. Default 2: warnings and errors.
@@ -86,6 +94,9 @@ public struct HostConfiguration: Sendable {
         self.collectResults = collectResults
         self.pinsSlotsToCores = pinsSlotsToCores
     }
+
+    /// The address-space limit workers on this machine set on themselves (nil: none).
+    var workerAddressSpaceLimit: UInt64? { workerMemoryBytes.map { UInt64(max(0, $0)) } }
 
     /// The heartbeat interval of a worker on `host` (nil: no heartbeats).
     func heartbeat(launched: Bool) -> Double? {

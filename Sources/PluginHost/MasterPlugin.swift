@@ -194,6 +194,7 @@ final class MasterPlugin: @unchecked Sendable {
         state.resetCall()
         guard let callback = descriptor.on_task_lost else { return state.decision }
         var sink = makeResponseSink()
+        let reason = reason.seen(byABIMinor: descriptor.abi_minor)
         if let task {
             withBytes(task) { task in
                 guarded("on_task_lost", task: taskID) { callback(instance, task, reason, message, willRetry ? 1 : 0, &sink) }

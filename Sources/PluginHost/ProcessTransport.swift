@@ -30,7 +30,8 @@ final class ProcessTransport: WorkerTransport, @unchecked Sendable {
         let process: WorkerProcess
         do {
             process = try WorkerProcess.spawn(executable: executable, arguments: arguments,
-                                              cgroup: cgroup?.makeWorkerGroup())
+                                              cgroup: cgroup?.makeWorkerGroup(),
+                                              addressSpaceLimit: launch.machine.launcher == nil ? configuration.workerAddressSpaceLimit : nil)
         } catch {
             throw WorkerSpawnError(message: "\(launch.machine.messagePrefix)\(executable): \(error)")
         }

@@ -19,6 +19,8 @@ public struct RunReport: Sendable {
     /// Master threads started to serve worker slots: one per slot at most, and only as workers
     /// were needed (a run of 3 tasks at `-j 1000` starts at most 3).
     public var slotThreadsStarted: Int
+    /// Workers that died out of memory under `--worker-memory`.
+    public var workersOutOfMemory: Int
     /// Seconds from start to end.
     public var elapsed: Double
     /// The exit status a command-line program should use: a plugin's choice if it set one,

@@ -76,7 +76,7 @@ extension Scheduler {
         let report = RunReport(counts: counts, countsByKind: Dictionary(kinds.map { ($0.name, $0.counts) }) { a, _ in a },
                                results: results, pluginReports: reports, setupErrors: setupErrors,
                                interrupted: interrupted, stop: stop, workersStarted: workersStarted,
-                               slotThreadsStarted: slotThreadsStarted,
+                               slotThreadsStarted: slotThreadsStarted, workersOutOfMemory: workersOutOfMemory,
                                elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, exitStatus: exit)
         self.report = report
         let handlers = completionHandlers

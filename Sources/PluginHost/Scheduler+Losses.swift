@@ -60,8 +60,13 @@ extension Scheduler {
     }
 
     /// A running task lost its worker: retry it, or let the plugin resolve it, or end it.
+    /// A worker that ran out of memory counts against `oomRetries`, any other loss against
+    /// `retries`.
     func taskLostLocked(_ task: TaskRecord, reason: ph_loss_reason, message: String) {
-        let retriesLeft = task.attempts <= configuration.retries && !interrupted
+        let outOfMemory = reason == PH_LOSS_OUT_OF_MEMORY
+        if outOfMemory { task.outOfMemoryLosses += 1 }
+        let retriesLeft = !interrupted && (outOfMemory ? task.outOfMemoryLosses <= configuration.oomRetries
+                                                       : task.attempts - task.outOfMemoryLosses <= configuration.retries)
         let willRetry = retriesLeft && stop == nil
         let decision = lossDecisionLocked(task, reason, message, willRetry: willRetry)
         if decision.resolution == nil && willRetry {
@@ -71,6 +76,8 @@ extension Scheduler {
         } else if decision.resolution == nil && retriesLeft, let stop {
             // A retry would run it again: a stopped run runs nothing more.
             endLocked(task, .cancelled, "\(stop.rawValue): not retried after: \(message)")
+        } else if outOfMemory {
+            settleLocked(task, decision, otherwise: .failed, "worker ran out of memory \(task.outOfMemoryLosses) time(s); last: \(message)")
         } else if reason == PH_LOSS_EXPIRED {
             settleLocked(task, decision, otherwise: .expired, "expired after \(task.attempts) attempt(s): \(message)")
         } else {

@@ -113,6 +113,7 @@ extension Scheduler {
         if slots[worker.slot] === worker { slots[worker.slot] = nil }  // (A released slot may hold a new worker.)
         let kind = worker.kind
         var reason: String
+        var outOfMemory = false
         switch worker.exitIntent {
         case .retired(let why)?: reason = why
         case .expired?: reason = "killed: its task ran past the time limit"
@@ -128,6 +129,12 @@ extension Scheduler {
         case nil:
             reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
             if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
+            if let limit = configuration.workerMemoryBytes,
+               OutOfMemorySignature.matches(termination: termination, stderrTail: stderrTail) {
+                outOfMemory = true
+                workersOutOfMemory += 1
+                reason = "out of memory under --worker-memory \(limit >> 20) MiB: " + reason
+            }
             if worker.machine.isRemote, termination == .exited(255) || termination.isConnectionLost {
                 // ssh's own failure status, or the agent's connection lost: the link, not the
                 // task, broke.
@@ -147,10 +154,12 @@ extension Scheduler {
                 reason = "worker \(worker.name) was cancelled"
             }
             if !task.ended {
-                taskLostLocked(task, reason: expired ? PH_LOSS_EXPIRED : PH_LOSS_WORKER_DIED, message: reason)
+                taskLostLocked(task, reason: expired ? PH_LOSS_EXPIRED : outOfMemory ? PH_LOSS_OUT_OF_MEMORY : PH_LOSS_WORKER_DIED,
+                               message: reason)
             }
         } else if worker.exitIntent == nil || worker.exitIntent?.isLoss == true {
-            _ = kind.plugin.taskLost(nil, reason: PH_LOSS_WORKER_DIED, message: reason, willRetry: false)
+            _ = kind.plugin.taskLost(nil, reason: outOfMemory ? PH_LOSS_OUT_OF_MEMORY : PH_LOSS_WORKER_DIED, message: reason,
+                                     willRetry: false)
             absorbSideEffectsLocked(kind, parent: nil, origin: nil)
         }
         return dispatchLocked()

@@ -66,6 +66,8 @@ final class Scheduler: @unchecked Sendable {
     var results: [TaskResult] = []
     var setupErrors: [String] = []
     var workersStarted = 0
+    /// Workers that died out of memory (see ``OutOfMemorySignature``).
+    var workersOutOfMemory = 0
     var report: RunReport?
     var completionHandlers: [@Sendable (RunReport) -> Void] = []
     private(set) var observers: [(categories: HostEventCategories, handler: @Sendable (HostEvent) -> Void)] = []

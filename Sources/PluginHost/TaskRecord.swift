@@ -14,6 +14,9 @@ final class TaskRecord {
     weak var origin: WorkerState?
     /// Requests sent so far.
     var attempts = 0
+    /// Attempts lost because their worker ran out of memory (counted against `oomRetries`,
+    /// the other lost attempts against `retries`).
+    var outOfMemoryLosses = 0
     /// Set once the task ended; guards the exactly-once rule.
     var ended = false
     /// Cached `task_match(Fresh, task)`.

@@ -45,20 +45,26 @@ final class WorkerProcess: @unchecked Sendable {
 
     /// Spawns `executable` with `arguments` (argv[1...]) in its own process group and, if given,
     /// in `cgroup` (which it owns from then on). Throws the errno of the failure.
-    static func spawn(executable: String, arguments: [String], cgroup: WorkerCgroup? = nil) throws(Errno) -> WorkerProcess {
+    /// `addressSpaceLimit` (bytes) is handed to `plugin-worker` to set on itself (see
+    /// ``WorkerAddressSpaceLimit``).
+    static func spawn(executable: String, arguments: [String], cgroup: WorkerCgroup? = nil,
+                      addressSpaceLimit: UInt64? = nil) throws(Errno) -> WorkerProcess {
         do {
-            return try spawnProcess(executable: executable, arguments: arguments, cgroup: cgroup)
+            return try spawnProcess(executable: executable, arguments: arguments, cgroup: cgroup,
+                                    addressSpaceLimit: addressSpaceLimit)
         } catch {
             cgroup?.release()
             throw error
         }
     }
 
-    private static func spawnProcess(executable: String, arguments: [String], cgroup: WorkerCgroup?) throws(Errno) -> WorkerProcess {
+    private static func spawnProcess(executable: String, arguments: [String], cgroup: WorkerCgroup?,
+                                     addressSpaceLimit: UInt64?) throws(Errno) -> WorkerProcess {
         let pipes = try WorkerPipes.make()
         let pid: pid_t
         do {
-            pid = try spawnChild(executable: executable, arguments: arguments, descriptors: pipes.childEnds, cgroup: cgroup)
+            pid = try spawnChild(executable: executable, arguments: arguments, descriptors: pipes.childEnds, cgroup: cgroup,
+                             addressSpaceLimit: addressSpaceLimit)
         } catch {
             pipes.closeAll()
             throw error
@@ -72,14 +78,17 @@ final class WorkerProcess: @unchecked Sendable {
 
     /// Spawns `executable` with `arguments` in its own process group, with `descriptors` as its
     /// standard input, output and error and nothing else of the master's open, and the master's
-    /// environment minus the Swift backtracer plus `cgroup`'s path for plugin-worker to join.
-    /// Returns its pid; the caller closes its copies of `descriptors`.
+    /// environment minus the Swift backtracer plus `cgroup`'s path for plugin-worker to join and
+    /// the address-space limit it sets on itself. Returns its pid; the caller closes its copies
+    /// of `descriptors`.
     static func spawnChild(executable: String, arguments: [String], descriptors: (Int32, Int32, Int32),
-                           cgroup: WorkerCgroup?) throws(Errno) -> pid_t {
-        // plugin-worker joins its cgroup itself before it loads the plugin (see WorkerCgroup).
-        let adding = cgroup.map { ["\(WorkerCgroup.environmentVariable)=\($0.path)"] } ?? []
-        switch ChildProcess.spawn(executable: executable, arguments: arguments, descriptors: descriptors,
-                                  adding: adding, removing: [WorkerCgroup.environmentVariable]) {
+                           cgroup: WorkerCgroup?, addressSpaceLimit: UInt64? = nil) throws(Errno) -> pid_t {
+        // plugin-worker joins its cgroup itself before it loads the plugin (see WorkerCgroup),
+        // and sets the address-space limit on itself (see WorkerAddressSpaceLimit).
+        var adding = cgroup.map { ["\(WorkerCgroup.environmentVariable)=\($0.path)"] } ?? []
+        if let addressSpaceLimit { adding.append("\(WorkerAddressSpaceLimit.environmentVariable)=\(addressSpaceLimit)") }
+        switch ChildProcess.spawn(executable: executable, arguments: arguments, descriptors: descriptors, adding: adding,
+                                  removing: [WorkerCgroup.environmentVariable, WorkerAddressSpaceLimit.environmentVariable]) {
         case .success(let pid): return pid
         case .failure(let error): throw Errno(rawValue: error.code)
         }

@@ -52,6 +52,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-worker-rss"), help: "Recycle a worker whose resident memory exceeds this many MiB between jobs; kill it (its task lost, retried) when it does during a job.")
     var maxWorkerRSS: Int?
 
+    @Option(name: .customLong("worker-memory"),
+            help: ArgumentHelp("A hard memory limit per worker on this machine, in MiB: a worker whose allocation fails under it dies 'out of memory' (its task retried up to --oom-retries times).",
+                               valueName: "MB"))
+    var workerMemory: Int?
+
+    @Option(name: .customLong("oom-retries"), help: "Retries of a task whose worker ran out of memory (apart from --retries).")
+    var oomRetries: Int = 1
+
     @Option(help: "Override the plugin's default worker policy: one-shot or persistent.")
     var policy: String?
 
@@ -143,6 +151,10 @@ struct RunCommand: ParsableCommand {
         }
         if let maxJobsPerWorker, maxJobsPerWorker < 1 { throw ValidationError("--max-jobs-per-worker must be at least 1") }
         if let maxWorkerRSS, maxWorkerRSS < 1 { throw ValidationError("--max-worker-rss must be at least 1 (MiB)") }
+        if let workerMemory, workerMemory < 1 || workerMemory > 1 << 40 {
+            throw ValidationError("--worker-memory must be a number of MiB from 1 to \(1 << 40)")
+        }
+        guard oomRetries >= 0 else { throw ValidationError("--oom-retries must be 0 or more") }
         if let policy, WorkerPolicy(rawValue: policy) == nil { throw ValidationError("--policy takes one-shot or persistent") }
         if let logLevel, LogLevel(logLevel) == nil { throw ValidationError("--log-level takes debug, info, warning or error") }
         if let launcherShell, WorkerLauncher.Shell(rawValue: launcherShell) == nil {
@@ -160,6 +172,8 @@ struct RunCommand: ParsableCommand {
                                               maxJobsPerWorker: maxJobsPerWorker,
                                               maxWorkerRSSBytes: maxWorkerRSS.map { $0 << 20 })
         if let worker { configuration.workerExecutable = worker }
+        configuration.workerMemoryBytes = workerMemory.map { $0 << 20 }
+        configuration.oomRetries = oomRetries
         configuration.pinsSlotsToCores = pin
         configuration.halt = halt.flatMap { try? HaltPolicy.parse($0) }
         configuration.usesWorkerCgroups = workerCgroups
@@ -214,6 +228,9 @@ struct RunCommand: ParsableCommand {
 
         let showProgress = !quiet && (progress ?? isTerminal(2))
         let display = showProgress ? ProgressDisplay(run: run, console: console) : nil
+        if let workerMemory, !quiet {
+            printLine("plugin-host: workers limited to \(workerMemory) MiB each (address-space limit, RLIMIT_AS)", toStandardError: true)
+        }
         interruption.runStarting()
         run.start()
         display?.start()
@@ -294,6 +311,7 @@ struct RunCommand: ParsableCommand {
         let seconds = (report.elapsed * 1000).rounded() / 1000
         return "plugin-host: " + parts.joined(separator: ", ")
             + " in \(seconds) s, \(HumanUnits.counted(report.workersStarted, "worker")) started"
+            + (report.workersOutOfMemory > 0 ? ", \(report.workersOutOfMemory) out of memory" : "")
             + (report.interrupted ? " (interrupted)" : report.stop.map { " (\($0.rawValue))" } ?? "")
     }
 }

@@ -29,6 +29,8 @@ func forkServerMain(_ arguments: [String]) -> Never {
     signal(SIGPIPE, SIG_IGN)
     // Into its own cgroup, and the variable naming it does not reach the workers (each joins its own).
     joinCgroup()
+    // For its workers, not for itself: each sets it after the fork.
+    let addressSpaceLimit = WorkerAddressSpaceLimit.take()
     let control: Int32 = 0
     var pluginPath: String?
     var parent: Int32?
@@ -65,7 +67,7 @@ func forkServerMain(_ arguments: [String]) -> Never {
         exit(2)
     }
     ForkServerChannel.send(["r"], on: control)
-    var server = ForkServerState(plugin: plugin, control: control)
+    var server = ForkServerState(plugin: plugin, control: control, addressSpaceLimit: addressSpaceLimit)
     server.run()
 }
 
@@ -73,12 +75,15 @@ func forkServerMain(_ arguments: [String]) -> Never {
 struct ForkServerState {
     let plugin: PluginLibrary
     let control: Int32
+    /// The address-space limit each worker sets after the fork (nil: none).
+    let addressSpaceLimit: UInt64?
     /// Workers not yet reaped: their pidfds, and whether the master asked for their end.
     private var children: [Int32: (pidfd: Int32, awaited: Bool)] = [:]
 
-    init(plugin: PluginLibrary, control: Int32) {
+    init(plugin: PluginLibrary, control: Int32, addressSpaceLimit: UInt64?) {
         self.plugin = plugin
         self.control = control
+        self.addressSpaceLimit = addressSpaceLimit
     }
 
     mutating func run() -> Never {
@@ -114,7 +119,7 @@ struct ForkServerState {
                 var words: [UnsafePointer<CChar>?] = title.map { UnsafePointer(strdup($0)) }
                 _ = csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, &words, Int32(words.count))
                 if let cpu = Int32(fields[4]) { _ = csupport_pin_thread_to_cpu(cpu) }
-                forkedWorkerMain(plugin, name: fields[2], cgroup: fields[3], heartbeat: Double(fields[5]),
+                forkedWorkerMain(plugin, name: fields[2], cgroup: fields[3], addressSpaceLimit: addressSpaceLimit, heartbeat: Double(fields[5]),
                                  heartbeatMisses: Int(fields[6]) ?? 3)
             }
             let error = errno

@@ -91,6 +91,10 @@ func workerMain() -> Never {
     }
     csupport_install_stop_handler()
     joinCgroup()
+    if let limit = WorkerAddressSpaceLimit.take(), !WorkerAddressSpaceLimit.apply(limit) {
+        failStart("plugin-worker: cannot set the address-space limit of \(limit) bytes: \(SystemError(code: errno))",
+                  writer: &writer)
+    }
 
     let plugin: PluginLibrary
     do {
@@ -103,13 +107,18 @@ func workerMain() -> Never {
 }
 
 /// A worker forked by the fork server, which loaded `plugin` before: its standard streams are
-/// the master's pipes, it joins `cgroup` (empty: none), then serves like any worker.
-func forkedWorkerMain(_ plugin: PluginLibrary, name: String, cgroup: String, heartbeat: Double?,
-                      heartbeatMisses: Int) -> Never {
+/// the master's pipes, it joins `cgroup` (empty: none), takes the address-space limit the server
+/// was given for its workers (nil: none), then serves like any worker.
+func forkedWorkerMain(_ plugin: PluginLibrary, name: String, cgroup: String, addressSpaceLimit: UInt64?,
+                      heartbeat: Double?, heartbeatMisses: Int) -> Never {
     let descriptors = takeProtocolDescriptors()
     csupport_close_in_forked_children(descriptors.input.rawValue, descriptors.output.rawValue)
     csupport_install_stop_handler()
     joinCgroup(cgroup)
+    if let addressSpaceLimit, !WorkerAddressSpaceLimit.apply(addressSpaceLimit) {
+        printError("plugin-worker: cannot set the address-space limit of \(addressSpaceLimit) bytes: \(SystemError(code: errno))")
+        exit(2)
+    }
     serveWorker(plugin, name: name, descriptors: descriptors, heartbeat: heartbeat, heartbeatMisses: heartbeatMisses)
 }
 

@@ -89,4 +89,10 @@ pid_t csupport_fork_worker(const int fds[3], pid_t server);
 /** Rewrites this process's command line (/proc/PID/cmdline) in the space its arguments took:
     `words`, NUL-separated, as many as fit. Returns how many were written. */
 int csupport_set_command_line(char **argv, int argc, const char *const *words, int count);
+
+/* A worker's memory limit (address_space_limit.c): sets RLIMIT_AS to `bytes` and installs
+ * handlers for the fatal signals that, on a thread whose errno is ENOMEM (an allocation failed
+ * under the limit), write `line` and a newline to stderr, then die by the same signal. Returns 0,
+ * or -1 with errno when the limit cannot be set. Call once, before the plugin is loaded. */
+int csupport_limit_address_space(unsigned long long bytes, const char *line);
 #endif

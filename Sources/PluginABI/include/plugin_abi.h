@@ -34,7 +34,9 @@
  *    e.g. "ph.blobs/1"; a table is never changed either: a new version is a new id ("ph.blobs/2").
  *    Each extension has its own header under ph/ext/ (ph/ext/progress.h, ph/ext/blobs.h,
  *    ph/ext/task-failure.h); a plugin includes this header for the core and the extension headers
- *    it uses. ABI 2.1 added "ph.task-failure/1".
+ *    it uses. ABI 2.1 added "ph.task-failure/1"; ABI 2.2 the loss reason PH_LOSS_OUT_OF_MEMORY
+ *    (a new enum value is given only to plugins that declare the minor version that added it;
+ *    older ones get the closest reason they know).
  *  - Every host table and context has `get_extension` from the start: the master host table
  *    (ph_master_host), the worker's start parameters (ph_worker_params) and the perform context
  *    (ph_perform_context). The host never leaves it NULL, so a plugin calls it without checking
@@ -57,7 +59,7 @@ extern "C" {
 /** Major version: a host refuses plugins with another major version. */
 #define PH_ABI_VERSION_MAJOR 2
 /** Minor version: grows when extensions are added; never changes a struct. */
-#define PH_ABI_VERSION_MINOR 1
+#define PH_ABI_VERSION_MINOR 2
 
 /**
  * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills. Within a major
@@ -117,12 +119,19 @@ typedef enum ph_loss_reason {
     PH_LOSS_CANCELLED = 0,
     /** The task ran past its time limit; its worker was killed. */
     PH_LOSS_EXPIRED = 1,
-    /** The worker died (signal, exit, out of memory, broken pipe). */
+    /** The worker died (signal, exit, broken pipe). */
     PH_LOSS_WORKER_DIED = 2,
     /** No worker could be started (binary missing, plugin did not load, handshake mismatch). */
     PH_LOSS_SPAWN_FAILED = 3,
     /** Only one worker could run this follow-up task and that worker is gone. */
     PH_LOSS_ORPHANED = 4,
+    /**
+     * ABI 2.2. The worker was killed for memory: over its cgroup's `memory.max` (the kernel's
+     * out-of-memory killer) or an allocation failed under its address-space limit
+     * (`--worker-memory`). Retried up to `--oom-retries` times, apart from `--retries`. A plugin
+     * that declares ABI 2.0 or 2.1 never sees this value: it gets PH_LOSS_WORKER_DIED instead.
+     */
+    PH_LOSS_OUT_OF_MEMORY = 5,
 } ph_loss_reason;
 
 /* ------------------------------------------------------------------------------------------ */

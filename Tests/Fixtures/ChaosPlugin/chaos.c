@@ -146,6 +146,7 @@ typedef enum action_id {
     A_BLOB,
     A_ESCAPE,
     A_GROW,
+    A_ALLOC,
     A_MASTER_SEGV,
     A_TASKFAIL,
     A_MASTER_SLEEP,
@@ -202,6 +203,7 @@ static const action_info ACTIONS[] = {
     {"blob", A_BLOB, ARG_REQUIRED, 0, 0, "blob:PATH"},
     {"escape", A_ESCAPE, ARG_REQUIRED, 0, 0, "escape:PATH"},
     {"grow", A_GROW, ARG_NUMBER, 1, 1048576, "grow:MB (MB >= 1)"},
+    {"alloc", A_ALLOC, ARG_NUMBER, 1, 1048576, "alloc:MB (MB >= 1)"},
     {"master-segv", A_MASTER_SEGV, ARG_OPTIONAL, 0, 0, "master-segv[:use_response]"},
     {"taskfail", A_TASKFAIL, ARG_OPTIONAL, 0, 0, "taskfail[:MSG]"},
     {"log", A_LOG, ARG_REQUIRED, 0, 0, "log:LEVEL:TEXT"},
@@ -387,7 +389,7 @@ typedef struct fb_record {
     int clipped;
 } fb_record;
 
-#define LOSS_BUCKETS 6 /* the five ph_loss_reason values + "other" */
+#define LOSS_BUCKETS 7 /* the six ph_loss_reason values + "other" */
 
 typedef struct chaos_master {
     const ph_master_host *host; /* valid from open until finish */
@@ -1052,13 +1054,17 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
                  m->lost_total);
         out->write(out, line);
         if (m->lost_total > 0 || m->marshal_errors > 0) {
+            char oom[48] = "";
+            if (m->lost[PH_LOSS_OUT_OF_MEMORY] > 0)
+                snprintf(oom, sizeof oom, ", out-of-memory %" PRIu64, m->lost[PH_LOSS_OUT_OF_MEMORY]);
             snprintf(line, sizeof line,
                      "chaos: lost cancelled %" PRIu64 ", expired %" PRIu64
                      ", worker-died %" PRIu64 ", spawn-failed %" PRIu64 ", orphaned %" PRIu64
-                     "%s; marshal errors %" PRIu64 "\n",
+                     "%s%s; marshal errors %" PRIu64 "\n",
                      m->lost[PH_LOSS_CANCELLED], m->lost[PH_LOSS_EXPIRED],
                      m->lost[PH_LOSS_WORKER_DIED], m->lost[PH_LOSS_SPAWN_FAILED],
-                     m->lost[PH_LOSS_ORPHANED], m->lost[LOSS_BUCKETS - 1] ? ", other" : "",
+                     m->lost[PH_LOSS_ORPHANED], oom,
+                     m->lost[LOSS_BUCKETS - 1] ? ", other" : "",
                      m->marshal_errors);
             out->write(out, line);
         }
@@ -1251,6 +1257,30 @@ static void grow(size_t megabytes) {
         nanosleep(&ts, NULL);
     }
     sleep_forever();
+}
+
+/* Allocates `megabytes` MiB in 1 MiB blocks, touching every page, and aborts when an allocation
+ * fails (as a plugin's xmalloc would); frees them all and returns on success. */
+static void allocate_or_abort(size_t megabytes) {
+    void *chain = NULL;
+    for (size_t i = 0; i < megabytes; i++) {
+        char *block = malloc((size_t)1 << 20);
+        if (block == NULL) {
+            static const char message[] = "chaos: out of memory in alloc\n";
+            ssize_t ignored = write(2, message, sizeof message - 1);
+            (void)ignored;
+            abort();
+        }
+        memset(block, 0x5A, (size_t)1 << 20);
+        memcpy(block, &chain, sizeof chain);
+        chain = block;
+    }
+    while (chain != NULL) {
+        void *next;
+        memcpy(&next, chain, sizeof next);
+        free(chain);
+        chain = next;
+    }
 }
 
 static int worker_perform(void *worker, ph_bytes request, const ph_perform_context *ctx) {
@@ -1515,6 +1545,13 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
             return fail_with(ctx, "chaos: bad grow size: ", a.arg, a.arg_len);
         grow((size_t)v);
         return 1;
+
+    case A_ALLOC:
+        if (parse_u64(a.arg, a.arg_len, 1048576, &v) != 0 || v == 0 || v > SIZE_MAX >> 20)
+            return fail_with(ctx, "chaos: bad alloc size: ", a.arg, a.arg_len);
+        allocate_or_abort((size_t)v);
+        snprintf(num, sizeof num, "allocated %" PRIu64, v);
+        return replys(ctx, status, status_len, num);
 
     case A_LASTBROADCAST:
         if (w != NULL && w->has_broadcast)

@@ -86,6 +86,9 @@
  *                      newline to PATH and sleeps until killed; responds "escaped PID".
  *   grow:N             N >= 1. Worker allocates and touches N MiB, 1 MiB per millisecond, then
  *                      sleeps until killed (never answers): for memory limits during a job.
+ *   alloc:N            N >= 1. Worker allocates and touches N MiB in 1 MiB blocks; when an
+ *                      allocation fails it writes "chaos: out of memory in alloc" to stderr and
+ *                      calls abort() (as an xmalloc would). Frees them and responds "allocated N".
  *   master-segv[:use_response]  the master raises SIGSEGV in request_of_task (with the
  *                      argument "use_response": in use_response, after the worker answered).
  *   log:LEVEL:TEXT     the master logs TEXT at LEVEL (0 debug .. 3 error) in use_response;
@@ -113,6 +116,8 @@
  *
  *   chaos: N tasks, done D, failed F, cancelled C, expired E, skipped S, feedback M, lost L
  *   chaos: lost cancelled A, expired B, worker-died C, spawn-failed D, orphaned E; marshal errors X
+ *
+ * (", out-of-memory F" follows "orphaned E" when the host reported PH_LOSS_OUT_OF_MEMORY.)
  *
  * N counts every task the plugin pushed (follow-ups included), M every forwarded feedback
  * message, L every on_task_lost call.
