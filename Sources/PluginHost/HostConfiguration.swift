@@ -20,6 +20,9 @@ public struct HostConfiguration: Sendable {
     /// How many times a task whose worker ran out of memory is tried again, apart from
     /// ``retries`` (`--oom-retries`).
     public var oomRetries = 1
+    /// GNU make's jobserver, when make started the host (`MAKEFLAGS`): the run takes a token
+    /// from it for every worker beyond the first, within ``jobs``. Nil: ``jobs`` alone.
+    public var jobserver: MakeJobserver?
     /// Plugin `log` lines at this level or above (0 debug, 1 info, 2 warning, 3 error) are
     /// written to stderr as `KIND: message` (see ``PluginRun/redirectWorkerStandardError(_:)``);
     /// every level reaches the `log` events. Default 2: warnings and errors.

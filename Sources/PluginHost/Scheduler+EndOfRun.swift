@@ -42,6 +42,7 @@ extension Scheduler {
     /// A released worker's process was reaped; the run may be over.
     func releasedWorkerReapedLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
         reapsPending -= 1
+        returnSpareTokensLocked()
         return finishIfDoneLocked()
     }
 
@@ -79,6 +80,7 @@ extension Scheduler {
                                slotThreadsStarted: slotThreadsStarted, workersOutOfMemory: workersOutOfMemory,
                                elapsed: Double(monotonicNanoseconds() - startTime) / 1e9, exitStatus: exit)
         self.report = report
+        releaseJobserverLocked()
         let handlers = completionHandlers
         completionHandlers = []
         lock.broadcast()

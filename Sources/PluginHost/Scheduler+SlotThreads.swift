@@ -20,6 +20,18 @@ extension Scheduler {
         let host = host(ofSlot: slot)
         while true {
             if draining { return nil }
+            if host.health.acceptsWorkers(at: monotonicNanoseconds()), kindNeedingWorkerLocked() != nil, !jobserverAllowsWorkerLocked {
+                // Another worker needs a token from make: the token thread takes one.
+                jobserverWaiters += 1
+                waitingSlots.insert(slot)
+                lock.broadcast()
+                lock.wait()
+                waitingSlots.remove(slot)
+                jobserverWaiters -= 1
+                // Woken with nothing to start any more: a token it was given goes back.
+                if draining || kindNeedingWorkerLocked() == nil { returnSpareTokensLocked() }
+                continue
+            }
             if host.health.acceptsWorkers(at: monotonicNanoseconds()), let kind = kindNeedingWorkerLocked() {
                 let uid = kind.nextUID
                 kind.nextUID += 1

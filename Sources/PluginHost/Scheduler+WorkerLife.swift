@@ -103,6 +103,7 @@ extension Scheduler {
             let delay: UInt64 = 50_000_000 << UInt64(kind.consecutiveSpawnFailures - 1)
             kind.spawnNotBefore = monotonicNanoseconds() &+ delay
         }
+        returnSpareTokensLocked()
         return dispatchLocked()
     }
 
@@ -162,6 +163,7 @@ extension Scheduler {
                                      willRetry: false)
             absorbSideEffectsLocked(kind, parent: nil, origin: nil)
         }
+        returnSpareTokensLocked()
         return dispatchLocked()
     }
 

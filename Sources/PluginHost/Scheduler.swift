@@ -66,6 +66,12 @@ final class Scheduler: @unchecked Sendable {
     var results: [TaskResult] = []
     var setupErrors: [String] = []
     var workersStarted = 0
+    /// GNU make's jobserver, when make started the host (see `Scheduler+Jobserver`).
+    var jobserver: MakeJobserver? { configuration.jobserver }
+    /// Tokens taken from make, each covering one live worker beyond the first.
+    var jobserverTokens: [UInt8] = []
+    /// Slot threads waiting for a token to start a worker.
+    var jobserverWaiters = 0
     /// Workers that died out of memory (see ``OutOfMemorySignature``).
     var workersOutOfMemory = 0
     var report: RunReport?
@@ -169,6 +175,7 @@ final class Scheduler: @unchecked Sendable {
                 for kind in kinds { _ = kind.queue.contains { initial.append($0); return false } }
                 for task in initial.sorted(by: { $0.id < $1.id }) { emitQueuedLocked(task) }
             }
+            startJobserverThreadLocked()
             let outbox = dispatchLocked()
             if liveSlotThreads == 0 && !startSlotThreadLocked(0) {
                 preconditionFailure("the host cannot run without a slot thread")

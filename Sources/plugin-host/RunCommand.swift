@@ -174,6 +174,11 @@ struct RunCommand: ParsableCommand {
         if let worker { configuration.workerExecutable = worker }
         configuration.workerMemoryBytes = workerMemory.map { $0 << 20 }
         configuration.oomRetries = oomRetries
+        do {
+            configuration.jobserver = try MakeJobserver.fromMakeflags(getenv("MAKEFLAGS").map { String(cString: $0) })
+        } catch {
+            printLine("plugin-host: warning: \(error.description); going on without make's jobserver", toStandardError: true)
+        }
         configuration.pinsSlotsToCores = pin
         configuration.halt = halt.flatMap { try? HaltPolicy.parse($0) }
         configuration.usesWorkerCgroups = workerCgroups

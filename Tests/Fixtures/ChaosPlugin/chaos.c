@@ -21,6 +21,7 @@
 #include "ph/ext/journal.h"
 #include "ph/util/options.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1105,7 +1106,57 @@ typedef struct chaos_worker {
     int params_broken;   /* worker_init's parameters broke ABI 2 (get_extension): fail requests */
 } chaos_worker;
 
+/* CHAOS_LIVE_DIR: under a lock on DIR/lock, counts the live workers registered in DIR (a file
+ * named after each one's pid; the dead ones' files are removed), registers this one, and keeps
+ * the most ever live at once in DIR/max. Workers of several hosts may share DIR. */
+static void record_live_worker(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0) return;
+    struct flock whole;
+    memset(&whole, 0, sizeof whole);
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;
+    while (fcntl(lock, F_SETLKW, &whole) != 0 && errno == EINTR) {
+    }
+    unsigned long live = 1;
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            char *end;
+            long pid = strtol(e->d_name, &end, 10);
+            if (end == e->d_name || *end != '\0' || pid <= 0 || pid == (long)getpid()) continue;
+            if (kill((pid_t)pid, 0) == 0 || errno == EPERM) {
+                live++;
+            } else {
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+                unlink(path);
+            }
+        }
+        closedir(d);
+    }
+    snprintf(path, sizeof path, "%s/%ld", dir, (long)getpid());
+    int mine = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (mine >= 0) close(mine);
+    snprintf(path, sizeof path, "%s/max", dir);
+    unsigned long max = 0;
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lu", &max) != 1) max = 0;
+        fclose(f);
+    }
+    if (live > max && (f = fopen(path, "w")) != NULL) {
+        fprintf(f, "%lu\n", live);
+        fclose(f);
+    }
+    close(lock);
+}
+
 static void *worker_init(const ph_worker_params *params) {
+    const char *live_dir = getenv("CHAOS_LIVE_DIR");
+    if (live_dir != NULL && live_dir[0] != '\0') record_live_worker(live_dir);
     chaos_worker *w = calloc(1, sizeof *w);
     if (w == NULL) return NULL;
     const char *name = params != NULL && params->worker_name != NULL ? params->worker_name : "?";

@@ -97,6 +97,11 @@
  *                      the host, whose scheduler lock it runs under); the worker responds "ok".
  *
  * ---------------------------------------------------------------------------------------------
+ * Environment: with CHAOS_LIVE_DIR=DIR each worker, as it starts, counts the live workers that
+ * registered in DIR (a file per pid; workers of several hosts may share DIR), registers itself,
+ * and keeps the most ever live at once in DIR/max (for jobserver tests).
+ *
+ * ---------------------------------------------------------------------------------------------
  * Wire formats (all plain text, no NUL):
  *
  *   task bytes      "#SEQ ACTION[:ARG]"      SEQ = index in queue order, from 0; follow-ups
