@@ -39,6 +39,11 @@ static volatile int kill_files[KILL_FILES] = {
     [0 ... KILL_FILES - 1] = -1,
 };
 
+/* make's jobserver (see csupport_crash_jobserver_hold): its write descriptor and the tokens the
+   host holds, written back before the host dies. */
+static volatile int jobserver_fd = -1;
+static volatile int jobserver_tokens = 0;
+
 static const char *signal_text(int sig) {
     switch (sig) {
     case SIGSEGV: return "SIGSEGV";
@@ -101,6 +106,10 @@ static void crash_handler(int sig, siginfo_t *info, void *context) {
             (void)written;
         }
     }
+    for (int held = jobserver_tokens; held > 0 && jobserver_fd >= 0; held--) {
+        written = write(jobserver_fd, "+", 1);
+        (void)written;
+    }
     _exit(128 + sig);
 }
 
@@ -158,6 +167,12 @@ int csupport_crash_kill_register(int fd) {
         if (__sync_bool_compare_and_swap(&kill_files[i], -1, fd)) return i;
     }
     return -1;
+}
+
+void csupport_crash_jobserver_hold(int fd, int tokens) {
+    jobserver_tokens = 0;
+    jobserver_fd = fd;
+    jobserver_tokens = tokens;
 }
 
 void csupport_crash_kill_unregister(int slot) {

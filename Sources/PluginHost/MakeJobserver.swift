@@ -105,6 +105,12 @@ public final class MakeJobserver: @unchecked Sendable {
         _ = retryingOnInterrupt { write(writing, &byte, 1) }
     }
 
+    /// Records that the host holds `count` tokens now: the crash guard gives them back if a
+    /// plugin's crash ends the host (scheduler lock held).
+    func holding(_ count: Int) {
+        csupport_crash_jobserver_hold(writing, Int32(count))
+    }
+
     /// Blocks until a token may be there, or ``wake()`` was called.
     func waitUntilReadable() {
         var fds = [pollfd(fd: reading, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]

@@ -12,7 +12,8 @@ import Glibc
 // tokens from make (outside the lock) while slots wait for one. A token is written back as
 // soon as it covers no live worker and no slot waits for it: when a worker has been reaped, and
 // all of them when the run ends. Tokens are read under the lock (the read never blocks), so a
-// token taken is always recorded, and none is taken after the run ended.
+// token taken is always recorded, and none is taken after the run ended. The crash guard knows
+// how many are held, and writes them back if a plugin's crash in the master ends the host.
 extension Scheduler {
     /// Worker processes that may be alive: in a slot (starting, serving, being reaped) or left
     /// to a reaper thread.
@@ -36,6 +37,7 @@ extension Scheduler {
             jobserver.giveBack(token)
             extra -= 1
         }
+        jobserver.holding(jobserverTokens.count)
     }
 
     /// Starts the token thread (once, at the start of a run with a jobserver).
@@ -52,6 +54,7 @@ extension Scheduler {
                 lock.withLock {
                     guard report == nil, let token = jobserver.take() else { return }
                     jobserverTokens.append(token)
+                    jobserver.holding(jobserverTokens.count)
                     returnSpareTokensLocked()
                     lock.broadcast()
                 }
@@ -63,6 +66,7 @@ extension Scheduler {
     func releaseJobserverLocked() {
         guard let jobserver else { return }
         while let token = jobserverTokens.popLast() { jobserver.giveBack(token) }
+        jobserver.holding(0)
         jobserver.wake()
         lock.broadcast()
     }

@@ -12,13 +12,13 @@ import Glibc
 
 @Suite("make's jobserver", .enabled(if: access("/usr/bin/make", X_OK) == 0))
 struct JobserverMakeTests {
-    /// Runs `make -jJOBS` on two recipes, each a host with `-j 4` and `tasks`, in `directory`.
-    private func runMake(jobs: Int, tasks: [String], keepGoing: Bool = false,
+    /// Runs `make -jJOBS` on two recipes (or one), each a host with `-j 4` and `tasks`, in `directory`.
+    private func runMake(jobs: Int, tasks: [String], keepGoing: Bool = false, oneRecipe: Bool = false,
                          in directory: TemporaryDirectory) throws -> (status: Int32, stderr: String, mostAlive: Int?) {
         let live = directory.file("live")
         _ = mkdir(live, 0o755)
-        let host = "CHAOS_LIVE_DIR='\(live)' '\(TestPaths.pluginHost)' run --quiet -j 4 chaos " + tasks.joined(separator: " ")
-        let makefile = directory.write("Makefile", "all: a b\na:\n\t+\(host) > a.out\nb:\n\t+\(host) > b.out\n")
+        let host = "CHAOS_LIVE_DIR='\(live)' '\(TestPaths.pluginHost)' run --quiet -j 4 chaos " + tasks.map { "'\($0)'" }.joined(separator: " ")
+        let makefile = directory.write("Makefile", "all: a\(oneRecipe ? "" : " b")\na:\n\t+\(host) > a.out\nb:\n\t+\(host) > b.out\n")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/make")
         process.arguments = ["-s", "-j\(jobs)", "-f", makefile, "-C", directory.path] + (keepGoing ? ["-k"] : [])
@@ -70,5 +70,16 @@ struct JobserverMakeTests {
         #expect(warnings == ["plugin-host: warning: MAKEFLAGS names the jobserver pipe 900,901, but descriptor 900 is not an open pipe "
                              + "here (make passes it only to a recipe line that starts with '+' or runs $(MAKE)); going on without make's jobserver"],
                 "stderr: \(result.stderr)")
+    }
+
+    @Test("a plugin's crash in the master, with tokens held: the crash guard gives them back before the host dies")
+    func crashedHostReturnsTokens() throws {
+        let directory = TemporaryDirectory()
+        // Two sleeps start (the second on a token); the crash comes when the third task is sent.
+        let (status, stderr, _) = try runMake(jobs: 3, tasks: ["sleep:300", "sleep:300", "!1 master-segv"], oneRecipe: true,
+                                              in: directory)
+        #expect(status == 2)
+        #expect(stderr.contains("plugin-host: plugin 'chaos' crashed in request_of_task (SIGSEGV)"), "make: \(stderr)")
+        #expect(!stderr.contains("jobserver tokens"), "make lost tokens: \(stderr)")
     }
 }

@@ -47,6 +47,8 @@ void csupport_crash_scope_leave(const char *saved);
  * workers' escaped processes go with it. register returns a slot for unregister, or -1. */
 int csupport_crash_kill_register(int fd);
 void csupport_crash_kill_unregister(int slot);
+/* make's jobserver: `tokens` held now, given back ('+' each) on `fd` if the host dies in a plugin. */
+void csupport_crash_jobserver_hold(int fd, int tokens);
 
 /* The worker's protocol descriptors are closed in every child it forks (pthread_atfork): a
  * child a plugin forks and leaves behind must not hold the response pipe open, which would hide
