@@ -23,6 +23,16 @@ public struct HostConfiguration: Sendable {
     /// GNU make's jobserver, when make started the host (`MAKEFLAGS`): the run takes a token
     /// from it for every worker beyond the first, within ``jobs``. Nil: ``jobs`` alone.
     public var jobserver: MakeJobserver?
+    /// The free-memory floor in bytes (`--memfree`, GNU parallel's): no new worker starts while
+    /// the memory available (``availableMemory``) is below it; under half of it the youngest
+    /// running task is killed and queued again, not counted against its retries (while another
+    /// task runs). Read every ``memfreeCheckInterval`` seconds. Nil: no floor.
+    public var memfreeBytes: Int?
+    /// Where the memory available comes from, in bytes (default: `MemAvailable` of
+    /// `/proc/meminfo`); nil when it cannot be read (then the floor does not hold back).
+    public var availableMemory: @Sendable () -> Int? = SystemInfo.availableMemoryBytes
+    /// Seconds between readings of ``availableMemory`` while ``memfreeBytes`` is set.
+    public var memfreeCheckInterval: Double = 0.25
     /// Plugin `log` lines at this level or above (0 debug, 1 info, 2 warning, 3 error) are
     /// written to stderr as `KIND: message` (see ``PluginRun/redirectWorkerStandardError(_:)``);
     /// every level reaches the `log` events. Default 2: warnings and errors.

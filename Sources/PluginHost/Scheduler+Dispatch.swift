@@ -122,6 +122,7 @@ extension Scheduler {
             case .request(let request):
                 task.attempts += 1
                 worker.running = task
+                worker.runningSince = monotonicNanoseconds()
                 worker.phase = .busy
                 emitLocked(.taskProgress, .taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
                 let limit = task.timeoutNanoseconds > 0 ? task.timeoutNanoseconds

@@ -60,13 +60,23 @@ extension Scheduler {
     }
 
     /// A running task lost its worker: retry it, or let the plugin resolve it, or end it.
+    /// A running task whose worker was killed for the machine's sake (memory pressure): it goes
+    /// back to the front of its queue, not counted as a loss, and the plugin is not told.
+    func requeueLocked(_ task: TaskRecord, reason: String) {
+        task.memoryRequeues += 1
+        emitLocked(.taskRetried(task: task.id, reason: reason))
+        task.origin = nil
+        task.kind.queue.prepend(task)
+    }
+
     /// A worker that ran out of memory counts against `oomRetries`, any other loss against
     /// `retries`.
     func taskLostLocked(_ task: TaskRecord, reason: ph_loss_reason, message: String) {
         let outOfMemory = reason == PH_LOSS_OUT_OF_MEMORY
         if outOfMemory { task.outOfMemoryLosses += 1 }
         let retriesLeft = !interrupted && (outOfMemory ? task.outOfMemoryLosses <= configuration.oomRetries
-                                                       : task.attempts - task.outOfMemoryLosses <= configuration.retries)
+                                                       : task.attempts - task.outOfMemoryLosses - task.memoryRequeues
+                                                           <= configuration.retries)
         let willRetry = retriesLeft && stop == nil
         let decision = lossDecisionLocked(task, reason, message, willRetry: willRetry)
         if decision.resolution == nil && willRetry {

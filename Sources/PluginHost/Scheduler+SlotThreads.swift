@@ -20,7 +20,8 @@ extension Scheduler {
         let host = host(ofSlot: slot)
         while true {
             if draining { return nil }
-            if host.health.acceptsWorkers(at: monotonicNanoseconds()), kindNeedingWorkerLocked() != nil, !jobserverAllowsWorkerLocked {
+            if !memoryLow, host.health.acceptsWorkers(at: monotonicNanoseconds()), kindNeedingWorkerLocked() != nil,
+               !jobserverAllowsWorkerLocked {
                 // Another worker needs a token from make: the token thread takes one.
                 jobserverWaiters += 1
                 waitingSlots.insert(slot)
@@ -32,7 +33,7 @@ extension Scheduler {
                 if draining || kindNeedingWorkerLocked() == nil { returnSpareTokensLocked() }
                 continue
             }
-            if host.health.acceptsWorkers(at: monotonicNanoseconds()), let kind = kindNeedingWorkerLocked() {
+            if !memoryLow, host.health.acceptsWorkers(at: monotonicNanoseconds()), let kind = kindNeedingWorkerLocked() {
                 let uid = kind.nextUID
                 kind.nextUID += 1
                 let worker = WorkerState(name: "\(kind.name):\(slot):\(uid)", kind: kind, slot: slot, machine: host,

@@ -122,7 +122,7 @@ extension Scheduler {
         case .workerCancelled?: reason = "killed: worker cancelled"
         case .marshalError(let message)?: reason = "killed after a marshal error: \(message)"
         case .shutdown?: reason = "run finished"
-        case .overMemory(let why)?:
+        case .overMemory(let why)?, .memoryPressure(let why)?:
             reason = why
         case .lost(let why)?:
             reason = why
@@ -154,7 +154,9 @@ extension Scheduler {
             if case .workerCancelled? = worker.exitIntent {
                 reason = "worker \(worker.name) was cancelled"
             }
-            if !task.ended {
+            if case .memoryPressure? = worker.exitIntent, !task.ended {
+                requeueLocked(task, reason: reason)
+            } else if !task.ended {
                 taskLostLocked(task, reason: expired ? PH_LOSS_EXPIRED : outOfMemory ? PH_LOSS_OUT_OF_MEMORY : PH_LOSS_WORKER_DIED,
                                message: reason)
             }

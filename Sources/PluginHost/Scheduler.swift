@@ -70,6 +70,10 @@ final class Scheduler: @unchecked Sendable {
     var jobserver: MakeJobserver? { configuration.jobserver }
     /// Tokens taken from make, each covering one live worker beyond the first.
     var jobserverTokens: [UInt8] = []
+    /// The memory available was below `--memfree` at the last reading: no worker starts.
+    var memoryLow = false
+    /// Said once per run: no worker starts until memory is available.
+    var warnedMemoryLow = false
     /// Slot threads waiting for a token to start a worker.
     var jobserverWaiters = 0
     /// Workers that died out of memory (see ``OutOfMemorySignature``).
@@ -159,6 +163,8 @@ final class Scheduler: @unchecked Sendable {
     func start() {
         // A write to a dead worker must fail with EPIPE, not kill the master.
         signal(SIGPIPE, SIG_IGN)
+        // Before the first spawn: the floor holds from the start.
+        let memory = configuration.memfreeBytes != nil ? configuration.availableMemory() : nil
         let outbox: Outbox = lock.withLock {
             precondition(!started, "a run starts once")
             started = true
@@ -166,6 +172,7 @@ final class Scheduler: @unchecked Sendable {
             // this method returns.
             callMonitor.start(report: stderrHandler)
             transport.runStarted()
+            if let memory, let floor = configuration.memfreeBytes { memoryLow = memory < floor }
             if configuration.pinsSlotsToCores {
                 cores = CoreAssignment(slots: slots.count, allowedCores: SystemInfo.allowedCores)
             }
@@ -183,6 +190,7 @@ final class Scheduler: @unchecked Sendable {
             return outbox
         }
         watchdog.start(scheduler: self)
+        if configuration.memfreeBytes != nil { checkAvailableMemory() }
         if configuration.maxWorkerRSSBytes != nil {
             watchdog.schedule(at: monotonicNanoseconds() &+ nanoseconds(fromSeconds: configuration.memoryCheckInterval),
                               .memoryCheck)

@@ -58,6 +58,17 @@ enum SystemInfo {
 
     /// A small file's content (its first 64 KiB: `/proc` and cgroup files), or nil if it cannot
     /// be read.
+    /// The memory available for new work without swapping: `MemAvailable` of `/proc/meminfo`,
+    /// in bytes; nil where it cannot be read.
+    @Sendable
+    static func availableMemoryBytes() -> Int? {
+        guard let text = readSmallFile("/proc/meminfo"),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }) else { return nil }
+        let fields = line.split(separator: " ")
+        guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
+        return kilobytes << 10
+    }
+
     static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

@@ -17,6 +17,9 @@ final class TaskRecord {
     /// Attempts lost because their worker ran out of memory (counted against `oomRetries`,
     /// the other lost attempts against `retries`).
     var outOfMemoryLosses = 0
+    /// Attempts killed because the machine ran short of memory (`--memfree`): not losses, not
+    /// counted against any retry count.
+    var memoryRequeues = 0
     /// Set once the task ended; guards the exactly-once rule.
     var ended = false
     /// Cached `task_match(Fresh, task)`.

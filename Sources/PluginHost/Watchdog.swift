@@ -23,6 +23,8 @@ final class Watchdog: @unchecked Sendable {
         case memoryCheck
         /// A drain's time for running tasks is up: cancel those still running.
         case drainTimeout(seconds: Double)
+        /// Read the memory available against `--memfree`.
+        case memfreeCheck
     }
 
     private struct Entry: Comparable {
@@ -76,6 +78,7 @@ final class Watchdog: @unchecked Sendable {
             }
             if due.isEmpty { return }
             var checksMemory = false
+            var checksMemfree = false
             scheduler.lock.withLock {
                 for action in due {
                     switch action {
@@ -94,10 +97,13 @@ final class Watchdog: @unchecked Sendable {
                         checksMemory = true
                     case .drainTimeout(let seconds):
                         scheduler.drainTimedOutLocked(after: seconds)
+                    case .memfreeCheck:
+                        checksMemfree = true
                     }
                 }
             }
             if checksMemory { scheduler.checkWorkerMemory() }
+            if checksMemfree { scheduler.checkAvailableMemory() }
         }
     }
 }

@@ -42,6 +42,9 @@ final class WorkerState: @unchecked Sendable {
         /// Its resident memory went over `maxWorkerRSSBytes` during a task (the message says by
         /// how much): handled like a death, so the task is retried by the usual rules.
         case overMemory(String)
+        /// The machine ran short of memory (under half of `--memfree`) and its task was the
+        /// youngest running: the task goes back to the queue, not counted as a loss.
+        case memoryPressure(String)
 
         /// True when the worker was lost rather than ended on purpose: handled like a death.
         var isLoss: Bool {
@@ -68,6 +71,9 @@ final class WorkerState: @unchecked Sendable {
     var status: EncodedWorkerStatus = .fresh
     var phase: Phase = .starting
     var running: TaskRecord?
+    /// When ``running`` was sent (monotonic nanoseconds): the youngest task is killed first
+    /// under memory pressure.
+    var runningSince: UInt64 = 0
     var jobs = 0
     /// Set once the handshake was accepted.
     var everStarted = false

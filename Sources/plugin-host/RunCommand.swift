@@ -60,6 +60,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("oom-retries"), help: "Retries of a task whose worker ran out of memory (apart from --retries).")
     var oomRetries: Int = 1
 
+    @Option(help: ArgumentHelp("Start no worker while the memory available is below SIZE; under half of it, kill the youngest running task and queue it again (not counted as a failure).",
+                               discussion: "SIZE in bytes, or with K, M, G, T (powers of 1024) or k, m, g, t (powers of 1000), as GNU parallel's --memfree.",
+                               valueName: "size"))
+    var memfree: String?
+
     @Option(help: "Override the plugin's default worker policy: one-shot or persistent.")
     var policy: String?
 
@@ -154,6 +159,9 @@ struct RunCommand: ParsableCommand {
         if let workerMemory, workerMemory < 1 || workerMemory > 1 << 40 {
             throw ValidationError("--worker-memory must be a number of MiB from 1 to \(1 << 40)")
         }
+        if let memfree, (MemorySize.bytes(memfree) ?? 0) < 1 {
+            throw ValidationError("--memfree takes a size: bytes, or a number with K, M, G, T (1024s) or k, m, g, t (1000s), e.g. 2G")
+        }
         guard oomRetries >= 0 else { throw ValidationError("--oom-retries must be 0 or more") }
         if let policy, WorkerPolicy(rawValue: policy) == nil { throw ValidationError("--policy takes one-shot or persistent") }
         if let logLevel, LogLevel(logLevel) == nil { throw ValidationError("--log-level takes debug, info, warning or error") }
@@ -174,6 +182,7 @@ struct RunCommand: ParsableCommand {
         if let worker { configuration.workerExecutable = worker }
         configuration.workerMemoryBytes = workerMemory.map { $0 << 20 }
         configuration.oomRetries = oomRetries
+        configuration.memfreeBytes = memfree.flatMap(MemorySize.bytes)
         do {
             configuration.jobserver = try MakeJobserver.fromMakeflags(getenv("MAKEFLAGS").map { String(cString: $0) })
         } catch {

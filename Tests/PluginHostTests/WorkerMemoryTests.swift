@@ -8,6 +8,10 @@ import PluginABI
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Worker memory limit")
 struct WorkerMemoryTests {
     /// The events file's lines as objects.
@@ -84,5 +88,37 @@ struct WorkerMemoryTests {
         for reason in [PH_LOSS_CANCELLED, PH_LOSS_EXPIRED, PH_LOSS_WORKER_DIED, PH_LOSS_SPAWN_FAILED, PH_LOSS_ORPHANED] {
             #expect(reason.seen(byABIMinor: 0) == reason)
         }
+    }
+}
+
+@Suite("--memfree with real readings")
+struct MemfreeTests {
+    @Test("MemAvailable is read from /proc/meminfo")
+    func readsMemAvailable() throws {
+        let available = try #require(SystemInfo.availableMemoryBytes())
+        let text = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let total = try #require(text.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+            .flatMap { Int($0.split(separator: " ")[1]) }) << 10
+        #expect(available > 0 && available <= total)
+    }
+
+    @Test("a floor above the machine's memory: one warning, no worker, SIGINT cancels; a low floor changes nothing")
+    func floorAboveTheMachine() async throws {
+        let host = try HostProcess(["run", "--memfree", "1P", "chaos", "echo:a"])
+        #expect(try await host.waitForStderr(containing: "below --memfree 1073741824 MiB: no new worker starts until there is more"))
+        kill(host.pid, SIGINT)
+        let result = await host.result()
+        #expect(result.status == 130)
+        #expect(result.stderr.contains("1 task, 0 done, 1 cancelled in "), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("0 workers started"), "stderr: \(result.stderr)")
+        let low = try await HostProcess.run(["run", "--memfree", "1k", "chaos", "echo:a"])
+        #expect(low.status == 0 && !low.stderr.contains("memfree"), "stderr: \(low.stderr)")
+    }
+
+    @Test("a --memfree that is not a size is a usage error", arguments: ["", "1X", "5Q", "G", "0"])
+    func badSizes(size: String) async throws {
+        let result = try await HostProcess.run(["run", "--memfree", size, "chaos", "echo"])
+        #expect(result.status == 2)
+        #expect(result.errorLines.first?.contains("--memfree takes a size") == true, "stderr: \(result.stderr)")
     }
 }
