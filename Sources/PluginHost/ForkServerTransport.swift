@@ -87,7 +87,7 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         }
         let server = try ForkServer.start(executable: configuration.workerExecutable, pluginPath: pluginPath,
                                           cgroup: processes.cgroup?.makeWorkerGroup(),
-                                          addressSpaceLimit: configuration.workerAddressSpaceLimit,
+                                          addressSpaceLimit: processes.addressSpaceLimit,
                                           timeout: configuration.handshakeTimeout)
         servers[pluginPath] = server
         return server

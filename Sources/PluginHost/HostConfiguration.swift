@@ -12,10 +12,11 @@ public struct HostConfiguration: Sendable {
     /// recycled; during a job (checked every ``memoryCheckInterval`` for workers on this
     /// machine) it is killed and its task lost as in a death, with a reason naming both sizes.
     public var maxWorkerRSSBytes: Int?
-    /// A hard memory limit per worker on this machine, in bytes (`--worker-memory`): the
-    /// worker's address-space limit (`RLIMIT_AS`), set by `plugin-worker` before it loads the
-    /// plugin. A worker that dies of an allocation failing under it is lost `out of memory`
-    /// (``oomRetries``). Nil: no limit.
+    /// A hard memory limit per worker on this machine, in bytes (`--worker-memory`): its
+    /// cgroup's `memory.max` where the run's cgroups can take one (the kernel's out-of-memory
+    /// kill, counted in `memory.events`), else the worker's address-space limit (`RLIMIT_AS`),
+    /// set by `plugin-worker` before it loads the plugin (a fatal signal right after a failed
+    /// allocation). Such a worker is lost `out of memory` (``oomRetries``). Nil: no limit.
     public var workerMemoryBytes: Int?
     /// How many times a task whose worker ran out of memory is tried again, apart from
     /// ``retries`` (`--oom-retries`).
@@ -106,6 +107,13 @@ public struct HostConfiguration: Sendable {
         self.stderrTailLines = stderrTailLines
         self.collectResults = collectResults
         self.pinsSlotsToCores = pinsSlotsToCores
+    }
+
+    /// How ``workerMemoryBytes`` holds here: `cgroup memory.max` where a run's worker cgroups
+    /// can take a memory limit (cgroup v2 owns the memory controller and the host may enable
+    /// it), else `address-space limit, RLIMIT_AS`.
+    public var workerMemoryMechanism: String {
+        usesWorkerCgroups && RunCgroup.canLimitMemory ? "cgroup memory.max" : "address-space limit, RLIMIT_AS"
     }
 
     /// The address-space limit workers on this machine set on themselves (nil: none).

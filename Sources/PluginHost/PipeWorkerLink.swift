@@ -108,6 +108,8 @@ final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
         process.waitForExit()
     }
 
+    var killedOutOfMemory: Bool { process.killedOutOfMemory }
+
     func stderrTail(waitingUntil deadline: UInt64) -> [String] {
         io.withLock {
             while !stderrClosed && monotonicNanoseconds() < deadline {

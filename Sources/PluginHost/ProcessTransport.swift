@@ -22,7 +22,13 @@ final class ProcessTransport: WorkerTransport, @unchecked Sendable {
     }
 
     func runStarted() {
-        cgroup = configuration.usesWorkerCgroups ? RunCgroup.make() : nil
+        cgroup = configuration.usesWorkerCgroups ? RunCgroup.make(memoryLimit: configuration.workerAddressSpaceLimit) : nil
+    }
+
+    /// The address-space limit workers set on themselves: `--worker-memory` where the run's
+    /// cgroups cannot hold it as `memory.max` (nil: none, or the cgroups hold it).
+    var addressSpaceLimit: UInt64? {
+        cgroup?.memoryLimit != nil ? nil : configuration.workerAddressSpaceLimit
     }
 
     func spawn(_ launch: WorkerLaunch) throws(WorkerSpawnError) -> any WorkerLink {
@@ -31,7 +37,7 @@ final class ProcessTransport: WorkerTransport, @unchecked Sendable {
         do {
             process = try WorkerProcess.spawn(executable: executable, arguments: arguments,
                                               cgroup: cgroup?.makeWorkerGroup(),
-                                              addressSpaceLimit: launch.machine.launcher == nil ? configuration.workerAddressSpaceLimit : nil)
+                                              addressSpaceLimit: launch.machine.launcher == nil ? addressSpaceLimit : nil)
         } catch {
             throw WorkerSpawnError(message: "\(launch.machine.messagePrefix)\(executable): \(error)")
         }

@@ -131,7 +131,8 @@ extension Scheduler {
             reason = "\(worker.name) (pid \(worker.pid)) \(termination)"
             if !stderrTail.isEmpty { reason += "; last stderr: " + stderrTail.joined(separator: " | ") }
             if let limit = configuration.workerMemoryBytes,
-               OutOfMemorySignature.matches(termination: termination, stderrTail: stderrTail) {
+               worker.link?.killedOutOfMemory == true
+                || OutOfMemorySignature.matches(termination: termination, stderrTail: stderrTail) {
                 outOfMemory = true
                 workersOutOfMemory += 1
                 reason = "out of memory under --worker-memory \(limit >> 20) MiB: " + reason

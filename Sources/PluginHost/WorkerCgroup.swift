@@ -16,6 +16,9 @@ import Glibc
 /// crash guard writes its `cgroup.kill` first.
 final class RunCgroup: @unchecked Sendable {
     let path: String
+    /// The `memory.max` of each worker cgroup, in bytes, when the memory controller could be
+    /// enabled for the run's cgroups (nil: no cgroup memory limit).
+    private(set) var memoryLimit: UInt64?
     private let killDescriptor: Int32
     private let crashSlot: Int32
     private let workers = Atomic<UInt64>(0)
@@ -63,14 +66,30 @@ final class RunCgroup: @unchecked Sendable {
 
     private static let runs = Atomic<UInt64>(0)
 
-    /// A new run directory, or nil where cgroups cannot be made.
-    static func make() -> RunCgroup? {
+    /// True when a run's worker cgroups can take a `memory.max` here (probed once): the memory
+    /// controller can be enabled below the host's cgroup (cgroup v2 owns it, and the host's
+    /// cgroup is the root or delegates it).
+    static let canLimitMemory: Bool = {
+        guard let run = make(memoryLimit: 1 << 40) else { return false }
+        defer { run.remove() }
+        return run.memoryLimit != nil
+    }()
+
+    /// A new run directory, or nil where cgroups cannot be made. With `memoryLimit`, the memory
+    /// controller is enabled for its worker cgroups where it can be (see ``memoryLimit``).
+    static func make(memoryLimit: UInt64? = nil) -> RunCgroup? {
         guard let base else { return nil }
         sweepStaleRuns(in: base)
         let number = runs.add(1, ordering: .relaxed).newValue
         let path = "\(base)/plugin-host.\(getpid()).\(number)"
         guard mkdir(path, 0o755) == 0 else { return nil }
-        return RunCgroup(path: path, killDescriptor: open(path + "/cgroup.kill", O_WRONLY | O_CLOEXEC))
+        let run = RunCgroup(path: path, killDescriptor: open(path + "/cgroup.kill", O_WRONLY | O_CLOEXEC))
+        if let memoryLimit {
+            // The host's cgroup may already delegate the controller; the run's then can.
+            _ = writeSmallFile(base + "/cgroup.subtree_control", "+memory")
+            if writeSmallFile(path + "/cgroup.subtree_control", "+memory") { run.memoryLimit = memoryLimit }
+        }
+        return run
     }
 
     /// Removes the run directories of hosts that no longer exist (a host killed by SIGKILL, or
@@ -93,10 +112,18 @@ final class RunCgroup: @unchecked Sendable {
 
     /// A cgroup for the next worker (an emptied one, or a new one), or nil if none can be made.
     func makeWorkerGroup() -> WorkerCgroup? {
-        if let reused = idle.withLock({ $0.popLast() }) { return reused }
+        if let reused = idle.withLock({ $0.popLast() }) {
+            reused.startCountingOutOfMemoryKills()
+            return reused
+        }
         let number = workers.add(1, ordering: .relaxed).newValue
         let group = WorkerCgroup.make(path: "\(path)/w\(number)")
         group?.run = self
+        if let group, let memoryLimit {
+            _ = writeSmallFile(group.path + "/memory.max", String(memoryLimit))
+            _ = writeSmallFile(group.path + "/memory.swap.max", "0")  // (Absent without swap accounting.)
+            group.startCountingOutOfMemoryKills()
+        }
         return group
     }
 
@@ -134,6 +161,9 @@ final class WorkerCgroup: @unchecked Sendable {
     let path: String
     /// The run that takes it back for another worker once emptied.
     fileprivate weak var run: RunCgroup?
+    /// `oom_kill` of `memory.events` when the current worker got the cgroup (nil: no memory
+    /// limit, or no memory controller here).
+    private var outOfMemoryKillsBefore: Int?
 
     private init(path: String) {
         self.path = path
@@ -143,6 +173,26 @@ final class WorkerCgroup: @unchecked Sendable {
     static func make(path: String, creating: Bool = true) -> WorkerCgroup? {
         if creating && mkdir(path, 0o755) != 0 { return nil }
         return WorkerCgroup(path: path)
+    }
+
+    /// The kernel's out-of-memory kills in this cgroup so far (`oom_kill` of `memory.events`),
+    /// or nil where the memory controller is not enabled.
+    private func outOfMemoryKills() -> Int? {
+        guard let events = SystemInfo.readSmallFile(path + "/memory.events") else { return nil }
+        let line = events.split(separator: "\n").first { $0.hasPrefix("oom_kill ") }
+        return line.flatMap { Int($0.dropFirst("oom_kill ".count)) }
+    }
+
+    /// Starts counting for a new worker (see ``killedOutOfMemory``).
+    fileprivate func startCountingOutOfMemoryKills() {
+        outOfMemoryKillsBefore = outOfMemoryKills()
+    }
+
+    /// True when the kernel killed something in this cgroup for memory (over `memory.max`) since
+    /// the current worker got it. Read once the worker ended, before ``release()``.
+    var killedOutOfMemory: Bool {
+        guard let before = outOfMemoryKillsBefore, let now = outOfMemoryKills() else { return false }
+        return now > before
     }
 
     /// Moves process `pid` into this cgroup. Returns false on failure.

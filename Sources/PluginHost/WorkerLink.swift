@@ -43,6 +43,10 @@ protocol WorkerLink: AnyObject, Sendable {
     /// worker), or nil when it cannot be read.
     func residentMemoryBytes() -> Int64?
 
+    /// True when the kernel killed the worker for going over its cgroup's `memory.max`. Read
+    /// after ``waitForExit()``.
+    var killedOutOfMemory: Bool { get }
+
     /// Waits until the worker has ended and returns how. Call once, after the last ``receive()``.
     func waitForExit() -> WorkerTermination
 
@@ -52,4 +56,9 @@ protocol WorkerLink: AnyObject, Sendable {
 
     /// Releases what the link holds. Call once, after ``waitForExit()``.
     func close()
+}
+
+extension WorkerLink {
+    /// Links without a memory cgroup never see the kernel's out-of-memory kill.
+    var killedOutOfMemory: Bool { false }
 }

@@ -102,11 +102,18 @@ final class WorkerProcess: @unchecked Sendable {
         if signal == SIGKILL { cgroup?.killAll() }
     }
 
+    /// Set by ``waitForExit()``: the kernel killed the worker (or something it started) for
+    /// going over its cgroup's `memory.max`.
+    private(set) var killedOutOfMemory = false
+
     /// Waits for the process to exit and returns how it ended. Call once.
     func waitForExit() -> WorkerTermination {
         var status: Int32 = 0
         // Whatever the worker left behind goes with it (its cgroup is emptied and removed).
-        defer { cgroup?.release() }
+        defer {
+            killedOutOfMemory = cgroup?.killedOutOfMemory ?? false
+            cgroup?.release()
+        }
         if let reaper { return reaper(pid) }
         guard retryingOnInterrupt({ waitpid(pid, &status, 0) }) >= 0 else { return .unknown }
         var value: Int32 = 0

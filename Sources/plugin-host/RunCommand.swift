@@ -243,7 +243,7 @@ struct RunCommand: ParsableCommand {
         let showProgress = !quiet && (progress ?? isTerminal(2))
         let display = showProgress ? ProgressDisplay(run: run, console: console) : nil
         if let workerMemory, !quiet {
-            printLine("plugin-host: workers limited to \(workerMemory) MiB each (address-space limit, RLIMIT_AS)", toStandardError: true)
+            printLine("plugin-host: workers limited to \(workerMemory) MiB each (\(configuration.workerMemoryMechanism))", toStandardError: true)
         }
         interruption.runStarting()
         run.start()
