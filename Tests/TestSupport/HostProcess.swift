@@ -26,17 +26,20 @@ public final class HostProcess: @unchecked Sendable {
     private let errPath: String
 
     /// `standardInput`: a file to read as stdin (default: /dev/null); `environment`: variables
-    /// set for the process (and so its workers) on top of this process's environment;
-    /// `executable`: another program built beside `plugin-host` (the library example).
+    /// set for the process (and so its workers) on top of this process's environment (without
+    /// make's MAKEFLAGS and MFLAGS); `executable`: another program built beside `plugin-host`
+    /// (the library example).
     public init(_ arguments: [String], standardInput: String? = nil, environment: [String: String] = [:],
                 executable: String = TestPaths.pluginHost) throws {
         outPath = directory.write("stdout", "")
         errPath = directory.write("stderr", "")
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
+        // Not under make unless the test says so: a `make -jN test` would otherwise hand every
+        // host a MAKEFLAGS naming a jobserver it cannot reach (and a warning saying so).
+        var inherited = ProcessInfo.processInfo.environment
+        for name in ["MAKEFLAGS", "MFLAGS"] { inherited[name] = nil }
+        process.environment = inherited.merging(environment) { _, new in new }
         if let standardInput {
             process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: standardInput))
         } else {
