@@ -413,6 +413,10 @@ static void death_cause(ph_loss_reason reason, const char *message, char *cause,
         snprintf(cause, n, "timeout");
         return;
     }
+    if (reason == PH_LOSS_OUT_OF_MEMORY) {
+        snprintf(cause, n, "out of memory");
+        return;
+    }
     const char *msg = message != NULL ? message : "";
     const char *sig = strstr(msg, "(SIG");
     if (sig != NULL) {
@@ -472,7 +476,7 @@ static void master_on_task_lost(void *master, ph_bytes task, ph_loss_reason reas
     pm_task_view t;
     if (task.data == NULL || pm_task_decode(task, &t) != 0) return; /* an idle worker died */
     char cause[64];
-    if (reason == PH_LOSS_WORKER_DIED || reason == PH_LOSS_EXPIRED) {
+    if (reason == PH_LOSS_WORKER_DIED || reason == PH_LOSS_EXPIRED || reason == PH_LOSS_OUT_OF_MEMORY) {
         death_cause(reason, message, cause, sizeof cause);
         if (t.n_lines > 1) {
             char why[96];

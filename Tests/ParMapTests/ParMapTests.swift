@@ -80,6 +80,20 @@ struct ParMapTests {
         #expect(run.report.contains("parmap: 1000000 items, 1000000 ok, 0 failed"), "report: \(run.report)")
     }
 
+    @Test("a function that runs out of memory on one input under --worker-memory: that line is '#error: line 13: out of memory'")
+    func outOfMemoryIsolated() async throws {
+        let run = try await ParMapRun.run(["--library", ParMapRun.fixture, "--symbol", "pmf_alloc_on_13",
+                                           "--signature", "double(double)", "--chunk", "16"],
+                                          input: numberLines(1...40), hostOptions: ["--worker-memory", "256", "--oom-retries", "0"])
+        #expect(run.result.status == 1)
+        try #require(run.lines.count == 40, "output: \(run.lines)")
+        for (index, line) in run.lines.enumerated() {
+            let x = index + 1
+            #expect(line == (x == 13 ? "#error: line 13: out of memory" : String(2 * x)[...]))
+        }
+        #expect(run.report.contains("parmap: failed line 13: out of memory"), "report: \(run.report)")
+    }
+
     @Test("a function that segfaults on one input: that line is '#error: line 13: SIGSEGV', every other line is right")
     func segfaultIsolated() async throws {
         let run = try await ParMapRun.run(["--library", ParMapRun.fixture, "--symbol", "pmf_segv_on_13",

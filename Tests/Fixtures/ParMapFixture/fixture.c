@@ -18,6 +18,17 @@ double pmf_segv_on_13(double x) {
     return x * 2;
 }
 
+double pmf_alloc_on_13(double x) {
+    if (x == 13) {
+        for (int i = 0; i < 4096; i++) {
+            char *block = malloc((size_t)1 << 20);
+            if (block == NULL) abort();
+            memset(block, 1, (size_t)1 << 20);
+        }
+    }
+    return x * 2;
+}
+
 int64_t pmf_abort_on_7(int64_t x) {
     if (x == 7) abort();
     return x + 1;

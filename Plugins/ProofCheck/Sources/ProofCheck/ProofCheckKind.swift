@@ -185,7 +185,8 @@ struct ProofCheckKind: TaskKind {
     mutating func taskLost(_ task: ProofTask?, reason: LossReason, message: String, willRetry: Bool) -> TaskVerdict? {
         // A batch whose worker died or hung is split in two, as ParMap does: a proof that kills
         // its worker (one that exhausts memory, say) ends up alone, and its batch-mates verify.
-        if case .verify(let first, let count)? = task, count > 1, reason == .workerDied || reason == .expired {
+        if case .verify(let first, let count)? = task, count > 1,
+           reason == .workerDied || reason == .expired || reason == .outOfMemory {
             let half = count / 2
             batchSizes[first] = half
             batchSizes[first + half] = count - half

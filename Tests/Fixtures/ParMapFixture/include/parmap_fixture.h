@@ -13,6 +13,9 @@
 
 /* x * 2; dies with a real SIGSEGV (a store through NULL) when x == 13. */
 PMF_EXPORT double pmf_segv_on_13(double x);
+/* 2x, but on 13 allocates and touches 4 GiB in 1 MiB blocks first, aborting when an allocation
+   fails: an out-of-memory death under --worker-memory. */
+PMF_EXPORT double pmf_alloc_on_13(double x);
 /* x + 1; calls abort() (SIGABRT) when x == 7. */
 PMF_EXPORT int64_t pmf_abort_on_7(int64_t x);
 /* x; calls exit(3) when x == 5. */
