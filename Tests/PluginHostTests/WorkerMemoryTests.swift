@@ -66,6 +66,18 @@ struct WorkerMemoryTests {
         #expect(result.stderr.contains("workers started, 3 out of memory\n"), "stderr: \(result.stderr)")
     }
 
+    @Test("a Swift plugin past --worker-memory: the runtime's trap after the failed allocation is out of memory too",
+          .enabled(if: !RunCgroup.canLimitMemory))
+    func swiftPluginPastTheLimit() async throws {
+        let result = try await HostProcess.run(["run", "-j", "1", "--worker-memory", "256", "--retries", "0", "--oom-retries", "0",
+                                                "echo-swift", "alloc:1024", "alloc:8"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("echo-swift task 1 (echo-swift#0) failed: worker ran out of memory 1 time(s); last: "
+                                       + "out of memory under --worker-memory 256 MiB: "), "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("echo-swift: 1 done, 1 failed"), "stdout: \(result.stdout)")
+        #expect(result.stderr.contains("2 workers started, 1 out of memory\n"), "stderr: \(result.stderr)")
+    }
+
     @Test("without --worker-memory a crash is never called out of memory, and nothing says a limit")
     func noLimitNoOutOfMemory() async throws {
         let result = try await HostProcess.run(["run", "-j", "1", "--retries", "0", "chaos", "alloc:16", "abort"])

@@ -9,7 +9,7 @@
 // payload "feedback" makes the worker stream two feedback messages before answering; the payload
 // "taskfail" makes it throw TaskFailure("task N failed as asked by <pid>"): the task fails and the
 // worker is kept; a payload starting "print:" makes it `print` the rest (Swift's print, no flush)
-// before answering.
+// before answering; "alloc:MB" makes it allocate and write MB MiB of Swift arrays before answering.
 //
 // With ECHO_SWIFT_FINISH_TRACE=DIR in its environment, a worker whose finish hook runs (the ABI's
 // worker_fini: the master ended it cleanly) writes DIR/<worker name> holding the number of
@@ -280,6 +280,15 @@ struct EchoWorker: TaskWorker {
         performed += 1
         if request.text.hasPrefix("print:") {
             print(request.text.dropFirst(6))  // As a plugin author would: the worker must not lose it.
+        }
+        if request.text.hasPrefix("alloc:"), let megabytes = Int(request.text.dropFirst(6)) {
+            // Swift arrays of 1 MiB, every page written: past a memory limit, Swift's allocator
+            // fails and the runtime traps (as any Swift plugin running out of memory would).
+            var blocks: [[UInt8]] = []
+            for index in 0..<megabytes { blocks.append([UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 1 << 20)) }
+            // (Read back, so an optimizer cannot drop the writes.)
+            if blocks.reduce(0, { $0 &+ Int($1[$1.count - 1]) }) < 0 { throw MissingSetup() }
+            return EchoResponse(index: request.index, text: request.text.uppercased(), pid: pid)
         }
         if request.text == "taskfail" {
             throw TaskFailure("task \(request.index) failed as asked by \(pid)")
