@@ -8,7 +8,8 @@ struct PluginHostCommand: ParsableCommand {
         commandName: "plugin-host",
         abstract: "Run task-kind plugins over a pool of crash-isolated worker processes.",
         version: "plugin-host " + HostVersion.description,
-        subcommands: [RunCommand.self, ListCommand.self, DescribeCommand.self, CheckCommand.self, JournalCommand.self],
+        subcommands: [RunCommand.self, ListCommand.self, DescribeCommand.self, CheckCommand.self, JournalCommand.self,
+                      TraceCommand.self],
         defaultSubcommand: nil
     )
 

@@ -72,6 +72,10 @@ struct RunCommand: ParsableCommand {
                                valueName: "file"))
     var events: String?
 
+    @Option(help: ArgumentHelp("Write the run as a Chrome trace (Perfetto, chrome://tracing): a track per worker slot, a slice per task attempt.",
+                               valueName: "file"))
+    var trace: String?
+
     @Flag(name: .shortAndLong, help: "Also show the plugins' info log lines (--log-level info).")
     var verbose = false
 
@@ -232,6 +236,11 @@ struct RunCommand: ParsableCommand {
             } catch { fail(error.description) }
             run.observe { [eventsFile] in eventsFile?.writeLine($0.jsonLine) }
         }
+        var traceFile: TraceFile?
+        if let trace {
+            do { traceFile = TraceFile(output: try OutputFile(path: trace, option: "--trace")) } catch { fail(error.description) }
+            run.observe(TraceFile.categories) { [traceFile] in traceFile?.record($0) }
+        }
         let reportsFailures = !quiet
         run.observe(.taskFailures) { event in
             guard reportsFailures, case .taskEnded(let id, let kind, let outcome, let message) = event.kind,
@@ -250,16 +259,16 @@ struct RunCommand: ParsableCommand {
         display?.start()
         let report = run.waitUntilFinished()
         display?.stop()
-        let outputFailure = eventsFile?.finish()
+        let outputFailures = [eventsFile?.finish(), traceFile?.finish()].compactMap { $0 }
 
         for (_, text) in report.pluginReports where !text.isEmpty {
             printLine(text.hasSuffix("\n") ? String(text.dropLast()) : text)
         }
         for error in report.setupErrors { printLine("plugin-host: error: \(error)", toStandardError: true) }
-        if let outputFailure { printLine("plugin-host: error: \(outputFailure)", toStandardError: true) }
+        for failure in outputFailures { printLine("plugin-host: error: \(failure)", toStandardError: true) }
         if !quiet { printLine(summary(report), toStandardError: true) }
         if let signal = interruption.received { exitProcess(128 + signal) }
-        exitProcess(outputFailure == nil ? report.exitStatus : 2)
+        exitProcess(outputFailures.isEmpty ? report.exitStatus : 2)
     }
 
     /// The run's outputs against every file its arguments name (see ``OutputGuard``).
@@ -273,6 +282,7 @@ struct RunCommand: ParsableCommand {
         check.addStandardInput()
         if let events, events != "-" { check.addOutput(events, option: "--events") }
         if let path = journal ?? resume { check.addOutput(path, option: journal != nil ? "--journal" : "--resume") }
+        if let trace { check.addOutput(trace, option: "--trace") }
         return check
     }
 
