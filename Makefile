@@ -34,9 +34,10 @@ demo: build
 
 # Unit and CLI tests (debug), the engine's tests again through fork servers, then the release
 # integration tests: all of iset.mm through the host, two workers filling one blob cache at once,
-# workers on two ssh hosts in network namespaces, and workers placed by a real two-node Slurm
-# (the README's recipe); then the SDK installed into a DESTDIR and the examples of
-# Examples/plugins built out of the tree against it (the README holds them byte for byte).
+# workers on two ssh hosts in network namespaces, workers placed by a real two-node Slurm
+# (the README's recipe), and the HTML report of a chaos run rendered by a headless chromium;
+# then the SDK installed into a DESTDIR and the examples of Examples/plugins built out of the
+# tree against it (the README holds them byte for byte).
 test: build test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -50,6 +51,7 @@ test: build test-deps
 	bash Tests/Integration/slurm.sh $(RELEASE_BIN)
 	bash Tests/Integration/sdk-install.sh $(RELEASE_BIN)
 	bash Tests/Integration/examples.sh $(RELEASE_BIN)
+	bash Tests/Integration/report-browser.sh $(RELEASE_BIN)
 
 bench: deps test-deps
 	$(SWIFT) build -c release

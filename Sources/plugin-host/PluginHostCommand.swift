@@ -9,7 +9,7 @@ struct PluginHostCommand: ParsableCommand {
         abstract: "Run task-kind plugins over a pool of crash-isolated worker processes.",
         version: "plugin-host " + HostVersion.description,
         subcommands: [RunCommand.self, ListCommand.self, DescribeCommand.self, CheckCommand.self, JournalCommand.self,
-                      TraceCommand.self],
+                      TraceCommand.self, ReportCommand.self],
         defaultSubcommand: nil
     )
 

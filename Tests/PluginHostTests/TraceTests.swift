@@ -74,14 +74,14 @@ struct TraceTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: converted)) == Data(contentsOf: URL(fileURLWithPath: trace)))
     }
 
-    @Test("trace: a truncated or foreign events file is one line naming file and line, exit 2")
+    @Test("trace and report: a truncated or foreign events file is one line naming file and line, exit 2")
     func badEventsFiles() async throws {
         let directory = TemporaryDirectory()
         let good = "{\"time\":0.1,\"event\":\"task-queued\",\"task\":1,\"kind\":\"chaos\",\"name\":\"#0 echo\"}\n"
         let truncated = directory.write("cut.jsonl", good + "{\"time\":0.2,\"event\":\"task-sta")
         let foreign = directory.write("other.jsonl", good + good + "{\"time\":1,\"kind\":\"x\"}\n")
         let badOutcome = directory.write("outcome.jsonl", "{\"time\":1,\"event\":\"task-ended\",\"task\":1,\"kind\":\"k\",\"outcome\":\"won\"}\n")
-        for command in ["trace"] {
+        for command in ["trace", "report"] {
             for (file, expected) in [(truncated, "cut.jsonl:2: the line ends inside a string"), (foreign, "other.jsonl:3: not a plugin-host event"),
                                      (badOutcome, "outcome.jsonl:1: task-ended: unknown outcome 'won'"),
                                      (directory.file("missing.jsonl"), "missing.jsonl: cannot read the events file")] {
