@@ -70,6 +70,10 @@ public struct HostConfiguration: Sendable {
     public var handshakeTimeout: Double = 10
     /// Keep one ``TaskResult`` per task in the report (costs memory on huge runs).
     public var collectResults: Bool
+    /// Before a task's answer is handled, forward what its worker wrote to stderr until then
+    /// (the worker flushes before it answers), so each line is seen while its task is in flight
+    /// (`--results`). Costs a system call per answer.
+    public var drainsWorkerStderrBeforeAnswers = false
     /// How workers are started on other machines (nil: spawn `workerExecutable` here).
     public var launcher: WorkerLauncher?
     /// Where the workers run and how many on each (empty: `jobs` workers here, or through the

@@ -21,6 +21,13 @@ final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
     /// The last lines the worker wrote to stderr.
     private var tail = StderrTail()
     private var stderrClosed = false
+    /// Held by the pump while it reads and forwards one chunk of stderr, so that
+    /// ``forwardWrittenStderr(waitingUntil:)`` never sees a chunk half-way; guards the two below.
+    private let stderrChunk = ConditionLock()
+    /// Stderr bytes read and forwarded.
+    private var stderrForwarded: UInt64 = 0
+    /// The stderr descriptor is closed.
+    private var stderrEnded = false
     /// Read by the slot thread only.
     private var reader: FrameReader
 
@@ -125,13 +132,43 @@ final class PipeWorkerLink: WorkerLink, @unchecked Sendable {
         reader.onBytes = nil  // (The reader is done: nothing reads after close.)
     }
 
+    func forwardWrittenStderr(waitingUntil deadline: UInt64) {
+        stderrChunk.withLock {
+            // The pump reads only under this lock: what is not in the pipe now was forwarded.
+            var unread: Int32 = 0
+            guard !stderrEnded, ioctl(process.errors.rawValue, UInt(FIONREAD), &unread) == 0 else { return }
+            let target = stderrForwarded + UInt64(max(unread, 0))
+            while !stderrEnded && stderrForwarded < target && monotonicNanoseconds() < deadline {
+                stderrChunk.wait(untilNanoseconds: deadline)
+            }
+        }
+    }
+
+    /// Runs `readAndForward` (the pump reading one chunk of stderr and forwarding its lines),
+    /// which returns the bytes read (0 or less at the end), under the chunk lock (the pump's thread).
+    func forwardStderrChunk(_ readAndForward: () -> Int) -> Int {
+        stderrChunk.withLock {
+            let count = readAndForward()
+            if count > 0 {
+                stderrForwarded += UInt64(count)
+                stderrChunk.broadcast()
+            }
+            return count
+        }
+    }
+
     /// Records one stderr line, keeping the last `limit` (the pump's thread).
     func appendStderr(_ line: String, limit: Int) {
         io.withLock { tail.append(line, limit: limit) }
     }
 
-    /// The worker's stderr reached its end (the pump's thread).
-    func markStderrClosed() {
+    /// The worker's stderr reached its end: closes `descriptor` (the pump's thread).
+    func endStderr(closing descriptor: FileDescriptor) {
+        stderrChunk.withLock {
+            try? descriptor.close()
+            stderrEnded = true
+            stderrChunk.broadcast()
+        }
         io.withLock {
             stderrClosed = true
             io.broadcast()

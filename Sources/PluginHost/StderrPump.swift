@@ -1,5 +1,9 @@
 import SystemPackage
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads a worker's stderr on its own thread: each line goes to the host's stderr prefixed with
 /// the worker's name, and the last lines are kept for the report if the worker dies.
 enum StderrPump {
@@ -15,13 +19,22 @@ enum StderrPump {
                 forward("[\(name)] \(line)")
             }
             while true {
-                let count = (try? buffer.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }) ?? 0
+                // Wait for bytes without taking them, then read and forward them as one chunk
+                // under the link's chunk lock (see PipeWorkerLink.forwardWrittenStderr).
+                var probe = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+                if poll(&probe, 1, -1) < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                let count = link.forwardStderrChunk {
+                    let count = (try? buffer.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }) ?? 0
+                    if count > 0 { lines.feed(buffer[0..<count], emit: emit) }
+                    return count
+                }
                 if count <= 0 { break }
-                lines.feed(buffer[0..<count], emit: emit)
             }
             lines.finish(emit: emit)
-            try? descriptor.close()
-            link.markStderrClosed()
+            link.endStderr(closing: descriptor)
         }
     }
 }

@@ -54,6 +54,10 @@ protocol WorkerLink: AnyObject, Sendable {
     /// (monotonic nanoseconds) passed.
     func stderrTail(waitingUntil deadline: UInt64) -> [String]
 
+    /// Waits until every stderr byte the worker had written by now has been forwarded (or its
+    /// stderr ended, or `deadline` passed). Called by the slot thread before it handles an answer.
+    func forwardWrittenStderr(waitingUntil deadline: UInt64)
+
     /// Releases what the link holds. Call once, after ``waitForExit()``.
     func close()
 }
@@ -61,4 +65,6 @@ protocol WorkerLink: AnyObject, Sendable {
 extension WorkerLink {
     /// Links without a memory cgroup never see the kernel's out-of-memory kill.
     var killedOutOfMemory: Bool { false }
+    /// Links without a stderr pipe of their own forward nothing.
+    func forwardWrittenStderr(waitingUntil deadline: UInt64) {}
 }

@@ -110,6 +110,7 @@ struct WorkerSlot: Sendable {
     /// Hands each frame from the worker to the scheduler until the worker's stream ends, it sends
     /// something wrong, or the scheduler is killing it.
     private func serveFrames(of worker: WorkerState, over link: any WorkerLink) {
+        let drainsStderr = scheduler.configuration.drainsWorkerStderrBeforeAnswers
         while true {
             let frame: ReceivedFrame?
             do {
@@ -121,6 +122,9 @@ struct WorkerSlot: Sendable {
                 return  // I/O error: the worker is gone.
             }
             guard let frame else { return }
+            if drainsStderr && (frame.type == .response || frame.type == .taskFailure) {
+                link.forwardWrittenStderr(waitingUntil: monotonicNanoseconds() + WorkerSlot.stderrDrainNanoseconds)
+            }
             switch frame.type {
             case .response:
                 let (outbox, retiring) = scheduler.lock.withLock {
@@ -171,6 +175,7 @@ struct WorkerSlot: Sendable {
             let scheduler = self.scheduler
             startThread {
                 _ = link.waitForExit()
+                _ = link.stderrTail(waitingUntil: monotonicNanoseconds() + WorkerSlot.stderrDrainNanoseconds)
                 link.close()
                 let finished = scheduler.lock.withLock { scheduler.releasedWorkerReapedLocked() }
                 if let (report, handlers) = finished {
@@ -181,12 +186,18 @@ struct WorkerSlot: Sendable {
             return
         }
         let termination = link.waitForExit()
-        let tail = dying ? link.stderrTail(waitingUntil: monotonicNanoseconds() + 200_000_000) : []
+        // Every line the worker wrote is forwarded (terminal, --results) before it counts as gone,
+        // so the run never ends with a worker's last lines unread.
+        let tail = link.stderrTail(waitingUntil: monotonicNanoseconds() + WorkerSlot.stderrDrainNanoseconds)
         link.close()
         scheduler.lock.withLock {
-            scheduler.workerGoneLocked(worker, termination: termination, stderrTail: tail)
+            scheduler.workerGoneLocked(worker, termination: termination, stderrTail: dying ? tail : [])
         }.deliver()
     }
+
+    /// How long a reaped worker's stderr may take to reach its end (a process it started could
+    /// hold the pipe open).
+    static let stderrDrainNanoseconds: UInt64 = 1_000_000_000
 
     /// Reads and checks the worker's hello. Returns a problem description, or nil if all is well.
     private func handshake(_ worker: WorkerState, over link: any WorkerLink) -> String? {
