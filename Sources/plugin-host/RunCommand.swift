@@ -76,6 +76,10 @@ struct RunCommand: ParsableCommand {
                                valueName: "file"))
     var trace: String?
 
+    @Option(help: ArgumentHelp("Keep each task attempt's worker output in DIR/KIND/TASK/attempt-N.stderr, its outcome in DIR/KIND/TASK/outcome, every task in DIR/tasks.jsonl.",
+                               valueName: "dir"))
+    var results: String?
+
     @Flag(name: .shortAndLong, help: "Also show the plugins' info log lines (--log-level info).")
     var verbose = false
 
@@ -197,6 +201,7 @@ struct RunCommand: ParsableCommand {
         configuration.usesWorkerCgroups = workerCgroups
         configuration.usesForkServer = forkServer
         configuration.usesAgents = !noAgent
+        configuration.drainsWorkerStderrBeforeAnswers = results != nil
         configuration.printedLogLevel = logLevel.flatMap(LogLevel.init)?.rawValue ?? (verbose ? LogLevel.info.rawValue : LogLevel.warning.rawValue)
         do { try configurePlacement(&configuration) } catch { fail(error.description) }
         do { try HostConfiguration.checkJobs(configuration.jobs) } catch { fail(error.description) }
@@ -241,6 +246,16 @@ struct RunCommand: ParsableCommand {
             do { traceFile = TraceFile(output: try OutputFile(path: trace, option: "--trace")) } catch { fail(error.description) }
             run.observe(TraceFile.categories) { [traceFile] in traceFile?.record($0) }
         }
+        var taskResults: TaskResults?
+        if let results {
+            do { taskResults = try TaskResults(directory: results) } catch { fail(error.description) }
+            run.observe(TaskResults.categories) { [taskResults] in taskResults?.record($0) }
+            // Kept in the files, the worker lines still reach the terminal unless --quiet.
+            run.redirectWorkerStandardError { [taskResults, quiet] line in
+                if taskResults?.workerLine(line) == true && quiet { return }
+                console.message(line)
+            }
+        }
         let reportsFailures = !quiet
         run.observe(.taskFailures) { event in
             guard reportsFailures, case .taskEnded(let id, let kind, let outcome, let message) = event.kind,
@@ -259,7 +274,7 @@ struct RunCommand: ParsableCommand {
         display?.start()
         let report = run.waitUntilFinished()
         display?.stop()
-        let outputFailures = [eventsFile?.finish(), traceFile?.finish()].compactMap { $0 }
+        let outputFailures = [eventsFile?.finish(), traceFile?.finish(), taskResults?.finish()].compactMap { $0 }
 
         for (_, text) in report.pluginReports where !text.isEmpty {
             printLine(text.hasSuffix("\n") ? String(text.dropLast()) : text)

@@ -153,6 +153,7 @@ typedef enum action_id {
     A_MASTER_SLEEP,
     A_LOG,
     A_WAIT,
+    A_SPEW,
     A_UNKNOWN,
 } action_id;
 
@@ -186,6 +187,7 @@ static const action_info ACTIONS[] = {
     {"stdout", A_STDOUT, ARG_OPTIONAL, 0, 0, "stdout[:TEXT]"},
     {"printf", A_PRINTF, ARG_OPTIONAL, 0, 0, "printf[:TEXT]"},
     {"leak", A_LEAK, ARG_NUMBER, 0, 1048576, "leak:MB"},
+    {"spew", A_SPEW, ARG_NUMBER, 0, 1048576, "spew:KB"},
     {"followup", A_FOLLOWUP, ARG_NUMBER, 1, UINT32_MAX, "followup:K (K >= 1)"},
     {"followup-die", A_FOLLOWUP_DIE, ARG_NUMBER, 1, UINT32_MAX, "followup-die:K (K >= 1)"},
     {"state", A_STATE, ARG_STATE, 0, 0, "state:K@PID"},
@@ -1452,6 +1454,17 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         printf("%.*s\n", (int)a.arg_len, a.arg_len > 0 ? a.arg : "");
         return replys(ctx, status, status_len, "printed");
 
+    case A_SPEW: {
+        /* KB KiB of stderr in numbered 64-byte lines, then one line on stdout; then the answer. */
+        if (parse_u64(a.arg, a.arg_len, 1048576, &v) != 0)
+            return fail_with(ctx, "chaos: bad spew size: ", a.arg, a.arg_len);
+        for (uint64_t i = 0; i < v * 16; i++) fprintf(stderr, "chaos: spew line %010" PRIu64 " ...................................\n", i);
+        fflush(stderr);
+        printf("chaos: spewed %" PRIu64 " KiB\n", v);
+        snprintf(num, sizeof num, "spewed %" PRIu64, v);
+        return replys(ctx, status, status_len, num);
+    }
+
     case A_LEAK: {
         if (parse_u64(a.arg, a.arg_len, 1048576, &v) != 0 || v > SIZE_MAX >> 20)
             return fail_with(ctx, "chaos: bad leak size: ", a.arg, a.arg_len);
@@ -1668,7 +1681,7 @@ static const char CHAOS_USAGE[] =
     "TASK := [!PRIO ][@TIMEOUT_MS ]ACTION[:ARG]   (PRIO int32, lower runs first)\n"
     "ACTION:\n"
     "  echo[:TEXT]  sleep:MS  feedback:N  segv  abort  exit:N  noisy-death  hang  garbage\n"
-    "  stdout[:TEXT]  printf[:TEXT]  leak:MB  followup:K  followup-die:K  state:K@PID  state-die:K@PID\n"
+    "  stdout[:TEXT]  printf[:TEXT]  spew:KB  leak:MB  followup:K  followup-die:K  state:K@PID  state-die:K@PID\n"
     "  crash-once:PATH  kill-master:PATH  badresp  death-local  stay:COMP  fail[:MSG]  broadcast[:TEXT]\n"
     "  lastbroadcast  obsolete  marshal  marshal-local  taskfail[:MSG]  wait:PATH\n"
     "Responses read 'pid=PID F RESULT' (fresh worker) or 'pid=PID O:COMP RESULT' (old).\n"

@@ -48,6 +48,9 @@
  *   stdout[:TEXT]      worker printf's TEXT + '\n' to stdout, fflush'es, responds "printed".
  *   printf[:TEXT]      worker printf's TEXT + '\n' to stdout without fflush (as a plugin author
  *                      would), responds "printed".
+ *   spew:N             worker writes N KiB to stderr in 64-byte lines ("chaos: spew line
+ *                      0000000000 ....", numbered from 0), then "chaos: spewed N KiB" to stdout;
+ *                      responds "spewed N". For per-task output (--results).
  *   leak:N             worker mallocs N MiB, touches every page, never frees; "leaked N".
  *   feedback:N         worker sends feedback "fb1".."fbN" then responds "sent N by WORKER"
  *                      (WORKER = its worker name, so the master can find what it forwarded).
