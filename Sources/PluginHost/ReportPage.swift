@@ -59,8 +59,8 @@ public enum ReportPage {
         page += "<th>attempts lost</th><th>tasks/s</th><th>median</th><th>p90</th><th>max</th></tr>\n"
         var byKind: [String: (counts: OutcomeCounts, elapsed: [Double])] = [:]
         for task in history.tasks {
-            byKind[task.kind, default: (OutcomeCounts(), [])].counts.record(task.outcome)
-            if task.outcome == .done { byKind[task.kind, default: (OutcomeCounts(), [])].elapsed.append(task.elapsed) }
+            byKind[task.result.kind, default: (OutcomeCounts(), [])].counts.record(task.result.outcome)
+            if task.result.outcome == .done { byKind[task.result.kind, default: (OutcomeCounts(), [])].elapsed.append(task.elapsed) }
         }
         var lost = [Int](repeating: 0, count: history.kinds.count)
         for (index, end) in history.attempts.outcome.enumerated() where end == .lost { lost[Int(history.attempts.kind[index])] += 1 }
@@ -102,7 +102,7 @@ public enum ReportPage {
         top.sort { $0.duration > $1.duration }
         let wanted = Set(top.map { attempts.task[$0.index] })
         var names: [UInt64: String] = [:]
-        for task in history.tasks where wanted.contains(task.id) { names[task.id] = task.name }
+        for task in history.tasks where wanted.contains(task.result.id) { names[task.result.id] = task.result.name }
         page += "<h2>Slowest task attempts</h2><table id=\"slowest\"><tr><th>duration</th><th>task</th><th>kind</th><th>name</th>"
             + "<th>attempt</th><th>worker</th><th>outcome</th><th>start</th></tr>\n"
         for (duration, index) in top {
@@ -116,13 +116,13 @@ public enum ReportPage {
     }
 
     private static func failed(_ history: RunHistory, into page: inout String) {
-        let failed = history.tasks.filter { $0.outcome == .failed || $0.outcome == .expired || $0.outcome == .cancelled }
+        let failed = history.tasks.filter { [.failed, .expired, .cancelled].contains($0.result.outcome) }
         page += "<h2>Failed, expired and cancelled tasks (<span id=\"failed-count\">\(failed.count)</span>)</h2>"
             + "<table id=\"failed\"><tr><th>task</th><th>kind</th><th>name</th><th>outcome</th><th>attempts</th><th>at</th><th>reason</th></tr>\n"
         for task in failed.prefix(failedRowLimit) {
-            page += "<tr class=\"failed-task\" data-task=\"\(task.id)\"><td>\(task.id)</td><td>\(escape(task.kind))</td>"
-                + "<td class=\"name\">\(escape(task.name ?? ""))</td><td class=\"\(task.outcome.rawValue)\">\(task.outcome.rawValue)</td>"
-                + "<td>\(task.attempts)</td><td>\(seconds(task.end))</td><td class=\"reason\">\(escape(task.message ?? ""))</td></tr>\n"
+            page += "<tr class=\"failed-task\" data-task=\"\(task.result.id)\"><td>\(task.result.id)</td><td>\(escape(task.result.kind))</td>"
+                + "<td class=\"name\">\(escape(task.result.name ?? ""))</td><td class=\"\(task.result.outcome.rawValue)\">\(task.result.outcome.rawValue)</td>"
+                + "<td>\(task.result.attempts)</td><td>\(seconds(task.end))</td><td class=\"reason\">\(escape(task.result.message ?? ""))</td></tr>\n"
         }
         page += "</table>\n"
         if failed.count > failedRowLimit {

@@ -45,14 +45,11 @@ public struct RunHistory {
 
     /// A task that ended.
     public struct EndedTask {
-        public var id: UInt64
-        public var kind: String
-        public var name: String?
-        public var outcome: TaskOutcome
-        public var message: String?
-        public var attempts: Int
+        /// How it ended: id, kind, name, outcome, message, attempts, parent.
+        public var result: TaskResult
         /// Seconds from the first attempt's start to the end (0 if it never started).
         public var elapsed: Double
+        /// When it ended, seconds since the run started.
         public var end: Double
     }
 
@@ -92,6 +89,7 @@ public struct RunHistory {
     private struct OpenTask {
         var kind: UInt16
         var name: String?
+        var parent: UInt64?
         var firstStart: Double?
         var attempts = 0
         var openAttempt: Int?
@@ -110,8 +108,8 @@ public struct RunHistory {
         duration = max(duration, event.time)
         let time = event.time
         switch event.kind {
-        case .taskQueued(let task, let kind, let name, _):
-            open[task] = OpenTask(kind: index(ofKind: kind), name: name)
+        case .taskQueued(let task, let kind, let name, let parent):
+            open[task] = OpenTask(kind: index(ofKind: kind), name: name, parent: parent)
         case .taskStarted(let task, let worker, let attempt):
             var record = open[task] ?? OpenTask(kind: index(ofKind: "?"))
             if record.firstStart == nil { record.firstStart = time }
@@ -138,8 +136,9 @@ public struct RunHistory {
                 attempts.end[attempt] = time
                 attempts.outcome[attempt] = AttemptEnd(outcome)
             }
-            tasks.append(EndedTask(id: task, kind: kinds[Int(record.kind)], name: record.name, outcome: outcome, message: message,
-                                   attempts: record.attempts, elapsed: record.firstStart.map { time - $0 } ?? 0, end: time))
+            let result = TaskResult(id: task, kind: kinds[Int(record.kind)], name: record.name, outcome: outcome, message: message,
+                                    attempts: record.attempts, parent: record.parent)
+            tasks.append(EndedTask(result: result, elapsed: record.firstStart.map { time - $0 } ?? 0, end: time))
         case .workerStarted(let worker, _, _):
             _ = index(ofWorker: worker)
             workersStarted += 1

@@ -13,24 +13,13 @@ struct ReportCommand: ParsableCommand {
             one error line naming the file and line, exit 2.
             """)
 
-    @Argument(help: ArgumentHelp("An events file written by 'run --events'.", valueName: "events.jsonl"))
-    var events: String
-
-    @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write ('-': standard output).", valueName: "file"))
-    var output: String
+    @OptionGroup var files: EventsFileOptions
 
     func run() throws {
-        var guardOutputs = OutputGuard()
-        guardOutputs.addInput(events)
-        if output != "-" { guardOutputs.addOutput(output, option: "-o") }
-        do { try guardOutputs.check() } catch { fail(error.description) }
         var history = RunHistory()
-        do { try EventsFile.read(events) { history.record($0) } } catch { fail(error.description) }
-        let file: OutputFile
-        do {
-            file = try output == "-" ? OutputFile(standardOutputFor: "-o") : OutputFile(path: output, option: "-o")
-        } catch { fail(error.description) }
-        file.writeLine(ReportPage.html(history, source: events))
+        files.readEvents { history.record($0) }
+        let file = files.openOutput()
+        file.writeLine(ReportPage.html(history, source: files.events))
         if let failure = file.finish() { fail(failure) }
     }
 }
