@@ -1,5 +1,4 @@
 import DequeModule
-import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -19,11 +18,14 @@ import Glibc
 /// - `DIR/workers/WORKER.stderr`: what a worker wrote before its first task.
 ///
 /// Attribution: a worker's stderr pipe is shared by the tasks a persistent worker runs, and it
-/// is read on its own thread, apart from the protocol. A line goes to the attempt that was the
-/// worker's task in flight when the host read it; after that attempt ended (and until the
-/// worker's next task starts) its lines still go to that attempt, so the last words of a worker
-/// that died go with the task that killed it. A line written at the very end of one task and
-/// read after the worker's next task began goes to the next task.
+/// is read on its own thread, apart from the protocol. A line goes to the attempt that is the
+/// worker's task in flight when the host forwards it; before the host handles an answer it
+/// forwards everything the worker had written by then (the worker flushes stdout before it
+/// answers: ``HostConfiguration/drainsWorkerStderrBeforeAnswers``), so what a task prints before
+/// its answer is its own. After an attempt ended (until the worker's next task starts) its lines
+/// still go to that attempt, so the last words of a worker that died go with the task that
+/// killed it. Only output a plugin writes after answering (from a thread of its own) can land
+/// in the worker's next task.
 public final class TaskResults: Sendable {
     private struct Task {
         var kind: String
@@ -41,7 +43,14 @@ public final class TaskResults: Sendable {
         var path: String?
     }
 
-    private struct State: ~Copyable {
+    /// The state of the files, owned by one thread at a time.
+    private final class Files: @unchecked Sendable {
+        private var state: State
+        init(state: consuming State) { self.state = state }
+        func withState<T>(_ body: (inout State) -> T) -> T { body(&state) }
+    }
+
+    private struct State {
         var tasks: [UInt64: Task] = [:]
         var workers: [String: Worker] = [:]
         var usedNames: Set<String> = []
@@ -51,9 +60,18 @@ public final class TaskResults: Sendable {
         var index: UnsafeMutablePointer<FILE>?
     }
 
+    /// What the handoff's thread takes in: events and worker lines, in the order they came.
+    private enum Item: Sendable {
+        case event(HostEvent)
+        case line(String)
+    }
+
     /// The directory written.
     public let directory: String
-    private let state: Mutex<State>
+    /// The files' state, touched by the handoff's thread alone (and by ``finish()`` after it ended).
+    private let files: Files
+    /// Files are written on a thread of their own: the run's lock is held only for a queue append.
+    private let handoff: OrderedHandoff<Item>
 
     /// Creates `directory` (and its parents) when missing, and its `tasks.jsonl`.
     public init(directory: String) throws(HostError) {
@@ -66,7 +84,14 @@ public final class TaskResults: Sendable {
         }
         var state = State()
         state.index = index
-        self.state = Mutex(state)
+        let shared = Files(state: state)
+        files = shared
+        handoff = OrderedHandoff { [directory] item in
+            switch item {
+            case .event(let event): Self.record(event, directory: directory, shared)
+            case .line(let line): Self.workerLine(line, directory: directory, shared)
+            }
+        }
     }
 
     /// Ended workers whose late lines are still attributed.
@@ -77,7 +102,11 @@ public final class TaskResults: Sendable {
 
     /// Follows the run: which task each worker is on, and how each task ends.
     public func record(_ event: HostEvent) {
-        state.withLock { state in
+        handoff.send(.event(event))
+    }
+
+    private static func record(_ event: HostEvent, directory: String, _ shared: Files) {
+        shared.withState { state in
             switch event.kind {
             case .taskQueued(let task, let kind, let name, _):
                 state.tasks[task] = Task(kind: kind, name: name)
@@ -97,9 +126,9 @@ public final class TaskResults: Sendable {
                 if let name = record.name { line += ",\"name\":\(JSONValue.string(name).encoded)" }
                 line += ",\"outcome\":\"\(outcome.rawValue)\",\"attempts\":\(attempts)"
                 if let message { line += ",\"message\":\(JSONValue.string(message).encoded)" }
-                if let directory = record.directory {
-                    line += ",\"directory\":\(JSONValue.string(directory).encoded)"
-                    Self.write(summary, to: self.directory + "/" + directory + "/outcome", &state)
+                if let taskDirectory = record.directory {
+                    line += ",\"directory\":\(JSONValue.string(taskDirectory).encoded)"
+                    Self.write(summary, to: directory + "/" + taskDirectory + "/outcome", &state)
                 }
                 if let index = state.index, fputs(line + "}\n", index) == EOF { state.failure = state.failure ?? "tasks.jsonl: \(Errno(rawValue: errno))" }
                 // Kept while a worker may still print for it (its last attempt's trailing lines).
@@ -128,14 +157,20 @@ public final class TaskResults: Sendable {
     /// written) for a line of another shape (a host warning).
     @discardableResult
     public func workerLine(_ prefixed: String) -> Bool {
-        guard prefixed.hasPrefix("["), let close = prefixed.firstIndex(of: "]") else { return false }
+        guard prefixed.hasPrefix("["), prefixed.contains("]") else { return false }
+        handoff.send(.line(prefixed))
+        return true
+    }
+
+    private static func workerLine(_ prefixed: String, directory: String, _ shared: Files) {
+        guard let close = prefixed.firstIndex(of: "]") else { return }
         let worker = String(prefixed[prefixed.index(after: prefixed.startIndex)..<close])
         var text = prefixed[prefixed.index(after: close)...]
         if text.hasPrefix(" ") { text = text.dropFirst() }
-        state.withLock { state in
+        shared.withState { state in
             var record = state.workers[worker] ?? Worker()
             if record.file == nil {
-                let path = self.path(for: worker, record, &state)
+                let path = Self.path(for: worker, record, directory: directory, &state)
                 record.path = path
                 record.file = fopen(path, "ae")
                 if record.file == nil { state.failure = state.failure ?? "\(path): \(Errno(rawValue: errno))" }
@@ -146,13 +181,13 @@ public final class TaskResults: Sendable {
             if state.endedWorkers.contains(worker) { Self.close(&record) }
             state.workers[worker] = record
         }
-        return true
     }
 
     /// Closes every file. Returns nil when everything was written, else one line naming the
     /// first file that failed.
     public func finish() -> String? {
-        state.withLock { state in
+        handoff.finish()
+        return files.withState { state in
             for key in Array(state.workers.keys) { Self.close(&state.workers[key]!) }
             if let index = state.index, fclose(index) != 0 { state.failure = state.failure ?? "tasks.jsonl: \(Errno(rawValue: errno))" }
             state.index = nil
@@ -161,7 +196,7 @@ public final class TaskResults: Sendable {
     }
 
     /// The file of the worker's current (or last) attempt, its task's directory made when needed.
-    private func path(for worker: String, _ record: Worker, _ state: inout State) -> String {
+    private static func path(for worker: String, _ record: Worker, directory: String, _ state: inout State) -> String {
         guard let task = record.task, var info = state.tasks[task] else {
             _ = ResultsPath.makeDirectories(directory + "/workers")
             return directory + "/workers/" + ResultsPath.component(worker) + ".stderr"

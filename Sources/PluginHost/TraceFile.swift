@@ -1,21 +1,28 @@
 /// A ``ChromeTrace`` written to a file as the events arrive (`--trace FILE`, `plugin-host trace`).
 ///
-/// Each event's entries are written at once (buffered), so the trace of a run that was killed
-/// still loads (the array form may lack its closing `]`). Calls must not overlap: the run's
-/// observers are called one at a time, in order.
+/// Each event's entries are written as it comes (buffered), so the trace of a run that was
+/// killed still loads (the array form may lack its closing `]`). The entries are made and
+/// written on a thread of their own (``record(_:)`` only queues the event), off the run's lock.
 public final class TraceFile: @unchecked Sendable {
     private let output: OutputFile
+    /// Used by the handoff's thread only.
     private var trace = ChromeTrace()
     private var first = true
+    private var handoff: OrderedHandoff<HostEvent>!
 
     /// Writes the trace to `output` (created by the caller, checked with ``OutputGuard``).
     public init(output: OutputFile) {
         self.output = output
         output.writeLine(ChromeTrace.opening)
+        handoff = OrderedHandoff { [unowned self] event in self.write(event) }
     }
 
-    /// Adds the entries of `event`.
+    /// Adds the entries of `event` (from any thread; events in the order they are recorded).
     public func record(_ event: HostEvent) {
+        handoff.send(event)
+    }
+
+    private func write(_ event: HostEvent) {
         trace.entries(for: event) { entry in
             output.writeLine(first ? entry : "," + entry)
             first = false
@@ -24,6 +31,7 @@ public final class TraceFile: @unchecked Sendable {
 
     /// Closes the array and the file; the write error as one line, or nil (see ``OutputFile/finish()``).
     public func finish() -> String? {
+        handoff.finish()
         output.writeLine(ChromeTrace.closing)
         return output.finish()
     }
