@@ -63,7 +63,7 @@ struct AgentTests {
         let launched = Self.launches(launches)
         #expect(launched.map(\.host).sorted() == ["alpha", "beta"], "one agent per host: \(launched)")
         for agent in launched {
-            #expect(!ProcessProbe.isAlive(pid: agent.pid, name: "--agent"), "the agent ended with the run")
+            #expect(!ProcessProbe.isAlive(pid: agent.pid, name: "agent@\(agent.host)"), "the agent ended with the run")
         }
     }
 
@@ -101,10 +101,11 @@ struct AgentTests {
             hosts: [WorkerHost(name: "alpha", slots: 2)], launcher: "\(ssh) {host} \(TestPaths.pluginWorker)", retries: 1)
         let test = try TestRun(chaos: ["sleep:800", "sleep:800", "echo:later"], configuration)
         let log = test.log
-        let killed = Reaction { () -> [Int32] in
+        let killed = Reaction { () -> [(name: String, pid: Int32)] in
             guard log.blockingWaitForStart(of: 1, attempt: 1) != nil, log.blockingWaitForStart(of: 2, attempt: 1) != nil,
-                  let agent = Self.launches(launches).first else { return [] }
-            let workers = log.workersStarted.map(\.pid)
+                  let agent = Self.launches(launches).first,
+                  ProcessProbe.isAlive(pid: agent.pid, name: "agent@alpha") else { return [] }
+            let workers = log.workersStarted
             kill(agent.pid, SIGKILL)
             return workers
         }
@@ -117,7 +118,9 @@ struct AgentTests {
         #expect(retries.count == 2, "\(retries) \(test.log.workersEnded)")
         #expect(retries.allSatisfy { $0.reason.contains("host alpha") }, "\(retries)")
         #expect(Self.launches(launches).count == 2, "a new agent for the retries")
-        for pid in workers { #expect(!ProcessProbe.isAlive(pid: pid, name: "chaos"), "worker \(pid) died with its agent") }
+        for worker in workers {
+            #expect(!ProcessProbe.isAlive(pid: worker.pid, name: worker.name), "\(worker.name) died with its agent")
+        }
     }
 
     @Test("a stopped agent (a host gone silent): every worker lost at once, one outage, the tasks done after the back-off")
@@ -130,12 +133,20 @@ struct AgentTests {
         let log = test.log
         let stopped = Reaction { () -> Int32? in
             guard log.blockingWaitForStart(of: 1, attempt: 1) != nil, log.blockingWaitForStart(of: 2, attempt: 1) != nil,
-                  let agent = Self.launches(launches).first, kill(agent.pid, SIGSTOP) == 0 else { return nil }
+                  let agent = Self.launches(launches).first, ProcessProbe.isAlive(pid: agent.pid, name: "agent@alpha"),
+                  kill(agent.pid, SIGSTOP) == 0 else { return nil }
             return agent.pid
         }
         test.start()
         let agent = try #require(await stopped.value)
-        defer { kill(agent, SIGKILL); kill(agent, SIGCONT) }
+        defer {
+            // Only if it is still the agent: the master kills it with its connection, and its
+            // pid may by now be another test's worker.
+            if ProcessProbe.isAlive(pid: agent, name: "agent@alpha") {
+                kill(agent, SIGKILL)
+                kill(agent, SIGCONT)
+            }
+        }
         let report = try await test.finish()
         #expect(report.counts.done == 2)
         let downs = test.log.kinds.filter { if case .hostDown = $0 { true } else { false } }
