@@ -184,7 +184,10 @@ final class Agent {
         case .agentSignal:
             if let number = Int32(String(decoding: frame.payload, as: UTF8.self)) { workers[frame.id]?.signal(number) }
         case .agentWait:
-            if let worker = workers[frame.id] { awaitEnd(of: worker) }
+            if let worker = workers[frame.id] {
+                if worker.pid == 0 { worker.abandoned = true }  // Given up before it started.
+                awaitEnd(of: worker)
+            }
         case .blobData:
             if !plugins.received(frame.payload, request: frame.id) {
                 pluginArrived(request: frame.id, problem: "the plugin sent is longer than announced, or cannot be kept here")
@@ -273,7 +276,6 @@ final class Agent {
         case .success(let pid):
             worker.pid = pid
             worker.parent = .agent(pidfd: csupport_pidfd_open(pid))
-            writer.queue(type: .agentSpawned, id: worker.id, payload: Array(String(pid).utf8))
         case .failure(let error):
             failSpawn(worker, "\(executable): \(error)")
         }
@@ -293,6 +295,8 @@ final class Agent {
         guard descriptor >= 0 else { return }  // (Closed by a handler earlier in this round.)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         let count = retryingOnInterrupt { read(descriptor, &buffer, buffer.count) }
+        worker.sawOutput = true
+        reportSpawned(worker)
         if count > 0 {
             if !error && worker.reportsMemory {
                 writer.queue(type: .agentMemory, id: worker.id, payload: Array(String(csupport_rss_bytes(worker.pid)).utf8))
@@ -307,8 +311,21 @@ final class Agent {
         } else {
             worker.output = -1
             writer.queue(type: .agentOutputEnd, id: worker.id, payload: [])
+            // Its end is near: reaped as soon as it comes and reported without waiting for the
+            // master to ask (it signals through the agent, which never signals a reaped pid).
+            awaitEnd(of: worker)
         }
         forgetIfFinished(worker)
+    }
+
+    /// Tells the master the worker's pid, once, with the first thing the worker wrote (its hello,
+    /// usually) or its end: in the same write. Sent alone, the pid would leave as one small
+    /// write and the hello as a second right after it, which over a TCP hop without
+    /// TCP_NODELAY (srun's, slurmstepd's) waits for the first one's delayed acknowledgement.
+    private func reportSpawned(_ worker: AgentWorker) {
+        guard !worker.spawnReported, worker.pid > 0, !worker.abandoned else { return }
+        worker.spawnReported = true
+        writer.queue(type: .agentSpawned, id: worker.id, payload: Array(String(worker.pid).utf8))
     }
 
     /// `agentWait`: reaps the worker once it ended, and reports how.
@@ -407,13 +424,13 @@ final class Agent {
             if let sequence = UInt64(fields[1]), let worker = server.forking.removeValue(forKey: sequence),
                let pid = pid_t(fields[2]), pid > 0 {
                 worker.pid = pid
-                if worker.awaited {
+                if worker.abandoned {
                     // The master gave up on it while it was being forked: it goes at once.
                     kill(-pid, SIGKILL)
-                    server.awaitEnd(of: pid)
-                } else {
-                    writer.queue(type: .agentSpawned, id: worker.id, payload: Array(String(pid).utf8))
+                } else if worker.sawOutput {
+                    reportSpawned(worker)  // (It wrote before its pid came back.)
                 }
+                if worker.awaited { server.awaitEnd(of: pid) }
             }
         case ("e", 3):
             if let sequence = UInt64(fields[1]), let worker = server.forking.removeValue(forKey: sequence) {

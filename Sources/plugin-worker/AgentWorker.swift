@@ -32,8 +32,15 @@ final class AgentWorker {
     private var pendingStart = 0
     /// The master asked for its input to be closed once `pending` is written.
     var closeRequested = false
-    /// The master asked for its end (``FrameType/agentWait``).
+    /// Its end is asked for: by the master (``FrameType/agentWait``), or because its output
+    /// ended; it is reported as soon as it is reaped.
     var awaited = false
+    /// Its pid went to the master (``FrameType/agentSpawned``).
+    var spawnReported = false
+    /// It wrote something (or ended its output) already.
+    var sawOutput = false
+    /// The master gave up on it before it started: it is killed as soon as it has a pid.
+    var abandoned = false
     /// How it ended, once reaped; reported when the master asked.
     var termination: (how: String, value: Int32)?
     /// Whether its resident memory goes to the master with its output.
