@@ -21,6 +21,8 @@ final class AgentConnection: @unchecked Sendable {
     private let heartbeatMisses: Int
     /// When the agent was last heard from (monotonic nanoseconds; the reader writes it).
     private let lastHeard = Atomic<UInt64>(0)
+    /// When the workers were last told of news from the agent (the reader's alone).
+    private let lastActivityBroadcast = Atomic<UInt64>(0)
 
     /// What goes to the agent (its writer owns the launcher's standard input).
     private let outgoing: AgentFrameQueue
@@ -38,7 +40,6 @@ final class AgentConnection: @unchecked Sendable {
     private var stderrDone = false
     /// Called with news from the agent, for the heartbeat bookkeeping of every worker.
     private var activity: [UInt64: @Sendable () -> Void] = [:]
-    private var lastActivityBroadcast: UInt64 = 0
     /// The plugin files the agent may ask for, by SHA-256 (hex).
     private var pluginFiles: [String: String] = [:]
 
@@ -277,11 +278,10 @@ final class AgentConnection: @unchecked Sendable {
     private func noteActivity() {
         let now = monotonicNanoseconds()
         lastHeard.store(now, ordering: .relaxed)
-        let callbacks: [@Sendable () -> Void] = lock.withLock {
-            guard now &- lastActivityBroadcast >= 10_000_000 else { return [] }
-            lastActivityBroadcast = now
-            return Array(activity.values)
-        }
+        // (No lock on the way of every frame: only the broadcast, at most every 10 ms, takes it.)
+        guard now &- lastActivityBroadcast.load(ordering: .relaxed) >= 10_000_000 else { return }
+        lastActivityBroadcast.store(now, ordering: .relaxed)
+        let callbacks: [@Sendable () -> Void] = lock.withLock { Array(activity.values) }
         for callback in callbacks { callback() }
     }
 

@@ -29,11 +29,12 @@ public enum ChildProcess {
         // The Swift runtime's crash backtracer would make every worker crash slow and verbose.
         var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
         environment += adding.map { strdup($0) }
-        let dropped = ["SWIFT_BACKTRACE"] + removing
+        // Compared as C prefixes (`NAME=`): this runs for every spawned worker, one-shot ones too.
+        let dropped = (["SWIFT_BACKTRACE"] + removing).map { Array(($0 + "=").utf8CString.dropLast()) }
         var entry = environ
         while let variable = entry.pointee {
-            let name = String(cString: variable).split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-            if !dropped.contains(name) { environment.append(strdup(variable)) }
+            let isDropped = dropped.contains { prefix in prefix.withUnsafeBufferPointer { strncmp(variable, $0.baseAddress!, $0.count) == 0 } }
+            if !isDropped { environment.append(strdup(variable)) }
             entry += 1
         }
         environment.append(nil)
