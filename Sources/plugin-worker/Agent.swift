@@ -311,9 +311,8 @@ final class Agent {
         } else {
             worker.output = -1
             writer.queue(type: .agentOutputEnd, id: worker.id, payload: [])
-            // Its end is near: reaped as soon as it comes and reported without waiting for the
-            // master to ask (it signals through the agent, which never signals a reaped pid).
-            awaitEnd(of: worker)
+            // (Not reaped before the master asks: until its agentWait it may still signal the
+            // worker, and a pid reaped meanwhile could be someone else's by then.)
         }
         forgetIfFinished(worker)
     }
@@ -466,7 +465,11 @@ final class Agent {
     /// Kills every worker and ends the agent, saying why on standard error when `message` is given.
     private func shutDown(status: Int32, _ message: String?) -> Never {
         if let message { printError("plugin-worker: agent: \(message)") }
-        for worker in workers.values where worker.pid > 0 && worker.termination == nil { kill(-worker.pid, SIGKILL) }
+        // (Not those being reaped, whose pid may be free by now: their fork server, which sees
+        // the end of its socket when the agent is gone, kills what it has not reaped.)
+        for worker in workers.values where worker.pid > 0 && worker.termination == nil && !worker.awaited {
+            kill(-worker.pid, SIGKILL)
+        }
         _exit(status)
     }
 

@@ -32,8 +32,8 @@ final class AgentWorker {
     private var pendingStart = 0
     /// The master asked for its input to be closed once `pending` is written.
     var closeRequested = false
-    /// Its end is asked for: by the master (``FrameType/agentWait``), or because its output
-    /// ended; it is reported as soon as it is reaped.
+    /// The master asked for its end (``FrameType/agentWait``): it is reaped once it ends and
+    /// reported; the master signals it no more.
     var awaited = false
     /// Its pid went to the master (``FrameType/agentSpawned``).
     var spawnReported = false
