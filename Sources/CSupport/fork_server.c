@@ -77,6 +77,10 @@ int csupport_pidfd_open(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+int csupport_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
 pid_t csupport_fork_worker(const int fds[3], pid_t server) {
     pid_t pid = fork();
     if (pid > 0) {

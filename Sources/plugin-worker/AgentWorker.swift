@@ -111,9 +111,11 @@ final class AgentWorker {
         input = -1
     }
 
-    /// Signals its process group, unless it was reaped (its pid may be someone else's then).
+    /// Signals its process group, unless it was reaped or may be being reaped (once the master
+    /// asked for its end, its fork server may reap it at any time: its pid may be someone
+    /// else's then, and the master signals it no more anyway).
     func signal(_ number: Int32) {
-        guard pid > 0, termination == nil else { return }
+        guard pid > 0, termination == nil, !awaited else { return }
         kill(-pid, number)
     }
 

@@ -2,6 +2,7 @@
 // group and session (setsid, then a second fork, as a daemon does): each worker runs in a cgroup
 // of its own, killed and removed when the worker ends (issue 12, defect 9: one orphan per task).
 import PluginHost
+import PluginProtocol
 import TestSupport
 import Testing
 
@@ -18,25 +19,28 @@ struct EscapedProcessTests {
         return try #require(Int32(text.split(separator: "\n").first ?? ""), "pid file: '\(text)'")
     }
 
-    /// True while `pid` is a live (not zombie) process forked from a worker (its command line
-    /// is the worker's: `plugin-worker --plugin ...`).
-    private static func isLiveEscapee(_ pid: Int32) -> Bool {
-        guard let state = ProcessProbe.state(of: pid), state != "Z" else { return false }
-        return ProcessProbe.commandLine(of: pid)?.contains("--plugin") == true
+    /// A handle on `pid` while it is a live (not zombie) escapee: forked from a worker (its
+    /// command line is the worker's: `plugin-worker --plugin ...`) and leader of a session of its
+    /// own (which no worker is). Checked after the handle is opened, so the handle is that process.
+    private static func liveEscapee(_ pid: Int32) -> ProcessHandle? {
+        guard let handle = ProcessHandle(pid: pid), let fields = ProcessProbe.statFields(of: pid), fields.count > 3,
+              fields[0] != "Z", Int32(fields[3]) == pid,
+              ProcessProbe.commandLine(of: pid)?.contains("--plugin") == true else { return nil }
+        return handle
     }
 
     /// Kills the escapee if it still lives (for a test that ended early): no test leaves it behind.
     private static func cleanUp(_ path: String) {
         let text = String(decoding: ProcessProbe.readFile(path) ?? [], as: UTF8.self)
-        if let pid = Int32(text.split(separator: "\n").first ?? ""), isLiveEscapee(pid) { kill(pid, SIGKILL) }
+        if let pid = Int32(text.split(separator: "\n").first ?? "") { liveEscapee(pid)?.send(signal: SIGKILL) }
     }
 
     /// Expects the escapee dead; kills it if not, so that no test leaves it behind.
     private static func expectGone(_ pid: Int32, sourceLocation: SourceLocation = #_sourceLocation) {
-        let alive = isLiveEscapee(pid)
-        #expect(!alive, "process \(pid), started by the plugin in a new session, outlived the run",
+        let escapee = liveEscapee(pid)
+        #expect(escapee == nil, "process \(pid), started by the plugin in a new session, outlived the run",
                 sourceLocation: sourceLocation)
-        if alive { kill(pid, SIGKILL) }
+        escapee?.send(signal: SIGKILL)
     }
 
     /// Runs `body` with the file the escape task writes its pid to, then expects that process

@@ -220,7 +220,7 @@ struct WorkerPlacementTests {
         // Frozen, it neither sends heartbeats nor reads ours: to the master it looks like a cut link.
         let frozen = Reaction { () -> String? in
             guard let worker = log.blockingWaitForStart(of: 1, attempt: 1), let pid = log.pid(of: worker),
-                  kill(pid, SIGSTOP) == 0 else { return nil }
+                  ProcessProbe.kill(worker: worker, pid: pid, signal: SIGSTOP) else { return nil }
             return worker
         }
         test.start()
@@ -252,7 +252,7 @@ struct WorkerPlacementTests {
             var count = 0
             for task in UInt64(1)...3 {
                 guard let worker = log.blockingWaitForStart(of: task, attempt: 1), let pid = log.pid(of: worker),
-                      kill(pid, SIGSTOP) == 0 else { continue }
+                      ProcessProbe.kill(worker: worker, pid: pid, signal: SIGSTOP) else { continue }
                 count += 1
             }
             return count

@@ -65,12 +65,15 @@ public enum ProcessProbe {
         return found
     }
 
-    /// Kills `pid` with `signal` only if it still is the worker `name` (guards against pid reuse).
+    /// Sends `signal` to `pid` only if it is the process `--name name` (a worker, or an agent
+    /// `agent@HOST`): through a pidfd opened before the name is checked, so a pid reaped and
+    /// reused meanwhile is never signalled (pid reuse once killed other tests' workers).
     @discardableResult
     public static func kill(worker name: String, pid: Int32, signal: Int32 = SIGKILL) -> Bool {
-        guard let arguments = commandLine(of: pid), let index = arguments.firstIndex(of: "--name"),
-              index + 1 < arguments.count, arguments[index + 1] == name else { return false }
-        return Glibc.kill(pid, signal) == 0
+        guard let handle = ProcessHandle(pid: pid), let arguments = commandLine(of: pid),
+              let index = arguments.firstIndex(of: "--name"), index + 1 < arguments.count,
+              arguments[index + 1] == name else { return false }
+        return handle.send(signal: signal)
     }
 
     public static func readFile(_ path: String) -> [UInt8]? {

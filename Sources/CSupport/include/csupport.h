@@ -82,6 +82,8 @@ ssize_t csupport_send_with_fds(int socket, const void *data, size_t length, cons
 ssize_t csupport_receive_with_fds(int socket, void *data, size_t capacity, int *fds, int capacity_fds, int *count);
 /** pidfd_open(pid, 0), or -1 with errno. */
 int csupport_pidfd_open(pid_t pid);
+/** pidfd_send_signal(pidfd, sig, NULL, 0): 0, or -1 with errno (ESRCH once that process ended). */
+int csupport_pidfd_send_signal(int pidfd, int sig);
 /** Forks a fresh worker of the fork server `server` (the caller's pid): in the child (returns 0)
     it is in its own process group, gets SIGKILL when the server dies, has fds[0..2] as its
     standard input, output and error and no other descriptor, default SIGPIPE/SIGCHLD and an
