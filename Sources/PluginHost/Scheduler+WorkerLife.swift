@@ -178,7 +178,8 @@ extension Scheduler {
     }
 
     /// Called by the watchdog every `memoryCheckInterval` while a memory limit is set: kills each
-    /// busy worker on this machine whose resident memory is over `maxWorkerRSSBytes`; its task is
+    /// busy worker on this machine, or behind a worker agent (which reads it there every 0.1 s),
+    /// whose resident memory is over `maxWorkerRSSBytes`; its task is
     /// lost as in a death (retried, then failed) with the reason naming both sizes. (Between jobs
     /// the limit recycles the worker instead: see ``responseLocked(_:frame:)``.) The `/proc`
     /// reads happen outside the lock.
@@ -186,8 +187,9 @@ extension Scheduler {
         guard let limit = configuration.maxWorkerRSSBytes else { return }
         let busy: [(worker: WorkerState, link: any WorkerLink, task: UInt64)] = lock.withLock {
             slots.compactMap { worker in
-                guard let worker, worker.isWorking, !worker.machine.isRemote,
-                      let task = worker.running, let link = worker.link else { return nil }
+                // (A launched worker's memory is known through its agent, which reads it there.)
+                guard let worker, worker.isWorking, let task = worker.running, let link = worker.link,
+                      !worker.machine.isRemote || link is AgentWorkerLink else { return nil }
                 return (worker, link, task.id)
             }
         }

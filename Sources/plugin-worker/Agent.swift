@@ -59,6 +59,7 @@ final class Agent {
     private let silenceLimit: UInt64
     private var lastHeard = monotonicNanoseconds()
     private var lastBeat = monotonicNanoseconds()
+    private var lastMemoryReading = monotonicNanoseconds()
     /// This program, to start fork servers and workers.
     private let executable: String
 
@@ -121,18 +122,37 @@ final class Agent {
 
     // MARK: The connection
 
-    /// Milliseconds until the next heartbeat is due (-1: none).
+    /// Milliseconds until the next heartbeat or memory reading is due (-1: none).
     private func pollTimeout() -> Int32 {
-        guard let heartbeat else { return -1 }
-        let due = lastBeat &+ heartbeat
+        var due: UInt64?
+        if let heartbeat { due = lastBeat &+ heartbeat }
+        if workers.values.contains(where: isMeasured) { due = min(due ?? .max, lastMemoryReading &+ Agent.memoryInterval) }
+        guard let due else { return -1 }
         let now = monotonicNanoseconds()
         return due <= now ? 0 : Int32(min(UInt64(Int32.max), (due - now) / 1_000_000 + 1))
     }
 
-    /// Heartbeats, and the master's silence.
+    /// Nanoseconds between readings of a running worker's resident memory, for a master that
+    /// asked for it: it kills a worker over `--max-worker-rss` during a job, as it does with its
+    /// own machine's workers.
+    static let memoryInterval: UInt64 = 100_000_000
+
+    /// True while `worker`'s memory goes to the master: it asked, and the worker runs, not
+    /// reaped (its pid is still its own: the master has not asked for its end).
+    private func isMeasured(_ worker: AgentWorker) -> Bool {
+        worker.reportsMemory && worker.pid > 0 && worker.termination == nil && !worker.awaited
+    }
+
+    /// Heartbeats, memory readings, and the master's silence.
     private func tick() {
-        guard let heartbeat else { return }
         let now = monotonicNanoseconds()
+        if now &- lastMemoryReading >= Agent.memoryInterval {
+            lastMemoryReading = now
+            for worker in workers.values where isMeasured(worker) {
+                writer.queue(type: .agentMemory, id: worker.id, payload: Array(String(csupport_rss_bytes(worker.pid)).utf8))
+            }
+        }
+        guard let heartbeat else { return }
         if now &- lastHeard > silenceLimit {
             shutDown(status: 3, "no word from the master for \(Double((now &- lastHeard) / 1_000_000) / 1000) s; exiting")
         }
