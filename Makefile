@@ -32,8 +32,8 @@ build: deps
 demo: build
 	$(BIN)/plugin-host run -j 2 proofcheck Examples/proofcheck/implication.mm
 
-# Unit and CLI tests (debug), the engine's tests again through fork servers, then the release
-# integration tests: all of iset.mm through the host, two workers filling one blob cache at once,
+# Unit and CLI tests (debug), the engine's tests again through fork servers and again through a
+# local worker agent, then the release integration tests: all of iset.mm through the host, two workers filling one blob cache at once,
 # workers on two ssh hosts in network namespaces, workers placed by a real two-node Slurm
 # (the README's recipe), and the HTML report of a chaos run rendered by a headless chromium;
 # then the SDK installed into a DESTDIR and the examples of Examples/plugins built out of the
@@ -43,6 +43,9 @@ test: build test-deps
 	$(SWIFT) test --skip-build
 	# The engine's suites once more with every local worker forked by a fork server.
 	PLUGIN_HOST_TEST_FORK_SERVER=1 $(SWIFT) test --skip-build --filter PluginHostTests
+	# And once more with every worker started through a local worker agent (its one connection,
+	# fork server and relay).
+	PLUGIN_HOST_TEST_AGENT=1 $(SWIFT) test --skip-build --filter PluginHostTests
 	$(SWIFT) build -c release
 	bash Tests/Integration/proofcheck-iset.sh $(RELEASE_BIN)
 	bash Tests/Integration/journal-resume.sh $(RELEASE_BIN)

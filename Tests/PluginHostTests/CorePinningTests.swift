@@ -11,7 +11,8 @@ import Glibc
 @Suite struct CorePinningTests {
     @Test(arguments: [true, false]) func workersRunOnTheirSlotsCore(pinning: Bool) async throws {
         let masterCores = try #require(ProcessProbe.allowedCores(of: getpid()))
-        var configuration = HostConfiguration.test(jobs: 2)
+        // (Not through an agent: slots are pinned to this machine's cores, a launched host's are its own.)
+        var configuration = HostConfiguration.test(jobs: 2, agent: false)
         configuration.pinsSlotsToCores = pinning
         let test = try TestRun(chaos: ["sleep:20000", "sleep:20000"], configuration)
         test.start()

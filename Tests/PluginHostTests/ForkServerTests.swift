@@ -25,7 +25,7 @@ struct ForkServerTests {
 
     @Test("one fork server per plugin forks all its workers (two kinds of one plugin share it), each a fresh process")
     func oneServerPerKind() async throws {
-        let test = TestRun(.test(jobs: 2, forkServer: true))
+        let test = TestRun(.test(jobs: 2, forkServer: true, agent: false))
         try test.addChaos((1...6).map { "echo:a\($0)" }, policy: .oneShot)
         try test.addChaos((1...3).map { "echo:b\($0)" }, policy: .persistent)
         // Each worker's parent, read when it says hello (it lives then).
@@ -48,7 +48,7 @@ struct ForkServerTests {
 
     @Test("a forked worker's parent is its kind's fork server, and its command line names it")
     func forkedWorkersAreNamed() async throws {
-        let test = TestRun(.test(jobs: 2, forkServer: true))
+        let test = TestRun(.test(jobs: 2, forkServer: true, agent: false))
         try test.addChaos(["hang", "hang"])
         test.start()
         _ = await test.log.waitForStart(of: 1)
@@ -72,7 +72,7 @@ struct ForkServerTests {
         // Task 1 sleeps on its first worker; once the server is killed it is retried (and then
         // cancelled, since it would sleep again).
         let test = try TestRun(chaos: ["sleep:600000", "echo:b"], policy: .persistent,
-                               .test(jobs: 1, retries: 1, forkServer: true))
+                               .test(jobs: 1, retries: 1, forkServer: true, agent: false))
         test.start()
         let worker = try #require(await test.log.waitForStart(of: 1)).worker
         let pid = try #require(test.log.pid(of: worker))
@@ -102,7 +102,7 @@ struct ForkServerTests {
         let path = executable ?? vanishing!.path
         let cause = executable == nil ? "\(path): No such file or directory" : "exited with status 1"
         let test = try TestRun(chaos: ["echo:a", "echo:b"],
-                               .test(jobs: 2, workerExecutable: path, forkServer: true))
+                               .test(jobs: 2, workerExecutable: path, forkServer: true, agent: false))
         vanishing?.remove()
         let report = try await test.startAndFinish()
         #expect(report.counts.failed == 2)
@@ -124,14 +124,14 @@ struct ForkServerTests {
                 if (in_fork_server()) pthread_create(&thread, NULL, idle, NULL);
             }
             """, in: directory)
-        let test = TestRun(.test(jobs: 1, forkServer: true))
+        let test = TestRun(.test(jobs: 1, forkServer: true, agent: false))
         try test.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
         let report = try await test.startAndFinish()
         #expect(report.counts.failed == 1)
         #expect(report.setupErrors == ["threaded: worker could not be started: plugin 'threaded' runs 2 threads once loaded: "
                                        + "its workers cannot be forked (run without --fork-server)"])
         // The same plugin runs with exec'd workers.
-        let plain = TestRun(.test(jobs: 1, forkServer: false))
+        let plain = TestRun(.test(jobs: 1, forkServer: false, agent: false))
         try plain.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
         #expect(try await plain.startAndFinish().counts.done == 1)
     }
@@ -208,7 +208,7 @@ struct ForkServerTests {
                 if (f) fclose(f);
             }
             """, descriptorFields: ", .worker_init = worker_init, .worker_fini = worker_fini", in: directory)
-        let test = TestRun(.test(jobs: 3, killGracePeriod: 10, forkServer: true))  // (longer than the fini)
+        let test = TestRun(.test(jobs: 3, killGracePeriod: 10, forkServer: true, agent: false))  // (longer than the fini)
         try test.run.addKind(try PluginLibrary(path: library), arguments: ["a", "b", "c", "d", "e", "f"])
         // Held input: all three workers are idle when the run drains, so all three get worker_fini.
         #expect(test.run.holdInput())
@@ -224,7 +224,7 @@ struct ForkServerTests {
 
     @Test("workers forked with heartbeats (--heartbeat on this machine) answer them")
     func forkedWorkersWithHeartbeats() async throws {
-        var configuration = HostConfiguration.test(jobs: 1, forkServer: true)
+        var configuration = HostConfiguration.test(jobs: 1, forkServer: true, agent: false)
         configuration.heartbeatInterval = 0.2
         let test = try TestRun(chaos: ["sleep:1500", "echo:after"], policy: .persistent, configuration)
         let report = try await test.startAndFinish()
@@ -243,7 +243,7 @@ struct ForkServerTests {
                 if (in_fork_server()) for (;;) pause();
             }
             """, in: directory)
-        var configuration = HostConfiguration.test(jobs: 1, forkServer: true)
+        var configuration = HostConfiguration.test(jobs: 1, forkServer: true, agent: false)
         configuration.handshakeTimeout = 0.5
         let test = TestRun(configuration)
         try test.run.addKind(try PluginLibrary(path: library), arguments: ["a"])

@@ -17,6 +17,12 @@ struct InMemoryRun {
     /// A run with no kind yet (add them with `test.addChaos`).
     init(_ configuration: HostConfiguration = .test(), transport: InMemoryTransport = InMemoryTransport()) {
         self.transport = transport
+        // In-memory workers are this machine's: the agent pass's launcher (PLUGIN_HOST_TEST_AGENT=1)
+        // would make them a launched host's, with that host's rules.
+        var configuration = configuration
+        if configuration.launcher == HostConfiguration.testAgentLauncher(configuration.workerExecutable) {
+            configuration.launcher = nil
+        }
         test = TestRun(run: PluginRun(configuration: configuration, transport: transport))
     }
 
