@@ -234,8 +234,8 @@ final class Agent {
             return
         }
         _ = fcntl(pipes[0][1], F_SETFL, O_NONBLOCK)
-        let worker = AgentWorker(id: id, name: fields[0], input: pipes[0][1], output: pipes[1][0], errors: pipes[2][0],
-                                 reportsMemory: fields[4] == "1")
+        let worker = AgentWorker(id: id, name: fields[0], plugin: fields[1], input: pipes[0][1], output: pipes[1][0],
+                                 errors: pipes[2][0], reportsMemory: fields[4] == "1")
         worker.childEnds = [pipes[0][0], pipes[1][1], pipes[2][1]]
         workers[id] = worker
         switch plugins.resolve(path: fields[1], digest: Agent.digest(fromHex: fields[2]), size: size) {
@@ -282,6 +282,8 @@ final class Agent {
             drainAnswers(of: server)
         case .unusable:
             spawnDirectly(worker, pluginPath: pluginPath)
+        case .cannotLoad(let reason):
+            failSpawn(worker, Agent.naming(worker.plugin, for: pluginPath, in: reason))
         }
     }
 
@@ -432,9 +434,18 @@ final class Agent {
             for worker in waiting where worker.termination == nil && !server.fork(worker, childEnds: worker.takeChildEnds()) {
                 failSpawn(worker, "fork server for \(server.pluginPath): \(SystemError.current)")
             }
+        case ("x", 2) where fields[1].hasPrefix(server.pluginPath + ": "):
+            // The plugin does not load on this host (a load error names the file): no worker of
+            // it can start here, and each spawn fails saying so, naming the master's file
+            // rather than the descriptor it was loaded through.
+            server.state = .cannotLoad(fields[1])
+            let waiting = server.waiting
+            server.waiting = []
+            for worker in waiting where worker.termination == nil {
+                failSpawn(worker, Agent.naming(worker.plugin, for: server.pluginPath, in: fields[1]))
+            }
         case ("x", 2):
-            // It cannot fork this plugin's workers (it runs threads, or does not load): each is
-            // spawned on its own, and says itself what is wrong.
+            // It cannot fork this plugin's workers (it runs threads): each is spawned on its own.
             server.state = .unusable(fields[1])
             let waiting = server.waiting
             server.waiting = []
@@ -471,7 +482,10 @@ final class Agent {
     /// A fork server ended: its workers died with it (a parent-death signal).
     private func serverEnded(_ server: AgentForkServer) {
         server.end()
-        if case .unusable = server.state {} else { servers[server.pluginPath] = nil }
+        switch server.state {
+        case .unusable, .cannotLoad: break  // (Kept: it says how to start this plugin's workers.)
+        case .starting, .ready: servers[server.pluginPath] = nil
+        }
         for worker in server.waiting + Array(server.forking.values) {
             failSpawn(worker, "the fork server for \(server.pluginPath) ended")
         }
@@ -491,6 +505,23 @@ final class Agent {
             kill(-worker.pid, SIGKILL)
         }
         _exit(status)
+    }
+
+    /// `message` with every mention of `loaded`, the path a plugin was loaded through here
+    /// (`/proc/PID/fd/N` of the copy verified), replaced by `plugin`, its path on the master.
+    static func naming(_ plugin: String, for loaded: String, in message: String) -> String {
+        guard !loaded.isEmpty else { return message }
+        var result = ""
+        var rest = Substring(message)
+        while !rest.isEmpty {
+            if rest.hasPrefix(loaded) {
+                result += plugin
+                rest = rest.dropFirst(loaded.count)
+            } else {
+                result.append(rest.removeFirst())
+            }
+        }
+        return result
     }
 
     /// A SHA-256 from 64 hexadecimal digits (empty for anything else).

@@ -13,8 +13,11 @@ final class AgentForkServer {
         /// Loading the plugin: workers asked for meanwhile wait.
         case starting
         case ready
-        /// It could not load the plugin, or runs threads: workers are spawned one by one instead.
+        /// The plugin runs threads once loaded: workers are spawned one by one instead.
         case unusable(String)
+        /// The plugin does not load on this host (this reason, naming the file): no worker of
+        /// it can start here.
+        case cannotLoad(String)
     }
 
     let pluginPath: String

@@ -19,6 +19,8 @@ final class AgentWorker {
     /// The master's number for the worker (the id of its frames on the connection).
     let id: UInt64
     let name: String
+    /// The plugin's path on the master, as messages name it.
+    let plugin: String
     /// Its process id, once started (0 before).
     var pid: pid_t = 0
     var parent: Parent?
@@ -48,9 +50,10 @@ final class AgentWorker {
     /// The child's ends of its pipes (stdin, stdout, stderr) until it is started.
     var childEnds: [Int32] = []
 
-    init(id: UInt64, name: String, input: Int32, output: Int32, errors: Int32, reportsMemory: Bool) {
+    init(id: UInt64, name: String, plugin: String, input: Int32, output: Int32, errors: Int32, reportsMemory: Bool) {
         self.id = id
         self.name = name
+        self.plugin = plugin
         self.input = input
         self.output = output
         self.errors = errors
