@@ -93,6 +93,35 @@ struct AgentTests {
         #expect(deaths.contains { $0.contains("marshal error") }, "\(deaths)")
     }
 
+    @Test("two kinds share -j through one agent: one launch, never more than -j workers alive, every task done")
+    func kindsShareTheBudget() async throws {
+        let directory = TemporaryDirectory()
+        let (ssh, launches) = Self.fakeSSH(in: directory)
+        let configuration = try Self.configuration(
+            hosts: [WorkerHost(name: "alpha", slots: 2)], launcher: "\(ssh) {host} \(TestPaths.pluginWorker)")
+        let test = TestRun(configuration)
+        try test.addChaos(["--repeat", "12", "sleep:20"], policy: .oneShot)
+        try test.addChaos(["--repeat", "12", "sleep:20"], policy: .persistent)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 24)
+        #expect(report.pluginReports.count == 2)
+        var alive: Set<String> = []
+        var most = 0
+        for kind in test.log.kinds {
+            switch kind {
+            case .workerStarted(let worker, _, _):
+                alive.insert(worker)
+                most = max(most, alive.count)
+            case .workerEnded(let worker, _):
+                alive.remove(worker)
+            default:
+                break
+            }
+        }
+        #expect(most <= 2, "at most -j workers alive at once over both kinds: \(most)")
+        #expect(Self.launches(launches).count == 1, "one agent carries both kinds")
+    }
+
     @Test("kill -9 of the agent: its workers are lost naming the host, their tasks retried on a new agent")
     func agentKilled() async throws {
         let directory = TemporaryDirectory()
