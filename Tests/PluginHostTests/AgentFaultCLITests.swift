@@ -100,17 +100,9 @@ struct AgentFaultCLITests {
         let directory = TemporaryDirectory()
         // The plugin lives where the noload host sees nothing (a tmpfs over it in the agent's
         // mount namespace): it is sent there, kept in a cache mounted noexec, and cannot be mapped.
-        let hidden = directory.file("plugins")
-        try FileManager.default.createDirectory(atPath: hidden, withIntermediateDirectories: true)
-        let plugin = hidden + "/libChaosPlugin.so"
-        try FileManager.default.copyItem(atPath: TestPaths.chaosPlugin, toPath: plugin)
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        probe.arguments = ["-m", "true"]
-        try probe.run()
-        probe.waitUntilExit()
-        try #require(probe.terminationStatus == 0, "needs unshare -m (root)")
-        let (ssh, _) = Self.fakeSSH(in: directory, hidden: hidden)
+        let hidden = try HiddenPlugin(in: directory)
+        let plugin = hidden.path
+        let (ssh, _) = Self.fakeSSH(in: directory, hidden: hidden.directory)
         let result = try await HostProcess.run(
             Self.arguments(directory, hosts: "alpha 1\nnoload-1 1\n", ssh: ssh, [plugin, "--repeat", "12", "sleep:100"]))
         #expect(result.status == 0, "stderr: \(result.stderr)")

@@ -201,20 +201,12 @@ struct AgentTests {
         let directory = TemporaryDirectory()
         // The plugin lives in a directory the agent's host cannot see (a tmpfs mounted over it
         // in the agent's own mount namespace), as on a node with nothing installed.
-        let hidden = directory.path + "/plugins"
-        try FileManager.default.createDirectory(atPath: hidden, withIntermediateDirectories: true)
-        let plugin = hidden + "/libChaosPlugin.so"
-        try FileManager.default.copyItem(atPath: TestPaths.chaosPlugin, toPath: plugin)
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        probe.arguments = ["-m", "true"]
-        try probe.run()
-        probe.waitUntilExit()
-        try #require(probe.terminationStatus == 0, "needs unshare -m (root)")
+        let hidden = try HiddenPlugin(in: directory)
+        let plugin = hidden.path
         let cache = directory.path + "/cache"
         let (ssh, _) = Self.fakeSSH(
             in: directory,
-            prefix: "env PLUGIN_HOST_BLOB_CACHE='\(cache)' unshare -m sh -c 'mount -t tmpfs none \(hidden) && exec \"$@\"' sh")
+            prefix: "env PLUGIN_HOST_BLOB_CACHE='\(cache)' unshare -m sh -c 'mount -t tmpfs none \(hidden.directory) && exec \"$@\"' sh")
         let configuration = try Self.configuration(
             hosts: [WorkerHost(name: "alpha", slots: 2)], launcher: "\(ssh) {host} \(TestPaths.pluginWorker)")
         let test = TestRun(configuration)

@@ -229,7 +229,7 @@ struct CancellationTests {
         #expect(report != nil, "the run hung after cancelAll")
         if report == nil {
             // Unblock the hung run: kill the worker that answered its handshake after the cancel.
-            for worker in test.log.workersStarted { ProcessProbe.kill(worker: worker.name, pid: worker.pid) }
+            for worker in test.log.workersStarted { test.log.signal(worker: worker.name) }
             report = await awaitReport(test.run, timeout: 30)
         }
         let final = try #require(report)

@@ -53,11 +53,12 @@ struct SoakTests {
 
         // The killer runs on its own thread so that its ~5 ms rhythm does not depend on the Swift
         // concurrency pool (other tests may keep it busy).
+        let log = test.log
         let killer = Reaction { () -> Int in
             var generator = SeededGenerator(seed: 0x50A4)
             while !finished.isSet {
                 if let victim = live.snapshot.randomElement(using: &generator),
-                   ProcessProbe.kill(worker: victim.name, pid: victim.pid) {
+                   log.signal(worker: victim.name) {
                     live.recordKill()
                 }
                 usleep(5_000)

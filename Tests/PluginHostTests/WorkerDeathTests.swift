@@ -98,8 +98,7 @@ struct WorkerDeathTests {
         test.start()
         for attempt in 1...2 {
             let started = try #require(await test.log.waitForStart(of: 1, attempt: attempt))
-            let pid = try #require(test.log.pid(of: started.worker))
-            #expect(ProcessProbe.kill(worker: started.worker, pid: pid))
+            #expect(test.log.signal(worker: started.worker))
         }
         let report = try await test.finish()
         let result = try report.result(1)
@@ -115,7 +114,7 @@ struct WorkerDeathTests {
         test.start()
         let started = try #require(await test.log.waitForStart(of: 1))
         let pid = try #require(test.log.pid(of: started.worker))
-        #expect(ProcessProbe.kill(worker: started.worker, pid: pid))
+        #expect(test.log.signal(worker: started.worker))
         let report = try await test.finish()
         let result = try report.result(1)
         #expect(result.outcome == .failed)
@@ -151,13 +150,13 @@ struct WorkerDeathTests {
                   let busyWorker = log.blockingWaitForStart(of: 1, attempt: 1),
                   let idleWorker = log.workers(of: 2).first, idleWorker != busyWorker,
                   let idlePid = log.pid(of: idleWorker), let busyPid = log.pid(of: busyWorker),
-                  ProcessProbe.kill(worker: idleWorker, pid: idlePid) else { return outcome }
+                  log.signal(worker: idleWorker) else { return outcome }
             outcome.idle = KilledWorker(name: idleWorker, pid: idlePid)
             // Wait until the host noticed the idle death, then kill the busy one: its task is the new work.
             if case .workerEnded(_, let reason)? = log.blockingWaitForEvent({ if case .workerEnded(idleWorker, _) = $0 { true } else { false } }) {
                 outcome.idleReason = reason
             }
-            if ProcessProbe.kill(worker: busyWorker, pid: busyPid) { outcome.busy = KilledWorker(name: busyWorker, pid: busyPid) }
+            if log.signal(worker: busyWorker) { outcome.busy = KilledWorker(name: busyWorker, pid: busyPid) }
             return outcome
         }
         test.start()

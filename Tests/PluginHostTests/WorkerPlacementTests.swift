@@ -219,8 +219,8 @@ struct WorkerPlacementTests {
         let log = test.log
         // Frozen, it neither sends heartbeats nor reads ours: to the master it looks like a cut link.
         let frozen = Reaction { () -> String? in
-            guard let worker = log.blockingWaitForStart(of: 1, attempt: 1), let pid = log.pid(of: worker),
-                  ProcessProbe.kill(worker: worker, pid: pid, signal: SIGSTOP) else { return nil }
+            guard let worker = log.blockingWaitForStart(of: 1, attempt: 1),
+                  log.signal(worker: worker, SIGSTOP) else { return nil }
             return worker
         }
         test.start()
@@ -251,8 +251,8 @@ struct WorkerPlacementTests {
         let frozen = Reaction { () -> Int in
             var count = 0
             for task in UInt64(1)...3 {
-                guard let worker = log.blockingWaitForStart(of: task, attempt: 1), let pid = log.pid(of: worker),
-                      ProcessProbe.kill(worker: worker, pid: pid, signal: SIGSTOP) else { continue }
+                guard let worker = log.blockingWaitForStart(of: task, attempt: 1),
+                      log.signal(worker: worker, SIGSTOP) else { continue }
                 count += 1
             }
             return count

@@ -1,6 +1,7 @@
 // Every event and worker stderr line of a run under test, and waiting for one without sleeping.
 import Foundation
 import PluginHost
+import PluginProtocol
 import Synchronization
 import Testing
 
@@ -24,6 +25,9 @@ public final class EventLog: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Each live worker of the run by a pidfd opened when it started (unreaped then: its slot
+    /// thread reaps it only after it ends), dropped when it ended: see ``signal(worker:_:)``.
+    private let handles = Mutex<[String: ProcessHandle]>([:])
     /// Wakes threads blocked in ``blockingWait(timeout:_:)``.
     private let condition = NSCondition()
 
@@ -32,6 +36,17 @@ public final class EventLog: Sendable {
 
     /// Called from the run's observer (under the scheduler lock: quick, no call back into the run).
     public func record(_ entry: Entry) {
+        if case .event(let event) = entry {
+            switch event.kind {
+            case .workerStarted(let worker, let pid, _):
+                let handle = ProcessHandle(pid: pid)
+                handles.withLock { $0[worker] = handle }
+            case .workerEnded(let worker, _):
+                _ = handles.withLock { $0.removeValue(forKey: worker) }
+            default:
+                break
+            }
+        }
         state.withLock { state in
             state.entries.append(entry)
             var kept: [Waiter] = []
@@ -210,6 +225,14 @@ public final class EventLog: Sendable {
     }
 
     /// The pid a worker reported in its handshake.
+    /// Sends `signal` to the run's worker `worker` if it has not ended: through the pidfd opened
+    /// when it started, so a pid that was reaped and reused meanwhile, even by another test's
+    /// worker of the same name (`kind:slot:uid` repeats across runs), is never signalled.
+    @discardableResult
+    public func signal(worker: String, _ signal: Int32 = SIGKILL) -> Bool {
+        handles.withLock { $0[worker] }?.send(signal: signal) ?? false
+    }
+
     public func pid(of worker: String) -> Int32? { workersStarted.last { $0.name == worker }?.pid }
 
     /// Ids of every queued task.

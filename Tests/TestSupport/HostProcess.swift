@@ -1,5 +1,6 @@
 // A `plugin-host` process run by a test, and what it produced.
 import Foundation
+import PluginProtocol
 import Testing
 
 #if canImport(Glibc)
@@ -50,7 +51,12 @@ public final class HostProcess: @unchecked Sendable {
         let exited = self.exited
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
+        handle = ProcessHandle(pid: process.processIdentifier)
     }
+
+    /// The process by its pidfd, opened at once: killing it after a time-out never hits a pid
+    /// that Foundation reaped meanwhile and the kernel gave to another process.
+    private var handle: ProcessHandle?
 
     public var pid: Int32 { process.processIdentifier }
 
@@ -76,7 +82,7 @@ public final class HostProcess: @unchecked Sendable {
         }
         if !finished {
             Issue.record("plugin-host did not exit within \(timeout) s", sourceLocation: sourceLocation)
-            kill(pid, SIGKILL)
+            handle?.send(signal: SIGKILL)
             await withCheckedContinuation { continuation in
                 DispatchQueue.global().async { exited.wait(); continuation.resume() }
             }

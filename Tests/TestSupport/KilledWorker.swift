@@ -15,7 +15,7 @@ extension EventLog {
     /// Blocks until attempt `attempt` of `task` started, then SIGKILLs its worker. Nil if that failed.
     public func blockingKillWorker(runningTask task: UInt64, attempt: Int) -> KilledWorker? {
         guard let worker = blockingWaitForStart(of: task, attempt: attempt), let pid = pid(of: worker),
-              ProcessProbe.kill(worker: worker, pid: pid) else { return nil }
+              signal(worker: worker) else { return nil }
         return KilledWorker(name: worker, pid: pid)
     }
 }
