@@ -181,7 +181,7 @@ struct AgentFaultCLITests {
         let gate = Self.fifo(in: directory)
         let host = try HostProcess(
             Self.arguments(directory, hosts: "alpha 1\nbeta 1\n", ssh: ssh,
-                           ["--heartbeat", "0.3", "--retries", "1", "chaos", "wait:\(gate)", "wait:\(gate)"]))
+                           ["--heartbeat", "1", "--retries", "1", "chaos", "wait:\(gate)", "wait:\(gate)"]))
         var stopped: ProcessHandle?
         defer {
             // Through its pidfd: the master kills it with its connection, and its pid may by now

@@ -15,10 +15,16 @@ import Glibc
         var configuration = HostConfiguration.test(jobs: 2, agent: false)
         configuration.pinsSlotsToCores = pinning
         let test = try TestRun(chaos: ["sleep:20000", "sleep:20000"], configuration)
+        let log = test.log
+        // Read on a thread of its own while both tasks run: a whole suite can keep the Swift
+        // concurrency pool busy for longer than the tasks' 20 s (the workers had ended).
+        let reading = Reaction { () -> [String] in
+            guard log.blockingWaitForStart(of: 1, attempt: 1) != nil, log.blockingWaitForStart(of: 2, attempt: 1) != nil
+            else { return [] }
+            return log.workersStarted.compactMap { ProcessProbe.allowedCores(of: $0.pid) }
+        }
         test.start()
-        _ = await test.log.waitForStart(of: 1)
-        _ = await test.log.waitForStart(of: 2)
-        let cores = test.log.workersStarted.compactMap { ProcessProbe.allowedCores(of: $0.pid) }
+        let cores = await reading.value
         #expect(cores.count == 2, "workers: \(test.log.workersStarted)")
         if pinning && ProcessProbe.coreCount(masterCores) >= 2 {
             for list in cores { #expect(Int(list) != nil, "a single core, not \(list)") }

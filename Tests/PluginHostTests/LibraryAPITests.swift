@@ -60,15 +60,16 @@ import Glibc
     /// together with anything it forked.
     @Test func workersLeadTheirOwnProcessGroup() async throws {
         let test = try TestRun(chaos: ["sleep:20000"], .test(jobs: 1))
+        let log = test.log
+        // Read on a thread of its own while the task runs: a whole suite can keep the Swift
+        // concurrency pool busy for longer than the task's 20 s (the worker had ended).
+        let reading = Reaction { () -> (pid: Int32, group: Int32?)? in
+            guard let worker = log.blockingWaitForStart(of: 1, attempt: 1), let pid = log.pid(of: worker) else { return nil }
+            return (pid, ProcessProbe.processGroup(of: pid))
+        }
         test.start()
-        let started = await test.log.waitFor("the worker to start") { kind in
-            if case .workerStarted = kind { return true } else { return false }
-        }
-        guard case .workerStarted(_, let pid, _)? = started?.kind else {
-            Issue.record("no worker started")
-            return
-        }
-        let group = try #require(ProcessProbe.processGroup(of: pid))
+        let (pid, read) = try #require(await reading.value, "no worker started")
+        let group = try #require(read)
         #expect(group == pid, "pgrp of the worker: \(group)")
         #expect(getpgrp() != pid)
         test.run.cancelAll()
