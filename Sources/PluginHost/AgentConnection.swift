@@ -13,10 +13,21 @@ import Glibc
 /// A reader thread takes the agent's frames and hands each to the link it names; frames to the
 /// agent go through an ``AgentFrameQueue``; a heartbeat thread keeps the link alive both ways. When the connection ends (the agent or its host died, the link broke, the launcher
 /// failed), every link learns it at once and its worker is reported lost, naming the host.
+///
+/// The frames travel over the launcher's standard input and output, or, for a launcher that
+/// connects back (``WorkerLauncher/connectsBack``: srun), over a TCP connection the agent makes
+/// to the master (``AgentRendezvous``): srun's relay holds each small write of a conversation
+/// for a delayed acknowledgement (~40 ms). The launcher's input and output then only carry
+/// their end: the agent exits when its input ends, and the connection is lost when the
+/// launcher's output ends.
 final class AgentConnection: @unchecked Sendable {
     /// The host's name, as messages give it (`host NAME`).
     let label: String
     private let process: WorkerProcess
+    /// The agent's connection back to the master, when it made one (nil: the launcher's pipes).
+    private let socket: Int32?
+    /// Where the agent's frames are read from: `socket`, or the launcher's output.
+    private let incoming: Int32
     private let heartbeat: Double?
     private let heartbeatMisses: Int
     /// When the agent was last heard from (monotonic nanoseconds; the reader writes it).
@@ -38,18 +49,23 @@ final class AgentConnection: @unchecked Sendable {
     private var reaped = false
     private var tail = StderrTail()
     private var stderrDone = false
+    /// Whether the launcher's output reached its end (with a socket, its watcher's to say).
+    private var launcherOutputDone: Bool
     /// Called with news from the agent, for the heartbeat bookkeeping of every worker.
     private var activity: [UInt64: @Sendable () -> Void] = [:]
     /// The plugin files the agent may ask for, by SHA-256 (hex).
     private var pluginFiles: [String: String] = [:]
 
-    private init(label: String, process: WorkerProcess, heartbeat: Double?, heartbeatMisses: Int) {
+    private init(label: String, process: WorkerProcess, socket: Int32?, heartbeat: Double?, heartbeatMisses: Int) {
         self.label = label
         self.process = process
+        self.socket = socket
+        incoming = socket ?? process.output.rawValue
+        launcherOutputDone = socket == nil
         self.heartbeat = heartbeat
         self.heartbeatMisses = heartbeatMisses
         lastHeard.store(monotonicNanoseconds(), ordering: .relaxed)
-        outgoing = AgentFrameQueue(descriptor: process.input.rawValue)
+        outgoing = AgentFrameQueue(descriptor: socket ?? process.input.rawValue, sharesSocket: socket != nil)
         outgoing.start()
     }
 
@@ -59,19 +75,34 @@ final class AgentConnection: @unchecked Sendable {
                       timeout: Double, stderrLine: @escaping @Sendable (String) -> Void) throws(WorkerSpawnError) -> AgentConnection {
         var options = ["--name", "agent@\(machine.name.isEmpty ? "launcher" : machine.name)"]
         if let heartbeat { options += ["--heartbeat", String(heartbeat), "--heartbeat-misses", String(heartbeatMisses)] }
+        let rendezvous: AgentRendezvous?
+        do throws(WorkerSpawnError) {
+            rendezvous = launcher.connectsBack ? try AgentRendezvous() : nil
+        } catch {
+            throw WorkerSpawnError(message: "\(machine.messagePrefix)\(error.message)")
+        }
+        if let rendezvous { options += ["--connect-back", String(rendezvous.port)] }
         let argv = launcher.agentCommand(host: machine.name, agentOptions: options)
         let process: WorkerProcess
         do {
-            process = try WorkerProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst()))
+            process = try WorkerProcess.spawn(executable: argv[0], arguments: Array(argv.dropFirst()),
+                                              environment: rendezvous.map { [$0.environmentEntry] } ?? [])
         } catch {
             throw WorkerSpawnError(message: "\(machine.messagePrefix)\(argv[0]): \(error)")
         }
-        let connection = AgentConnection(label: machine.label, process: process, heartbeat: heartbeat,
+        let deadline = monotonicNanoseconds() &+ nanoseconds(fromSeconds: timeout)
+        // (Its stderr waits in the pipe meanwhile: the pump starts with the connection.)
+        var socket: Int32?
+        if let rendezvous, case .connected(let descriptor) = rendezvous.await(until: deadline, relay: process.output.rawValue) {
+            socket = descriptor
+        }
+        rendezvous?.close()
+        let connection = AgentConnection(label: machine.label, process: process, socket: socket, heartbeat: heartbeat,
                                          heartbeatMisses: heartbeatMisses)
         let prefix = "[agent \(machine.name.isEmpty ? "launcher" : machine.name)] "
         startThread { connection.pumpStderr { stderrLine(prefix + $0) } }
         startThread { connection.readLoop() }
-        let deadline = monotonicNanoseconds() &+ nanoseconds(fromSeconds: timeout)
+        if socket != nil { startThread { connection.watchLauncherOutput() } }
         let problem: String? = connection.lock.withLock {
             while !connection.ready && connection.lostReason == nil && monotonicNanoseconds() < deadline {
                 connection.lock.wait(untilNanoseconds: deadline)
@@ -157,11 +188,12 @@ final class AgentConnection: @unchecked Sendable {
     func stop() {
         markLost("the run ended")
         outgoing.close()
+        if socket != nil { process.closeInput() }  // (The agent's input ends: it exits.)
         let deadline = monotonicNanoseconds() &+ 1_000_000_000
         let giveUp = deadline &+ 2_000_000_000
         var killed = false
         let ended: Bool = lock.withLock {
-            while (!readerDone || !stderrDone) && monotonicNanoseconds() < giveUp {
+            while (!readerDone || !stderrDone || !launcherOutputDone) && monotonicNanoseconds() < giveUp {
                 if !killed && monotonicNanoseconds() >= deadline {
                     process.send(signal: SIGKILL)  // (Under the lock: not reaped yet.)
                     killed = true
@@ -171,9 +203,18 @@ final class AgentConnection: @unchecked Sendable {
             return readerDone
         }
         if !killed { killLauncher() }  // (A launcher that outlives its agent.)
-        lock.withLock { reaped = true }
+        let (watcherFinished, readerFinished) = lock.withLock {
+            reaped = true
+            return (launcherOutputDone, readerDone)
+        }
         _ = process.waitForExit()
-        if ended { process.closeOutput() }
+        if let socket {
+            // (Each only once no thread reads it any more: never a reused number under a read.)
+            if readerFinished { Glibc.close(socket) }
+            if watcherFinished { process.closeOutput() }
+        } else if ended {
+            process.closeOutput()
+        }
     }
 
     /// Kills the launcher's process group, unless it was reaped.
@@ -198,7 +239,7 @@ final class AgentConnection: @unchecked Sendable {
     // MARK: Threads
 
     private func readLoop() {
-        var reader = FrameReader(descriptor: Descriptor(process.output.rawValue), maximumPayload: 1 << 21)
+        var reader = FrameReader(descriptor: Descriptor(incoming), maximumPayload: 1 << 21)
         var reason: String
         while true {
             let frame: ReceivedFrame?
@@ -303,6 +344,20 @@ final class AgentConnection: @unchecked Sendable {
             return isUsable
         }
         send(.blobEnd, id: request, payload: sent == nil ? Array("cannot read \(path)".utf8) : [])
+    }
+
+    /// With a socket: reads the launcher's output (nothing is expected there) to its end, which
+    /// means the launcher ended (srun killed, its step cancelled): the socket is shut down, so
+    /// the reader sees the connection end even if the agent lives on (and the agent, its end).
+    private func watchLauncherOutput() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let descriptor = process.output
+        while ((try? buffer.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }) ?? 0) > 0 {}
+        lock.withLock {
+            if !readerDone, let socket { shutdown(socket, Int32(SHUT_RDWR)) }
+            launcherOutputDone = true
+            lock.broadcast()
+        }
     }
 
     private func pumpStderr(_ forward: (String) -> Void) {

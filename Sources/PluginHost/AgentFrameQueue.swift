@@ -17,8 +17,11 @@ import Glibc
 /// The writer owns the descriptor from ``start()``: it closes it after ``close()`` once everything
 /// queued is written, or when a write fails (the agent is gone: its reader sees the end); frames
 /// queued after either are dropped, so nothing is ever written to a reused descriptor number.
+/// A socket that the connection's reader shares is shut down for writing instead, and left to
+/// the reader's owner to close.
 final class AgentFrameQueue: @unchecked Sendable {
     private let descriptor: Int32
+    private let sharesSocket: Bool
     private let lock = ConditionLock()
     // Guarded by `lock`:
     private var queued: [UInt8] = []
@@ -28,8 +31,10 @@ final class AgentFrameQueue: @unchecked Sendable {
     /// Queued bytes beyond which a worker's input waits for room.
     static let bound = 4 << 20
 
-    init(descriptor: Int32) {
+    /// `sharesSocket`: `descriptor` is a socket the reader reads too (shut down, not closed).
+    init(descriptor: Int32, sharesSocket: Bool = false) {
         self.descriptor = descriptor
+        self.sharesSocket = sharesSocket
     }
 
     /// Starts the writer thread.
@@ -85,7 +90,7 @@ final class AgentFrameQueue: @unchecked Sendable {
             batch.removeAll(keepingCapacity: batch.count <= 1 << 20)
             if failure != nil { break }
         }
-        Glibc.close(descriptor)
+        if sharesSocket { shutdown(descriptor, Int32(SHUT_WR)) } else { Glibc.close(descriptor) }
         lock.withLock {
             finished = true
             queued = []

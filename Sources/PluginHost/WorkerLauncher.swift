@@ -96,6 +96,18 @@ public struct WorkerLauncher: Sendable, Equatable {
         !words.contains { $0.contains("{plugin}") || $0.contains("{plugin-file}") || $0.contains("{worker}") }
     }
 
+    /// Launchers whose worker agent connects back to the master over TCP (see
+    /// ``AgentConnectBack``), by program name: srun's relay of standard input and output holds
+    /// each small write for a delayed acknowledgement.
+    public static let connectBackPrograms: Set<String> = ["srun"]
+
+    /// True when the template runs one of ``connectBackPrograms`` (directly or through a
+    /// wrapper): its agent is started with `--connect-back PORT` and reaches the master over a
+    /// connection of its own, falling back to the launcher's relay when it cannot.
+    public var connectsBack: Bool {
+        words.contains { WorkerLauncher.connectBackPrograms.contains($0.split(separator: "/").last.map(String.init) ?? $0) }
+    }
+
     /// The launcher's command line that starts the worker agent of `host`: the template with
     /// `{host}` replaced, then `--agent` and `agentOptions`.
     public func agentCommand(host: String, agentOptions: [String]) -> [String] {

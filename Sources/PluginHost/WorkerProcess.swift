@@ -46,12 +46,13 @@ final class WorkerProcess: @unchecked Sendable {
     /// Spawns `executable` with `arguments` (argv[1...]) in its own process group and, if given,
     /// in `cgroup` (which it owns from then on). Throws the errno of the failure.
     /// `addressSpaceLimit` (bytes) is handed to `plugin-worker` to set on itself (see
-    /// ``WorkerAddressSpaceLimit``).
+    /// ``WorkerAddressSpaceLimit``). `environment` entries (`NAME=VALUE`) are added to the
+    /// child's environment.
     static func spawn(executable: String, arguments: [String], cgroup: WorkerCgroup? = nil,
-                      addressSpaceLimit: UInt64? = nil) throws(Errno) -> WorkerProcess {
+                      addressSpaceLimit: UInt64? = nil, environment: [String] = []) throws(Errno) -> WorkerProcess {
         do {
             return try spawnProcess(executable: executable, arguments: arguments, cgroup: cgroup,
-                                    addressSpaceLimit: addressSpaceLimit)
+                                    addressSpaceLimit: addressSpaceLimit, environment: environment)
         } catch {
             cgroup?.release()
             throw error
@@ -59,12 +60,12 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     private static func spawnProcess(executable: String, arguments: [String], cgroup: WorkerCgroup?,
-                                     addressSpaceLimit: UInt64?) throws(Errno) -> WorkerProcess {
+                                     addressSpaceLimit: UInt64?, environment: [String]) throws(Errno) -> WorkerProcess {
         let pipes = try WorkerPipes.make()
         let pid: pid_t
         do {
             pid = try spawnChild(executable: executable, arguments: arguments, descriptors: pipes.childEnds, cgroup: cgroup,
-                             addressSpaceLimit: addressSpaceLimit)
+                             addressSpaceLimit: addressSpaceLimit, environment: environment)
         } catch {
             pipes.closeAll()
             throw error
@@ -79,16 +80,17 @@ final class WorkerProcess: @unchecked Sendable {
     /// Spawns `executable` with `arguments` in its own process group, with `descriptors` as its
     /// standard input, output and error and nothing else of the master's open, and the master's
     /// environment minus the Swift backtracer plus `cgroup`'s path for plugin-worker to join and
-    /// the address-space limit it sets on itself. Returns its pid; the caller closes its copies
-    /// of `descriptors`.
+    /// the address-space limit it sets on itself, plus `environment`. Returns its pid; the
+    /// caller closes its copies of `descriptors`.
     static func spawnChild(executable: String, arguments: [String], descriptors: (Int32, Int32, Int32),
-                           cgroup: WorkerCgroup?, addressSpaceLimit: UInt64? = nil) throws(Errno) -> pid_t {
+                           cgroup: WorkerCgroup?, addressSpaceLimit: UInt64? = nil, environment: [String] = []) throws(Errno) -> pid_t {
         // plugin-worker joins its cgroup itself before it loads the plugin (see WorkerCgroup),
         // and sets the address-space limit on itself (see WorkerAddressSpaceLimit).
-        var adding = cgroup.map { ["\(WorkerCgroup.environmentVariable)=\($0.path)"] } ?? []
+        var adding = environment + (cgroup.map { ["\(WorkerCgroup.environmentVariable)=\($0.path)"] } ?? [])
         if let addressSpaceLimit { adding.append("\(WorkerAddressSpaceLimit.environmentVariable)=\(addressSpaceLimit)") }
         switch ChildProcess.spawn(executable: executable, arguments: arguments, descriptors: descriptors, adding: adding,
-                                  removing: [WorkerCgroup.environmentVariable, WorkerAddressSpaceLimit.environmentVariable]) {
+                                  removing: [WorkerCgroup.environmentVariable, WorkerAddressSpaceLimit.environmentVariable,
+                                             AgentConnectBack.secretVariable]) {
         case .success(let pid): return pid
         case .failure(let error): throw Errno(rawValue: error.code)
         }

@@ -5,10 +5,11 @@ import PluginProtocol
 import Glibc
 #endif
 
-/// `plugin-worker --agent [--heartbeat SECONDS [--heartbeat-misses N]] [--parent-pid PID]`: one per
-/// host, started once by the master's launcher (ssh, srun, …). It carries every worker of its
+/// `plugin-worker --agent [--heartbeat SECONDS [--heartbeat-misses N]] [--parent-pid PID] [--connect-back PORT]`:
+/// one per host, started once by the master's launcher (ssh, srun, …). It carries every worker of its
 /// host over its standard input and output (``FrameType/agentHello`` and the frame types after
-/// it), starts each worker from a fork server that loaded the plugin once (so a fresh worker is
+/// it), or over a TCP connection to the master with `--connect-back` (see ``AgentConnectBack``;
+/// its standard input then only tells, by its end, that the master is gone), starts each worker from a fork server that loaded the plugin once (so a fresh worker is
 /// a `fork`, not an `exec`, a dynamic link and a runtime start), fetches a plugin the host lacks
 /// from the master, and reports each worker's end.
 ///
@@ -26,12 +27,14 @@ func agentMain(_ arguments: [String]) -> Never {
     }
     var heartbeat: Double?
     var misses = 3
+    var connectBackPort: Int32?
     var index = 0
     while index + 1 < arguments.count {
         let value = arguments[index + 1]
         switch arguments[index] {
         case "--heartbeat": heartbeat = Double(value).flatMap { $0 > 0 ? $0 : nil }
         case "--heartbeat-misses": misses = max(1, Int(value) ?? 3)
+        case "--connect-back": connectBackPort = Int32(value)
         case "--parent-pid":
             if let parent = Int32(value) {
                 _ = csupport_set_parent_death_signal(SIGKILL)
@@ -41,14 +44,47 @@ func agentMain(_ arguments: [String]) -> Never {
         }
         index += 2
     }
-    let agent = Agent(heartbeat: heartbeat, misses: misses)
+    let socket = connectBack(port: connectBackPort)
+    let agent = Agent(connection: socket ?? 0, watchesStandardInput: socket != nil, heartbeat: heartbeat, misses: misses)
     agent.run()
+}
+
+/// With `--connect-back PORT`: a connection to the master at ``AgentConnectBack/addressVariable``
+/// that has sent the secret of ``AgentConnectBack/secretVariable``, or nil (the agent then
+/// speaks over its standard input and output, and says on stderr why). The secret leaves the
+/// environment either way: no worker inherits it.
+private func connectBack(port: Int32?) -> Int32? {
+    let secret = getenv(AgentConnectBack.secretVariable).map { Array(String(cString: $0).utf8) }
+    unsetenv(AgentConnectBack.secretVariable)
+    guard let port else { return nil }
+    guard let secret, secret.count == AgentConnectBack.secretLength else {
+        printError("plugin-worker: agent: no \(AgentConnectBack.secretVariable) in the environment; using the launcher's relay")
+        return nil
+    }
+    guard let address = getenv(AgentConnectBack.addressVariable).map({ String(cString: $0) }) else {
+        printError("plugin-worker: agent: no \(AgentConnectBack.addressVariable) in the environment; using the launcher's relay")
+        return nil
+    }
+    let socket = csupport_tcp_connect(address, port, 3000)
+    guard socket >= 0 else {
+        printError("plugin-worker: agent: cannot connect back to \(address):\(port) (\(SystemError.current)); using the launcher's relay")
+        return nil
+    }
+    guard secret.withUnsafeBytes({ Descriptor(socket).writeAllResult($0) }) == nil else {
+        printError("plugin-worker: agent: cannot send to \(address):\(port) (\(SystemError.current)); using the launcher's relay")
+        close(socket)
+        return nil
+    }
+    return socket
 }
 
 /// The agent's state and loop (see ``agentMain(_:)``).
 final class Agent {
-    private let input: Int32 = 0
-    private var writer = FrameWriter(descriptor: Descriptor(1))
+    /// The master's frames come from here: standard input, or the connection back to it.
+    private let input: Int32
+    /// With a connection back: standard input, watched for its end only.
+    private let launcherInput: Int32?
+    private var writer: FrameWriter
     private var decoder = FrameDecoder(maximumPayload: Agent.largestPiece + 4096)
     private var workers: [UInt64: AgentWorker] = [:]
     private var servers: [String: AgentForkServer] = [:]
@@ -66,7 +102,12 @@ final class Agent {
     /// The most bytes of one worker relayed in one frame, either way.
     static let largestPiece = 1 << 20
 
-    init(heartbeat: Double?, misses: Int) {
+    /// `connection`: the descriptor that carries the protocol both ways (0 for standard input and
+    /// output); `watchesStandardInput`: standard input is the launcher's, whose end ends the agent.
+    init(connection: Int32, watchesStandardInput: Bool, heartbeat: Double?, misses: Int) {
+        input = connection
+        launcherInput = watchesStandardInput ? 0 : nil
+        writer = FrameWriter(descriptor: Descriptor(connection == 0 ? 1 : connection))
         self.heartbeat = heartbeat.map { UInt64($0 * 1e9) }
         silenceLimit = (self.heartbeat ?? 0) &* UInt64(misses)
         var path = [CChar](repeating: 0, count: 4096)
@@ -86,6 +127,9 @@ final class Agent {
         while true {
             var watched: [pollfd] = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
             var owners: [(AgentWorker?, AgentForkServer?, Int)] = [(nil, nil, 0)]
+            if let launcherInput {
+                watched.append(pollfd(fd: launcherInput, events: Int16(POLLIN), revents: 0)); owners.append((nil, nil, 6))
+            }
             for worker in workers.values {
                 if worker.output >= 0 { watched.append(pollfd(fd: worker.output, events: Int16(POLLIN), revents: 0)); owners.append((worker, nil, 1)) }
                 if worker.errors >= 0 { watched.append(pollfd(fd: worker.errors, events: Int16(POLLIN), revents: 0)); owners.append((worker, nil, 2)) }
@@ -110,6 +154,7 @@ final class Agent {
                 case 3: worker!.writePending()
                 case 4 where worker!.termination == nil: reapSpawned(worker!)
                 case 4: break
+                case 6: readLauncherInput()
                 // (Its answers may have been read meanwhile, by a spawn handled above: only what
                 // is still there, never a blocking read.)
                 default: drainAnswers(of: server!)
@@ -168,6 +213,13 @@ final class Agent {
         } catch {
             shutDown(status: 0, nil)  // The master is gone.
         }
+    }
+
+    /// With a connection back, the launcher's input carries nothing but its end: the master (or
+    /// the launcher) is gone.
+    private func readLauncherInput() {
+        var scratch = [UInt8](repeating: 0, count: 512)
+        if retryingOnInterrupt({ read(0, &scratch, scratch.count) }) <= 0 { shutDown(status: 0, nil) }
     }
 
     /// Reads what the master sent and carries out each whole frame.

@@ -99,4 +99,17 @@ int csupport_set_command_line(char **argv, int argc, const char *const *words, i
  * under the limit), write `line` and a newline to stderr, then die by the same signal. Returns 0,
  * or -1 with errno when the limit cannot be set. Call once, before the plugin is loaded. */
 int csupport_limit_address_space(unsigned long long bytes, const char *line);
+
+/* TCP for an agent that connects back to its master (tcp_link.c). Sockets are close-on-exec and
+ * have TCP_NODELAY (no Nagle delay: small frames leave at once). */
+/** A socket listening on every IPv4 address at an ephemeral port (written to `port`), or -1. */
+int csupport_tcp_listen(int *port);
+/** accept4 on `listener` (retried on EINTR), TCP_NODELAY set; -1 with errno. */
+int csupport_tcp_accept(int listener);
+/** A blocking socket connected to `ipv4`:`port` within `timeout_ms`, or -1 with errno. */
+int csupport_tcp_connect(const char *ipv4, int port, int timeout_ms);
+/** Sets TCP_NODELAY on `fd`. */
+int csupport_tcp_no_delay(int fd);
+/** Fills `buffer` with `count` bytes from getrandom(2); 0, or -1 with errno. */
+int csupport_random_bytes(void *buffer, size_t count);
 #endif
