@@ -7,22 +7,23 @@
 #   scontrol show hostnames "$SLURM_JOB_NODELIST" | sed 's/$/ 1/' >hosts
 #   plugin-host run --hosts hosts --launcher 'srun --nodes=1 --ntasks=1 --overlap -w {host} --quiet -u PLUGIN_WORKER' ...
 #
-# The cluster is Debian's slurm-wlm and munge (make test-deps installs them), started here as
-# root without systemd: a private munged (own key and socket), slurmctld, and two nodes, each a
-# slurmd in a network namespace of its own joined to this one by a veth pair (the workers of a
-# node run in its namespace). Ports, slurm.conf, state, spool directories and logs are private
-# to the run (SLURM_CONF names the file for the client commands), so a Slurm the machine may
-# already run is not touched. At the end every daemon is stopped, every process of this cluster
-# (found by the SLURM_CONF in its environment) is gone, and the namespaces and the directory are
-# removed.
+# The cluster is Debian's slurm-wlm and munge (make test-deps installs them), two slurmd nodes
+# in network namespaces, started by Tests/Integration/slurm-cluster.sh. At the end every daemon
+# is stopped, every process of this cluster (found by the SLURM_CONF in its environment) is
+# gone, and the namespaces and the directory are removed.
 #
 # Checks, each in its own allocation of one task per node: 1,000 one-shot chaos tasks (a fresh
-# worker each, forked by the node's agent), 2,000 persistent round trips, ProofCheck on iset.mm
-# one-shot and persistent with the exact counts, an agent's step cancelled mid-run (scancel
-# JOB.STEP, found with squeue -s) and an agent's srun killed with SIGKILL mid-run: every task ends
-# exactly once, done, exit 0, the worker's death is seen and the task it held retried; exactly one
-# job step per node for a whole run (two after a lost agent; steps per node from the slurmd
-# logs); no job, step or worker outlives its run. Prints the time of each run.
+# worker each, forked by the node's agent, whose frames travel over its connection back to the
+# master, not srun's relay), 2,000 persistent round trips, ProofCheck on iset.mm one-shot and
+# persistent and on Debian's set.mm one-shot with the exact counts, an agent's step cancelled
+# mid-run (scancel JOB.STEP, found with squeue -s) and an agent's srun killed with SIGKILL
+# mid-run: every task ends exactly once, done, exit 0, the worker's death is seen and the task it
+# held retried; exactly one job step per node for a whole run (two after a lost agent; steps per
+# node from the slurmd logs); no job, step or worker outlives its run. Prints the time of each run.
+# Then the drain recipe (Examples/slurm/drain-and-requeue.sbatch) as a batch job with a journal:
+# USR1 to its batch shell (scancel --batch --signal=USR1, the path of --signal=B:USR1@N) drains
+# plugin-host, the job requeues itself, and the requeued job resumes the journal to the output
+# of an uninterrupted run, every task journaled once.
 #
 # Without root, network namespaces or the packages the test prints why and skips, unless
 # PLUGIN_HOST_REQUIRE_SLURM=1 or CI=true, where a skip is a failure.
@@ -47,141 +48,13 @@ fail() {
   exit 1
 }
 
-[ "$(id -u)" = 0 ] || skip "needs root to run slurmd and make network namespaces (running as uid $(id -u))"
-for tool in munged munge unmunge slurmctld slurmd salloc srun sinfo squeue scancel scontrol ip nsenter python3; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (make test-deps installs slurm-wlm, munge, iproute2 and python3)"
-done
 iset=$(realpath -m "$repo/../shared/data/metamath/iset.mm")
 [ -r "$iset" ] || fail "$iset is missing (../shared must sit beside the package)"
+setmm=/usr/share/metamath/databases/set.mm
+[ -r "$setmm" ] || skip "$setmm is missing (make test-deps installs metamath-databases)"
 
-tag=$$
-run=$(mktemp -d /tmp/ph-slurm.XXXXXX)
-chmod 755 "$run"
-export SLURM_CONF="$run/slurm.conf"
-# Every process of this cluster carries this in its environment: the daemons, the job steps'
-# slurmstepd, srun, and the workers (srun exports the caller's environment to its tasks).
-marker="SLURM_CONF=$SLURM_CONF"
-nodes=(ph-node-1 ph-node-2)
-
-# Pids of the processes whose environment holds $marker, other than this shell.
-cluster_pids() {
-  local p
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    [ "$p" != $$ ] && [ "$p" != "$BASHPID" ] || continue
-    grep -qzxF "$marker" "/proc/$p/environ" 2>/dev/null && echo "$p"
-  done
-  return 0
-}
-
-# Stops the cluster: cancels every job, stops the daemons by their pid files (SIGTERM, then
-# SIGKILL after 10 s), kills whatever of the cluster is left, removes the namespaces (and so
-# their veth pairs) and the directory.
-stop_cluster() {
-  set +e
-  [ -f "$run/slurmctld.pid" ] && scancel --quiet --user=root 2>/dev/null
-  local file pid _
-  for file in "$run"/slurmd-*.pid "$run/slurmctld.pid" "$run/munge/munged.pid"; do
-    [ -f "$file" ] || continue
-    pid=$(cat "$file")
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-  done
-  for pid in $(cluster_pids); do kill -9 "$pid" 2>/dev/null; done
-  for i in 1 2; do ip netns del "ph-slurm$i-$tag" 2>/dev/null; done
-  rm -rf "$run"
-}
-trap stop_cluster EXIT
-
-ip netns add "ph-slurm-probe-$tag" 2>/dev/null || skip "ip netns add failed: no CAP_SYS_ADMIN here"
-ip netns del "ph-slurm-probe-$tag"
-
-# A free 10.214.N.0/24 prefix (another run of this test may hold one): node i is 10.214.N.(4i+2)
-# in namespace ph-slurmI-TAG, and this side of its veth pair 10.214.N.(4i+1), a /30 each.
-net=
-for n in $(seq 1 250); do
-  ip -4 -o addr show | grep -qF " 10.214.$n." || { net=10.214.$n; break; }
-done
-[ -n "$net" ] || fail "no free 10.214.N.0/24 prefix"
-for i in 1 2; do
-  ns="ph-slurm$i-$tag"
-  ip netns add "$ns"
-  ip link add "vs$i-$tag" type veth peer name eth0 netns "$ns"
-  ip addr add "$net.$((4 * i + 1))/30" dev "vs$i-$tag"
-  ip link set "vs$i-$tag" up
-  ip -n "$ns" addr add "$net.$((4 * i + 2))/30" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
-  ip -n "$ns" route add default via "$net.$((4 * i + 1))"
-done
-
-# Two free TCP ports, for slurmctld (here, on all addresses) and slurmd (in each namespace).
-read -r ctld_port slurmd_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks: s.bind(("0.0.0.0", 0))
-print(*[s.getsockname()[1] for s in socks])')
-
-# munged as root (--force) with its own key, socket, pid, seed and log; Slurm finds the socket
-# through AuthInfo.
-mkdir -m 755 "$run/munge" "$run/spool" "$run/spool/${nodes[0]}" "$run/spool/${nodes[1]}"
-mkdir -m 700 "$run/state" "$run/log" "$run/blobs"
-head -c 1024 /dev/urandom >"$run/munge/key"
-chmod 400 "$run/munge/key"
-munged --force --socket="$run/munge/socket" --key-file="$run/munge/key" --pid-file="$run/munge/munged.pid" \
-  --seed-file="$run/munge/seed" --log-file="$run/log/munged.log" || fail "munged did not start"
-munge --socket="$run/munge/socket" -n | unmunge --socket="$run/munge/socket" >/dev/null || fail "munge does not work"
-
-# The controller listens here, reached at this side of node 1's veth pair (an address of this
-# namespace, routed to from both nodes). Memory is tracked (CR_Core_Memory, as on most
-# clusters): a step that asks for none gets all of the job's memory on its node, and --overlap
-# lets such steps share it.
-cpus=$(nproc)
-cat >"$SLURM_CONF" <<EOF
-ClusterName=ph$tag
-SlurmctldHost=$(hostname -s)($net.5)
-SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$run/munge/socket
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-DefMemPerCPU=256
-ReturnToService=2
-SlurmUser=root
-SlurmdUser=root
-SlurmctldPidFile=$run/slurmctld.pid
-SlurmdPidFile=$run/slurmd-%n.pid
-SlurmdSpoolDir=$run/spool/%n
-StateSaveLocation=$run/state
-SlurmctldLogFile=$run/log/slurmctld.log
-SlurmdLogFile=$run/log/slurmd-%n.log
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-MpiDefault=none
-NodeName=${nodes[0]} NodeHostname=$(hostname -s) NodeAddr=$net.6 CPUs=$cpus RealMemory=$((cpus * 512)) State=UNKNOWN
-NodeName=${nodes[1]} NodeHostname=$(hostname -s) NodeAddr=$net.10 CPUs=$cpus RealMemory=$((cpus * 512)) State=UNKNOWN
-PartitionName=ph Nodes=${nodes[0]},${nodes[1]} Default=YES MaxTime=INFINITE State=UP
-EOF
-slurmctld -f "$SLURM_CONF" || fail "slurmctld did not start"
-# nsenter enters the node's network namespace only (ip netns exec would also remount /sys,
-# hiding the cgroup file system slurmd looks at).
-for i in 1 2; do
-  nsenter --net="/run/netns/ph-slurm$i-$tag" slurmd -f "$SLURM_CONF" -N "${nodes[$((i - 1))]}" \
-    || fail "slurmd of ${nodes[$((i - 1))]} did not start"
-done
-states=
-for _ in $(seq 300); do
-  states=$(sinfo -h -N -o '%N %T' 2>/dev/null | sort | tr '\n' ' ' || true)
-  [ "$states" = "${nodes[0]} idle ${nodes[1]} idle " ] && break
-  sleep 0.1
-done
-[ "$states" = "${nodes[0]} idle ${nodes[1]} idle " ] || fail "nodes not idle after 30 s: ${states:-no answer}"
-echo "slurm: ok: two-node cluster up ($(slurmctld -V), $cpus CPUs per node, nodes in network namespaces)"
+# shellcheck source=slurm-cluster.sh
+source "$here/slurm-cluster.sh"
 
 # The README's recipe, exactly. The workers' blob cache is private to the run.
 q() { printf '%q' "$1"; }
@@ -235,12 +108,6 @@ recipe() {
   ' recipe "$run/$name.hosts" "$bin" "$launcher" "$run/$name.jsonl" "$@" >"$run/$name.out" 2>"$run/$name.err"
 }
 
-# Job steps launched so far on each node, "N1,N2", from the slurmd logs.
-launches() {
-  local node
-  for node in "${nodes[@]}"; do grep -c "launch task StepId=" "$run/log/slurmd-$node.log" || true; done | paste -sd,
-}
-
 # Where the workers ran: each node launched, since $2 (launches before the run), from $3 to $4 job
 # steps (one agent for the whole run; another after a lost one), and workers started in both
 # slots (field $1, "N0,N1", from the events), so each slot's agent ran on its hosts file line's
@@ -291,6 +158,7 @@ timed_recipe oneshot --policy one-shot chaos --repeat 1000 echo:a
 read -r count workers slots per_slot _ < <(check_events "$run/oneshot.jsonl" 0) || fail "events of the one-shot run: see above"
 [ "$count" = 1000 ] && [ "$workers" = 1000 ] || fail "expected 1000 tasks on 1000 fresh workers; got $count on $workers"
 [ "$(cat "$run/oneshot.hosts")" = "$(printf '%s 1\n' "${nodes[@]}")" ] || fail "hosts file: $(cat "$run/oneshot.hosts")"
+! grep -F "launcher's relay" "$run/oneshot.err" >&2 || fail "an agent did not connect back to the master (above)"
 check_placement "$per_slot" "$before" 1 1
 check_nothing_left "one-shot"
 echo "slurm: ok: 1000 one-shot tasks, one job step per node, workers per node $per_slot: $seconds s (allocation included), $(rate 1000 "$seconds") jobs/s"
@@ -320,6 +188,17 @@ for mode in one-shot persistent; do
   check_nothing_left "proofcheck $mode"
   echo "slurm: ok: proofcheck iset.mm $mode: $(grep -o '8573 proofs: [^,]*' "$run/pc-$mode.out"), $count batches, workers per node $per_slot, $seconds s (allocation included)"
 done
+
+# 3b. ProofCheck on Debian's set.mm, one-shot: 37,759 proofs in 7 batches, the image sent to each node.
+timed_recipe pc-setmm proofcheck "$setmm"
+if [ "$code" != 0 ] || ! grep -qF "proofcheck: $setmm: 37759 proofs: 37759 verified, 0 failed, 0 incomplete" "$run/pc-setmm.out"; then
+  tail -n 5 "$run/pc-setmm.out" "$run/pc-setmm.err" >&2
+  fail "proofcheck set.mm one-shot through srun: exit $code"
+fi
+read -r count _ slots per_slot _ < <(check_events "$run/pc-setmm.jsonl" 0) || fail "events of proofcheck set.mm: see above"
+check_placement "$per_slot" "$before" 1 1
+check_nothing_left "proofcheck set.mm"
+echo "slurm: ok: proofcheck set.mm one-shot: 37759 proofs verified, $count batches, workers per node $per_slot, $seconds s (allocation included)"
 
 # 4. A node's agent lost mid-run, twice: its step cancelled by the scheduler (scancel JOB.STEP),
 #    then its srun killed (SIGKILL). The master sees the node's worker die with it and retries
@@ -361,7 +240,59 @@ lose_worker_mid_run() {
 lose_worker_mid_run scancel
 lose_worker_mid_run kill-9-srun
 
-# 5. Stopping the cluster leaves nothing behind.
+# 5. The drain recipe as a real batch job: Examples/slurm/drain-and-requeue.sbatch on one node,
+#    its workers through the README's srun launcher (2 slots on the job's node), a journal. Once
+#    a few tasks are journaled, USR1 goes to the batch shell only (scancel --batch
+#    --signal=USR1: the same delivery as the script's --signal=B:USR1@120, without a minute's
+#    time limit to wait for): plugin-host drains (exit 138) and the script requeues the job.
+#    Slurm holds a requeued job for about two minutes (its BeginTime): the test releases it at
+#    once (scontrol update StartTime=now). The requeued job resumes the journal; its output is an
+#    uninterrupted run's, and every task is journaled exactly once.
+drain_test() {
+  local dir="$run/drain" jid ends states _ tasks=(chaos --repeat 40 sleep:150)
+  mkdir -p "$dir/bin"
+  ln -s "$bin/plugin-host" "$dir/bin/plugin-host"
+  printf '%s 2\n' "${nodes[0]}" >"$dir/hosts"
+  "$bin/plugin-host" run --no-progress -j 2 "${tasks[@]}" >"$dir/reference.out" 2>/dev/null || fail "drain: the reference run failed"
+  jid=$(PATH="$dir/bin:$PATH" JOURNAL="$dir/run.journal" sbatch --parsable -N 1 -w "${nodes[0]}" --chdir="$dir" \
+    --output="$dir/job.out" --error="$dir/job.err" "$repo/Examples/slurm/drain-and-requeue.sbatch" \
+    --no-progress --hosts "$dir/hosts" --launcher "$launcher" "${tasks[@]}") || fail "drain: sbatch failed"
+  for _ in $(seq 300); do
+    ends=$({ "$bin/plugin-host" journal "$dir/run.journal" 2>/dev/null || true; } | sed -nE '1s/.*: ([0-9]+) task ends.*/\1/p')
+    [ "${ends:-0}" -ge 4 ] && break
+    sleep 0.1
+  done
+  [ "${ends:-0}" -ge 4 ] || fail "drain: no task journaled after 30 s: $(cat "$dir/job.err")"
+  scancel --batch --signal=USR1 "$jid" || fail "drain: scancel --batch --signal=USR1 failed"
+  # The drained run ends and the job requeues itself: pending again (BeginTime), restarted once.
+  for _ in $(seq 300); do
+    states=$(scontrol show job "$jid" | grep -oE 'JobState=[A-Z]+|Restarts=[0-9]+' | paste -sd' ')
+    [ "$states" = "JobState=PENDING Restarts=1" ] && break
+    sleep 0.1
+  done
+  [ "$states" = "JobState=PENDING Restarts=1" ] || fail "drain: the job did not requeue itself: $states; $(cat "$dir/job.err")"
+  grep -q "(drained)" "$dir/job.err" || fail "drain: no drained summary: $(cat "$dir/job.err")"
+  local first
+  first=$(grep -c '' "$dir/job.out")
+  scontrol update JobId="$jid" StartTime=now
+  for _ in $(seq 600); do
+    states=$(scontrol show job "$jid" | grep -oE 'JobState=[A-Z]+|ExitCode=[0-9:]+' | head -n 2 | paste -sd' ')
+    [ "$states" = "JobState=COMPLETED ExitCode=0:0" ] && break
+    case $states in JobState=FAILED* | JobState=CANCELLED*) break ;; esac
+    sleep 0.1
+  done
+  [ "$states" = "JobState=COMPLETED ExitCode=0:0" ] || fail "drain: the requeued job did not complete: $states; $(tail -n 5 "$dir/job.err")"
+  # The drained run's summary, then the resumed run's: that one is the uninterrupted run's output.
+  tail -n +"$((first + 1))" "$dir/job.out" | cmp -s - "$dir/reference.out" \
+    || fail "drain: the resumed output differs from an uninterrupted run's: $(cat "$dir/job.out")"
+  "$bin/plugin-host" journal "$dir/run.journal" | head -n 1 | grep -qF ": 40 task ends (40 done, 0 failed, 0 expired); 40 tasks, 0 ended more than once" \
+    || fail "drain: journal: $("$bin/plugin-host" journal "$dir/run.journal" | head -n 1)"
+  check_nothing_left "drain"
+  echo "slurm: ok: drain recipe as a batch job: USR1 to the batch shell drained after $ends journaled task ends, the job requeued itself, the requeued job resumed to an uninterrupted run's output, 40 tasks each journaled once"
+}
+drain_test
+
+# 6. Stopping the cluster leaves nothing behind.
 trap - EXIT
 stop_cluster
 left=$(cluster_pids)
