@@ -16,12 +16,14 @@ deps:
 
 # For the remote-worker tests: real sshd and ssh, iproute2 for network namespaces, python3 for
 # the test scripts (and a launcher that damages a blob in transit); Debian's Slurm and munge for
-# the Slurm test (no service is started: the test starts its own daemons).
+# the Slurm test (no service is started: the test starts its own daemons); Debian's Metamath
+# databases (set.mm) for the Slurm test and bench.
 test-deps:
 	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ip >/dev/null || ! command -v python3 >/dev/null \
-	    || [ ! -x /usr/sbin/slurmctld ] || [ ! -x /usr/sbin/slurmd ] || ! command -v srun >/dev/null || [ ! -x /usr/sbin/munged ]; then \
-		echo "installing openssh-server, openssh-client, iproute2, python3, slurm-wlm and munge"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 python3 slurm-wlm munge; \
+	    || [ ! -x /usr/sbin/slurmctld ] || [ ! -x /usr/sbin/slurmd ] || ! command -v srun >/dev/null || [ ! -x /usr/sbin/munged ] \
+	    || [ ! -r /usr/share/metamath/databases/set.mm ]; then \
+		echo "installing openssh-server, openssh-client, iproute2, python3, slurm-wlm, munge and metamath-databases"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client iproute2 python3 slurm-wlm munge metamath-databases; \
 	fi
 
 build: deps
@@ -62,6 +64,7 @@ bench: deps test-deps
 	bash Benchmarks/parmap/run.sh $(RELEASE_BIN)
 	bash Benchmarks/journal/run.sh $(RELEASE_BIN)
 	bash Benchmarks/remote/run.sh $(RELEASE_BIN)
+	bash Benchmarks/slurm/run.sh $(RELEASE_BIN)
 
 # The SDK from the release build: plugin-host and plugin-worker in PREFIX/bin, the bundled plugins
 # in PREFIX/lib/plugin-host (the host searches ../lib/plugin-host from its own directory), the C
