@@ -7,6 +7,7 @@
 #   - 1,000 one-shot trivial chaos jobs: the Slurm rate at least 30 % of the local rate; and, for
 #     reference, the same through srun's relay of standard input and output (srun
 #     --export=NONE: the agent gets no secret, so it does not connect back; one run);
+#   - 20,000 persistent trivial round trips (no target; the ssh agents' figure beside it);
 #   - ProofCheck on Debian's set.mm (metamath-databases), one-shot: at most 2x the local time (the
 #     image crosses to each node once as a blob; the nodes' blob cache is the run's).
 #
@@ -61,6 +62,10 @@ print(f"1,000 one-shot trivial jobs         local {l:6.2f} s ({1000 / l:5.0f}/s)
       f"{share * 100:3.0f} % of local   target >= 30 %: {'met' if share >= 0.30 else 'NOT met'}")
 r = timed(host + ["--hosts", hosts, "--launcher", relay] + jobs)
 print(f"  through srun's relay (no connect-back, one run)    slurm {r:6.2f} s ({1000 / r:5.0f}/s): {(l / r) * 100:3.0f} % of local")
+rounds = ["--policy", "persistent", "chaos", "--repeat", "20000", "echo:a"]
+l, s = best_alternated([local + rounds, slurm + rounds])
+print(f"20,000 persistent trivial round trips local {l:6.2f} s ({20000 / l:6.0f}/s)   slurm {s:6.2f} s ({20000 / s:6.0f}/s): "
+      f"slurm/local per task {s / l:4.2f}x (reference: ssh agents 9.5x)")
 pc = ["proofcheck", setmm]
 l, s = best_alternated([local + pc, slurm + pc])
 print(f"ProofCheck set.mm one-shot          local {l:6.2f} s   slurm {s:6.2f} s: slurm/local {s / l:4.2f}x   "
