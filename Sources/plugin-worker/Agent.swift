@@ -5,13 +5,14 @@ import PluginProtocol
 import Glibc
 #endif
 
-/// `plugin-worker --agent [--heartbeat SECONDS [--heartbeat-misses N]] [--parent-pid PID] [--connect-back PORT]`:
-/// one per host, started once by the master's launcher (ssh, srun, …). It carries every worker of its
-/// host over its standard input and output (``FrameType/agentHello`` and the frame types after
-/// it), or over a TCP connection to the master with `--connect-back` (see ``AgentConnectBack``;
-/// its standard input then only tells, by its end, that the master is gone), starts each worker from a fork server that loaded the plugin once (so a fresh worker is
-/// a `fork`, not an `exec`, a dynamic link and a runtime start), fetches a plugin the host lacks
-/// from the master, and reports each worker's end.
+/// `plugin-worker --agent [--heartbeat SECONDS [--heartbeat-misses N]] [--parent-pid PID]
+/// [--connect-back PORT]`: one per host, started once by the master's launcher (ssh, srun, …). It
+/// carries every worker of its host over its standard input and output (``FrameType/agentHello``
+/// and the frame types after it), or with `--connect-back` over a TCP connection to the master
+/// (see ``AgentConnectBack``; standard input then only tells, by its end, that the master is
+/// gone), starts each worker from a fork server that loaded the plugin once (so a fresh worker
+/// is a `fork`, not an `exec`, a dynamic link and a runtime start), fetches a plugin the host
+/// lacks from the master, and reports each worker's end.
 ///
 /// It is single-threaded: one `poll` loop over the connection, the workers' pipes and the fork
 /// servers. End of file from the master, or its silence for MISSES heartbeat intervals, kills
