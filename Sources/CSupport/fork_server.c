@@ -120,16 +120,21 @@ pid_t csupport_fork_worker(const int fds[3], pid_t server) {
 }
 
 int csupport_set_command_line(char **argv, int argc, const char *const *words, int count) {
-    if (argv == NULL || argc < 1 || argv[0] == NULL) return 0;
     /* The arguments lie one after the other on the initial stack: their span is what
-       /proc/PID/cmdline shows, and all a process can rewrite without moving it. */
-    char *start = argv[0];
-    char *end = argv[0] + strlen(argv[0]) + 1;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i] != end) break; /* not contiguous: stop at the last one that is */
-        end = argv[i] + strlen(argv[i]) + 1;
+       /proc/PID/cmdline shows, and all a process can rewrite without moving it. Measured once:
+       after a rewrite the argv strings no longer show it (a spare is renamed twice). */
+    static char *start;
+    static size_t room;
+    if (start == NULL) {
+        if (argv == NULL || argc < 1 || argv[0] == NULL) return 0;
+        char *end = argv[0] + strlen(argv[0]) + 1;
+        for (int i = 1; i < argc; i++) {
+            if (argv[i] != end) break; /* not contiguous: stop at the last one that is */
+            end = argv[i] + strlen(argv[i]) + 1;
+        }
+        start = argv[0];
+        room = (size_t)(end - start);
     }
-    size_t room = (size_t)(end - start);
     size_t used = 0;
     int written = 0;
     for (int i = 0; i < count; i++) {

@@ -20,6 +20,17 @@ final class ForkServer: @unchecked Sendable {
     enum State {
         case starting, ready
         case failed(String)
+        /// The server loaded the plugin and cannot fork it (it runs threads once loaded), or
+        /// could not load it: its workers are spawned instead (as the worker agent does).
+        case refused(String)
+
+        /// Why the server is unusable; nil while it starts or serves.
+        var failure: String? {
+            switch self {
+            case .starting, .ready: nil
+            case .failed(let reason), .refused(let reason): reason
+            }
+        }
     }
 
     let pluginPath: String
@@ -38,14 +49,22 @@ final class ForkServer: @unchecked Sendable {
         self.socket = socket
     }
 
+    /// Why a server could not start.
+    enum StartFailure: Error {
+        /// It did not start or load the plugin in time: the reason, one line.
+        case failed(WorkerSpawnError)
+        /// It refused the plugin (see ``State/refused(_:)``): spawn the plugin's workers instead.
+        case refused(String)
+    }
+
     /// Starts `executable --fork-server` for `pluginPath` in `cgroup` and waits until it has
     /// loaded the plugin (at most `timeout` seconds). Throws a one-line reason.
     /// Its workers take `addressSpaceLimit` (bytes; nil: none) after the fork.
     static func start(executable: String, pluginPath: String, cgroup: WorkerCgroup?, addressSpaceLimit: UInt64?,
-                      timeout: Double) throws(WorkerSpawnError) -> ForkServer {
+                      timeout: Double) throws(StartFailure) -> ForkServer {
         var pair: [Int32] = [-1, -1]
         guard csupport_socketpair_seqpacket(&pair) == 0 else {
-            throw WorkerSpawnError(message: "fork server: socketpair: \(Errno(rawValue: errno))")
+            throw .failed(WorkerSpawnError(message: "fork server: socketpair: \(Errno(rawValue: errno))"))
         }
         let server = ForkServer(pluginPath: pluginPath, socket: pair[0])
         let childSocket = pair[1]
@@ -63,10 +82,13 @@ final class ForkServer: @unchecked Sendable {
             return server
         case .starting:
             server.stop()
-            throw WorkerSpawnError(message: "\(executable) --fork-server did not load \(pluginPath) within \(timeout) s")
+            throw .failed(WorkerSpawnError(message: "\(executable) --fork-server did not load \(pluginPath) within \(timeout) s"))
         case .failed(let reason):
             server.stop()
-            throw WorkerSpawnError(message: reason)
+            throw .failed(WorkerSpawnError(message: reason))
+        case .refused(let reason):
+            server.stop()
+            throw .refused(reason)
         }
     }
 
@@ -76,10 +98,7 @@ final class ForkServer: @unchecked Sendable {
 
     /// True until the server failed or ended.
     var isUsable: Bool {
-        lock.withLock {
-            if case .failed = state { return false }
-            return true
-        }
+        lock.withLock { state.failure == nil }
     }
 
     /// Asks for a fresh worker named `name`, joining `cgroupPath` (nil: none), with `descriptors`
@@ -88,13 +107,39 @@ final class ForkServer: @unchecked Sendable {
     /// every `heartbeat` seconds (`heartbeatMisses` missed ones end it) when given.
     func fork(name: String, cgroupPath: String?, cpu: Int32?, heartbeat: Double?, heartbeatMisses: Int,
               descriptors: [Int32]) throws(WorkerSpawnError) -> pid_t {
+        let sequence = try request(descriptors: descriptors) {
+            ["F", String($0), name, cgroupPath ?? "", cpu.map(String.init) ?? "", heartbeat.map { String($0) } ?? "",
+             String(heartbeatMisses)]
+        }
+        return try forked(sequence)
+    }
+
+    /// Asks for a spare worker (see ``SpareWorkerStart``) joining `cgroupPath` on `cpu`, with
+    /// `descriptors` as its standard streams (the caller closes its copies), without waiting for
+    /// the answer: returns the request's number for ``forked(_:)``.
+    func forkSpare(cgroupPath: String?, cpu: Int32?, descriptors: [Int32]) throws(WorkerSpawnError) -> UInt64 {
+        try request(descriptors: descriptors) { ["S", String($0), cgroupPath ?? "", cpu.map(String.init) ?? ""] }
+    }
+
+    /// The pid of the worker request `sequence` forked, once the server answered.
+    func forked(_ sequence: UInt64) throws(WorkerSpawnError) -> pid_t {
+        let answer: Result<pid_t, WorkerSpawnError> = lock.withLock {
+            while forks[sequence] == nil {
+                if let reason = state.failure { return .failure(WorkerSpawnError(message: reason)) }
+                lock.wait()
+            }
+            return forks.removeValue(forKey: sequence)!
+        }
+        return try answer.get()
+    }
+
+    /// Sends the request `fields(sequence)` with `descriptors`; returns its number.
+    private func request(descriptors: [Int32], _ fields: (UInt64) -> [String]) throws(WorkerSpawnError) -> UInt64 {
         let sequence: UInt64 = lock.withLock {
             defer { nextSequence += 1 }
             return nextSequence
         }
-        let fields = ["F", String(sequence), name, cgroupPath ?? "", cpu.map(String.init) ?? "",
-                      heartbeat.map { String($0) } ?? "", String(heartbeatMisses)]
-        var message = Array(fields.joined(separator: "\0").utf8)
+        var message = Array(fields(sequence).joined(separator: "\0").utf8)
         guard message.count <= Self.largestMessage else {
             throw WorkerSpawnError(message: "fork server: a worker name and cgroup path of \(message.count) bytes are too long")
         }
@@ -105,14 +150,7 @@ final class ForkServer: @unchecked Sendable {
             // (Not marked failed here: only the end of its socket says the server is gone.)
             throw WorkerSpawnError(message: "fork server for \(pluginPath): \(Errno(rawValue: errno))")
         }
-        let answer: Result<pid_t, WorkerSpawnError> = lock.withLock {
-            while forks[sequence] == nil {
-                if case .failed(let reason) = state { return .failure(WorkerSpawnError(message: reason)) }
-                lock.wait()
-            }
-            return forks.removeValue(forKey: sequence)!
-        }
-        return try answer.get()
+        return sequence
     }
 
     /// Waits until worker `pid` has ended and returns how. The server reaps it only now, so its
@@ -123,7 +161,7 @@ final class ForkServer: @unchecked Sendable {
         _ = csupport_send_with_fds(socket, &message, message.count, nil, 0)
         return lock.withLock {
             while ends[worker] == nil {
-                if case .failed = state { return .signalled(SIGKILL) }
+                if state.failure != nil { return .signalled(SIGKILL) }
                 lock.wait()
             }
             return ends.removeValue(forKey: worker)!
@@ -177,7 +215,7 @@ final class ForkServer: @unchecked Sendable {
                 case ("r", 1):
                     state = .ready
                 case ("x", 2):
-                    state = .failed(fields[1])
+                    state = .refused(fields[1])
                 case ("f", 3):
                     if let sequence = UInt64(fields[1]), let child = pid_t(fields[2]) { forks[sequence] = .success(child) }
                 case ("e", 3):
@@ -200,7 +238,7 @@ final class ForkServer: @unchecked Sendable {
         _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         cgroup?.release()
         lock.withLock {
-            if case .failed = state {} else {
+            if state.failure == nil {
                 var value: Int32 = 0
                 let how = csupport_decode_wait_status(status, &value) == 2 ? "was killed by signal \(value) (\(signalName(value)))"
                     : "exited with status \(value)"

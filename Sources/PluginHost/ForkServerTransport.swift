@@ -6,7 +6,12 @@ import Glibc
 #endif
 
 /// Starts this machine's workers from fork servers (see ``ForkServer``), one per plugin, started
-/// when its kind first needs a worker; workers on other machines go through ``ProcessTransport``.
+/// when its kind first needs a worker; workers on other machines go through ``ProcessTransport``,
+/// and so do the workers of a plugin its fork server refused (one that runs threads once loaded).
+///
+/// Each slot keeps a spare (``SpareWorker``): when a slot's worker is started, the slot's next
+/// one is forked at once, placed in its cgroup and on its core, so the next start is a hand-over
+/// (one write of its name) instead of a round trip to the server and a fork.
 ///
 /// A forked worker is the same process a spawned one is to the rest of the host: its own pipes,
 /// process group and cgroup, read by its slot thread, signalled by pid. Only its end is learned
@@ -18,6 +23,10 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
     private let lock = ConditionLock()
     /// Fork servers by plugin path (guarded by `lock`).
     private var servers: [String: ForkServer] = [:]
+    /// Plugins whose fork server refused them: spawned instead (guarded by `lock`).
+    private var refused: Set<String> = []
+    /// Each slot's next worker, forked ahead of need (guarded by `lock`).
+    private var spares: [SpareKey: SpareWorker] = [:]
 
     init(configuration: HostConfiguration) {
         self.configuration = configuration
@@ -34,7 +43,35 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
 
     func spawn(_ launch: WorkerLaunch) throws(WorkerSpawnError) -> any WorkerLink {
         if launch.machine.isRemote { return try processes.spawn(launch) }
-        let server = try server(for: launch.pluginPath)
+        guard let server = try server(for: launch.pluginPath) else { return try processes.spawn(launch) }
+        let cpu = Self.pinnedCPU()
+        let key = SpareKey(pluginPath: launch.pluginPath, slot: launch.slot)
+        let link: any WorkerLink
+        if let spare = handOverSpare(key, to: launch, from: server) {
+            link = spare
+        } else {
+            link = try fork(launch, from: server, cpu: cpu)
+        }
+        // The slot's next worker is forked now, while this one works.
+        prepareSpare(key, from: server, cpu: cpu)
+        return link
+    }
+
+    func runFinished() {
+        let (stopping, dropped) = lock.withLock {
+            defer {
+                servers.removeAll()
+                spares.removeAll()
+            }
+            return (Array(servers.values), Array(spares.values))
+        }
+        for spare in dropped { spare.drop() }
+        for server in stopping { server.stop() }
+        processes.runFinished()
+    }
+
+    /// Forks a worker for `launch` now (no spare was ready).
+    private func fork(_ launch: WorkerLaunch, from server: ForkServer, cpu: Int32?) throws(WorkerSpawnError) -> any WorkerLink {
         let pipes: WorkerPipes
         do throws(Errno) {
             pipes = try WorkerPipes.make()
@@ -45,7 +82,7 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         let cgroup = processes.cgroup?.makeWorkerGroup()
         let pid: pid_t
         do {
-            pid = try server.fork(name: launch.name, cgroupPath: cgroup?.path, cpu: Self.pinnedCPU(),
+            pid = try server.fork(name: launch.name, cgroupPath: cgroup?.path, cpu: cpu,
                                   heartbeat: launch.heartbeatInterval, heartbeatMisses: launch.heartbeatMisses,
                                   descriptors: childEnds)
         } catch {
@@ -54,19 +91,46 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
             throw error
         }
         pipes.closeChildEnds()
-        cgroup?.add(pid)
+        // (The worker joins its cgroup itself before any plugin code runs: see joinCgroup.)
         let process = WorkerProcess.forked(pid: pid, input: pipes.input, output: pipes.output, errors: pipes.errors,
                                            cgroup: cgroup, reaper: { server.waitForExit($0) })
         return PipeWorkerLink(process: process, launch: launch)
     }
 
-    func runFinished() {
-        let stopping = lock.withLock {
-            defer { servers.removeAll() }
-            return Array(servers.values)
+    /// The slot's spare, made the worker `launch` describes by its start message; nil when there
+    /// is none that can take it (dropped then): the caller forks one.
+    private func handOverSpare(_ key: SpareKey, to launch: WorkerLaunch, from server: ForkServer) -> (any WorkerLink)? {
+        guard let spare = lock.withLock({ spares.removeValue(forKey: key) }) else { return nil }
+        let start = SpareWorkerStart(name: launch.name, heartbeat: launch.heartbeatInterval,
+                                     heartbeatMisses: launch.heartbeatMisses)
+        guard spare.server === server, let message = start.encoded(), let pid = try? server.forked(spare.sequence),
+              message.withUnsafeBytes({ write(spare.pipes.input, $0.baseAddress, $0.count) }) == message.count else {
+            spare.drop()  // (Its server was replaced, or it died waiting: killed from outside.)
+            return nil
         }
-        for server in stopping { server.stop() }
-        processes.runFinished()
+        let process = WorkerProcess.forked(pid: pid, input: spare.pipes.input, output: spare.pipes.output,
+                                           errors: spare.pipes.errors, cgroup: spare.cgroup,
+                                           reaper: { server.waitForExit($0) })
+        return PipeWorkerLink(process: process, launch: launch)
+    }
+
+    /// Asks `server` for the slot's next worker ahead of need (see ``SpareWorker``). Without
+    /// pipes or a fork request, there is simply no spare.
+    private func prepareSpare(_ key: SpareKey, from server: ForkServer, cpu: Int32?) {
+        guard let pipes = try? WorkerPipes.make() else { return }
+        let cgroup = processes.cgroup?.makeWorkerGroup()
+        let sequence: UInt64
+        do {
+            sequence = try server.forkSpare(cgroupPath: cgroup?.path, cpu: cpu,
+                                            descriptors: [pipes.childEnds.0, pipes.childEnds.1, pipes.childEnds.2])
+        } catch {
+            pipes.closeAll()
+            cgroup?.release()
+            return
+        }
+        pipes.closeChildEnds()
+        let spare = SpareWorker(server: server, sequence: sequence, pipes: pipes, cgroup: cgroup)
+        lock.withLock { spares.updateValue(spare, forKey: key) }?.drop()
     }
 
     /// The one CPU the calling slot thread is pinned to, if it is pinned: a spawned worker would
@@ -76,20 +140,33 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         return csupport_allowed_cpus(&cpus, 2) == 1 ? cpus[0] : nil
     }
 
-    /// The usable fork server of `pluginPath`, started now if there is none (one start at a time).
-    private func server(for pluginPath: String) throws(WorkerSpawnError) -> ForkServer {
+    /// The usable fork server of `pluginPath`, started now if there is none (one start at a time);
+    /// nil when its server refused the plugin (it runs threads once loaded, or does not load):
+    /// its workers are spawned.
+    private func server(for pluginPath: String) throws(WorkerSpawnError) -> ForkServer? {
         lock.lock()
         defer { lock.unlock() }
+        if refused.contains(pluginPath) { return nil }
         if let server = servers[pluginPath] {
             if server.isUsable { return server }
             server.stop()
             servers[pluginPath] = nil
         }
-        let server = try ForkServer.start(executable: configuration.workerExecutable, pluginPath: pluginPath,
-                                          cgroup: processes.cgroup?.makeWorkerGroup(),
-                                          addressSpaceLimit: processes.addressSpaceLimit,
-                                          timeout: configuration.handshakeTimeout)
-        servers[pluginPath] = server
-        return server
+        do throws(ForkServer.StartFailure) {
+            let server = try ForkServer.start(executable: configuration.workerExecutable, pluginPath: pluginPath,
+                                              cgroup: processes.cgroup?.makeWorkerGroup(),
+                                              addressSpaceLimit: processes.addressSpaceLimit,
+                                              timeout: configuration.handshakeTimeout)
+            servers[pluginPath] = server
+            return server
+        } catch {
+            switch error {
+            case .failed(let failure):
+                throw failure
+            case .refused:
+                refused.insert(pluginPath)
+                return nil
+            }
+        }
     }
 }

@@ -2,6 +2,8 @@
 struct WorkerLaunch: Sendable {
     /// The worker's name (`kind:slot:uid`), handed to the worker and used in its stderr prefix.
     let name: String
+    /// The worker slot it serves (a transport may keep each slot's next worker ready).
+    let slot: Int
     /// The plugin library's path on the master.
     let pluginPath: String
     /// Where the worker runs: this machine (no launcher) or a host reached through a launcher.

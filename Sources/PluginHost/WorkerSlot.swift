@@ -55,7 +55,7 @@ struct WorkerSlot: Sendable {
         var onActivity: (@Sendable () -> Void)?
         // Weak: the link keeps this closure as long as it lives, and the worker keeps the link.
         if worker.heartbeatNanoseconds != nil { onActivity = { [weak worker] in worker?.heard() } }
-        let launch = WorkerLaunch(name: worker.name, pluginPath: worker.kind.plugin.library.path,
+        let launch = WorkerLaunch(name: worker.name, slot: index, pluginPath: worker.kind.plugin.library.path,
                                   machine: worker.machine,
                                   heartbeatInterval: configuration.heartbeat(launched: worker.machine.isRemote),
                                   heartbeatMisses: configuration.heartbeatMisses, stderrLine: stderrLine,

@@ -17,6 +17,11 @@ import Glibc
 ///   stdin, stdout, stderr): fork a worker named NAME that joins CGROUP (empty for none), runs on
 ///   CPU (empty for any) and exchanges heartbeats every HEARTBEAT seconds (empty for none; MISSES
 ///   missed ones end it). Answer `f SEQ PID`, or `e SEQ REASON` when the fork failed.
+/// - master → server `S SEQ CGROUP CPU` with three descriptors: fork a *spare*, a worker ready
+///   ahead of need (in CGROUP, on CPU, its protocol descriptors set up) that runs no plugin code
+///   until the master writes its name and heartbeats to its stdin (``SpareWorkerStart``), or
+///   exits at end of file there. Answered as `F`. It is still a fresh worker: forked from this
+///   server, which never ran a job, and it never ran one before.
 /// - master → server `W PID`: the master is done with worker PID; reap it once it ended and answer
 ///   `w PID x STATUS` (exited) or `w PID s SIGNAL` (killed), or `w PID u 0` for a pid it does not
 ///   know. A worker is never reaped before the master asks, so its pid cannot be reused while the
@@ -111,26 +116,10 @@ struct ForkServerState {
             .map { String(decoding: $0, as: UTF8.self) }
         switch fields.first {
         case "F" where fields.count == 7 && count == 3:
-            let pid = csupport_fork_worker(fds, getpid())
-            if pid == 0 {
-                // As a spawned worker's, its command line names it (for ps, and for tests that
-                // must tell a live worker from a reused pid).
-                let title: [String] = [CommandLine.arguments[0], "--name", fields[2], "--plugin", plugin.path]
-                var words: [UnsafePointer<CChar>?] = title.map { UnsafePointer(strdup($0)) }
-                _ = csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, &words, Int32(words.count))
-                if let cpu = Int32(fields[4]) { _ = csupport_pin_thread_to_cpu(cpu) }
-                forkedWorkerMain(plugin, name: fields[2], cgroup: fields[3], addressSpaceLimit: addressSpaceLimit, heartbeat: Double(fields[5]),
-                                 heartbeatMisses: Int(fields[6]) ?? 3)
-            }
-            let error = errno
-            for fd in fds { close(fd) }
-            guard pid > 0 else {
-                ForkServerChannel.send(["e", fields[1], "fork: \(SystemError(code: error))"], on: control)
-                return
-            }
-            let pidfd = csupport_pidfd_open(pid)
-            children[pid] = (pidfd, false)
-            ForkServerChannel.send(["f", fields[1], String(pid)], on: control)
+            let start = SpareWorkerStart(name: fields[2], heartbeat: Double(fields[5]), heartbeatMisses: Int(fields[6]) ?? 3)
+            fork(sequence: fields[1], descriptors: fds, cgroup: fields[3], cpu: fields[4], start: start)
+        case "S" where fields.count == 4 && count == 3:
+            fork(sequence: fields[1], descriptors: fds, cgroup: fields[2], cpu: fields[3], start: nil)
         case "W" where fields.count == 2:
             guard let pid = Int32(fields[1]), let child = children[pid] else {
                 ForkServerChannel.send(["w", fields[1], "u", "0"], on: control)  // Never ours, or reaped.
@@ -142,6 +131,27 @@ struct ForkServerState {
             for fd in fds[0..<Int(count)] { close(fd) }
             printError("plugin-worker: fork server: unexpected command from the master")
         }
+    }
+
+    /// Forks a worker on `descriptors` (closed here afterwards) that joins `cgroup` and runs on
+    /// `cpu` (empty: any), named by `start`, or a spare that waits for its start message when nil;
+    /// answers `f SEQ PID` or `e SEQ REASON`.
+    private mutating func fork(sequence: String, descriptors fds: [Int32], cgroup: String, cpu: String,
+                               start: SpareWorkerStart?) {
+        let pid = csupport_fork_worker(fds, getpid())
+        if pid == 0 {
+            if let cpu = Int32(cpu) { _ = csupport_pin_thread_to_cpu(cpu) }
+            forkedWorkerMain(plugin, cgroup: cgroup, addressSpaceLimit: addressSpaceLimit, start: start)
+        }
+        let error = errno
+        for fd in fds { close(fd) }
+        guard pid > 0 else {
+            ForkServerChannel.send(["e", sequence, "fork: \(SystemError(code: error))"], on: control)
+            return
+        }
+        let pidfd = csupport_pidfd_open(pid)
+        children[pid] = (pidfd, false)
+        ForkServerChannel.send(["f", sequence, String(pid)], on: control)
     }
 
     /// Reaps worker `pid`, which has ended, and tells the master how.

@@ -108,9 +108,12 @@ func workerMain() -> Never {
 
 /// A worker forked by the fork server, which loaded `plugin` before: its standard streams are
 /// the master's pipes, it joins `cgroup` (empty: none), takes the address-space limit the server
-/// was given for its workers (nil: none), then serves like any worker.
-func forkedWorkerMain(_ plugin: PluginLibrary, name: String, cgroup: String, addressSpaceLimit: UInt64?,
-                      heartbeat: Double?, heartbeatMisses: Int) -> Never {
+/// was given for its workers (nil: none), then serves like any worker, named by `start`. A spare
+/// (`start` nil) is ready at that point and waits for its start message from the master: until
+/// then no plugin code runs in it, and at end of file it exits.
+func forkedWorkerMain(_ plugin: PluginLibrary, cgroup: String, addressSpaceLimit: UInt64?,
+                      start given: SpareWorkerStart?) -> Never {
+    if given == nil { setCommandLine(["--spare", "--plugin", plugin.path]) }
     let descriptors = takeProtocolDescriptors()
     csupport_close_in_forked_children(descriptors.input.rawValue, descriptors.output.rawValue)
     csupport_install_stop_handler()
@@ -119,7 +122,18 @@ func forkedWorkerMain(_ plugin: PluginLibrary, name: String, cgroup: String, add
         printError("plugin-worker: cannot set the address-space limit of \(addressSpaceLimit) bytes: \(SystemError(code: errno))")
         exit(2)
     }
-    serveWorker(plugin, name: name, descriptors: descriptors, heartbeat: heartbeat, heartbeatMisses: heartbeatMisses)
+    guard let start = given ?? SpareWorkerStart.read(from: descriptors.input) else { exit(0) }
+    // As a spawned worker's, its command line names it (for ps, and for tests that must tell a
+    // live worker from a reused pid).
+    setCommandLine(["--name", start.name, "--plugin", plugin.path])
+    serveWorker(plugin, name: start.name, descriptors: descriptors, heartbeat: start.heartbeat,
+                heartbeatMisses: start.heartbeatMisses)
+}
+
+/// Rewrites this process's command line (what `ps` shows) to its executable and `words`.
+func setCommandLine(_ words: [String]) {
+    var pointers: [UnsafePointer<CChar>?] = ([CommandLine.arguments[0]] + words).map { UnsafePointer(strdup($0)) }
+    _ = csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, &pointers, Int32(pointers.count))
 }
 
 /// The worker's life once its plugin is loaded: `worker_init`, the handshake, then requests until

@@ -1,6 +1,6 @@
-// Workers forked by a fork server (`--fork-server`): what is particular to them. Every engine rule
-// is also checked through fork servers by `make test`, which runs the end-to-end suites a second
-// time with PLUGIN_HOST_TEST_FORK_SERVER=1.
+// Workers forked by a fork server (the default for local workers): what is particular to them.
+// Every engine rule is checked through fork servers by the suites' default configuration, and
+// with exec'd workers by `make test`'s second pass (PLUGIN_HOST_TEST_EXEC_WORKERS=1).
 import Foundation
 import PluginHost
 import PluginProtocol
@@ -111,7 +111,7 @@ struct ForkServerTests {
         #expect(report.exitStatus == 2)
     }
 
-    @Test("a plugin that starts a thread while it loads is refused by the fork server with one line")
+    @Test("a plugin that starts a thread while it loads gets exec'd workers: its fork server refuses it, nothing fails")
     func pluginWithThreads() async throws {
         // Its constructor starts a thread only in a fork server, so this test process stays as it was.
         let directory = TemporaryDirectory()
@@ -125,15 +125,77 @@ struct ForkServerTests {
             }
             """, in: directory)
         let test = TestRun(.test(jobs: 1, forkServer: true, agent: false))
-        try test.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
+        try test.run.addKind(try PluginLibrary(path: library), arguments: ["a", "b"], policy: .oneShot)
+        let parents = Mutex<Set<Int32>>([])
+        test.run.observe(.workers) { event in
+            if case .workerStarted(_, let pid, _) = event.kind, let parent = ProcessProbe.parent(of: pid) {
+                parents.withLock { _ = $0.insert(parent) }
+            }
+        }
         let report = try await test.startAndFinish()
-        #expect(report.counts.failed == 1)
-        #expect(report.setupErrors == ["threaded: worker could not be started: plugin 'threaded' runs 2 threads once loaded: "
-                                       + "its workers cannot be forked (run without --fork-server)"])
-        // The same plugin runs with exec'd workers.
-        let plain = TestRun(.test(jobs: 1, forkServer: false, agent: false))
-        try plain.run.addKind(try PluginLibrary(path: library), arguments: ["a"])
-        #expect(try await plain.startAndFinish().counts.done == 1)
+        #expect(report.counts.done == 2)
+        #expect(report.setupErrors.isEmpty, "\(report.setupErrors)")
+        #expect(parents.withLock { $0 } == [getpid()], "spawned by the host itself, not forked by a server")
+    }
+
+    @Test("each slot's next worker is forked ahead (a spare, no plugin code run yet) and handed over when needed")
+    func spareIsHandedOver() async throws {
+        let test = try TestRun(chaos: ["hang", "echo:b"], policy: .oneShot, .test(jobs: 1, forkServer: true, agent: false))
+        test.start()
+        let first = try #require(await test.log.waitForStart(of: 1)).worker
+        let firstPid = try #require(test.log.pid(of: first))
+        let server = try #require(ProcessProbe.parent(of: firstPid))
+        var spares: [Int32] = []
+        #expect(try await Self.eventually {
+            spares = ProcessProbe.children(of: server, containing: "--spare")
+            return spares.count == 1
+        }, "one spare for the one slot")
+        let spare = try #require(spares.first)
+        #expect(ProcessProbe.commandLine(of: spare)?.contains("--name") == false, "not a worker yet")
+        #expect(test.run.cancel(task: 1))
+        let second = try #require(await test.log.waitForStart(of: 2)).worker
+        #expect(test.log.pid(of: second) == spare, "the spare became the slot's next worker")
+        let report = try await test.finish()
+        #expect(try report.result(1).outcome == .cancelled)
+        #expect(try report.result(2).outcome == .done)
+        #expect(try await Self.eventually { ProcessProbe.state(of: server) == nil }, "the server ended with the run")
+        #expect(try await Self.eventually { Glibc.kill(spare, 0) != 0 }, "no worker or spare outlives the run")
+    }
+
+    @Test("a spare is a fresh worker: state a job leaves in a worker's memory is never seen by the next worker",
+          arguments: [WorkerPolicy.oneShot, .persistent])
+    func sparesAreFresh(policy: WorkerPolicy) async throws {
+        let directory = TemporaryDirectory()
+        let traces = directory.file("traces")
+        try #require(mkdir(traces, 0o700) == 0)
+        // Each perform records how many jobs its process performed before (a static the jobs
+        // leak) and how many times worker_init ran in it.
+        let library = try Self.plugin(named: "leaky", extra: """
+            static int performed, initialised;
+            static void *leaky_init(const ph_worker_params *params) { (void)params; initialised++; return NULL; }
+            static int leaky_perform(void *w, ph_bytes request, const ph_perform_context *ctx) {
+                (void)w;
+                char path[4096];
+                snprintf(path, sizeof path, "\(traces)/%d.%d.%d", (int)getpid(), performed++, initialised);
+                FILE *f = fopen(path, "w");
+                if (f) fclose(f);
+                ctx->respond(ctx, request.data, request.len);
+                return 0;
+            }
+            """, descriptorFields: ", .worker_init = leaky_init, .perform = leaky_perform", in: directory)
+        let test = TestRun(.test(jobs: 2, forkServer: true, agent: false))
+        try test.run.addKind(try PluginLibrary(path: library), arguments: (1...8).map { "t\($0)" }, policy: policy)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 8)
+        let written = ((try? FileManager.default.contentsOfDirectory(atPath: traces)) ?? []).map { $0.split(separator: ".") }
+        #expect(written.count == 8)
+        #expect(written.allSatisfy { $0.count == 3 && $0[2] == "1" }, "worker_init once per process: \(written)")
+        let byProcess = Dictionary(grouping: written) { $0.first.map(String.init) ?? "" }
+        if policy == .oneShot {
+            #expect(byProcess.count == 8 && written.allSatisfy { $0[1] == "0" }, "one job per fresh process: \(written)")
+        } else {
+            #expect(byProcess.count <= 2, "persistent workers keep their state: \(written)")
+        }
     }
 
     /// C: `in_fork_server()` is 1 in a `plugin-worker --fork-server` process (so a test plugin's
