@@ -43,8 +43,8 @@ demo: build
 test: build test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	# The engine's suites once more with every local worker forked by a fork server.
-	PLUGIN_HOST_TEST_FORK_SERVER=1 $(SWIFT) test --skip-build --filter PluginHostTests
+	# The engine's suites once more with every local worker exec'd (--no-fork-server).
+	PLUGIN_HOST_TEST_EXEC_WORKERS=1 $(SWIFT) test --skip-build --filter PluginHostTests
 	# And once more with every worker started through a local worker agent (its one connection,
 	# fork server and relay).
 	PLUGIN_HOST_TEST_AGENT=1 $(SWIFT) test --skip-build --filter PluginHostTests

@@ -49,8 +49,11 @@ public struct HostConfiguration: Sendable {
     /// `plugin-worker --fork-server` that loaded the plugin once and forks each fresh worker
     /// (a new process with clean memory that never ran a job) instead of executing
     /// `plugin-worker` anew: a fresh worker costs a `fork`, not an `exec`, a dynamic link, a
-    /// runtime start and a `dlopen`. Workers on other machines are launched as before.
-    public var usesForkServer = false
+    /// runtime start and a `dlopen`; each slot's next worker is forked ahead of need, so starting
+    /// it is a hand-over. A plugin the fork server refuses (one that runs threads once loaded)
+    /// gets spawned workers. Workers on other machines are launched as before. False: every
+    /// worker of this machine is a new `plugin-worker` process.
+    public var usesForkServer = true
     /// Starts the workers of each launched host through one worker agent per host
     /// (`plugin-worker --agent`, started once by the launcher): one ssh session or Slurm step
     /// per host for the whole run, every worker of the host over it, each fresh worker forked

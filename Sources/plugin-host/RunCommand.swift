@@ -103,8 +103,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-agent"), help: "Run the launcher once per worker, instead of once per host for a worker agent that forks that host's workers and carries them all over one connection.")
     var noAgent = false
 
-    @Flag(name: .customLong("fork-server"), help: "Fork this machine's fresh workers from a warm plugin-worker that loaded the plugin once, instead of starting plugin-worker for each.")
-    var forkServer = false
+    @Flag(inversion: .prefixedNo, help: "Fork this machine's fresh workers from a warm plugin-worker that loaded the plugin once, each slot's next worker forked ahead of need (--no-fork-server: exec plugin-worker for each worker). A plugin that cannot be forked gets exec'd workers either way.")
+    var forkServer = true
 
     @Option(name: .customLong("job-file"), help: "Run several task kinds at once: one 'PLUGIN [--policy P] ARGS...' per line.")
     var jobFile: String?

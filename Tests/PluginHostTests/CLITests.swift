@@ -223,7 +223,8 @@ struct CLITests {
 
     @Test("kill -9 of the master: its workers die with it (no orphans)")
     func masterKilledLeavesNoOrphans() async throws {
-        let host = try HostProcess(["run", "-j", "2", "--progress", "chaos", "hang", "hang"])
+        // Exec'd workers, the host's own children (ForkServerTests checks forked ones).
+        let host = try HostProcess(["run", "-j", "2", "--no-fork-server", "--progress", "chaos", "hang", "hang"])
         let running = try await host.waitForStderr(containing: "2/2 workers busy")
         try #require(running, "the hang tasks never showed as running")
         let workers = ProcessProbe.children(of: host.pid, containing: "plugin-worker")

@@ -68,8 +68,8 @@ struct PluginDigestTests {
             exec "\(TestPaths.pluginWorker)" --plugin "\(otherBuild)" --name "$4" --parent-pid "$6"
 
             """)
-        // (The script rewrites a spawned worker's arguments: the exec path, even under
-        // PLUGIN_HOST_TEST_FORK_SERVER=1.)
+        // (The script rewrites a spawned worker's arguments: the exec path, not the default fork
+        // server.)
         let test = try TestRun(chaos: ["echo:a"], .test(jobs: 1, workerExecutable: script, forkServer: false))
         let report = try await test.startAndFinish(timeout: 30)
         try SpawnFailureTests.expectSpawnFailure(report, test.log, tasks: 1, mentioning: "differs from the master's")

@@ -1,8 +1,8 @@
 // Workers that cannot be started (S18): a missing executable, one that exits before its handshake,
 // one that writes something that is not a handshake. The run must end with every task failed, a
 // setup error and exit status 2 — never hang, never crash.
-// (These test how a spawned worker starts, so they use the exec path even under
-// PLUGIN_HOST_TEST_FORK_SERVER=1: ForkServerTests covers how a fork server starts.)
+// (These test how a spawned worker starts, so they use the exec path, not the default fork
+// server: ForkServerTests covers how a fork server starts.)
 import PluginHost
 import TestSupport
 import Testing

@@ -25,10 +25,11 @@ extension HostConfiguration {
         return configuration
     }
 
-    /// True when `PLUGIN_HOST_TEST_FORK_SERVER=1`: `make test` runs the end-to-end suites a second
-    /// time that way, so every engine rule is also checked with workers forked by fork servers.
+    /// False when `PLUGIN_HOST_TEST_EXEC_WORKERS=1`: local workers are forked by fork servers by
+    /// default, and `make test` runs the end-to-end suites a second time with exec'd workers, so
+    /// every engine rule is checked both ways.
     public static var testsUseForkServer: Bool {
-        getenv("PLUGIN_HOST_TEST_FORK_SERVER").map { String(cString: $0) == "1" } ?? false
+        getenv("PLUGIN_HOST_TEST_EXEC_WORKERS").map { String(cString: $0) != "1" } ?? true
     }
 
     /// True when `PLUGIN_HOST_TEST_AGENT=1`: `make test` runs the end-to-end suites a third time
