@@ -61,6 +61,7 @@ test: build test-deps
 bench: deps test-deps
 	$(SWIFT) build -c release
 	bash Benchmarks/run.sh $(RELEASE_BIN)
+	bash Benchmarks/oneshot.sh $(RELEASE_BIN)
 	bash Benchmarks/parmap/run.sh $(RELEASE_BIN)
 	bash Benchmarks/journal/run.sh $(RELEASE_BIN)
 	bash Benchmarks/remote/run.sh $(RELEASE_BIN)
