@@ -119,7 +119,7 @@ pid_t csupport_fork_worker(const int fds[3], pid_t server) {
     return 0;
 }
 
-int csupport_set_command_line(char **argv, int argc, const char *const *words, int count) {
+int csupport_set_command_line(char **argv, int argc, const char *words, size_t length) {
     /* The arguments lie one after the other on the initial stack: their span is what
        /proc/PID/cmdline shows, and all a process can rewrite without moving it. Measured once:
        after a rewrite the argv strings no longer show it (a spare is renamed twice). */
@@ -132,18 +132,15 @@ int csupport_set_command_line(char **argv, int argc, const char *const *words, i
             if (argv[i] != end) break; /* not contiguous: stop at the last one that is */
             end = argv[i] + strlen(argv[i]) + 1;
         }
-        start = argv[0];
+        start = argv[0] + strlen(argv[0]) + 1; /* argv[0] stays */
         room = (size_t)(end - start);
     }
-    size_t used = 0;
-    int written = 0;
-    for (int i = 0; i < count; i++) {
-        size_t length = strlen(words[i]) + 1;
-        if (used + length > room) break;
-        memcpy(start + used, words[i], length);
-        used += length;
-        written++;
+    /* Whole words only: cut after the last NUL that fits. */
+    size_t used = length <= room ? length : 0;
+    if (length > room) {
+        for (size_t i = 0; i < room; i++) if (words[i] == 0) used = i + 1;
     }
+    memcpy(start, words, used);
     memset(start + used, 0, room - used);
-    return written;
+    return used == length;
 }

@@ -184,7 +184,10 @@ final class ForkServer: @unchecked Sendable {
             spawned = try WorkerProcess.spawnChild(
                 executable: executable,
                 arguments: ["--fork-server", "--plugin", pluginPath, "--parent-pid", String(getpid())],
-                descriptors: (childSocket, 2, 2), cgroup: cgroup, addressSpaceLimit: addressSpaceLimit)
+                descriptors: (childSocket, 2, 2), cgroup: cgroup, addressSpaceLimit: addressSpaceLimit,
+                // Every symbol bound once, in the server: its workers make no lazy binding of
+                // their own (each first call through the PLT cost every fresh worker a lookup).
+                environment: ["LD_BIND_NOW=1"])
         } catch {
             close(childSocket)
             cgroup?.release()

@@ -113,7 +113,8 @@ final class RunCgroup: @unchecked Sendable {
     /// A cgroup for the next worker (an emptied one, or a new one), or nil if none can be made.
     func makeWorkerGroup() -> WorkerCgroup? {
         if let reused = idle.withLock({ $0.popLast() }) {
-            reused.startCountingOutOfMemoryKills()
+            // (Without a memory limit there is no memory.events to read.)
+            if memoryLimit != nil { reused.startCountingOutOfMemoryKills() }
             return reused
         }
         let number = workers.add(1, ordering: .relaxed).newValue

@@ -96,12 +96,13 @@ final class WorkerProcess: @unchecked Sendable {
         }
     }
 
-    /// Sends `signal` to the worker's process group (the worker and any child it forked); a
-    /// SIGKILL also goes to every process of its cgroup (children that left the group too).
-    /// Only call before the worker is reaped: afterwards its pid may belong to someone else.
+    /// Sends `signal` to the worker's process group (the worker and any child it forked). What
+    /// left the group (a child in a new session) is killed through the cgroup once the worker is
+    /// reaped (``waitForExit()``): not here, on the slot thread, where it cost every retired
+    /// one-shot worker a cgroup write. Only call before the worker is reaped: afterwards its pid
+    /// may belong to someone else.
     func send(signal: Int32) {
         kill(-pid, signal)
-        if signal == SIGKILL { cgroup?.killAll() }
     }
 
     /// Set by ``waitForExit()``: the kernel killed the worker (or something it started) for

@@ -32,6 +32,9 @@ import Glibc
 /// server; each worker dies with the server (a parent-death signal).
 func forkServerMain(_ arguments: [String]) -> Never {
     signal(SIGPIPE, SIG_IGN)
+    // The master bound every symbol at load time for the workers' sake (LD_BIND_NOW): what the
+    // workers start does not inherit that.
+    unsetenv("LD_BIND_NOW")
     // Into its own cgroup, and the variable naming it does not reach the workers (each joins its own).
     joinCgroup()
     // For its workers, not for itself: each sets it after the fork.
@@ -71,6 +74,7 @@ func forkServerMain(_ arguments: [String]) -> Never {
                                 + "its workers cannot be forked (run without --fork-server)"], on: control)
         exit(2)
     }
+    warmUpWorkerPaths(plugin)
     ForkServerChannel.send(["r"], on: control)
     var server = ForkServerState(plugin: plugin, control: control, addressSpaceLimit: addressSpaceLimit)
     server.run()

@@ -51,6 +51,11 @@ func joinCgroup(_ given: String? = nil) {
         unsetenv("PLUGIN_HOST_CGROUP")
     }
     if path.isEmpty { return }
+    if given != nil {
+        // Forked by the fork server, which is in no worker's cgroup: nobody moved it yet.
+        moveSelf(into: path)
+        return
+    }
     // /proc/self/cgroup says "0::/plugin-host.PID.N/wK"; the path names the same directory
     // under the cgroup2 mount point.
     var own = ""
@@ -65,6 +70,11 @@ func joinCgroup(_ given: String? = nil) {
         }
     }
     if own.count > 1 && path.hasSuffix(own) { return }
+    moveSelf(into: path)
+}
+
+/// Writes this process into the cgroup directory `path`.
+private func moveSelf(into path: String) {
     let procs = open(path + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
     guard procs >= 0 else { return }
     _ = write(procs, "0", 1)
@@ -130,10 +140,23 @@ func forkedWorkerMain(_ plugin: PluginLibrary, cgroup: String, addressSpaceLimit
                 heartbeatMisses: start.heartbeatMisses)
 }
 
+/// `words`, each ended by a NUL byte.
+func commandLineBytes(_ words: [String]) -> [UInt8] {
+    var bytes: [UInt8] = []
+    for word in words {
+        bytes += word.utf8
+        bytes.append(0)
+    }
+    return bytes
+}
+
 /// Rewrites this process's command line (what `ps` shows) to its executable and `words`.
 func setCommandLine(_ words: [String]) {
-    var pointers: [UnsafePointer<CChar>?] = ([CommandLine.arguments[0]] + words).map { UnsafePointer(strdup($0)) }
-    _ = csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, &pointers, Int32(pointers.count))
+    _ = commandLineBytes(words).withUnsafeBufferPointer { buffer in
+        buffer.withMemoryRebound(to: CChar.self) {
+            csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, $0.baseAddress, $0.count)
+        }
+    }
 }
 
 /// The worker's life once its plugin is loaded: `worker_init`, the handshake, then requests until

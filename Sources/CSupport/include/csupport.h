@@ -91,8 +91,9 @@ int csupport_pidfd_send_signal(int pidfd, int sig);
     parent gets the child's pid, or -1 with errno. The caller closes fds in the parent. */
 pid_t csupport_fork_worker(const int fds[3], pid_t server);
 /** Rewrites this process's command line (/proc/PID/cmdline) in the space its arguments took:
-    `words`, NUL-separated, as many as fit. Returns how many were written. */
-int csupport_set_command_line(char **argv, int argc, const char *const *words, int count);
+    argv[0] stays, then `words` (`length` bytes: arguments each ended by a NUL), as far as they
+    fit. Returns 1 when all fit, 0 otherwise. */
+int csupport_set_command_line(char **argv, int argc, const char *words, size_t length);
 
 /* A worker's memory limit (address_space_limit.c): sets RLIMIT_AS to `bytes` and installs
  * handlers for the fatal signals that, on a thread whose errno is ENOMEM (an allocation failed
