@@ -44,8 +44,11 @@ final class Watchdog: @unchecked Sendable {
     func schedule(at deadline: UInt64, _ action: Action) {
         lock.withLock {
             sequence += 1
+            let wakes = heap.min.map { deadline < $0.deadline } ?? true
             heap.insert(Entry(deadline: deadline, sequence: sequence, action: action))
-            lock.broadcast()
+            // The thread sleeps until the earliest deadline: only a new earliest one needs it
+            // awake (every worker's start schedules one, and a wake-up is two context switches).
+            if wakes { lock.broadcast() }
         }
     }
 
