@@ -14,10 +14,10 @@ import Glibc
         // (Not through an agent: slots are pinned to this machine's cores, a launched host's are its own.)
         var configuration = HostConfiguration.test(jobs: 2, agent: false)
         configuration.pinsSlotsToCores = pinning
-        let test = try TestRun(chaos: ["sleep:20000", "sleep:20000"], configuration)
+        let test = try TestRun(chaos: ["hang", "hang"], configuration)  // (alive until cancelled)
         let log = test.log
         // Read on a thread of its own while both tasks run: a whole suite can keep the Swift
-        // concurrency pool busy for longer than the tasks' 20 s (the workers had ended).
+        // concurrency pool busy for long (a 20 s sleep had ended).
         let reading = Reaction { () -> [String] in
             guard log.blockingWaitForStart(of: 1, attempt: 1) != nil, log.blockingWaitForStart(of: 2, attempt: 1) != nil
             else { return [] }

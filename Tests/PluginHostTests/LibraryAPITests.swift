@@ -59,10 +59,10 @@ import Glibc
     /// group) reaches only the master, which cancels cleanly; and the master can kill a worker
     /// together with anything it forked.
     @Test func workersLeadTheirOwnProcessGroup() async throws {
-        let test = try TestRun(chaos: ["sleep:20000"], .test(jobs: 1))
+        let test = try TestRun(chaos: ["hang"], .test(jobs: 1))  // (alive until cancelled)
         let log = test.log
         // Read on a thread of its own while the task runs: a whole suite can keep the Swift
-        // concurrency pool busy for longer than the task's 20 s (the worker had ended).
+        // concurrency pool busy for long (a 20 s sleep had ended).
         let reading = Reaction { () -> (pid: Int32, group: Int32?)? in
             guard let worker = log.blockingWaitForStart(of: 1, attempt: 1), let pid = log.pid(of: worker) else { return nil }
             return (pid, ProcessProbe.processGroup(of: pid))
