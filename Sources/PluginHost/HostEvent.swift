@@ -41,41 +41,73 @@ public struct HostEvent: Sendable {
 
     /// The event as one JSON object (one line of an `--events` file).
     public var jsonLine: String {
-        var fields: [(String, JSONValue)] = [("time", .number(time))]
+        var text = JSONText(capacity: 128)
+        appendJSON(to: &text)
+        return text.string
+    }
+
+    /// Appends ``jsonLine`` (without a newline) to `text`.
+    func appendJSON(to text: inout JSONText) {
+        text.append(byte: UInt8(ascii: "{"))
+        text.append(key: "time")
+        text.append(number: time)
+        text.append(key: "event")
         switch kind {
         case .taskQueued(let task, let kind, let name, let parent):
-            fields += [("event", .string("task-queued")), ("task", .integer(task)), ("kind", .string(kind))]
-            if let name { fields.append(("name", .string(name))) }
-            if let parent { fields.append(("parent", .integer(parent))) }
+            text.append(raw: "\"task-queued\"")
+            text.append(key: "task"); text.append(integer: task)
+            text.append(key: "kind"); text.append(string: kind)
+            if let name { text.append(key: "name"); text.append(string: name) }
+            if let parent { text.append(key: "parent"); text.append(integer: parent) }
         case .taskStarted(let task, let worker, let attempt):
-            fields += [("event", .string("task-started")), ("task", .integer(task)), ("worker", .string(worker)),
-                       ("attempt", .integer(UInt64(attempt)))]
+            text.append(raw: "\"task-started\"")
+            text.append(key: "task"); text.append(integer: task)
+            text.append(key: "worker"); text.append(string: worker)
+            text.append(key: "attempt"); text.append(integer: UInt64(attempt))
         case .taskEnded(let task, let kind, let outcome, let message):
-            fields += [("event", .string("task-ended")), ("task", .integer(task)), ("kind", .string(kind)),
-                       ("outcome", .string(outcome.rawValue))]
-            if let message { fields.append(("message", .string(message))) }
+            text.append(raw: "\"task-ended\"")
+            text.append(key: "task"); text.append(integer: task)
+            text.append(key: "kind"); text.append(string: kind)
+            text.append(key: "outcome"); text.append(string: outcome.rawValue)
+            if let message { text.append(key: "message"); text.append(string: message) }
         case .taskRetried(let task, let reason):
-            fields += [("event", .string("task-retried")), ("task", .integer(task)), ("reason", .string(reason))]
+            text.append(raw: "\"task-retried\"")
+            text.append(key: "task"); text.append(integer: task)
+            text.append(key: "reason"); text.append(string: reason)
         case .workerStarted(let worker, let pid, let startup):
-            fields += [("event", .string("worker-started")), ("worker", .string(worker)), ("pid", .integer(UInt64(pid))),
-                       ("startup", .number(startup))]
+            text.append(raw: "\"worker-started\"")
+            text.append(key: "worker"); text.append(string: worker)
+            text.append(key: "pid"); text.append(integer: UInt64(pid))
+            text.append(key: "startup"); text.append(number: startup)
         case .workerEnded(let worker, let reason):
-            fields += [("event", .string("worker-ended")), ("worker", .string(worker)), ("reason", .string(reason))]
+            text.append(raw: "\"worker-ended\"")
+            text.append(key: "worker"); text.append(string: worker)
+            text.append(key: "reason"); text.append(string: reason)
         case .spawnFailed(let kind, let message):
-            fields += [("event", .string("spawn-failed")), ("kind", .string(kind)), ("message", .string(message))]
+            text.append(raw: "\"spawn-failed\"")
+            text.append(key: "kind"); text.append(string: kind)
+            text.append(key: "message"); text.append(string: message)
         case .hostDown(let host, let message, let seconds):
-            fields += [("event", .string("host-down")), ("host", .string(host)), ("message", .string(message)),
-                       ("seconds", .number(seconds))]
+            text.append(raw: "\"host-down\"")
+            text.append(key: "host"); text.append(string: host)
+            text.append(key: "message"); text.append(string: message)
+            text.append(key: "seconds"); text.append(number: seconds)
         case .hostDropped(let host, let message):
-            fields += [("event", .string("host-dropped")), ("host", .string(host)), ("message", .string(message))]
+            text.append(raw: "\"host-dropped\"")
+            text.append(key: "host"); text.append(string: host)
+            text.append(key: "message"); text.append(string: message)
         case .feedback(let worker, let task, let bytes):
-            fields += [("event", .string("feedback")), ("worker", .string(worker)), ("task", .integer(task)),
-                       ("bytes", .integer(UInt64(bytes)))]
+            text.append(raw: "\"feedback\"")
+            text.append(key: "worker"); text.append(string: worker)
+            text.append(key: "task"); text.append(integer: task)
+            text.append(key: "bytes"); text.append(integer: UInt64(bytes))
         case .log(let source, let level, let message):
-            fields += [("event", .string("log")), ("source", .string(source)), ("level", .integer(UInt64(level))),
-                       ("message", .string(message))]
+            text.append(raw: "\"log\"")
+            text.append(key: "source"); text.append(string: source)
+            text.append(key: "level"); text.append(integer: UInt64(level))
+            text.append(key: "message"); text.append(string: message)
         }
-        return "{" + fields.map { "\"\($0.0)\":\($0.1.encoded)" }.joined(separator: ",") + "}"
+        text.append(byte: UInt8(ascii: "}"))
     }
 }
 
@@ -86,31 +118,9 @@ enum JSONValue {
     case number(Double)
 
     var encoded: String {
-        switch self {
-        case .integer(let value): return String(value)
-        case .number(let value):
-            let micros = (value * 1_000_000).rounded()
-            return String(micros / 1_000_000)
-        case .string(let value):
-            var out = "\""
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            return out + "\""
-        }
+        var text = JSONText()
+        text.append(self)
+        return text.string
     }
 }
 

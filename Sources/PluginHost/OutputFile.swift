@@ -48,6 +48,12 @@ public final class OutputFile: @unchecked Sendable {
         if fputs(line, file) == EOF || fputc(10, file) == EOF { failure = errno }
     }
 
+    /// Appends `bytes` (whole lines, each with its newline).
+    func write(_ bytes: [UInt8]) {
+        guard failure == nil, !closed, !bytes.isEmpty else { return }
+        if bytes.withUnsafeBufferPointer({ fwrite($0.baseAddress, 1, $0.count, file) }) != bytes.count { failure = errno }
+    }
+
     /// Flushes and closes the file. Returns nil when every line reached it, else one line naming
     /// the file and the error (`--events /dev/full: write failed: No space left on device`).
     /// Call once, after the last ``writeLine(_:)``.

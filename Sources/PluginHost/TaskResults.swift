@@ -32,8 +32,18 @@ public final class TaskResults: Sendable {
         var name: String?
         var directory: String?
         var attempts = 0
-        /// The outcome file's text once the task ended (kept while its worker may still print).
-        var ended: String?
+        /// How the task ended, once it did (kept while its worker may still print).
+        var ended: Ending?
+    }
+
+    /// A task's end, for its outcome file.
+    private struct Ending {
+        var outcome: TaskOutcome
+        var attempts: Int
+        var message: String?
+
+        /// The outcome file's text.
+        var summary: String { "\(outcome.rawValue)\nattempts: \(attempts)\n" + (message.map { $0 + "\n" } ?? "") }
     }
 
     private struct Worker {
@@ -58,6 +68,8 @@ public final class TaskResults: Sendable {
         var endedWorkers: Deque<String> = []
         var failure: String?
         var index: UnsafeMutablePointer<FILE>?
+        /// Lines of `tasks.jsonl` not yet written: a batch of events goes in one write.
+        var indexText = JSONText(capacity: 1 << 16)
     }
 
     /// What the handoff's thread takes in: events and worker lines, in the order they came.
@@ -86,11 +98,14 @@ public final class TaskResults: Sendable {
         state.index = index
         let shared = Files(state: state)
         files = shared
-        handoff = OrderedHandoff { [directory] item in
-            switch item {
-            case .event(let event): Self.record(event, directory: directory, shared)
-            case .line(let line): Self.workerLine(line, directory: directory, shared)
+        handoff = OrderedHandoff { [directory] items in
+            for item in items {
+                switch item {
+                case .event(let event): Self.record(event, directory: directory, shared)
+                case .line(let line): Self.workerLine(line, directory: directory, shared)
+                }
             }
+            shared.withState { Self.writeIndex(&$0) }
         }
     }
 
@@ -121,19 +136,27 @@ public final class TaskResults: Sendable {
             case .taskEnded(let task, let kind, let outcome, let message):
                 var record = state.tasks.removeValue(forKey: task) ?? Task(kind: kind)
                 let attempts = record.attempts
-                let summary = "\(outcome.rawValue)\nattempts: \(attempts)\n" + (message.map { $0 + "\n" } ?? "")
-                var line = "{\"task\":\(task),\"kind\":\(JSONValue.string(record.kind).encoded)"
-                if let name = record.name { line += ",\"name\":\(JSONValue.string(name).encoded)" }
-                line += ",\"outcome\":\"\(outcome.rawValue)\",\"attempts\":\(attempts)"
-                if let message { line += ",\"message\":\(JSONValue.string(message).encoded)" }
+                let ending = Ending(outcome: outcome, attempts: attempts, message: message)
+                var line = state.indexText
+                state.indexText = JSONText()  // (Moved out and back: appended in place.)
+                line.append(byte: UInt8(ascii: "{"))
+                line.append(key: "task"); line.append(integer: task)
+                line.append(key: "kind"); line.append(string: record.kind)
+                if let name = record.name { line.append(key: "name"); line.append(string: name) }
+                line.append(key: "outcome"); line.append(string: outcome.rawValue)
+                line.append(key: "attempts"); line.append(integer: Int64(attempts))
+                if let message { line.append(key: "message"); line.append(string: message) }
                 if let taskDirectory = record.directory {
-                    line += ",\"directory\":\(JSONValue.string(taskDirectory).encoded)"
-                    Self.write(summary, to: directory + "/" + taskDirectory + "/outcome", &state)
+                    line.append(key: "directory"); line.append(string: taskDirectory)
+                    Self.write(ending.summary, to: directory + "/" + taskDirectory + "/outcome", &state)
                 }
-                if let index = state.index, fputs(line + "}\n", index) == EOF { state.failure = state.failure ?? "tasks.jsonl: \(Errno(rawValue: errno))" }
+                line.append(byte: UInt8(ascii: "}"))
+                line.append(byte: 10)
+                state.indexText = line
+                if state.indexText.bytes.count >= 1 << 16 { Self.writeIndex(&state) }
                 // Kept while a worker may still print for it (its last attempt's trailing lines).
                 if state.workers.values.contains(where: { $0.task == task }) {
-                    record.ended = summary
+                    record.ended = ending
                     state.tasks[task] = record
                 }
             case .workerEnded(let worker, _):
@@ -189,6 +212,7 @@ public final class TaskResults: Sendable {
         handoff.finish()
         return files.withState { state in
             for key in Array(state.workers.keys) { Self.close(&state.workers[key]!) }
+            Self.writeIndex(&state)
             if let index = state.index, fclose(index) != 0 { state.failure = state.failure ?? "tasks.jsonl: \(Errno(rawValue: errno))" }
             state.index = nil
             return state.failure.map { "--results \(directory): write failed: \($0)" }
@@ -210,10 +234,20 @@ public final class TaskResults: Sendable {
             if !ResultsPath.makeDirectories(directory + "/" + info.directory!) {
                 state.failure = state.failure ?? "\(directory)/\(info.directory!): \(Errno(rawValue: errno))"
             }
-            if let summary = info.ended { Self.write(summary, to: directory + "/" + info.directory! + "/outcome", &state) }
+            if let ending = info.ended { Self.write(ending.summary, to: directory + "/" + info.directory! + "/outcome", &state) }
             state.tasks[task] = info
         }
         return directory + "/" + info.directory! + "/attempt-\(record.attempt).stderr"
+    }
+
+    /// Writes the lines of `tasks.jsonl` gathered so far.
+    private static func writeIndex(_ state: inout State) {
+        let count = state.indexText.bytes.count
+        guard count > 0, let index = state.index else { return }
+        if state.indexText.bytes.withUnsafeBufferPointer({ fwrite($0.baseAddress, 1, count, index) }) != count {
+            state.failure = state.failure ?? "tasks.jsonl: \(Errno(rawValue: errno))"
+        }
+        state.indexText.removeAll()
     }
 
     private static func forgetIfEnded(_ task: UInt64, _ state: inout State) {

@@ -234,12 +234,13 @@ struct RunCommand: ParsableCommand {
             do { try run.openJournal(options) } catch { fail(error.description) }
         }
 
-        var eventsFile: OutputFile?
+        var eventsFile: EventsFileWriter?
         if let events {
             do {
-                eventsFile = try events == "-" ? OutputFile(standardOutputFor: "--events") : OutputFile(path: events, option: "--events")
+                eventsFile = EventsFileWriter(output: try events == "-" ? OutputFile(standardOutputFor: "--events")
+                                                                        : OutputFile(path: events, option: "--events"))
             } catch { fail(error.description) }
-            run.observe { [eventsFile] in eventsFile?.writeLine($0.jsonLine) }
+            run.observe { [eventsFile] in eventsFile?.record($0) }
         }
         var traceFile: TraceFile?
         if let trace {
