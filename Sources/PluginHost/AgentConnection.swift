@@ -70,9 +70,11 @@ final class AgentConnection: @unchecked Sendable {
     }
 
     /// Starts the agent of `machine` through its launcher and waits for its hello (at most
-    /// `timeout` seconds). Its stderr lines go to `stderrLine`, prefixed with the host.
+    /// `timeout` seconds). Its stderr lines go to `stderrLine`, prefixed with the host. The
+    /// agent's workers take `addressSpaceLimit` (bytes; nil: none), see ``WorkerAddressSpaceLimit``.
     static func start(machine: WorkerMachine, launcher: WorkerLauncher, heartbeat: Double?, heartbeatMisses: Int,
-                      timeout: Double, stderrLine: @escaping @Sendable (String) -> Void) throws(WorkerSpawnError) -> AgentConnection {
+                      addressSpaceLimit: UInt64? = nil, timeout: Double,
+                      stderrLine: @escaping @Sendable (String) -> Void) throws(WorkerSpawnError) -> AgentConnection {
         var options = ["--name", "agent@\(machine.name.isEmpty ? "launcher" : machine.name)"]
         if let heartbeat { options += ["--heartbeat", String(heartbeat), "--heartbeat-misses", String(heartbeatMisses)] }
         let rendezvous: AgentRendezvous?
@@ -82,6 +84,7 @@ final class AgentConnection: @unchecked Sendable {
             throw WorkerSpawnError(message: "\(machine.messagePrefix)\(error.message)")
         }
         if let rendezvous { options += ["--connect-back", String(rendezvous.port)] }
+        if let addressSpaceLimit { options += [WorkerAddressSpaceLimit.agentOption, String(addressSpaceLimit)] }
         let argv = launcher.agentCommand(host: machine.name, agentOptions: options)
         let process: WorkerProcess
         do {

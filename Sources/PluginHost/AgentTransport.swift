@@ -73,6 +73,7 @@ final class AgentTransport: WorkerTransport, @unchecked Sendable {
         let connection = try AgentConnection.start(machine: machine, launcher: launcher,
                                                    heartbeat: configuration.heartbeat(launched: true),
                                                    heartbeatMisses: configuration.heartbeatMisses,
+                                                   addressSpaceLimit: configuration.workerAddressSpaceLimit,
                                                    timeout: configuration.handshakeTimeout, stderrLine: stderrLine)
         lock.withLock { connections[key] = connection }
         return connection

@@ -36,6 +36,8 @@ func agentMain(_ arguments: [String]) -> Never {
         case "--heartbeat": heartbeat = Double(value).flatMap { $0 > 0 ? $0 : nil }
         case "--heartbeat-misses": misses = max(1, Int(value) ?? 3)
         case "--connect-back": connectBackPort = Int32(value)
+        case WorkerAddressSpaceLimit.agentOption:  // (--worker-memory: for its workers, not the agent.)
+            if let bytes = UInt64(value) { WorkerAddressSpaceLimit.handDown(bytes) }
         case "--parent-pid":
             if let parent = Int32(value) {
                 _ = csupport_set_parent_death_signal(SIGKILL)
