@@ -25,7 +25,7 @@ public struct ChromeTrace {
         var number: Int
     }
 
-    private var tasks: [UInt64: Task] = [:]
+    private var tasks = TaskTable<Task>()
     private var namedSlots: Set<Int> = []
     private var started = false
     /// Whether an entry was written: the next one goes after a comma.
@@ -94,7 +94,9 @@ public struct ChromeTrace {
         case .taskStarted(let task, let worker, let attempt):
             let slot = WorkerName.slot(of: worker) ?? -1
             nameSlot(slot, &out)
-            tasks[task, default: Task(kind: "?")].attempt = Attempt(start: time, slot: slot, worker: worker, number: attempt)
+            var record = tasks[task] ?? Task(kind: "?")
+            record.attempt = Attempt(start: time, slot: slot, worker: worker, number: attempt)
+            tasks[task] = record
         case .taskEnded(let task, let kind, let outcome, let message):
             let record = tasks.removeValue(forKey: task) ?? Task(kind: kind)
             if let attempt = record.attempt {
@@ -110,8 +112,9 @@ public struct ChromeTrace {
                 }
             }
         case .taskRetried(let task, let reason):
-            if let attempt = tasks[task]?.attempt, let record = tasks[task] {
-                tasks[task]?.attempt = nil
+            if var record = tasks[task], let attempt = record.attempt {
+                record.attempt = nil
+                tasks[task] = record
                 Self.slice(task, record, attempt, end: time, outcome: "lost", &out) { text in
                     text.append(key: "reason"); text.append(string: reason)
                 }

@@ -61,7 +61,7 @@ public final class TaskResults: Sendable {
     }
 
     private struct State {
-        var tasks: [UInt64: Task] = [:]
+        var tasks = TaskTable<Task>()
         var workers: [String: Worker] = [:]
         var usedNames: Set<String> = []
         /// Workers that ended, oldest first: their late lines still find their attempt.
