@@ -27,6 +27,8 @@ public struct ChromeTrace {
 
     private var tasks = TaskTable<Task>()
     private var namedSlots: Set<Int> = []
+    /// Each worker's slot, parsed from its name once.
+    private var slots: [String: Int] = [:]
     private var started = false
     /// Whether an entry was written: the next one goes after a comma.
     private var wroteEntry = false
@@ -92,7 +94,7 @@ public struct ChromeTrace {
         case .taskQueued(let task, let kind, let name, _):
             tasks[task] = Task(kind: kind, name: name)
         case .taskStarted(let task, let worker, let attempt):
-            let slot = WorkerName.slot(of: worker) ?? -1
+            let slot = slot(of: worker)
             nameSlot(slot, &out)
             var record = tasks[task] ?? Task(kind: "?")
             record.attempt = Attempt(start: time, slot: slot, worker: worker, number: attempt)
@@ -120,7 +122,7 @@ public struct ChromeTrace {
                 }
             }
         case .workerStarted(let worker, let pid, let startup):
-            let slot = WorkerName.slot(of: worker) ?? -1
+            let slot = slot(of: worker)
             nameSlot(slot, &out)
             Self.entry(name: "start \(worker)", category: "worker", phase: "X", tid: slot + 1,
                        start: Self.micros(time) - Self.micros(startup), &out, extra: { text in
@@ -131,7 +133,7 @@ public struct ChromeTrace {
                 text.append(key: "startup"); text.append(number: startup)
             }
         case .workerEnded(let worker, let reason):
-            let slot = WorkerName.slot(of: worker) ?? -1
+            let slot = slot(of: worker)
             nameSlot(slot, &out)
             Self.instant(WorkerEndReason.isPlanned(reason) ? "worker ended" : "worker died", tid: slot + 1, time: time, scope: "t", &out) { text in
                 text.append(key: "worker"); text.append(string: worker)
@@ -154,7 +156,7 @@ public struct ChromeTrace {
                 text.append(key: "message"); text.append(string: message)
             }
         case .feedback(let worker, let task, let bytes):
-            let slot = WorkerName.slot(of: worker) ?? -1
+            let slot = slot(of: worker)
             nameSlot(slot, &out)
             Self.instant("feedback", tid: slot + 1, time: time, scope: "t", &out) { text in
                 text.append(key: "task"); text.append(integer: task)
@@ -164,6 +166,15 @@ public struct ChromeTrace {
         case .log:
             break
         }
+    }
+
+    /// The slot of `worker` (-1 for a name without one).
+    private mutating func slot(of worker: String) -> Int {
+        if let slot = slots[worker] { return slot }
+        let slot = WorkerName.slot(of: worker) ?? -1
+        if slots.count >= 4096 { slots.removeAll(keepingCapacity: true) }  // (One-shot workers: a name each.)
+        slots[worker] = slot
+        return slot
     }
 
     private mutating func nameSlot(_ slot: Int, _ out: inout Entries) {
