@@ -3,42 +3,27 @@
 /// Each event's entries are written as it comes (buffered), so the trace of a run that was
 /// killed still loads (the array form may lack its closing `]`). The entries are made and
 /// written on a thread of their own (``record(_:)`` only queues the event), off the run's lock,
-/// a batch of events at a time in one write.
-public final class TraceFile: @unchecked Sendable {
+/// a batch of events at a time in one write (``EventFormatter``).
+public final class TraceFile: Sendable {
     private let output: OutputFile
-    /// Used by the handoff's thread only.
-    private var trace = ChromeTrace()
-    private var text = JSONText(capacity: 1 << 16)
-    private var handoff: OrderedHandoff<HostEvent>!
+    private let formatter: EventFormatter
 
     /// Writes the trace to `output` (created by the caller, checked with ``OutputGuard``).
     public init(output: OutputFile) {
         self.output = output
         output.writeLine(ChromeTrace.opening)
-        handoff = OrderedHandoff { [unowned self] events in self.write(events) }
+        var trace = ChromeTrace()  // (Used by the formatter's thread only.)
+        formatter = EventFormatter(output: output) { event, text in trace.append(event, to: &text) }
     }
 
     /// Adds the entries of `event` (from any thread; events in the order they are recorded).
     public func record(_ event: HostEvent) {
-        handoff.send(event)
-    }
-
-    private func write(_ events: [HostEvent]) {
-        for event in events {
-            trace.append(event, to: &text)
-            if text.bytes.count >= 1 << 16 { flush() }
-        }
-        flush()
-    }
-
-    private func flush() {
-        output.write(text.bytes)
-        text.removeAll()
+        formatter.record(event)
     }
 
     /// Closes the array and the file; the write error as one line, or nil (see ``OutputFile/finish()``).
     public func finish() -> String? {
-        handoff.finish()
+        formatter.finish()
         output.writeLine(ChromeTrace.closing)
         return output.finish()
     }
