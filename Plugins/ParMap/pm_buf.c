@@ -122,6 +122,15 @@ uint64_t pm_digest(const char *lib, const char *sym, const char *sig) {
     return fnv1a(h, sig);
 }
 
+uint64_t pm_fnv1a(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
 uint64_t pm_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -129,5 +129,15 @@ uint32_t pm_input_take(pm_input *in, uint32_t max_lines, size_t max_bytes, const
     *first_line = in->next_line;
     in->start = scan;
     in->next_line += lines;
+    in->taken += *len;
     return lines;
+}
+
+int pm_input_seek(pm_input *in, uint64_t offset, uint64_t line) {
+    if (lseek(in->fd, (off_t)offset, SEEK_SET) < 0) return -1;
+    in->start = in->end = 0;
+    in->eof = 0;
+    in->next_line = line;
+    in->taken = offset;
+    return 0;
 }

@@ -10,6 +10,7 @@
  *   pm_protocol.c   task, request and response encoding
  *   pm_input.c      reading whole lines in chunks (the master's only reads of the input)
  *   pm_output.c     the output writer and the reorder buffer for ordered output
+ *   pm_checkpoint.c the journal checkpoint (ph.checkpoint/1): encoding, checking the output
  *   pm_master.c     master-side callbacks
  *   pm_worker.c     worker-side callbacks
  *   pm_entry.c      the descriptor
@@ -56,6 +57,8 @@ void pm_put_u64(uint8_t *p, uint64_t v);
 
 /* FNV-1a 64 over the three strings, each followed by a NUL. */
 uint64_t pm_digest(const char *lib, const char *sym, const char *sig);
+/* FNV-1a 64 of `n` bytes, continuing from `h` (0xcbf29ce484222325 to start). */
+uint64_t pm_fnv1a(uint64_t h, const void *data, size_t n);
 uint64_t pm_monotonic_ns(void);
 
 /* ---- pm_escape.c ---- */
@@ -208,6 +211,7 @@ typedef struct pm_input {
     int eof;
     int error; /* errno of a failed read, 0 if none */
     uint64_t next_line; /* line number of the first unread line (from 1) */
+    uint64_t taken;     /* bytes taken so far: the input offset of the first unread line */
 } pm_input;
 
 int pm_input_open(pm_input *in, const char *path, char *err, size_t errlen);
@@ -221,6 +225,8 @@ void pm_input_close(pm_input *in);
 int pm_input_ready(const pm_input *in);
 uint32_t pm_input_take(pm_input *in, uint32_t max_lines, size_t max_bytes, const uint8_t **data,
                        size_t *len, uint64_t *first_line);
+/* Continues a regular file's input at byte `offset`, which starts line `line`; -1 with errno. */
+int pm_input_seek(pm_input *in, uint64_t offset, uint64_t line);
 
 /* ---- pm_output.c ---- */
 
@@ -242,6 +248,8 @@ typedef struct pm_output {
     size_t n_held, held_cap;
     size_t held_bytes, peak_held_bytes;
     uint64_t pieces_written; /* pieces handed to write(), in order or not */
+    int truncate_on_start;   /* a regular file: emptied by pm_output_start, not at open */
+    int readable;            /* opened read-write: a checkpoint can read back what it wrote */
 } pm_output;
 
 /* Which file an input is, so that the output is never written over it. */
@@ -262,12 +270,50 @@ void pm_file_id_of_path(pm_file_id *id, const char *path, const char *what);
  */
 int pm_output_open(pm_output *o, const char *path, int ordered, const pm_file_id *inputs,
                    size_t n_inputs, char *err, size_t errlen);
+/* The run starts writing: empties the file now (a refused run leaves it as it was). */
+void pm_output_start(pm_output *o);
+/* Continues the file at byte `offset` (cut there), with line `next_line` next; -1 with errno. */
+int pm_output_resume(pm_output *o, uint64_t offset, uint64_t next_line);
 /* Hands over the output of lines [first_line, first_line + n_lines): written now or held. */
 void pm_output_piece(pm_output *o, uint64_t first_line, uint32_t n_lines, const void *data,
                      size_t len);
 /* Writes what is pending; returns the errno of a failed write, or 0. */
 int pm_output_flush(pm_output *o);
 void pm_output_close(pm_output *o);
+
+/* ---- pm_checkpoint.c ---- */
+
+typedef struct pm_failure {
+    uint64_t line, last_line; /* a range when a whole chunk could not run */
+    char *message;            /* owned */
+} pm_failure;
+
+#define PM_KEPT_FAILURES 100
+
+/* What the final report counts. */
+typedef struct pm_account {
+    uint64_t items, unrun_items, failed_items, chunks, splits;
+    uint64_t marshal_splits; /* of those splits, the ones after a marshal error */
+    uint64_t fresh_requests, fresh_request_bytes, fresh_chunk_bytes;
+    uint64_t old_requests, old_request_bytes, old_chunk_bytes;
+    pm_failure fails[PM_KEPT_FAILURES];
+    size_t n_fails;
+} pm_account;
+
+/* Adds `from` to `to` (failures kept up to PM_KEPT_FAILURES) and empties `from`. */
+void pm_account_merge(pm_account *to, pm_account *from);
+void pm_account_free(pm_account *a);
+
+/* A resumable point: the input and output offsets up to which every line is written. */
+typedef struct pm_checkpoint {
+    uint64_t input_offset, next_line, output_offset, tail_digest;
+} pm_checkpoint;
+
+/* The digest of the output's last bytes before `offset` (read back from `fd`); -1 with errno. */
+int pm_output_tail_digest(int fd, uint64_t offset, uint64_t *digest);
+void pm_checkpoint_encode(pm_buf *b, const pm_checkpoint *c, const pm_account *a);
+/* Decodes into *c and *a (a's messages owned); -1 if malformed. */
+int pm_checkpoint_decode(ph_bytes b, pm_checkpoint *c, pm_account *a);
 
 /* ---- pm_master.c, pm_worker.c: their callbacks into the descriptor ---- */
 

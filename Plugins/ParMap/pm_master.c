@@ -15,6 +15,7 @@
 
 #include "pm_internal.h"
 #include "ph/util/options.h"
+#include "ph/ext/checkpoint.h"
 #include "ph/ext/journal.h"
 
 #include <errno.h>
@@ -33,12 +34,18 @@
 #define PM_MAX_CHUNK_LINES (1u << 20)
 #define PM_MAX_ADAPTIVE_BYTES ((size_t)4 << 20)
 #define PM_MAX_FIXED_BYTES ((size_t)32 << 20)
-#define PM_KEPT_FAILURES 100
+/* A checkpoint once 16 KiB more output is written (at a chunk's end), and at the last one: a
+   kill redoes at most the open chunks (the window) and one more. */
+#define PM_CHECKPOINT_BYTES ((uint64_t)16 << 10)
 
-typedef struct pm_failure {
-    uint64_t line, last_line; /* a range when a whole chunk could not run */
-    char *message;            /* owned */
-} pm_failure;
+/* Journal checkpoints: a chunk pulled whose lines are not all written yet, with what the report
+   counts for it (added to the totals once its last line is written, in input order). */
+typedef struct pm_open_chunk {
+    uint64_t first_line, end_line; /* [first_line, end_line) */
+    uint64_t input_end;            /* input offset after its last line */
+    uint64_t output_bytes;         /* output handed over for its lines */
+    pm_account account;
+} pm_open_chunk;
 
 typedef struct pm_master {
     const ph_master_host *host;
@@ -58,6 +65,7 @@ typedef struct pm_master {
     int output_is_file;
     int input_done;
     char *input_name; /* owned: the --input path, or "standard input" */
+    char *output_name; /* owned: the --output path, or NULL */
     int output_error_reported;
 
     uint32_t fixed_chunk; /* --chunk N, 0 for adaptive */
@@ -69,12 +77,18 @@ typedef struct pm_master {
     uint32_t workers;
     int stats;
 
-    uint64_t items, unrun_items, failed_items, chunks, splits;
-    uint64_t marshal_splits; /* of those splits, the ones after a marshal error */
-    uint64_t fresh_requests, fresh_request_bytes, fresh_chunk_bytes;
-    uint64_t old_requests, old_request_bytes, old_chunk_bytes;
-    pm_failure fails[PM_KEPT_FAILURES];
-    size_t n_fails;
+    pm_account total; /* what the report counts (checkpointed: chunks whose lines are written) */
+
+    /* Journal checkpoints (ph.checkpoint/1), when `checkpointing`: the open chunks in input
+       order (a ring), and the last chunk boundary whose lines are all written. */
+    int checkpointing;
+    const ph_master_checkpoint *checkpoints;
+    pm_open_chunk *open;
+    size_t open_cap, open_head, open_count;
+    pm_checkpoint written;          /* the boundary reached (tail_digest unset) */
+    uint64_t recorded_output;       /* output offset of the last checkpoint recorded */
+    int syncs_output;               /* the journal syncs the output before itself */
+    pm_buf checkpoint;
 
     pm_buf scratch;
     /* The library file published as a blob (ph.blobs/1), 0 when not: a bare name, a host
@@ -88,11 +102,15 @@ static void master_free(pm_master *m) {
     if (m->check_open) pm_function_close(&m->check);
     if (m->in_open) pm_input_close(&m->in);
     if (m->out_open) pm_output_close(&m->out);
-    for (size_t i = 0; i < m->n_fails; i++) free(m->fails[i].message);
+    pm_account_free(&m->total);
+    for (size_t i = 0; i < m->open_count; i++) pm_account_free(&m->open[(m->open_head + i) % m->open_cap].account);
+    free(m->open);
+    pm_buf_free(&m->checkpoint);
     free(m->lib);
     free(m->sym);
     free(m->sig);
     free(m->input_name);
+    free(m->output_name);
     pm_buf_free(&m->scratch);
     free(m);
 }
@@ -137,6 +155,7 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
     m->policy = params->policy;
     m->workers = params->max_workers > 0 ? params->max_workers : 1;
     pm_buf_init(&m->scratch);
+    pm_buf_init(&m->checkpoint);
     const char *lib = NULL, *sym = NULL, *sig = NULL, *input = NULL, *output = NULL;
     int ordered = 1;
     for (int i = 1; i < params->argc; i++) {
@@ -218,6 +237,8 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
         return usage_error(m, errors, "%s", err);
     m->out_open = 1;
     m->output_is_file = output != NULL && strcmp(output, "-") != 0;
+    if (m->output_is_file && (m->output_name = dup_string(output)) == NULL)
+        return usage_error(m, errors, "out of memory");
 
     m->progress = host->get_extension(host, PH_EXT_PROGRESS);
     if (m->progress != NULL) m->progress->set_total(host, "items", 0); /* 0: not known */
@@ -229,19 +250,36 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
 
 /* ---- output and failures ---- */
 
+/* The open chunk holding `line`, or NULL. */
+static pm_open_chunk *open_chunk_of(pm_master *m, uint64_t line) {
+    for (size_t i = 0; i < m->open_count; i++) {
+        pm_open_chunk *c = &m->open[(m->open_head + i) % m->open_cap];
+        if (line >= c->first_line && line < c->end_line) return c;
+    }
+    return NULL;
+}
+
+/* Where what happens to `line` is counted: the totals, or (checkpointing) its chunk's account
+   until all of its lines are written. */
+static pm_account *account_of(pm_master *m, uint64_t line) {
+    pm_open_chunk *c = m->checkpointing ? open_chunk_of(m, line) : NULL;
+    return c != NULL ? &c->account : &m->total;
+}
+
 /* Counts `count` failed items from `line` on; keeps the first PM_KEPT_FAILURES records. */
 static void keep_failures(pm_master *m, uint64_t line, uint64_t count, const char *msg,
                           size_t len) {
-    m->failed_items += count;
-    if (m->n_fails == PM_KEPT_FAILURES) return;
+    pm_account *a = account_of(m, line);
+    a->failed_items += count;
+    if (a->n_fails == PM_KEPT_FAILURES) return;
     char *copy = malloc(len + 1);
     if (copy == NULL) return;
     memcpy(copy, msg, len);
     copy[len] = '\0';
-    m->fails[m->n_fails].line = line;
-    m->fails[m->n_fails].last_line = line + count - 1;
-    m->fails[m->n_fails].message = copy;
-    m->n_fails++;
+    a->fails[a->n_fails].line = line;
+    a->fails[a->n_fails].last_line = line + count - 1;
+    a->fails[a->n_fails].message = copy;
+    a->n_fails++;
 }
 
 static void keep_failure(pm_master *m, uint64_t line, const char *msg, size_t len) {
@@ -258,10 +296,70 @@ static void note_pieces(pm_master *m, uint64_t more) {
     if (outstanding(m) > m->peak_outstanding) m->peak_outstanding = outstanding(m);
 }
 
+/* Journals where the output stands, once enough was written since the last checkpoint (or
+   `last`: every pulled line is written). The output is written out first: a checkpoint claims
+   only bytes `write` took. */
+static void maybe_checkpoint(pm_master *m, int last) {
+    if (m->written.output_offset - m->recorded_output < PM_CHECKPOINT_BYTES && !last) return;
+    if (pm_output_flush(&m->out) != 0) return;
+    if (!m->syncs_output) m->checkpoints->sync_with_journal(m->host, m->out.fd);
+    m->syncs_output = 1;
+    pm_checkpoint c = m->written;
+    if (pm_output_tail_digest(m->out.fd, c.output_offset, &c.tail_digest) != 0) return;
+    pm_checkpoint_encode(&m->checkpoint, &c, &m->total);
+    if (m->checkpoint.failed) {
+        m->checkpoint.failed = 0;
+        return;
+    }
+    m->checkpoints->record(m->host, m->checkpoint.p, m->checkpoint.len);
+    m->recorded_output = c.output_offset;
+}
+
+/* Checkpointing: chunks whose lines are all written now count in the totals, in input order. */
+static void close_written_chunks(pm_master *m) {
+    int closed = 0;
+    while (m->open_count > 0) {
+        pm_open_chunk *c = &m->open[m->open_head];
+        if (m->out.next_line < c->end_line) break;
+        pm_account_merge(&m->total, &c->account);
+        m->written.input_offset = c->input_end;
+        m->written.next_line = c->end_line;
+        m->written.output_offset += c->output_bytes;
+        m->open_head = (m->open_head + 1) % m->open_cap;
+        m->open_count--;
+        closed = 1;
+    }
+    if (closed) maybe_checkpoint(m, m->input_done && m->open_count == 0);
+}
+
+/* Checkpointing: a chunk just pulled. Returns -1 out of memory. */
+static int open_chunk(pm_master *m, uint64_t first_line, uint32_t n_lines) {
+    if (m->open_count == m->open_cap) {
+        size_t cap = m->open_cap ? m->open_cap * 2 : 16;
+        pm_open_chunk *n = calloc(cap, sizeof *n);
+        if (n == NULL) return -1;
+        for (size_t i = 0; i < m->open_count; i++) n[i] = m->open[(m->open_head + i) % m->open_cap];
+        free(m->open);
+        m->open = n;
+        m->open_cap = cap;
+        m->open_head = 0;
+    }
+    pm_open_chunk *c = &m->open[(m->open_head + m->open_count) % m->open_cap];
+    memset(c, 0, sizeof *c);
+    c->first_line = first_line;
+    c->end_line = first_line + n_lines;
+    c->input_end = m->in.taken;
+    m->open_count++;
+    return 0;
+}
+
 /* Hands a chunk's output over: written now, or held until its turn. */
 static void deliver(pm_master *m, uint64_t first_line, uint32_t n_lines, const void *data,
                     size_t len) {
+    pm_open_chunk *open = m->checkpointing ? open_chunk_of(m, first_line) : NULL;
+    if (open != NULL) open->output_bytes += len;
     pm_output_piece(&m->out, first_line, n_lines, data, len);
+    if (m->checkpointing) close_written_chunks(m);
     if (m->progress != NULL) m->progress->advance(m->host, n_lines);
     if (outstanding(m) == 0) pm_output_flush(&m->out); /* idle: a slow stream sees its output */
     if (m->out.error != 0 && !m->output_error_reported) {
@@ -278,7 +376,7 @@ static void fail_lines(pm_master *m, const pm_task_view *t, const char *cause) {
     for (uint32_t i = 0; i < t->n_lines; i++)
         pm_buf_printf(&text, "#error: line %" PRIu64 ": %s\n", t->first_line + i, cause);
     keep_failures(m, t->first_line, t->n_lines, cause, strlen(cause)); /* one record */
-    m->unrun_items += t->n_lines;
+    account_of(m, t->first_line)->unrun_items += t->n_lines;
     deliver(m, t->first_line, t->n_lines, text.p, text.len);
     pm_buf_free(&text);
 }
@@ -287,6 +385,7 @@ static void fail_lines(pm_master *m, const pm_task_view *t, const char *cause) {
 
 static int master_pull(void *master, uint32_t max) {
     pm_master *m = master;
+    pm_output_start(&m->out);
     for (uint32_t k = 0; k < max && !m->input_done && outstanding(m) < m->window; k++) {
         /* pull runs under the host's lock: block on a slow input only when no chunk is out
            (a chunk's end calls pull again). */
@@ -306,8 +405,13 @@ static int master_pull(void *master, uint32_t max) {
             logf_(m, 3, "out of memory reading the input");
             break;
         }
+        if (m->checkpointing && open_chunk(m, first, lines) != 0) {
+            m->input_done = 1;
+            logf_(m, 3, "out of memory reading the input");
+            break;
+        }
         m->host->push_task(m->host, m->scratch.p, m->scratch.len, 0, 0);
-        m->chunks++;
+        account_of(m, first)->chunks++;
         note_pieces(m, 1);
         if (m->in.eof && m->in.start == m->in.end) m->input_done = 1;
     }
@@ -386,15 +490,16 @@ static void master_use_response(void *master, const ph_worker_status *status, ph
         return;
     }
     if (m->policy == PH_POLICY_PERSISTENT) out->stay(out, m->competence, m->competence_len);
-    m->items += r.n_items;
+    pm_account *a = account_of(m, t.first_line);
+    a->items += r.n_items;
     if (r.had_setup) {
-        m->fresh_requests++;
-        m->fresh_request_bytes += r.request_len;
-        m->fresh_chunk_bytes += r.chunk_len;
+        a->fresh_requests++;
+        a->fresh_request_bytes += r.request_len;
+        a->fresh_chunk_bytes += r.chunk_len;
     } else {
-        m->old_requests++;
-        m->old_request_bytes += r.request_len;
-        m->old_chunk_bytes += r.chunk_len;
+        a->old_requests++;
+        a->old_request_bytes += r.request_len;
+        a->old_chunk_bytes += r.chunk_len;
     }
     size_t off = 0;
     uint64_t line;
@@ -458,7 +563,7 @@ static void split_chunk(pm_master *m, const pm_task_view *t, const char *cause,
     uint64_t last = t->first_line + t->n_lines - 1;
     push_part(m, out, t->first_line, half, t->data, left);
     push_part(m, out, mid, t->n_lines - half, p, t->len - left);
-    m->splits++;
+    account_of(m, t->first_line)->splits++;
     note_pieces(m, 1); /* one chunk became two */
     char msg[512];
     snprintf(msg, sizeof msg,
@@ -488,7 +593,7 @@ static void master_on_task_lost(void *master, ph_bytes task, ph_loss_reason reas
         char line[96];
         int n = snprintf(line, sizeof line, "#error: line %" PRIu64 ": %s\n", t.first_line, cause);
         keep_failure(m, t.first_line, cause, strlen(cause));
-        m->unrun_items++;
+        account_of(m, t.first_line)->unrun_items++;
         deliver(m, t.first_line, 1, line, (size_t)n);
         char msg[1024];
         snprintf(msg, sizeof msg, "line %" PRIu64 ": %s: %s", t.first_line, cause,
@@ -519,7 +624,7 @@ static void master_on_marshal_error(void *master, const char *message, ph_bytes 
         char cause[256];
         snprintf(cause, sizeof cause, "marshal error (%.200s)", why);
         split_chunk(m, &t, cause, out);
-        m->marshal_splits++;
+        account_of(m, t.first_line)->marshal_splits++;
         return;
     }
     size_t bytes = t.len;
@@ -562,21 +667,25 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
     (void)summary;
     if (m == NULL) return;
     int write_error = pm_output_flush(&m->out);
+    /* Chunks not all written (a stopped run) count too. */
+    for (; m->open_count > 0; m->open_count--, m->open_head = (m->open_head + 1) % m->open_cap)
+        pm_account_merge(&m->total, &m->open[m->open_head].account);
+    const pm_account *t = &m->total;
     pm_buf rep;
     pm_buf_init(&rep);
     pm_buf_printf(&rep,
                   "parmap: %" PRIu64 " items, %" PRIu64 " ok, %" PRIu64 " failed; %" PRIu64
                   " chunks, %" PRIu64 " splits after lost workers",
-                  m->items + m->unrun_items, m->items + m->unrun_items - m->failed_items,
-                  m->failed_items,
-                  m->chunks, m->splits - m->marshal_splits);
-    if (m->marshal_splits > 0)
+                  t->items + t->unrun_items, t->items + t->unrun_items - t->failed_items,
+                  t->failed_items,
+                  t->chunks, t->splits - t->marshal_splits);
+    if (t->marshal_splits > 0)
         pm_buf_printf(&rep, ", %" PRIu64 " after marshal errors (oversize requests or responses)",
-                      m->marshal_splits);
+                      t->marshal_splits);
     pm_buf_add(&rep, "\n", 1);
     uint64_t listed = 0;
-    for (size_t i = 0; i < m->n_fails; i++) {
-        const pm_failure *f = &m->fails[i];
+    for (size_t i = 0; i < t->n_fails; i++) {
+        const pm_failure *f = &t->fails[i];
         if (f->last_line == f->line)
             pm_buf_printf(&rep, "parmap: failed line %" PRIu64 ": %s\n", f->line, f->message);
         else
@@ -584,9 +693,9 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
                           f->last_line, f->message);
         listed += f->last_line - f->line + 1;
     }
-    if (m->failed_items > listed)
+    if (t->failed_items > listed)
         pm_buf_printf(&rep, "parmap: (and %" PRIu64 " more failed items)\n",
-                      m->failed_items - listed);
+                      t->failed_items - listed);
     if (m->in.error != 0)
         pm_buf_printf(&rep, "parmap: error: %s: reading failed after line %" PRIu64 ": %s\n",
                       m->input_name != NULL ? m->input_name : "the input", m->in.next_line - 1,
@@ -599,8 +708,8 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
                       " bytes); old requests %" PRIu64 " (%" PRIu64 " bytes, chunks %" PRIu64
                       " bytes); peak outstanding chunks %zu of window %zu; peak held output "
                       "%zu bytes; master peak RSS %ld KiB; master CPU %.2f s\n",
-                      m->fresh_requests, m->fresh_request_bytes, m->fresh_chunk_bytes,
-                      m->old_requests, m->old_request_bytes, m->old_chunk_bytes,
+                      t->fresh_requests, t->fresh_request_bytes, t->fresh_chunk_bytes,
+                      t->old_requests, t->old_request_bytes, t->old_chunk_bytes,
                       m->peak_outstanding, m->window, m->out.peak_held_bytes, peak_rss_kib(),
                       master_cpu_seconds());
     pm_buf_add(&rep, "", 1);
@@ -617,7 +726,7 @@ static void master_finish(void *master, const ph_run_summary *summary, const ph_
         }
     }
     pm_buf_free(&rep);
-    if (out != NULL && out->set_exit_status != NULL && (m->failed_items > 0 || write_error != 0 || m->in.error != 0))
+    if (out != NULL && out->set_exit_status != NULL && (t->failed_items > 0 || write_error != 0 || m->in.error != 0))
         out->set_exit_status(out, 1);
     master_free(m);
 }
@@ -654,8 +763,73 @@ static void journal_identity(void *master, const ph_request_sink *out) {
 
 static const ph_plugin_journal PM_JOURNAL = {journal_replayable, journal_identity};
 
+static int is_regular(int fd) {
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "ph.checkpoint/1": ordered output to a regular file read from a regular file resumes from
+   checkpoints (see pm_checkpoint.c); anything else is journaled by its responses. */
+static int checkpoint_checkpointed(void *master) {
+    pm_master *m = master;
+    if (!m->fixed_chunk || !m->out.ordered || !m->output_is_file || !m->out.readable ||
+        !is_regular(m->out.fd) || !is_regular(m->in.fd))
+        return 0;
+    m->checkpoints = m->host->get_extension(m->host, PH_EXT_CHECKPOINT);
+    if (m->checkpoints == NULL) return 0;
+    m->checkpointing = 1;
+    m->written = (pm_checkpoint){.next_line = 1};
+    return 1;
+}
+
+static int resume_error(pm_account *a, const ph_error_sink *why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int resume_error(pm_account *a, const ph_error_sink *why, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    ph_set_errorv(why, fmt, ap);
+    va_end(ap);
+    pm_account_free(a);
+    return 0;
+}
+
+static int checkpoint_resume(void *master, ph_bytes checkpoint, const ph_error_sink *why) {
+    pm_master *m = master;
+    pm_account a;
+    memset(&a, 0, sizeof a);
+    if (checkpoint.len == 0) return 1; /* none recorded: from the start */
+    pm_checkpoint c;
+    if (!m->checkpointing || pm_checkpoint_decode(checkpoint, &c, &a) != 0)
+        return resume_error(&a, why, "the journal's checkpoint is not one of this run");
+    struct stat st;
+    uint64_t digest;
+    if (fstat(m->out.fd, &st) != 0 || (uint64_t)st.st_size < c.output_offset)
+        return resume_error(&a, why, "%.300s: --output holds %lld bytes, the journal records %" PRIu64
+                            " written: not this run's output", m->output_name, (long long)st.st_size,
+                            c.output_offset);
+    if (pm_output_tail_digest(m->out.fd, c.output_offset, &digest) != 0 || digest != c.tail_digest)
+        return resume_error(&a, why, "%.300s: --output differs from what the journal records before byte %"
+                            PRIu64 ": not this run's output", m->output_name, c.output_offset);
+    if (pm_input_seek(&m->in, c.input_offset, c.next_line) != 0)
+        return resume_error(&a, why, "%.300s: cannot continue the input at byte %" PRIu64 ": %s",
+                            m->input_name, c.input_offset, strerror(errno));
+    if (pm_output_resume(&m->out, c.output_offset, c.next_line) != 0)
+        return resume_error(&a, why, "%.300s: cannot continue the output at byte %" PRIu64 ": %s",
+                            m->output_name, c.output_offset, strerror(errno));
+    pm_account_free(&m->total);
+    m->total = a;
+    m->written = c;
+    m->recorded_output = c.output_offset;
+    if (m->progress != NULL) m->progress->advance(m->host, c.next_line - 1);
+    return 1;
+}
+
+static const ph_plugin_checkpoint PM_CHECKPOINT = {checkpoint_checkpointed, checkpoint_resume};
+
 static const void *master_get_extension(const char *id) {
     if (id != NULL && strcmp(id, PH_EXT_JOURNAL) == 0) return &PM_JOURNAL;
+    if (id != NULL && strcmp(id, PH_EXT_CHECKPOINT) == 0) return &PM_CHECKPOINT;
     return NULL;
 }
 

@@ -45,7 +45,10 @@ int pm_output_open(pm_output *o, const char *path, int ordered, const pm_file_id
         o->fd = 1;
     } else {
         /* Not truncated yet: first make sure it is none of the inputs. */
-        o->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        /* Read-write when allowed: a journal checkpoint reads back the bytes it claims. */
+        o->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        o->readable = o->fd >= 0;
+        if (o->fd < 0) o->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (o->fd < 0) {
             snprintf(err, errlen, "cannot write output '%.300s': %s", path, strerror(errno));
             return -1;
@@ -63,16 +66,25 @@ int pm_output_open(pm_output *o, const char *path, int ordered, const pm_file_id
         pm_output_close(o);
         return -1;
     }
-    /* Standard output is left as the shell opened it (`>>` appends). */
+    /* Standard output is left as the shell opened it (`>>` appends). A file is emptied when the
+       run starts (pm_output_start), or continued by a resumed run (pm_output_resume). */
     if (!to_stdout) {
         struct stat st;
-        if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-            ftruncate(o->fd, 0) != 0) {
-            snprintf(err, errlen, "cannot write output '%.300s': %s", path, strerror(errno));
-            pm_output_close(o);
-            return -1;
-        }
+        o->truncate_on_start = fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
     }
+    return 0;
+}
+
+void pm_output_start(pm_output *o) {
+    if (!o->truncate_on_start) return;
+    o->truncate_on_start = 0;
+    if (ftruncate(o->fd, 0) != 0 && o->error == 0) o->error = errno;
+}
+
+int pm_output_resume(pm_output *o, uint64_t offset, uint64_t next_line) {
+    if (ftruncate(o->fd, (off_t)offset) != 0 || lseek(o->fd, (off_t)offset, SEEK_SET) < 0) return -1;
+    o->truncate_on_start = 0;
+    o->next_line = next_line;
     return 0;
 }
 

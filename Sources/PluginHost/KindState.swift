@@ -31,6 +31,9 @@ final class KindState {
     var journalIndex: UInt16 = 0
     var rootPushes: UInt64 = 0
     var replays = Deque<(TaskRecord, JournalEntry)>()
+    /// Journal only: the kind resumes from checkpoints of its own ("ph.checkpoint/1"): neither
+    /// its responses nor its task ends are journaled.
+    var checkpointed = false
 
     init(name: String, plugin: MasterPlugin) {
         self.name = name

@@ -18,7 +18,8 @@ final class MasterPlugin: @unchecked Sendable {
     private let host: UnsafeMutablePointer<ph_master_host>
     private let progressExtension: UnsafeMutablePointer<ph_master_progress>
     private let blobsExtension: UnsafeMutablePointer<ph_master_blobs>
-    private let state = MasterCallState()
+    private let checkpointExtension: UnsafeMutablePointer<ph_master_checkpoint>
+    let state = MasterCallState()
     private var instance: UnsafeMutableRawPointer?
     private var finished = false
     /// The plugin's name as a C string, for the crash guard's line (never freed while a call runs).
@@ -76,12 +77,23 @@ final class MasterPlugin: @unchecked Sendable {
                 return reference.count
             }))
         state.blobsExtension = UnsafeRawPointer(blobsExtension)
+        checkpointExtension = .allocate(capacity: 1)
+        checkpointExtension.initialize(to: ph_master_checkpoint(
+            journaled: { host in MasterCallState.from(host?.pointee.host_data).checkpoints == nil ? 0 : 1 },
+            record: { host, data, length in
+                MasterCallState.from(host?.pointee.host_data).checkpoints?.record(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : length))
+            },
+            sync_with_journal: { host, descriptor in
+                MasterCallState.from(host?.pointee.host_data).checkpoints?.syncWithJournal(descriptor)
+            }))
+        state.checkpointExtension = UnsafeRawPointer(checkpointExtension)
         // Never NULL (ABI 2): a plugin calls it without checking; unknown ids give NULL.
         host.pointee.get_extension = { host, id in
             guard let id else { return nil }
             let state = MasterCallState.from(host?.pointee.host_data)
             if strcmp(id, PH_EXT_PROGRESS) == 0 { return state.progressExtension }
             if strcmp(id, PH_EXT_BLOBS) == 0 { return state.blobsExtension }
+            if strcmp(id, PH_EXT_CHECKPOINT) == 0 { return state.checkpointExtension }
             return nil
         }
         let argv = ([library.name] + arguments).map { strdup($0) }
@@ -108,6 +120,7 @@ final class MasterPlugin: @unchecked Sendable {
         host.deallocate()
         progressExtension.deallocate()
         blobsExtension.deallocate()
+        checkpointExtension.deallocate()
     }
 
     /// The units of work the plugin counts through the progress extension, if it does.
@@ -285,6 +298,31 @@ final class MasterPlugin: @unchecked Sendable {
         return (refusal, identity)
     }
 
+    /// Whether the kind resumes from checkpoints of its own ("ph.checkpoint/1") rather than by
+    /// having its responses replayed.
+    func isCheckpointed() -> Bool {
+        guard let lookup = descriptor.get_extension,
+              let table = lookup(PH_EXT_CHECKPOINT)?.assumingMemoryBound(to: ph_plugin_checkpoint.self).pointee,
+              table.resume != nil else { return false }
+        guard let checkpointed = table.checkpointed else { return true }
+        return guarded("checkpointed") { checkpointed(instance) } != 0
+    }
+
+    /// Hands a checkpointed kind its last journaled checkpoint (empty: none) before its first
+    /// `pull`. Throws the kind's one line when it refuses (its output does not match).
+    func resume(from checkpoint: [UInt8]) throws(HostError) {
+        guard let lookup = descriptor.get_extension,
+              let resume = lookup(PH_EXT_CHECKPOINT)?.assumingMemoryBound(to: ph_plugin_checkpoint.self).pointee.resume else { return }
+        state.error = nil
+        var errorSink = ph_error_sink()
+        errorSink.host_data = Unmanaged.passUnretained(state).toOpaque()
+        errorSink.set_error = { sink, message in
+            MasterCallState.from(sink?.pointee.host_data).error = message.map { String(cString: $0) } ?? "cannot resume"
+        }
+        let resumed = withBytes(checkpoint) { bytes in guarded("resume") { resume(instance, bytes, &errorSink) } }
+        if resumed == 0 { throw .usage("--resume: \(library.name): \(state.error ?? "cannot resume")") }
+    }
+
     /// Tasks pushed during the last callback, not yet drained.
     var pendingPushCount: Int { state.pendingPushCount }
 
@@ -415,6 +453,10 @@ final class MasterCallState {
     var blobsExtension: UnsafeRawPointer?
     /// The `ph_master_progress` table handed out by `get_extension`.
     var progressExtension: UnsafeRawPointer?
+    /// The `ph_master_checkpoint` table handed out by `get_extension`.
+    var checkpointExtension: UnsafeRawPointer?
+    /// Where the kind's checkpoints go: set while a journal is open for a checkpointed kind.
+    var checkpoints: CheckpointSink?
 
     var pendingPushCount: Int { pushes.count }
 

@@ -54,9 +54,10 @@ extension Scheduler {
     }
 
     /// Writes a task's end to the journal (done, failed and expired; not a replayed task, whose
-    /// end is in the journal already, nor cancelled or skipped ones, which a resume runs again).
+    /// end is in the journal already, nor cancelled or skipped ones, which a resume runs again,
+    /// nor a checkpointed kind's, whose checkpoints stand for them).
     func journalEndLocked(_ task: TaskRecord, _ outcome: TaskOutcome, _ message: String?) {
-        guard let journal, !task.replayed, let key = task.key,
+        guard let journal, !task.replayed, !task.kind.checkpointed, let key = task.key,
               outcome == .done || outcome == .failed || outcome == .expired else { return }
         journal.writer.append(JournalEntry(key: key, outcome: outcome, message: message, evidence: task.evidence))
         task.evidence = nil
@@ -65,7 +66,7 @@ extension Scheduler {
 
     /// Keeps what `use_response` is about to consume for `task`, for the journal.
     func keepEvidenceLocked(_ task: TaskRecord, worker: WorkerState, response: ArraySlice<UInt8>, pinnedFollowUps: Int) {
-        guard journal != nil else { return }
+        guard journal != nil, !task.kind.checkpointed else { return }
         let first = task.pushedChildren
         task.evidence = ReplayEvidence(status: worker.status, worker: worker.name, feedback: task.feedback,
                                        response: Array(response), pinnedFollowUps: first..<first + UInt64(pinnedFollowUps))

@@ -21,10 +21,19 @@ extension Scheduler {
             identity.append(("kind \(index + 1) input", support.identity.isEmpty ? "none" : JournalOptions.digest(support.identity)))
         }
         let header = JournalHeader(identity: identity)
+        for kind in kinds { kind.checkpointed = kind.plugin.isCheckpointed() }
+        var contents: JournalContents?
         do {
             if options.resumes {
-                let contents = try JournalReader.read(path: options.path)
-                try Self.check(contents.header, against: header, path: options.path)
+                contents = try JournalReader.read(path: options.path)
+                try Self.check(contents!.header, against: header, path: options.path)
+            }
+        } catch {
+            throw .usage(error.description)
+        }
+        if let contents { try resumeCheckpointedLocked(contents) }
+        do {
+            if let contents {
                 let writer = try JournalWriter.resume(path: options.path, contents: contents)
                 journal = RunJournal(writer: writer, ledger: ResumeLedger(contents.entries, rerunsFailed: options.rerunsFailed))
             } else {
@@ -33,7 +42,30 @@ extension Scheduler {
         } catch {
             throw .usage(error.description)
         }
+        for kind in kinds where kind.checkpointed {
+            kind.plugin.state.checkpoints = CheckpointSink(writer: journal!.writer, kind: kind.journalIndex)
+        }
         for kind in kinds { keyInitialTasksLocked(kind) }
+    }
+
+    /// Hands each checkpointed kind its last checkpoint that its output bears out, newest first
+    /// (one written after the journal's last sync may claim output an operating system crash
+    /// lost); none recorded: an empty one. Throws the newest refusal if the kind takes none.
+    func resumeCheckpointedLocked(_ contents: JournalContents) throws(HostError) {
+        for kind in kinds where kind.checkpointed {
+            let checkpoints = contents.checkpoints[kind.journalIndex] ?? []
+            var refusal: HostError?
+            for checkpoint in (checkpoints.isEmpty ? [[]] : checkpoints).reversed() {
+                do {
+                    try kind.plugin.resume(from: checkpoint)
+                    refusal = nil
+                    break
+                } catch {
+                    refusal = refusal ?? error
+                }
+            }
+            if let refusal { throw refusal }
+        }
     }
 
     /// Keys the tasks `master_open` queued before the journal was opened, in the order it

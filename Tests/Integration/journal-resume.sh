@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # Integration test (release build, run by `make test`): plugin-host killed with SIGKILL at
 # seeded random moments and resumed with --resume until done, for chaos (tasks with follow-ups
-# pinned to their worker, feedback, failures), ParMap (ordered output file) and ProofCheck
-# (iset.mm, --json). Each final result must equal an uninterrupted run's: the same exit status,
+# pinned to their worker, feedback, failures), ParMap (ordered output file, resumed from its own
+# checkpoints) and ProofCheck (iset.mm, and Debian's set.mm where installed, --json). Each final
+# result must equal an uninterrupted run's: the same exit status,
 # the same stdout (ProofCheck's elapsed seconds and worker count masked: they differ between any
 # two runs) and the same output file byte for byte. Work redone must stay within the tasks in
 # flight at the kills (-j per kill, twice for a pinned follow-up, whose parent runs again with
 # it): tasks started in all runs (--events) at most the uninterrupted run's plus that, and tasks
-# journaled more than once (plugin-host journal) at most that.
+# journaled more than once (plugin-host journal) at most that. ParMap journals checkpoints, not
+# task ends: a kill redoes at most its open chunks (its window, 4 per worker) and one more.
 # After every other kill the journal's last record is torn (cut at a random byte, the state a
 # kill inside the journal's own write leaves): the resume must drop it and redo that task.
+# Then two faults caused for real on chaos: a master killed by the kernel inside the journal's
+# own write (SIGXFSZ: `ulimit -f` cuts the write at the limit, mid-record), and a master killed
+# with SIGKILL while it drains after SIGTERM; each resumed to the uninterrupted run's output.
 #
 # usage: Tests/Integration/journal-resume.sh RELEASE_BIN_DIR [SEED]
-# Sizes (env): JOURNAL_KILLS (5), JOURNAL_CHAOS_REPEAT (2000: 12,000 tasks),
-# JOURNAL_PARMAP_ITEMS (2,000,000), JOURNAL_ISET=0 skips ProofCheck.
+# Sizes (env): JOURNAL_KILLS (20), JOURNAL_CHAOS_REPEAT (2000: 12,000 tasks),
+# JOURNAL_PARMAP_ITEMS (10,000,000), JOURNAL_ISET=0 skips ProofCheck on iset.mm, JOURNAL_SETMM=0
+# on set.mm (/usr/share/metamath/databases/set.mm, run where it is installed).
 set -euo pipefail
 bin=${1:?usage: journal-resume.sh RELEASE_BIN_DIR [SEED]}
 seed=${2:-${JOURNAL_SEED:-14}}
 RANDOM=$seed
-kills=${JOURNAL_KILLS:-5}
+kills=${JOURNAL_KILLS:-20}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/journal-resume.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -32,7 +38,8 @@ started() { if [ -f "$1" ]; then grep -c '"task-started"' "$1" || true; else ech
 mask() { sed -E 's/ in [0-9]+\.[0-9]+ s, [0-9]+ workers?/ in S s, W workers/; s/"seconds":[0-9.]+,"workers":[0-9]+/"seconds":S,"workers":W/'; }
 
 # check NAME JOBS OUTPUT_FILE -- PLUGIN ARGS...
-# OUTPUT_FILE ("-" for none) is compared too. Each kill comes at a random point of the work
+# OUTPUT_FILE ("-" for none) is compared too. PER_KILL (env, default twice JOBS) is the work a
+# kill may have in flight. Each kill comes at a random point of the work
 # left: once the journal has grown by a random 5-60 % of what it still lacks (its full size is
 # that of a journaled run done first), polled every 5 ms.
 check() {
@@ -79,7 +86,7 @@ check() {
   done
   local reference allowed twice
   reference=$(started "$dir/ref.events")
-  allowed=$((killed * jobs * 2 + torn * 2))
+  allowed=$((killed * ${PER_KILL:-$((jobs * 2))} + torn * 2))
   twice=$("$host" journal "$journal" | sed -nE 's/.* ([0-9]+) ended more than once.*/\1/p')
   local problems=()
   [ $code -eq $ref_status ] || problems+=("exit $code, uninterrupted $ref_status")
@@ -101,9 +108,9 @@ check() {
 repeat=${JOURNAL_CHAOS_REPEAT:-2000}
 check chaos 4 - -- --policy persistent chaos --pull --repeat "$repeat" echo:a feedback:2 followup:3 fail:x sleep:1
 
-items=${JOURNAL_PARMAP_ITEMS:-2000000}
+items=${JOURNAL_PARMAP_ITEMS:-10000000}
 seq 1 "$items" >"$work/items"
-check parmap 2 "$work/cos.out" -- parmap --library libm.so.6 --symbol cos --signature 'double(double)' \
+PER_KILL=9 check parmap 2 "$work/cos.out" -- parmap --library libm.so.6 --symbol cos --signature 'double(double)' \
   --chunk 2000 --input "$work/items" --output "$work/cos.out"
 
 if [ "${JOURNAL_ISET:-1}" != 0 ]; then
@@ -114,5 +121,71 @@ if [ "${JOURNAL_ISET:-1}" != 0 ]; then
     echo "journal-resume: FAIL: $iset is missing (../shared must sit beside the package)" >&2
     status=1
   fi
+fi
+setmm=/usr/share/metamath/databases/set.mm
+if [ "${JOURNAL_SETMM:-1}" != 0 ] && [ -r "$setmm" ]; then
+  check setmm 2 - -- proofcheck --json --batches-per-worker 16 "$setmm"
+fi
+
+# fault NAME: a chaos run with slow tasks, its reference and its journal.
+drain_args=(--policy persistent chaos --pull --repeat 60 echo:a sleep:300 followup:2 fail:x)
+fault_reference() {
+  local dir="$work/$1"
+  mkdir -p "$dir"
+  set +e
+  "$host" run -j 4 --no-progress --quiet "${drain_args[@]}" >"$dir/ref.out" 2>/dev/null
+  echo $? >"$dir/ref.status"
+  set -e
+}
+# finish NAME: resumes until done; the final output and status must be the reference's.
+finish() {
+  local dir="$work/$1" code
+  set +e
+  "$host" run -j 4 --no-progress --quiet --resume "$dir/journal" "${drain_args[@]}" >"$dir/out" 2>"$dir/err"
+  code=$?
+  set -e
+  if [ "$code" = "$(cat "$dir/ref.status")" ] && cmp -s "$dir/out" "$dir/ref.out"; then
+    echo "journal-resume: ok $1: $2; resumed to the uninterrupted run's output"
+  else
+    echo "journal-resume: FAIL $1: $2; resumed: exit $code (uninterrupted $(cat "$dir/ref.status")): $(head -c 300 "$dir/err")" >&2
+    status=1
+  fi
+}
+
+# The kernel kills the master inside the journal's write: the file size limit cuts the write of
+# a record at 64 KiB (SIGXFSZ), so the journal ends mid-record.
+fault_reference journal-write
+dir="$work/journal-write"
+set +e
+(ulimit -f 64; exec "$host" run -j 4 --no-progress --quiet --journal "$dir/journal" "${drain_args[@]}" >/dev/null 2>&1)
+code=$?
+set -e
+size=$(stat -c %s "$dir/journal")
+if [ $code -ne $((128 + 25)) ] || [ "$size" -ne 65536 ] || ! "$host" journal "$dir/journal" | grep -q 'a torn last record'; then
+  echo "journal-resume: FAIL journal-write: exit $code (want 153, SIGXFSZ), journal $size bytes (want 65536 with a torn last record)" >&2
+  status=1
+else
+  finish journal-write "killed by SIGXFSZ inside the journal's write at byte $size, a torn last record"
+fi
+
+# SIGKILL while draining: SIGTERM once some tasks ended, SIGKILL once the drain began (its line
+# on stderr) and before the run ended.
+fault_reference drain
+dir="$work/drain"
+"$host" run -j 4 --no-progress --journal "$dir/journal" "${drain_args[@]}" >/dev/null 2>"$dir/drain.err" &
+pid=$!
+while kill -0 $pid 2>/dev/null && [ "$(stat -c %s "$dir/journal" 2>/dev/null || echo 0)" -lt 2000 ]; do sleep 0.005; done
+kill -TERM $pid 2>/dev/null || true
+while kill -0 $pid 2>/dev/null && ! grep -q draining "$dir/drain.err"; do sleep 0.001; done
+kill -9 $pid 2>/dev/null || true
+set +e
+wait $pid
+code=$?
+set -e
+if [ $code -ne 137 ] || ! grep -q draining "$dir/drain.err"; then
+  echo "journal-resume: FAIL drain: exit $code (want 137: killed while draining); stderr: $(head -c 300 "$dir/drain.err")" >&2
+  status=1
+else
+  finish drain "SIGKILL while draining after SIGTERM"
 fi
 exit $status

@@ -1,4 +1,4 @@
-// ABI versions: this host speaks 2.2 (2.0 plus "ph.task-failure/1", and the loss reason out of memory in 2.2), loads any 2.x plugin and refuses every other major version
+// ABI versions: this host speaks 2.3 (2.0 plus "ph.task-failure/1", the loss reason out of memory in 2.2, "ph.checkpoint/1" in 2.3), loads any 2.x plugin and refuses every other major version
 // (ABI 1.x included) with one line naming the file and both versions.
 import PluginABI
 import PluginHost
@@ -9,20 +9,20 @@ import Testing
 @Suite struct ABIVersionTests {
     private static var futurePlugin: String { TestPaths.binDirectory + "/libFutureABIPlugin.so" }
 
-    @Test func theHostAndOurPluginsSpeakABI2_2() throws {
-        #expect(PluginLibrary.hostABI == (2, 2))
-        #expect((PH_ABI_VERSION_MAJOR, PH_ABI_VERSION_MINOR) == (2, 2))
+    @Test func theHostAndOurPluginsSpeakABI2_3() throws {
+        #expect(PluginLibrary.hostABI == (2, 3))
+        #expect((PH_ABI_VERSION_MAJOR, PH_ABI_VERSION_MINOR) == (2, 3))
         let chaos = try PluginLibrary(path: TestPaths.chaosPlugin)
-        #expect(chaos.abiVersion == "2.2")
+        #expect(chaos.abiVersion == "2.3")
         for plugin in ["libEchoSwiftPlugin.so", "libParMap.so", "libProofCheck.so"] {
-            #expect(try PluginLibrary(path: TestPaths.binDirectory + "/" + plugin).abiVersion == "2.2", "\(plugin)")
+            #expect(try PluginLibrary(path: TestPaths.binDirectory + "/" + plugin).abiVersion == "2.3", "\(plugin)")
         }
     }
 
     @Test func aPluginOfALaterMinorVersionLoadsAndRuns() async throws {
         let library = try PluginLibrary(path: Self.futurePlugin)
         #expect(library.name == "future")
-        #expect(library.abiVersion == "2.3")
+        #expect(library.abiVersion == "2.4")
         let run = PluginRun(configuration: .test(jobs: 1))
         try run.addKind(library, arguments: ["alpha", "beta"])
         run.start()
@@ -38,7 +38,7 @@ import Testing
             #expect(!result.signalled && result.status == 2, "\(command[0]): stderr: \(result.stderr)")
             #expect(result.stdout.isEmpty, "\(command[0]): stdout: \(result.stdout)")
             #expect(result.errorLines == ["plugin-host: error: \(Self.futurePlugin): plugin ABI version \(declared) "
-                                          + "is not supported by this host (ABI 2.2)"],
+                                          + "is not supported by this host (ABI 2.3)"],
                     "\(command[0]): stderr: \(result.stderr)")
         }
     }

@@ -16,7 +16,7 @@ struct PluginCheckTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let library = try PluginLibrary(path: TestPaths.chaosPlugin)
         for expected in ["file        \(TestPaths.chaosPlugin)", "name        chaos", "version     1.0.0",
-                         "ABI         2.2 (host 2.2)", "policy      one-shot (default)",
+                         "ABI         2.3 (host 2.3)", "policy      one-shot (default)",
                          "required    master_open request_of_task use_response perform",
                          "absent      worker_fini", "extensions  ph.journal/1",
                          "digest      \(PluginDigest.hex(library.digest))", "usage"] {

@@ -19,7 +19,7 @@ struct PluginDiscoveryTests {
         let path = try TinyPlugin.compile(name: "wordcount", fileName: fileName, in: directory)
         let described = try await HostProcess.run(["describe", "--plugin-path", directory.path, "wordcount"])
         #expect(described.status == 0, "stderr: \(described.stderr)")
-        #expect(described.stdout.hasPrefix("wordcount 1.0 (ABI 2.2"), "stdout: \(described.stdout)")
+        #expect(described.stdout.hasPrefix("wordcount 1.0 (ABI 2.3"), "stdout: \(described.stdout)")
         #expect(described.stderr.isEmpty, "stderr: \(described.stderr)")
         let listed = try await HostProcess.run(["list", "--plugin-path", directory.path])
         #expect(listed.status == 0, "stderr: \(listed.stderr)")

@@ -59,7 +59,7 @@ extern "C" {
 /** Major version: a host refuses plugins with another major version. */
 #define PH_ABI_VERSION_MAJOR 2
 /** Minor version: grows when extensions are added; never changes a struct. */
-#define PH_ABI_VERSION_MINOR 2
+#define PH_ABI_VERSION_MINOR 3
 
 /**
  * Bytes the host provides (zeroed) for the descriptor `plugin_host_entry` fills. Within a major

@@ -4,6 +4,7 @@
 ///     header body: u8 1 | "PHJOURNAL" | u16 version | u32 n | n × (string name, string value)
 ///     end body:    u8 2 | u16 kind | u32 depth | depth × u64 path | u8 outcome | message | u8 has evidence
 ///                  [ u8 is old | bytes competence | string worker | u32 n | n × bytes feedback | bytes response | u64 first, u64 end pinned follow-ups ]
+///     checkpoint body (version 2): u8 3 | u16 kind | the kind's bytes (to the end of the body)
 ///     string, bytes: u32 length | data;  message: u32 0xFFFF_FFFF for none, else a string
 ///
 /// A record is written with one `write`, so a master killed mid-write leaves at most one torn
@@ -12,6 +13,7 @@ enum JournalCodec {
     static let magic = Array("PHJOURNAL".utf8)
     static let headerType: UInt8 = 1
     static let endType: UInt8 = 2
+    static let checkpointType: UInt8 = 3
     /// Bytes before a record's body.
     static let framing = 8
     /// No record is longer (a response is at most a frame's 64 MiB, plus feedback).
@@ -60,6 +62,15 @@ enum JournalCodec {
         putBytes(&body, evidence.response)
         put(&body, evidence.pinnedFollowUps.lowerBound)
         put(&body, evidence.pinnedFollowUps.upperBound)
+        finishRecord(&body)
+        return body
+    }
+
+    static func record(checkpoint: JournalCheckpoint) -> [UInt8] {
+        var body = startRecord(capacity: 3 + checkpoint.state.count)
+        body.append(checkpointType)
+        put(&body, checkpoint.kind)
+        body += checkpoint.state
         finishRecord(&body)
         return body
     }
@@ -138,6 +149,13 @@ extension JournalCodec {
             identity.append((name, value))
         }
         return reader.atEnd ? JournalHeader(version: version, identity: identity) : nil
+    }
+
+    /// Decodes a checkpoint body; nil if it is not one.
+    static func checkpoint(_ body: ArraySlice<UInt8>) -> JournalCheckpoint? {
+        var reader = JournalBodyReader(body)
+        guard reader.integer(UInt8.self) == checkpointType, let kind = reader.integer(UInt16.self) else { return nil }
+        return JournalCheckpoint(kind: kind, state: Array(body[reader.position...]))
     }
 
     /// Decodes a task-end body; nil if it is malformed.

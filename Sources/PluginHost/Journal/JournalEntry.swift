@@ -25,7 +25,9 @@ struct JournalEntry: Equatable, Sendable {
 
 /// The journal's first record: the format and what the run's identity is made of.
 struct JournalHeader: Equatable, Sendable {
-    static let formatVersion: UInt16 = 1
+    /// Version 2 added checkpoint records; version 1 journals are read as ever.
+    static let formatVersion: UInt16 = 2
+    static let readableVersions: ClosedRange<UInt16> = 1...2
     var version: UInt16 = JournalHeader.formatVersion
     /// Named digests (hexadecimal) of what makes a run the same run: plugin builds, arguments,
     /// job file, the kinds' own input identities. Compared field by field on resume.
@@ -35,4 +37,12 @@ struct JournalHeader: Equatable, Sendable {
         a.version == b.version && a.identity.map(\.name) == b.identity.map(\.name)
             && a.identity.map(\.value) == b.identity.map(\.value)
     }
+}
+
+/// A checkpointed kind's own record of what it has durably written ("ph.checkpoint/1"): opaque
+/// to the host, handed back to the kind's `resume`; the last one of a kind counts.
+struct JournalCheckpoint: Equatable, Sendable {
+    /// The kind's position in the run (as in ``TaskKey/kind``).
+    var kind: UInt16
+    var state: [UInt8]
 }

@@ -20,7 +20,7 @@ enum JournalError: Error, Equatable, CustomStringConvertible {
         case .notAJournal(let path): return "\(path): not a plugin-host journal"
         case .truncatedHeader(let path, let size): return "\(path): the journal is truncated in its header (\(size) bytes)"
         case .unsupportedVersion(let path, let version):
-            return "\(path): journal format version \(version), this host reads version \(JournalHeader.formatVersion)"
+            return "\(path): journal format version \(version), this host reads versions \(JournalHeader.readableVersions.lowerBound)-\(JournalHeader.readableVersions.upperBound)"
         case .corrupted(let path, let offset, let record):
             return "\(path): the journal is corrupted at byte \(offset) (record \(record) fails its checksum)"
         case .foreign(let path, let field, let journal, let run):

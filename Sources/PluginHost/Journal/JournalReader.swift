@@ -5,6 +5,10 @@ import SystemPackage
 struct JournalContents: Sendable {
     var header: JournalHeader
     var entries: [JournalEntry]
+    /// Each checkpointed kind's checkpoints, oldest first, by kind position.
+    var checkpoints: [UInt16: [[UInt8]]] = [:]
+    /// Checkpoint records read.
+    var checkpointRecords: Int { checkpoints.values.reduce(0) { $0 + $1.count } }
     /// Bytes of whole records; a resumed run truncates the file here before appending.
     var validLength: Int
     /// True when a torn last record was dropped.
@@ -36,6 +40,7 @@ enum JournalReader {
         var records = 0
         var header: JournalHeader?
         var entries: [JournalEntry] = []
+        var checkpoints: [UInt16: [[UInt8]]] = [:]
         var torn = false
         while offset < bytes.count {
             // A record whose framing or body runs past the end was torn by a kill mid-write.
@@ -63,8 +68,11 @@ enum JournalReader {
                     throw .notAJournal(path)
                 }
                 guard let decoded = JournalCodec.header(body) else { throw .notAJournal(path) }
-                guard decoded.version == JournalHeader.formatVersion else { throw .unsupportedVersion(path, decoded.version) }
+                guard JournalHeader.readableVersions.contains(decoded.version) else { throw .unsupportedVersion(path, decoded.version) }
                 header = decoded
+            } else if header!.version >= 2, body.first == JournalCodec.checkpointType {
+                guard let checkpoint = JournalCodec.checkpoint(body) else { throw .corrupted(path, offset: offset, record: records) }
+                checkpoints[checkpoint.kind, default: []].append(checkpoint.state)
             } else {
                 guard let entry = JournalCodec.entry(body) else { throw .corrupted(path, offset: offset, record: records) }
                 entries.append(entry)
@@ -79,7 +87,8 @@ enum JournalReader {
             }
             throw .truncatedHeader(path, size: bytes.count)
         }
-        return JournalContents(header: header, entries: entries, validLength: offset, droppedTornRecord: torn)
+        return JournalContents(header: header, entries: entries, checkpoints: checkpoints,
+                               validLength: offset, droppedTornRecord: torn)
     }
 
     private static func le32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {

@@ -9,6 +9,8 @@ public struct JournalSummary: Sendable {
     /// Tasks ended more than once (run again: by `--resume-failed`, or with a pinned tree whose
     /// worker died with the master).
     public let endedMoreThanOnce: Int
+    /// Checkpoints of checkpointed kinds ("ph.checkpoint/1"), which journal no task ends.
+    public let checkpoints: Int
     /// True when the last record was torn (a master killed while writing it); a resume drops it.
     public let tornLastRecord: Bool
 
@@ -27,5 +29,6 @@ public struct JournalSummary: Sendable {
         tasks = seen.count
         endedMoreThanOnce = seen.values.filter { $0 > 1 }.count
         tornLastRecord = contents.droppedTornRecord
+        checkpoints = contents.checkpointRecords
     }
 }

@@ -14,7 +14,11 @@ import Glibc
 /// redoes. The end of the run does not wait for a last sync (the run's own outputs are not synced
 /// either; a whole journal of ParMap's 10 million items took seconds to reach the disk). A
 /// record torn by a crash, or a tail the file system left zeroed, is detected and dropped (see
-/// ``JournalReader``).
+/// ``JournalReader``). Checkpoints ("ph.checkpoint/1") are written as they come too; each sync
+/// first syncs the outputs they speak of (``syncBefore(_:)``), so every checkpoint a sync made
+/// durable claims durable output. One written after the last sync may, after an operating
+/// system crash, claim output the disk lost: the kind's `resume` then refuses it, and the host
+/// offers it the checkpoint before (see ``Scheduler/resumeCheckpointedLocked(_:contents:)``).
 final class JournalWriter: @unchecked Sendable {
     /// Seconds between two `fdatasync`s of a journal being written.
     static let syncInterval = 1.0
@@ -26,6 +30,8 @@ final class JournalWriter: @unchecked Sendable {
     private var dirty = false
     private var closed = false
     private var syncerRunning = false
+    /// Files synced before the journal (duplicates, closed with it).
+    private var syncedFirst: [Int32] = []
     /// The first write error, reported once at the end of the run (written under the scheduler's lock).
     private(set) var failure: String?
     /// Records appended by this run (under the scheduler's lock).
@@ -80,6 +86,26 @@ final class JournalWriter: @unchecked Sendable {
         guard failure == nil else { return }
         write(JournalCodec.record(entry: entry))
         appended += 1
+        wrote()
+    }
+
+    /// Appends a checkpointed kind's checkpoint (one `write`).
+    func append(checkpoint: JournalCheckpoint) {
+        guard failure == nil else { return }
+        write(JournalCodec.record(checkpoint: checkpoint))
+        wrote()
+    }
+
+    /// Makes a duplicate of `descriptor` durable before each sync of the journal (a kind's output
+    /// its checkpoints speak of): a synced checkpoint never claims output the disk may lose.
+    func syncBefore(_ descriptor: Int32) {
+        let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { return }
+        state.withLock { syncedFirst.append(copy) }
+    }
+
+    /// Marks the journal dirty and starts its syncing thread if it is not running.
+    private func wrote() {
         let startSyncer: Bool = state.withLock {
             dirty = true
             if syncerRunning || closed { return false }
@@ -105,7 +131,9 @@ final class JournalWriter: @unchecked Sendable {
             if closed { break }
             if dirty {
                 dirty = false
+                let outputs = syncedFirst
                 state.unlock()
+                for output in outputs { _ = fdatasync(output) }
                 _ = fdatasync(descriptor.rawValue)
                 state.lock()
             }
@@ -121,6 +149,8 @@ final class JournalWriter: @unchecked Sendable {
             closed = true
             state.broadcast()
             while syncerRunning { state.wait() }
+            for output in syncedFirst { Glibc.close(output) }
+            syncedFirst = []
         }
         try? descriptor.close()
     }

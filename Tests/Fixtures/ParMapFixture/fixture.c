@@ -5,6 +5,7 @@
 
 #include "include/parmap_fixture.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +94,17 @@ const char *pmf_escapes(void) { return "a\tb\nc\\d"; }
 
 const char *pmf_controls(void) {
     return "a\x1b[2Jb\x07" "c\x7f" "d\xc3\xa9" "e\xc2\x9b" "f\xff" "g\xe2\x82";
+}
+
+const char *pmf_kill_master_once(const char *s) {
+    static const char prefix[] = "kill-master:";
+    if (strncmp(s, prefix, sizeof prefix - 1) == 0) {
+        int fd = open(s + sizeof prefix - 1, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            close(fd);
+            kill(getppid(), SIGKILL); /* the worker then dies with its master */
+            for (;;) pause();
+        }
+    }
+    return s;
 }

@@ -24,6 +24,8 @@ PMF_EXPORT int64_t pmf_exit_on_5(int64_t x);
 PMF_EXPORT double pmf_hang_on_99(double x);
 /* The string upper-cased (ASCII), in a per-thread buffer. */
 PMF_EXPORT const char *pmf_upper(const char *s);
+/* Returns its line; a line "kill-master:PATH" kills the master (SIGKILL) if it can create PATH. */
+PMF_EXPORT const char *pmf_kill_master_once(const char *s);
 /* strlen(s). */
 PMF_EXPORT int64_t pmf_length(const char *s);
 /* a + b + c + d + e + (f ? 1000 : 0) + strlen(g): every argument matters. */

@@ -1,0 +1,126 @@
+// ParMap under --journal resumes from checkpoints of its own ("ph.checkpoint/1", issue 14): the
+// journal holds no response, a resumed run checks the output file against the last checkpoint,
+// cuts it there and reads the input from there. Faults are caused: a worker kills the master
+// with SIGKILL (pmf_kill_master_once), and the output is changed behind the journal's back.
+import Foundation
+@testable import PluginHost
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("ParMap resumes from its checkpoints")
+struct ParMapCheckpointTests {
+    static let jobs = 2
+    /// Lines of about 2 KiB, 8 to a chunk: each chunk writes more than the 16 KiB between two
+    /// checkpoints, so a kill redoes at most the chunks open (ParMap's window, 4 per worker) and one.
+    static let line = String(repeating: "a", count: 2100)
+
+    struct Setup {
+        let directory = TemporaryDirectory()
+        let input: String
+        let output: String
+        let markers: [String]
+        let arguments: [String]
+
+        init(killsAt kills: [Int]) {
+            var lines: [String] = []
+            var markers: [String] = []
+            for index in 1...600 {
+                lines.append("\(index)" + ParMapCheckpointTests.line)
+                if kills.contains(index) {
+                    markers.append(directory.file("kill\(index)"))
+                    lines.append("kill-master:" + markers.last!)
+                }
+            }
+            input = directory.write("input", lines.joined(separator: "\n") + "\n")
+            output = directory.file("out")
+            self.markers = markers
+            arguments = ["parmap", "--library", TestPaths.binDirectory + "/libParMapFixture.so", "--symbol", "pmf_kill_master_once", "--signature",
+                         "string(string)", "--chunk", "8", "--input", input, "--output", output]
+        }
+
+        /// An uninterrupted run (every marker there: no worker kills the master).
+        func reference() async throws -> (result: CLIResult, output: [UInt8], started: Int) {
+            for marker in markers { _ = directory.write(marker.split(separator: "/").last.map(String.init)!, "") }
+            defer { for marker in markers { unlink(marker) } }
+            let events = directory.file("reference.events")
+            let result = try await HostProcess.run(["run", "-j", "\(jobs)", "--quiet", "--events", events] + arguments)
+            return (result, ProcessProbe.readFile(output) ?? [], startedTasks(events))
+        }
+    }
+
+    static func startedTasks(_ events: String) -> Int {
+        String(decoding: ProcessProbe.readFile(events) ?? [], as: UTF8.self).split(separator: "\n")
+            .filter { $0.contains("\"task-started\"") }.count
+    }
+
+    @Test("killed with SIGKILL three times and resumed: the uninterrupted run's output file and report, no response journaled, at most the open chunks redone")
+    func killAndResume() async throws {
+        let setup = Setup(killsAt: [150, 330, 520])
+        let reference = try await setup.reference()
+        #expect(reference.result.status == 0, "stderr: \(reference.result.stderr)")
+        let journal = setup.directory.file("journal")
+        var started = 0
+        var kills = 0
+        var final: CLIResult?
+        for run in 0..<6 {
+            let events = setup.directory.file("events\(run)")
+            let result = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--events", events,
+                                                    run == 0 ? "--journal" : "--resume", journal] + setup.arguments)
+            started += Self.startedTasks(events)
+            if !result.signalled {
+                final = result
+                break
+            }
+            kills += 1
+        }
+        #expect(kills == 3)
+        #expect(final?.status == reference.result.status, "stderr: \(final?.stderr ?? "")")
+        #expect(final?.stdout == reference.result.stdout)
+        let same = ProcessProbe.readFile(setup.output) == reference.output  // (No byte dump on failure.)
+        #expect(same, "the output file differs from an uninterrupted run's")
+        let contents = try JournalReader.read(path: journal)
+        #expect(contents.entries.isEmpty, "task ends journaled: \(contents.entries.count)")
+        #expect((contents.checkpoints[0]?.count ?? 0) > 0)
+        let journalSize = (try? FileManager.default.attributesOfItem(atPath: journal)[.size] as? Int) ?? 0
+        #expect(journalSize * 20 < reference.output.count, "journal \(journalSize) bytes, output \(reference.output.count)")
+        // Killed runs lose the --events lines still buffered, so this undercounts them; the bound
+        // is the window of open chunks (4 per worker) and one more per kill.
+        #expect(started <= reference.started + kills * (4 * Self.jobs + 1), "started \(started), uninterrupted \(reference.started)")
+    }
+
+    @Test("a resume whose output lost its tail starts from an earlier checkpoint; one that is not the journal's output is refused, exit 2, output and journal untouched")
+    func outputAgainstTheJournal() async throws {
+        let setup = Setup(killsAt: [])
+        let reference = try await setup.reference()
+        let journal = setup.directory.file("journal")
+        let first = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--journal", journal] + setup.arguments)
+        #expect(first.status == 0)
+        // A tail the disk lost (an operating system crash after a checkpoint was written, before
+        // the output reached the disk): the newest checkpoints do not hold, an older one does.
+        try #require(truncate(setup.output, off_t(reference.output.count - 40_000)) == 0)
+        let events = setup.directory.file("events")
+        let lost = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--events", events, "--resume", journal]
+                                             + setup.arguments)
+        #expect(lost.status == 0, "stderr: \(lost.stderr)")
+        #expect(lost.stdout == reference.result.stdout)
+        let same = ProcessProbe.readFile(setup.output) == reference.output
+        #expect(same, "the output file differs from an uninterrupted run's")
+        let redone = Self.startedTasks(events)
+        #expect(redone > 0 && redone < reference.started / 4, "redone \(redone) of \(reference.started)")
+        // Another file in its place: refused, nothing written.
+        _ = setup.directory.write("out", "not the output\n")
+        let journalBefore = ProcessProbe.readFile(journal)
+        let other = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--resume", journal] + setup.arguments)
+        #expect(other.status == 2)
+        #expect(other.errorLines.count == 1, "stderr: \(other.stderr)")
+        #expect(other.errorLines.first?.hasPrefix("plugin-host: error: --resume: parmap: \(setup.output): --output holds 15 bytes, the journal records ") == true,
+                "stderr: \(other.stderr)")
+        #expect(ProcessProbe.readFile(setup.output) == Array("not the output\n".utf8))
+        let unchanged = ProcessProbe.readFile(journal) == journalBefore
+        #expect(unchanged, "the refused run changed the journal")
+    }
+}
