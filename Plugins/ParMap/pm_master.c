@@ -38,8 +38,10 @@
    kill redoes at most the open chunks (the window) and one more. */
 #define PM_CHECKPOINT_BYTES ((uint64_t)16 << 10)
 
-/* Journal checkpoints: a chunk pulled whose lines are not all written yet, with what the report
-   counts for it (added to the totals once its last line is written, in input order). */
+/* Ordered output: a chunk pulled whose lines are not all written yet, with what the report
+   counts for it (added to the totals once its last line is written, in input order: the
+   report's failures are listed in input order, and a journal checkpoint holds the counts of
+   exactly the lines written). */
 typedef struct pm_open_chunk {
     uint64_t first_line, end_line; /* [first_line, end_line) */
     uint64_t input_end;            /* input offset after its last line */
@@ -79,8 +81,10 @@ typedef struct pm_master {
 
     pm_account total; /* what the report counts (checkpointed: chunks whose lines are written) */
 
-    /* Journal checkpoints (ph.checkpoint/1), when `checkpointing`: the open chunks in input
-       order (a ring), and the last chunk boundary whose lines are all written. */
+    /* Ordered output (`by_chunk`): the open chunks in input order (a ring), and the last chunk
+       boundary whose lines are all written; journal checkpoints (ph.checkpoint/1) of that
+       boundary when `checkpointing`. */
+    int by_chunk;
     int checkpointing;
     const ph_master_checkpoint *checkpoints;
     pm_open_chunk *open;
@@ -243,6 +247,8 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
     m->progress = host->get_extension(host, PH_EXT_PROGRESS);
     if (m->progress != NULL) m->progress->set_total(host, "items", 0); /* 0: not known */
     m->chunk_lines = m->fixed_chunk ? m->fixed_chunk : PM_FIRST_CHUNK;
+    m->by_chunk = ordered;
+    m->written = (pm_checkpoint){.next_line = 1};
     m->window = 4 * (size_t)m->workers;
     if (m->window < 4) m->window = 4;
     return m;
@@ -250,19 +256,26 @@ static void *master_open(const ph_master_host *host, const ph_open_params *param
 
 /* ---- output and failures ---- */
 
-/* The open chunk holding `line`, or NULL. */
+/* The open chunk holding `line`, or NULL (a binary search: the ring is in input order). */
 static pm_open_chunk *open_chunk_of(pm_master *m, uint64_t line) {
-    for (size_t i = 0; i < m->open_count; i++) {
-        pm_open_chunk *c = &m->open[(m->open_head + i) % m->open_cap];
-        if (line >= c->first_line && line < c->end_line) return c;
+    size_t low = 0, high = m->open_count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        pm_open_chunk *c = &m->open[(m->open_head + mid) % m->open_cap];
+        if (line < c->first_line)
+            high = mid;
+        else if (line >= c->end_line)
+            low = mid + 1;
+        else
+            return c;
     }
     return NULL;
 }
 
-/* Where what happens to `line` is counted: the totals, or (checkpointing) its chunk's account
+/* Where what happens to `line` is counted: the totals, or (ordered output) its chunk's account
    until all of its lines are written. */
 static pm_account *account_of(pm_master *m, uint64_t line) {
-    pm_open_chunk *c = m->checkpointing ? open_chunk_of(m, line) : NULL;
+    pm_open_chunk *c = m->by_chunk ? open_chunk_of(m, line) : NULL;
     return c != NULL ? &c->account : &m->total;
 }
 
@@ -315,7 +328,7 @@ static void maybe_checkpoint(pm_master *m, int last) {
     m->recorded_output = c.output_offset;
 }
 
-/* Checkpointing: chunks whose lines are all written now count in the totals, in input order. */
+/* Ordered output: chunks whose lines are all written now count in the totals, in input order. */
 static void close_written_chunks(pm_master *m) {
     int closed = 0;
     while (m->open_count > 0) {
@@ -329,10 +342,10 @@ static void close_written_chunks(pm_master *m) {
         m->open_count--;
         closed = 1;
     }
-    if (closed) maybe_checkpoint(m, m->input_done && m->open_count == 0);
+    if (closed && m->checkpointing) maybe_checkpoint(m, m->input_done && m->open_count == 0);
 }
 
-/* Checkpointing: a chunk just pulled. Returns -1 out of memory. */
+/* Ordered output: a chunk just pulled. Returns -1 out of memory. */
 static int open_chunk(pm_master *m, uint64_t first_line, uint32_t n_lines) {
     if (m->open_count == m->open_cap) {
         size_t cap = m->open_cap ? m->open_cap * 2 : 16;
@@ -356,10 +369,10 @@ static int open_chunk(pm_master *m, uint64_t first_line, uint32_t n_lines) {
 /* Hands a chunk's output over: written now, or held until its turn. */
 static void deliver(pm_master *m, uint64_t first_line, uint32_t n_lines, const void *data,
                     size_t len) {
-    pm_open_chunk *open = m->checkpointing ? open_chunk_of(m, first_line) : NULL;
+    pm_open_chunk *open = m->by_chunk ? open_chunk_of(m, first_line) : NULL;
     if (open != NULL) open->output_bytes += len;
     pm_output_piece(&m->out, first_line, n_lines, data, len);
-    if (m->checkpointing) close_written_chunks(m);
+    if (m->by_chunk) close_written_chunks(m);
     if (m->progress != NULL) m->progress->advance(m->host, n_lines);
     if (outstanding(m) == 0) pm_output_flush(&m->out); /* idle: a slow stream sees its output */
     if (m->out.error != 0 && !m->output_error_reported) {
@@ -405,7 +418,7 @@ static int master_pull(void *master, uint32_t max) {
             logf_(m, 3, "out of memory reading the input");
             break;
         }
-        if (m->checkpointing && open_chunk(m, first, lines) != 0) {
+        if (m->by_chunk && open_chunk(m, first, lines) != 0) {
             m->input_done = 1;
             logf_(m, 3, "out of memory reading the input");
             break;
@@ -778,7 +791,6 @@ static int checkpoint_checkpointed(void *master) {
     m->checkpoints = m->host->get_extension(m->host, PH_EXT_CHECKPOINT);
     if (m->checkpoints == NULL) return 0;
     m->checkpointing = 1;
-    m->written = (pm_checkpoint){.next_line = 1};
     return 1;
 }
 

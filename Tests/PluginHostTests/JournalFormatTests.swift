@@ -38,6 +38,35 @@ struct JournalFormatTests {
         #expect(!contents.droppedTornRecord)
     }
 
+    @Test("checkpoint records read back in order, by kind, among task ends; cut at any byte, only whole ones count; a version 1 journal still reads")
+    func checkpoints() throws {
+        let checkpoints = [JournalCheckpoint(kind: 0, state: Array("first".utf8)), JournalCheckpoint(kind: 1, state: []),
+                           JournalCheckpoint(kind: 0, state: [0, 255, 3])]
+        var bytes = JournalCodec.record(header: Self.header)
+        var ends = [bytes.count]
+        for (entry, checkpoint) in zip(Self.entries, checkpoints) {
+            bytes += JournalCodec.record(entry: entry)
+            ends.append(bytes.count)
+            bytes += JournalCodec.record(checkpoint: checkpoint)
+            ends.append(bytes.count)
+        }
+        let contents = try JournalReader.decode(bytes, path: "j")
+        #expect(contents.entries == Array(Self.entries.prefix(3)))
+        #expect(contents.checkpoints == [0: [Array("first".utf8), [0, 255, 3]], 1: [[]]])
+        #expect(contents.checkpointRecords == 3)
+        for cut in ends[0]..<bytes.count {
+            let kept = try JournalReader.decode(Array(bytes[0..<cut]), path: "j")
+            let whole = ends.filter { $0 <= cut }.count - 1
+            #expect(kept.checkpointRecords == whole / 2, "cut at \(cut)")
+            #expect(kept.entries.count == (whole + 1) / 2, "cut at \(cut)")
+        }
+        // Format 1 had no checkpoints: its journals resume as ever.
+        var old = Self.header
+        old.version = 1
+        let v1 = JournalCodec.record(header: old) + JournalCodec.record(entry: Self.entries[0])
+        #expect(try JournalReader.decode(v1, path: "j").entries == [Self.entries[0]])
+    }
+
     @Test("a journal cut at any byte keeps exactly its whole records")
     func truncatedAtEveryOffset() throws {
         let (bytes, ends) = Self.journalBytes()

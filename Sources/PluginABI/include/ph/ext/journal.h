@@ -21,6 +21,8 @@
  *    response, not on the order in which tasks end.
  * A kind without this extension is taken to meet both. A kind that does not returns
  * `replayable` 0, and the host refuses `--journal` for it with the message it gives.
+ * A kind whose responses' effect is durable in its own output can resume from checkpoints of
+ * its own instead, with no response journaled: see ph/ext/checkpoint.h.
  */
 #ifndef PH_EXT_JOURNAL_H
 #define PH_EXT_JOURNAL_H
