@@ -19,9 +19,7 @@ struct JournalCLITests {
 
     static func bytes(_ path: String) -> [UInt8] { ProcessProbe.readFile(path) ?? [] }
 
-    static func startedTasks(_ events: String) -> Int {
-        String(decoding: bytes(events), as: UTF8.self).split(separator: "\n").filter { $0.contains("\"task-started\"") }.count
-    }
+    static func startedTasks(_ events: String) -> Int { ResumeUntilDone.startedTasks(events) }
 
     @Test("killed with SIGKILL three times and resumed: the same output, each task ended once, little redone")
     func killAndResume() async throws {
@@ -41,20 +39,8 @@ struct JournalCLITests {
         for round in [2, 6, 9] { unlink(directory.file("kill\(round)")) }
 
         let journal = directory.file("run.journal")
-        var started = 0
-        var kills = 0
-        var final: CLIResult?
-        for run in 0..<5 {
-            let events = directory.file("events\(run)")
-            let result = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--events", events,
-                                                    run == 0 ? "--journal" : "--resume", journal] + arguments)
-            started += Self.startedTasks(events)
-            if !result.signalled {
-                final = result
-                break
-            }
-            kills += 1
-        }
+        let resumed = try await ResumeUntilDone(["-j", "\(Self.jobs)", "--quiet"], journal: journal, arguments, in: directory, runs: 5)
+        let (final, kills, started) = (resumed.final, resumed.kills, resumed.started)
         #expect(kills == 3)
         #expect(final?.status == reference.status)
         #expect(final?.stdout == reference.stdout)

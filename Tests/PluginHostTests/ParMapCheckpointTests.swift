@@ -53,10 +53,7 @@ struct ParMapCheckpointTests {
         }
     }
 
-    static func startedTasks(_ events: String) -> Int {
-        String(decoding: ProcessProbe.readFile(events) ?? [], as: UTF8.self).split(separator: "\n")
-            .filter { $0.contains("\"task-started\"") }.count
-    }
+    static func startedTasks(_ events: String) -> Int { ResumeUntilDone.startedTasks(events) }
 
     @Test("killed with SIGKILL three times and resumed: the uninterrupted run's output file and report, no response journaled, at most the open chunks redone")
     func killAndResume() async throws {
@@ -68,20 +65,8 @@ struct ParMapCheckpointTests {
                                                  + "parmap: failed line 253: SIGSEGV\nparmap: failed line 455: SIGSEGV\n"),
                 "stdout: \(reference.result.stdout)")
         let journal = setup.directory.file("journal")
-        var started = 0
-        var kills = 0
-        var final: CLIResult?
-        for run in 0..<6 {
-            let events = setup.directory.file("events\(run)")
-            let result = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--events", events,
-                                                    run == 0 ? "--journal" : "--resume", journal] + setup.arguments)
-            started += Self.startedTasks(events)
-            if !result.signalled {
-                final = result
-                break
-            }
-            kills += 1
-        }
+        let resumed = try await ResumeUntilDone(["-j", "\(Self.jobs)", "--quiet"], journal: journal, setup.arguments, in: setup.directory, runs: 6)
+        let (final, kills, started) = (resumed.final, resumed.kills, resumed.started)
         #expect(kills == 3)
         #expect(final?.status == reference.result.status, "stderr: \(final?.stderr ?? "")")
         #expect(final?.stdout == reference.result.stdout)

@@ -14,7 +14,7 @@ struct PluginKitExportTests {
 
     @Test func fillDescribesTheKind() throws {
         let descriptor = try testDescriptor()
-        #expect(descriptor.abi_major == 2 && descriptor.abi_minor == 2)
+        #expect(descriptor.abi_major == 2 && descriptor.abi_minor == 3)
         #expect(PluginExport.abiVersion == (UInt32(PH_ABI_VERSION_MAJOR), UInt32(PH_ABI_VERSION_MINOR)))
         #expect(string(descriptor.name) == "kit-test")
         #expect(string(descriptor.version) == "0.1.0")
@@ -62,7 +62,7 @@ struct PluginKitExportTests {
         for hostMajor: UInt32 in [1, 3] {
             descriptor = ph_plugin_descriptor()
             #expect(PluginExport.fill(&descriptor, hostMajor: hostMajor, hostMinor: 0, kind: KitTestKind.self) == 1)
-            #expect(descriptor.abi_major == 2 && descriptor.abi_minor == 2 && descriptor.master_open == nil)
+            #expect(descriptor.abi_major == 2 && descriptor.abi_minor == 3 && descriptor.master_open == nil)
         }
         // Any minor version of this major version serves.
         #expect(PluginExport.fill(&descriptor, hostMajor: 2, hostMinor: 7, kind: KitTestKind.self) == 0)
