@@ -24,7 +24,7 @@ PMF_EXPORT int64_t pmf_exit_on_5(int64_t x);
 PMF_EXPORT double pmf_hang_on_99(double x);
 /* The string upper-cased (ASCII), in a per-thread buffer. */
 PMF_EXPORT const char *pmf_upper(const char *s);
-/* Returns its line; a line "kill-master:PATH" kills the master (SIGKILL) if it can create PATH,
+/* Returns its line; a line "kill-master:PATH" kills the master (SIGKILL; past a fork server) if it can create PATH,
    a line "segv" kills the worker (SIGSEGV). */
 PMF_EXPORT const char *pmf_kill_master_once(const char *s);
 /* strlen(s). */
