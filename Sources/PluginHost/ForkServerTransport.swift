@@ -103,9 +103,17 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         guard let spare = lock.withLock({ spares.removeValue(forKey: key) }) else { return nil }
         let start = SpareWorkerStart(name: launch.name, heartbeat: launch.heartbeatInterval,
                                      heartbeatMisses: launch.heartbeatMisses)
-        guard spare.server === server, let message = start.encoded(), let pid = try? server.forked(spare.sequence),
-              message.withUnsafeBytes({ write(spare.pipes.input, $0.baseAddress, $0.count) }) == message.count else {
-            spare.drop()  // (Its server was replaced, or it died waiting: killed from outside.)
+        guard spare.server === server, let message = start.encoded() else {
+            spare.drop()  // (Its server was replaced.)
+            return nil
+        }
+        // (`forked` answers once per request: from here on the spare is released by its pid.)
+        guard let pid = try? server.forked(spare.sequence) else {
+            spare.release(pid: nil)  // (Its fork failed, or its server died.)
+            return nil
+        }
+        guard message.withUnsafeBytes({ write(spare.pipes.input, $0.baseAddress, $0.count) }) == message.count else {
+            spare.release(pid: pid)  // (It died waiting: killed from outside.)
             return nil
         }
         let process = WorkerProcess.forked(pid: pid, input: spare.pipes.input, output: spare.pipes.output,

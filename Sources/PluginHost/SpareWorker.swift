@@ -25,10 +25,16 @@ struct SpareWorker {
     /// Ends a spare that will not be used: end of file on its stdin ends it before any plugin
     /// code runs; it is reaped and its cgroup emptied.
     func drop() {
+        release(pid: try? server.forked(sequence))
+    }
+
+    /// As ``drop()``, once ``ForkServer/forked(_:)`` was asked already (it answers once per
+    /// request): `pid` is what it gave, nil when the fork failed or the server died.
+    func release(pid: pid_t?) {
         close(pipes.input)
         close(pipes.output)
         close(pipes.errors)
-        if let pid = try? server.forked(sequence) { _ = server.waitForExit(pid) }
+        if let pid { _ = server.waitForExit(pid) }
         cgroup?.release()
     }
 }

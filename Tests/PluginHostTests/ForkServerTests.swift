@@ -138,6 +138,31 @@ struct ForkServerTests {
         #expect(parents.withLock { $0 } == [getpid()], "spawned by the host itself, not forked by a server")
     }
 
+    @Test("a spare killed before it is used: the slot forks a fresh worker instead and the run ends",
+          .timeLimit(.minutes(1)))
+    func killedSpareIsReplaced() async throws {
+        let test = try TestRun(chaos: ["hang", "echo:b"], policy: .oneShot, .test(jobs: 1, forkServer: true, agent: false))
+        test.start()
+        let first = try #require(await test.log.waitForStart(of: 1)).worker
+        let server = try #require(test.log.pid(of: first).flatMap { ProcessProbe.parent(of: $0) })
+        var spares: [Int32] = []
+        #expect(try await Self.eventually {
+            spares = ProcessProbe.children(of: server, containing: "--spare")
+            return spares.count == 1
+        }, "one spare for the one slot")
+        let spare = try #require(spares.first)
+        // (Its server reaps it only when the master asks, so the pid cannot be reused meanwhile.)
+        #expect(Glibc.kill(spare, SIGKILL) == 0)
+        #expect(try await Self.eventually { ProcessProbe.state(of: spare) == "Z" }, "the spare died")
+        #expect(test.run.cancel(task: 1))
+        let second = try #require(await test.log.waitForStart(of: 2)).worker
+        #expect(test.log.pid(of: second) != spare, "a new worker, not the dead spare")
+        let report = try await test.finish()
+        #expect(try report.result(1).outcome == .cancelled)
+        #expect(try report.result(2).outcome == .done)
+        #expect(try await Self.eventually { ProcessProbe.state(of: spare) == nil }, "the dead spare was reaped")
+    }
+
     @Test("each slot's next worker is forked ahead (a spare, no plugin code run yet) and handed over when needed")
     func spareIsHandedOver() async throws {
         let test = try TestRun(chaos: ["hang", "echo:b"], policy: .oneShot, .test(jobs: 1, forkServer: true, agent: false))
