@@ -143,6 +143,13 @@ public struct HostEventCategories: OptionSet, Sendable {
     public static let logs = HostEventCategories(rawValue: 1 << 4)
     /// Everything.
     public static let all: HostEventCategories = [.taskProgress, .taskEnds, .taskFailures, .workers, .feedback, .logs]
+    /// Not a group but a permission, with `taskProgress`: this observer's `taskQueued` event of a task
+    /// may come late, just before the task's first `taskStarted` (or its `taskEnded`, if it never
+    /// started), when no other observer wants it as the task is queued. For observers that need
+    /// a task's kind and name only (a trace, a results directory): a run that queues its 400,000
+    /// tasks at once then neither builds 400,000 events nor asks the plugin for as many names
+    /// before its first dispatch. The late event's time is when it is sent.
+    public static let taskQueuedLate = HostEventCategories(rawValue: 1 << 6)
 }
 
 extension TaskOutcome {

@@ -124,6 +124,7 @@ extension Scheduler {
                 worker.running = task
                 worker.runningSince = monotonicNanoseconds()
                 worker.phase = .busy
+                announceLocked(task)
                 emitLocked(.taskProgress, .taskStarted(task: task.id, worker: worker.name, attempt: task.attempts))
                 let limit = task.timeoutNanoseconds > 0 ? task.timeoutNanoseconds
                     : configuration.timeout.map(nanoseconds(fromSeconds:)) ?? 0

@@ -79,7 +79,18 @@ extension Scheduler {
     }
 
     func emitQueuedLocked(_ task: TaskRecord) {
-        guard wants(.taskProgress) else { return }  // name_of_task is a plugin call: only when watched.
+        // name_of_task is a plugin call: only when watched, and as late as the observers let it be.
+        guard wants(.taskProgress), !announcesQueuedLate else { return }
+        emitLocked(.taskQueued(task: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
+                               parent: task.parent))
+    }
+
+    /// Sends the late `taskQueued` event of `task` (see ``HostEventCategories/taskQueuedLate``)
+    /// if it was not sent yet: before its first `taskStarted`, or its `taskEnded`.
+    @inline(__always)
+    func announceLocked(_ task: TaskRecord) {
+        guard announcesQueuedLate, !task.announced else { return }
+        task.announced = true
         emitLocked(.taskQueued(task: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                parent: task.parent))
     }
@@ -100,6 +111,7 @@ extension Scheduler {
                                       outcome: outcome, message: message, attempts: task.attempts, parent: task.parent))
         }
         guard wants(outcome.eventCategory) else { return }
+        announceLocked(task)
         // A failure names its task (name_of_task is a plugin call: failures only, and only when watched).
         let name = outcome == .failed || outcome == .expired ? task.kind.plugin.name(ofTask: task.bytes) : nil
         emitLocked(.taskEnded(task: task.id, kind: task.kind.name, outcome: outcome, message: message), taskName: name)

@@ -83,6 +83,9 @@ final class Scheduler: @unchecked Sendable {
     private(set) var observers: [(categories: HostEventCategories, handler: @Sendable (HostEvent) -> Void)] = []
     /// The union of what the observers want: events outside it are never built.
     private(set) var observed: HostEventCategories = []
+    /// Whether `taskQueued` events go out late, each before its task's first start or its end:
+    /// every observer of them asked for ``HostEventCategories/taskQueuedLate``.
+    private(set) var announcesQueuedLate = false
     /// Plugin warnings waiting to be written, outside the lock, by the next delivered outbox.
     var pendingWarnings: [String] = []
     /// Where worker stderr lines go (already prefixed with the worker's name).
@@ -146,6 +149,8 @@ final class Scheduler: @unchecked Sendable {
         lock.withLock {
             observers.append((categories, observer))
             observed.formUnion(categories)
+            announcesQueuedLate = observers.allSatisfy { !$0.categories.contains(.taskProgress) || $0.categories.contains(.taskQueuedLate) }
+                && wants(.taskProgress)
         }
     }
 
@@ -177,7 +182,7 @@ final class Scheduler: @unchecked Sendable {
                 cores = CoreAssignment(slots: slots.count, allowedCores: SystemInfo.allowedCores)
             }
             // Tasks queued by master_open, before observers could all be in place.
-            if wants(.taskProgress) {
+            if wants(.taskProgress) && !announcesQueuedLate {
                 var initial: [TaskRecord] = []
                 for kind in kinds { _ = kind.queue.contains { initial.append($0); return false } }
                 for task in initial.sorted(by: { $0.id < $1.id }) { emitQueuedLocked(task) }

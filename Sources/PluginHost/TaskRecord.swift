@@ -22,6 +22,8 @@ final class TaskRecord {
     var memoryRequeues = 0
     /// Set once the task ended; guards the exactly-once rule.
     var ended = false
+    /// Set once its late `taskQueued` event was sent (see ``HostEventCategories/taskQueuedLate``).
+    var announced = false
     /// Cached `task_match(Fresh, task)`.
     var matchesFresh: Bool?
     /// Journal only (see ``TaskKey``): this task's key, how many tasks were pushed while the host

@@ -113,7 +113,7 @@ public final class TaskResults: Sendable {
     static let endedWorkersKept = 256
 
     /// The event categories the results need.
-    public static let categories: HostEventCategories = [.taskProgress, .taskEnds, .taskFailures, .workers]
+    public static let categories: HostEventCategories = [.taskProgress, .taskEnds, .taskFailures, .workers, .taskQueuedLate]
 
     /// Follows the run: which task each worker is on, and how each task ends.
     public func record(_ event: HostEvent) {

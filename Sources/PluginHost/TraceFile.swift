@@ -29,5 +29,5 @@ public final class TraceFile: Sendable {
     }
 
     /// The event categories a trace uses (every category but plugin logs).
-    public static let categories: HostEventCategories = [.taskProgress, .taskEnds, .taskFailures, .workers, .feedback]
+    public static let categories: HostEventCategories = [.taskProgress, .taskEnds, .taskFailures, .workers, .feedback, .taskQueuedLate]
 }
