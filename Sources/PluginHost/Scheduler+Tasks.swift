@@ -86,10 +86,11 @@ extension Scheduler {
     }
 
     /// Sends the late `taskQueued` event of `task` (see ``HostEventCategories/taskQueuedLate``)
-    /// if it was not sent yet: before its first `taskStarted`, or its `taskEnded`.
+    /// if it was not sent yet: before its first `taskStarted`, or its `taskEnded`. Not for a task
+    /// replayed from the journal, which has no queued event either when they go out as queued.
     @inline(__always)
     func announceLocked(_ task: TaskRecord) {
-        guard announcesQueuedLate, !task.announced else { return }
+        guard announcesQueuedLate, !task.announced, !task.replayed else { return }
         task.announced = true
         emitLocked(.taskQueued(task: task.id, kind: task.kind.name, name: task.kind.plugin.name(ofTask: task.bytes),
                                parent: task.parent))

@@ -123,4 +123,34 @@ struct TraceTests {
         let future = Array("{\"time\":1,\"event\":\"from-a-newer-host\",\"x\":true}".utf8)
         #expect(try future.withUnsafeBufferPointer { try HostEvent(jsonLine: $0) } == nil, "unknown events are skipped")
     }
+
+    /// The task entries of a trace, without their times: what a run's trace says of its tasks.
+    static func taskEntries(_ path: String) throws -> [String] {
+        try entries(path).filter { ($0["cat"] as? String) == "chaos" || ($0["name"] as? String)?.hasPrefix("task ") == true }
+            .map { entry in
+                let args = Self.args(entry).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                return "\(entry["name"] ?? "") \(args.filter { !$0.hasPrefix("worker=") }.joined(separator: " "))"
+            }
+    }
+
+    @Test("--trace alone (its queued events sent late) names every task as with --events beside it, replayed ones too")
+    func traceAloneNamesTasksAsWithEvents() async throws {
+        let directory = TemporaryDirectory()
+        let chaos = ["chaos", "echo:a", "taskfail:oops", "followup:2", "echo:b"]
+        let journal = directory.file("j"), first = directory.file("first.json")
+        let run = try await HostProcess.run(["run", "-j", "1", "--quiet", "--journal", journal, "--trace", first] + chaos)
+        #expect(run.status == 1, "stderr: \(run.stderr)")
+        let slices = try Self.entries(first).filter { $0["ph"] as? String == "X" && $0["cat"] as? String == "chaos" }
+        #expect(slices.count == 5)
+        #expect(slices.allSatisfy { Self.args($0)["name"] as? String == $0["name"] as? String && ($0["name"] as? String)?.hasPrefix("#") == true })
+        // Every task replayed from the journal: the trace's entries as when --events wants the
+        // queued events at once.
+        let late = directory.file("late.json"), early = directory.file("early.json")
+        _ = try await HostProcess.run(["run", "-j", "1", "--quiet", "--resume", journal, "--trace", late] + chaos)
+        _ = try await HostProcess.run(["run", "-j", "1", "--quiet", "--resume", journal, "--trace", early,
+                                       "--events", directory.file("events.jsonl")] + chaos)
+        let replayed = try Self.taskEntries(late)
+        #expect(replayed.count == 5)
+        #expect(replayed == (try Self.taskEntries(early)))
+    }
 }
