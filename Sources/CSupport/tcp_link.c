@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 int csupport_tcp_listen(int *port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
     struct sockaddr_in address = {0};
     address.sin_family = AF_INET;

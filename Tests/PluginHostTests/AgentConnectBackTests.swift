@@ -92,6 +92,25 @@ struct AgentConnectBackTests {
         #expect(Self.launches(launches).count == 1, "the impostor cost no agent: the first launch served the run")
     }
 
+    @Test("peers that connect first and send nothing (a port scanner) do not keep the agent from starting")
+    func silentPeersBeforeTheAgent() async throws {
+        let directory = TemporaryDirectory()
+        // Fourteen connections wait in the listener's queue ahead of the agent's and stay open,
+        // silent, as long as the agent lives (it inherits them). Checked one at a time, each for
+        // a second, they would outlast the 10 s handshake: the agent's start would fail.
+        let (srun, launches) = Self.fakeSrun(in: directory, before: """
+            for descriptor in $(seq 10 23); do
+              eval "exec $descriptor<>/dev/tcp/127.0.0.1/$port"
+            done
+            """)
+        var configuration = try Self.configuration(launcher: "\(srun) \(TestPaths.pluginWorker)")
+        configuration.handshakeTimeout = 10
+        let test = try TestRun(chaos: ["--repeat", "6", "echo:x"], policy: .oneShot, configuration)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 6, "\(report.counts)")
+        #expect(Self.launches(launches).count == 1, "the silent peers cost no agent: the first launch served the run")
+    }
+
     @Test("without srun's address the agent says so and uses the launcher's relay")
     func relayWithoutAddress() async throws {
         let directory = TemporaryDirectory()

@@ -103,9 +103,10 @@ int csupport_limit_address_space(unsigned long long bytes, const char *line);
 
 /* TCP for an agent that connects back to its master (tcp_link.c). Sockets are close-on-exec and
  * have TCP_NODELAY (no Nagle delay: small frames leave at once). */
-/** A socket listening on every IPv4 address at an ephemeral port (written to `port`), or -1. */
+/** A non-blocking socket listening on every IPv4 address at an ephemeral port (written to `port`),
+ * or -1; the connections it accepts block. */
 int csupport_tcp_listen(int *port);
-/** accept4 on `listener` (retried on EINTR), TCP_NODELAY set; -1 with errno. */
+/** accept4 on `listener` (retried on EINTR), TCP_NODELAY set; -1 with errno (EAGAIN: none waiting). */
 int csupport_tcp_accept(int listener);
 /** A blocking socket connected to `ipv4`:`port` within `timeout_ms`, or -1 with errno. */
 int csupport_tcp_connect(const char *ipv4, int port, int timeout_ms);
