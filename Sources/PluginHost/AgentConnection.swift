@@ -187,7 +187,8 @@ final class AgentConnection: @unchecked Sendable {
     /// Ends the connection: the agent sees end of file, kills its workers and exits; its
     /// launcher is killed if the connection has not ended within a second. Waits at most two
     /// seconds more for the reader (a launcher's descendant may hold its pipe open: the reader
-    /// is then left blocked, its descriptor never closed, so no number is reused under it).
+    /// is then left blocked, its descriptor never closed, so no number is reused under it). A
+    /// socket is closed only once both its reader and its writer are done with it.
     func stop() {
         markLost("the run ended")
         outgoing.close()
@@ -212,8 +213,18 @@ final class AgentConnection: @unchecked Sendable {
         }
         _ = process.waitForExit()
         if let socket {
-            // (Each only once no thread reads it any more: never a reused number under a read.)
-            if readerFinished { Glibc.close(socket) }
+            // The writer may still be in a write (a stalled agent, a full window) or before its
+            // shutdown for writing: the socket, still open, is shut down both ways, which wakes
+            // the writer and the reader, and closed only once neither can touch it again (never
+            // a write or shutdown of a number reused meanwhile).
+            shutdown(socket, Int32(SHUT_RDWR))
+            let writerFinished = outgoing.waitUntilFinished(untilNanoseconds: monotonicNanoseconds() &+ 1_000_000_000)
+            let readerStopped = readerFinished || lock.withLock {
+                let deadline = monotonicNanoseconds() &+ 1_000_000_000
+                while !readerDone && monotonicNanoseconds() < deadline { lock.wait(untilNanoseconds: deadline) }
+                return readerDone
+            }
+            if readerStopped && writerFinished { Glibc.close(socket) }
             if watcherFinished { process.closeOutput() }
         } else if ended {
             process.closeOutput()

@@ -18,7 +18,7 @@ import Glibc
 /// queued is written, or when a write fails (the agent is gone: its reader sees the end); frames
 /// queued after either are dropped, so nothing is ever written to a reused descriptor number.
 /// A socket that the connection's reader shares is shut down for writing instead, and left to
-/// the reader's owner to close.
+/// the reader's owner to close once ``isFinished`` (see ``waitUntilFinished(untilNanoseconds:)``).
 final class AgentFrameQueue: @unchecked Sendable {
     private let descriptor: Int32
     private let sharesSocket: Bool
@@ -73,8 +73,18 @@ final class AgentFrameQueue: @unchecked Sendable {
         }
     }
 
-    /// True once the writer closed the descriptor.
+    /// True once the writer closed the descriptor (or, for a shared socket, shut it down for
+    /// writing): from then on it never touches the descriptor again.
     var isFinished: Bool { lock.withLock { finished } }
+
+    /// Waits until the writer finished (see ``isFinished``) or `deadline` (monotonic
+    /// nanoseconds) passed; returns whether it finished.
+    func waitUntilFinished(untilNanoseconds deadline: UInt64) -> Bool {
+        lock.withLock {
+            while !finished && monotonicNanoseconds() < deadline { lock.wait(untilNanoseconds: deadline) }
+            return finished
+        }
+    }
 
     private func run() {
         var batch: [UInt8] = []
