@@ -185,10 +185,16 @@ final class Agent {
     /// own machine's workers.
     static let memoryInterval: UInt64 = 100_000_000
 
-    /// True while `worker`'s memory goes to the master: it asked, and the worker runs, not
-    /// reaped (its pid is still its own: the master has not asked for its end).
+    /// True while `worker`'s memory goes to the master: it asked, and the worker's pid is its
+    /// own (see ``AgentWorker/pidIsItsOwn``).
     private func isMeasured(_ worker: AgentWorker) -> Bool {
-        worker.reportsMemory && worker.pid > 0 && worker.termination == nil && !worker.awaited
+        worker.reportsMemory && worker.pidIsItsOwn
+    }
+
+    /// Sends `worker`'s resident memory, unless its pid may no longer be its own.
+    private func reportMemory(of worker: AgentWorker) {
+        let bytes = worker.residentBytes
+        if bytes >= 0 { writer.queue(type: .agentMemory, id: worker.id, payload: Array(String(bytes).utf8)) }
     }
 
     /// Heartbeats, memory readings, and the master's silence.
@@ -196,9 +202,7 @@ final class Agent {
         let now = monotonicNanoseconds()
         if now &- lastMemoryReading >= Agent.memoryInterval {
             lastMemoryReading = now
-            for worker in workers.values where isMeasured(worker) {
-                writer.queue(type: .agentMemory, id: worker.id, payload: Array(String(csupport_rss_bytes(worker.pid)).utf8))
-            }
+            for worker in workers.values where isMeasured(worker) { reportMemory(of: worker) }
         }
         guard let heartbeat else { return }
         if now &- lastHeard > silenceLimit {
@@ -375,9 +379,7 @@ final class Agent {
         worker.sawOutput = true
         reportSpawned(worker)
         if count > 0 {
-            if !error && worker.reportsMemory {
-                writer.queue(type: .agentMemory, id: worker.id, payload: Array(String(csupport_rss_bytes(worker.pid)).utf8))
-            }
+            if !error && worker.reportsMemory { reportMemory(of: worker) }
             writer.queue(type: error ? .agentStderr : .agentOutput, id: worker.id, payload: Array(buffer[0..<count]))
             return
         }
@@ -447,6 +449,7 @@ final class Agent {
     private func ended(_ worker: AgentWorker, how: String, value: Int32) {
         guard worker.termination == nil else { return }
         worker.termination = (how, value)
+        worker.forkedHandle = nil
         if worker.awaited { report(worker) }
     }
 
@@ -509,9 +512,12 @@ final class Agent {
             if let sequence = UInt64(fields[1]), let worker = server.forking.removeValue(forKey: sequence),
                let pid = pid_t(fields[2]), pid > 0 {
                 worker.pid = pid
+                // (Its server reaps it only when asked: the pid is still the worker's now.)
+                worker.forkedHandle = ProcessHandle(pid: pid)
                 if worker.abandoned {
-                    // The master gave up on it while it was being forked: it goes at once.
-                    kill(-pid, SIGKILL)
+                    // The master gave up on it while it was being forked: it goes at once
+                    // (unless it ended already: its server may have died, and init reaped it).
+                    if worker.forkedHandle?.isRunning ?? true { kill(-pid, SIGKILL) }
                 } else if worker.sawOutput {
                     reportSpawned(worker)  // (It wrote before its pid came back.)
                 }
@@ -556,9 +562,7 @@ final class Agent {
         if let message { printError("plugin-worker: agent: \(message)") }
         // (Not those being reaped, whose pid may be free by now: their fork server, which sees
         // the end of its socket when the agent is gone, kills what it has not reaped.)
-        for worker in workers.values where worker.pid > 0 && worker.termination == nil && !worker.awaited {
-            kill(-worker.pid, SIGKILL)
-        }
+        for worker in workers.values { worker.signal(SIGKILL) }
         _exit(status)
     }
 

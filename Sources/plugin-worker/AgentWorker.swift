@@ -23,6 +23,11 @@ final class AgentWorker {
     let plugin: String
     /// Its process id, once started (0 before).
     var pid: pid_t = 0
+    /// For a worker a fork server forked: a handle on it, opened when the server sent its pid
+    /// (the server reaps only when asked, so the pid was still the worker's then). Once the
+    /// server dies, init may reap the worker at any time, before the agent learns the server's
+    /// end: the handle tells whether `pid` may no longer be the worker's.
+    var forkedHandle: ProcessHandle?
     var parent: Parent?
     /// The write end of its standard input (-1 once closed).
     var input: Int32
@@ -114,12 +119,28 @@ final class AgentWorker {
         input = -1
     }
 
-    /// Signals its process group, unless it was reaped or may be being reaped (once the master
-    /// asked for its end, its fork server may reap it at any time: its pid may be someone
-    /// else's then, and the master signals it no more anyway).
+    /// True while `pid` is surely the worker's: it started, has not been reaped, and may not be
+    /// being reaped (once the master asked for its end, its fork server may reap it at any time;
+    /// a worker forked by a server that died is reaped by init as soon as it ends, which its
+    /// ``forkedHandle`` tells).
+    var pidIsItsOwn: Bool {
+        guard pid > 0, termination == nil, !awaited else { return false }
+        return forkedHandle?.isRunning ?? true
+    }
+
+    /// Signals its process group while its pid is its own (see ``pidIsItsOwn``; the master
+    /// signals it no more once it asked for its end anyway).
     func signal(_ number: Int32) {
-        guard pid > 0, termination == nil, !awaited else { return }
+        guard pidIsItsOwn else { return }
         kill(-pid, number)
+    }
+
+    /// Its resident memory in bytes (-1: unknown), read by its pid only while that is its own:
+    /// checked again after the read, so a reading of a process that took the pid is never given.
+    var residentBytes: Int64 {
+        guard pidIsItsOwn else { return -1 }
+        let bytes = csupport_rss_bytes(pid)
+        return pidIsItsOwn ? Int64(bytes) : -1
     }
 
     /// True once nothing more will come from it and its end was reported: the agent forgets it.
