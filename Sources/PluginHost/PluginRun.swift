@@ -78,8 +78,11 @@ public final class PluginRun: Sendable {
         scheduler.lock.withLock { scheduler.stderrHandler = handler }
     }
 
-    /// Starts the workers' threads; returns at once.
+    /// Starts the workers' threads; returns at once. First raises the process's soft limit on
+    /// open descriptors to its hard limit: each worker holds several pipes (twice as many with
+    /// spares), so `-j` in the hundreds would meet EMFILE under the usual soft limit of 1,024.
     public func start() {
+        DescriptorLimit.raiseToHardLimit()
         scheduler.start()
     }
 

@@ -21,11 +21,7 @@ func agentMain(_ arguments: [String]) -> Never {
     signal(SIGPIPE, SIG_IGN)
     // Six descriptors per worker being started, four per worker running: a host with hundreds
     // of slots needs more than a login session's usual soft limit of 1,024.
-    var limit = rlimit()
-    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    }
+    DescriptorLimit.raiseToHardLimit()
     var heartbeat: Double?
     var misses = 3
     var connectBackPort: Int32?
