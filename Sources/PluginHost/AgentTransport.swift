@@ -41,6 +41,10 @@ final class AgentTransport: WorkerTransport, @unchecked Sendable {
                                     timeout: configuration.handshakeTimeout)
     }
 
+    func workerGreeted(_ launch: WorkerLaunch) {
+        direct.workerGreeted(launch)  // (A no-op for workers on other machines.)
+    }
+
     func runFinished() {
         let all: [AgentConnection] = lock.withLock {
             defer { connections.removeAll() }

@@ -9,9 +9,11 @@ import Glibc
 /// when its kind first needs a worker; workers on other machines go through ``ProcessTransport``,
 /// and so do the workers of a plugin its fork server refused (one that runs threads once loaded).
 ///
-/// Each slot keeps a spare (``SpareWorker``): when a slot's worker is started, the slot's next
-/// one is forked at once, placed in its cgroup and on its core, so the next start is a hand-over
-/// (one write of its name) instead of a round trip to the server and a fork.
+/// Each slot keeps a spare (``SpareWorker``): once a slot's worker has sent its hello and has its
+/// first work, the slot's next one is forked, placed in its cgroup and on its core, so the next
+/// start is a hand-over (one write of its name) instead of a round trip to the server and a fork.
+/// (Asked for only after the hello, the spare's pipes, cgroup and request stay off the path to
+/// the current worker's first response.)
 ///
 /// A forked worker is the same process a spawned one is to the rest of the host: its own pipes,
 /// process group and cgroup, read by its slot thread, signalled by pid. Only its end is learned
@@ -44,17 +46,16 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
     func spawn(_ launch: WorkerLaunch) throws(WorkerSpawnError) -> any WorkerLink {
         if launch.machine.isRemote { return try processes.spawn(launch) }
         guard let server = try server(for: launch.pluginPath) else { return try processes.spawn(launch) }
-        let cpu = Self.pinnedCPU()
         let key = SpareKey(pluginPath: launch.pluginPath, slot: launch.slot)
-        let link: any WorkerLink
-        if let spare = handOverSpare(key, to: launch, from: server) {
-            link = spare
-        } else {
-            link = try fork(launch, from: server, cpu: cpu)
-        }
-        // The slot's next worker is forked now, while this one works.
-        prepareSpare(key, from: server, cpu: cpu)
-        return link
+        if let spare = handOverSpare(key, to: launch, from: server) { return spare }
+        return try fork(launch, from: server, cpu: Self.pinnedCPU())
+    }
+
+    /// The slot's next worker is forked now, while this one works.
+    func workerGreeted(_ launch: WorkerLaunch) {
+        guard !launch.machine.isRemote, let server = lock.withLock({ servers[launch.pluginPath] }),
+              server.isUsable else { return }
+        prepareSpare(SpareKey(pluginPath: launch.pluginPath, slot: launch.slot), from: server, cpu: Self.pinnedCPU())
     }
 
     func runFinished() {

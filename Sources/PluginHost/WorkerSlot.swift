@@ -38,14 +38,15 @@ struct WorkerSlot: Sendable {
 
     /// One worker's whole life on this slot: start, handshake, frames until it ends, reaping.
     private func serve(_ worker: WorkerState) {
-        guard let link = start(worker), greet(worker, over: link) else { return }
+        guard let (link, launch) = start(worker), greet(worker, over: link) else { return }
+        scheduler.transport.workerGreeted(launch)
         serveFrames(of: worker, over: link)
         reap(worker, link)
     }
 
-    /// Starts `worker` through the transport and schedules its handshake deadline. Returns nil
-    /// when it could not be started (reported to the scheduler).
-    private func start(_ worker: WorkerState) -> (any WorkerLink)? {
+    /// Starts `worker` through the transport and schedules its handshake deadline. Returns its
+    /// link and launch, or nil when it could not be started (reported to the scheduler).
+    private func start(_ worker: WorkerState) -> (any WorkerLink, WorkerLaunch)? {
         let configuration = scheduler.configuration
         worker.heard()
         let stderrLine: @Sendable (String) -> Void = scheduler.lock.withLock {
@@ -74,7 +75,7 @@ struct WorkerSlot: Sendable {
         }
         scheduler.watchdog.schedule(at: monotonicNanoseconds() + UInt64(configuration.handshakeTimeout * 1e9),
                                     .handshake(worker: worker))
-        return link
+        return (link, launch)
     }
 
     /// Reads the worker's hello. Returns true when it was accepted (the worker is ready); else

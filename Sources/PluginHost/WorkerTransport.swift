@@ -25,6 +25,14 @@ protocol WorkerTransport: AnyObject, Sendable {
 
     /// Called once after every worker of the run was reaped (scheduler lock held).
     func runFinished()
+    /// Called on the slot thread once the worker `launch` describes sent its hello and was given
+    /// its first work (scheduler lock not held): work ahead of the slot's next start goes here,
+    /// off the path to this worker's first response. Nothing by default.
+    func workerGreeted(_ launch: WorkerLaunch)
+}
+
+extension WorkerTransport {
+    func workerGreeted(_ launch: WorkerLaunch) {}
 }
 
 /// Why a worker could not be started, as one line for the report.
