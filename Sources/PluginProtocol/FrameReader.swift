@@ -12,8 +12,13 @@ public struct FrameReader {
     /// signal while a large frame is still arriving.
     public var onBytes: ((Int) -> Void)?
 
-    /// The most one `read` asks for.
-    private static let readSize = 64 * 1024
+    /// What one `read` asks for: 4 KiB at first, doubled after each read that filled it, up to
+    /// 64 KiB. (The decoder's storage is as large as the first read: a fresh worker that only
+    /// ever reads small frames zeroes one page of it, not sixteen, each a copy-on-write fault
+    /// in a worker forked from a fork server.)
+    private var readSize = FrameReader.firstReadSize
+    static let firstReadSize = 4 * 1024
+    static let largestReadSize = 64 * 1024
 
     /// Creates a reader of `descriptor`.
     public init(descriptor: Descriptor, maximumPayload: Int = Frame.defaultMaximumPayload) {
@@ -46,12 +51,14 @@ public struct FrameReader {
             }
             // Straight into the decoder's buffer.
             let descriptor = self.descriptor
-            let result = decoder.fill(atMost: Self.readSize) { descriptor.readResult(into: $0) }
+            let size = readSize
+            let result = decoder.fill(atMost: size) { descriptor.readResult(into: $0) }
             let count: Int
             switch result {
             case .success(let value): count = value
             case .failure(let error): throw .io(error)
             }
+            if count == size && size < Self.largestReadSize { readSize = size * 2 }
             if let onBytes, count > 0 { onBytes(count) }
             if count == 0 {
                 do { try decoder.finish() } catch { throw .malformed(error) }
