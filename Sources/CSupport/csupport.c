@@ -191,6 +191,12 @@ int csupport_pin_thread_to_cpu(const int cpu) {
     return sched_setaffinity(0, sizeof one, &one);
 }
 
+int csupport_unpin_thread(void) {
+    cpu_set_t process;
+    if (sched_getaffinity(getpid(), sizeof process, &process) != 0) return -1;
+    return sched_setaffinity(0, sizeof process, &process);
+}
+
 void csupport_line_buffer_stdout(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
 }

@@ -72,6 +72,18 @@ int csupport_sha256_end(void *context, uint8_t digest[32]);
 int csupport_allowed_cpus(int *cpus, int capacity);
 int csupport_current_cpu(void);
 int csupport_pin_thread_to_cpu(int cpu);
+/* Lets the calling thread run wherever the process's main thread may (undoes a pin it inherited
+ * from a pinned thread that started it); 0 or -1. */
+int csupport_unpin_thread(void);
+
+/* One thread reading many descriptors (the master's worker stderr): an epoll instance
+ * (close-on-exec), adding a descriptor for input (level-triggered), removing it (0 or -1 each),
+ * and waiting without time limit for ready ones: their numbers into fds (up to capacity, at most
+ * 64); returns how many, or -1 with errno. */
+int csupport_epoll_create(void);
+int csupport_epoll_add_input(int epoll, int fd);
+int csupport_epoll_remove(int epoll, int fd);
+int csupport_epoll_wait_fds(int epoll, int *fds, int capacity);
 
 /* Fork server (fork_server.c). A SOCK_SEQPACKET socket pair, close-on-exec. */
 int csupport_socketpair_seqpacket(int fds[2]);
