@@ -21,7 +21,6 @@ extension Scheduler {
             identity.append(("kind \(index + 1) input", support.identity.isEmpty ? "none" : JournalOptions.digest(support.identity)))
         }
         let header = JournalHeader(identity: identity)
-        for kind in kinds { kind.checkpointed = kind.plugin.isCheckpointed() }
         var contents: JournalContents?
         do {
             if options.resumes {
@@ -31,6 +30,11 @@ extension Scheduler {
         } catch {
             throw .usage(error.description)
         }
+        // A format 1 journal holds no checkpoint and cannot hold one (its reader takes none):
+        // every kind stays journaled by its responses, as when it was written. A kind is not
+        // asked, so it does not start checkpointing.
+        let takesCheckpoints = (contents?.header.version ?? JournalHeader.formatVersion) >= 2
+        for kind in kinds { kind.checkpointed = takesCheckpoints && kind.plugin.isCheckpointed() }
         if let contents { try resumeCheckpointedLocked(contents) }
         do {
             if let contents {

@@ -113,4 +113,25 @@ struct ParMapCheckpointTests {
         let unchanged = ProcessProbe.readFile(journal) == journalBefore
         #expect(unchanged, "the refused run changed the journal")
     }
+    @Test("a format 1 journal (written before checkpoints) resumes journaled by responses: no checkpoint appended, and it reads back")
+    func formatOneJournal() async throws {
+        let setup = Setup(killsAt: [])
+        let reference = try await setup.reference()
+        let journal = setup.directory.file("journal")
+        let first = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--journal", journal] + setup.arguments)
+        #expect(first.status == 1, "stderr: \(first.stderr)")
+        // The same run's journal as format 1 wrote it before any task ended: its header alone.
+        var header = try JournalReader.read(path: journal).header
+        header.version = 1
+        try Data(JournalCodec.record(header: header)).write(to: URL(fileURLWithPath: journal))
+        let resumed = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--resume", journal] + setup.arguments)
+        #expect(resumed.status == reference.result.status, "stderr: \(resumed.stderr)")
+        #expect(resumed.stdout == reference.result.stdout)
+        let same = ProcessProbe.readFile(setup.output) == reference.output
+        #expect(same, "the output file differs from an uninterrupted run's")
+        let contents = try JournalReader.read(path: journal)
+        #expect(contents.header.version == 1)
+        #expect(contents.checkpointRecords == 0)
+        #expect(!contents.entries.isEmpty, "no task end journaled")
+    }
 }
