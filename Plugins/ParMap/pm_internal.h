@@ -248,7 +248,8 @@ typedef struct pm_output {
     size_t n_held, held_cap;
     size_t held_bytes, peak_held_bytes;
     uint64_t pieces_written; /* pieces handed to write(), in order or not */
-    int truncate_on_start;   /* a regular file: emptied by pm_output_start, not at open */
+    int truncate_on_start;   /* a regular file: cut at start_offset by pm_output_start, not at open */
+    uint64_t start_offset;   /* 0, or where a resumed run continues the file */
     int readable;            /* opened read-write: a checkpoint can read back what it wrote */
 } pm_output;
 
@@ -272,7 +273,8 @@ int pm_output_open(pm_output *o, const char *path, int ordered, const pm_file_id
                    size_t n_inputs, char *err, size_t errlen);
 /* The run starts writing: empties the file now (a refused run leaves it as it was). */
 void pm_output_start(pm_output *o);
-/* Continues the file at byte `offset` (cut there), with line `next_line` next; -1 with errno. */
+/* Continues the file at byte `offset`, with line `next_line` next: the file is cut there by
+   pm_output_start (a run refused after this leaves it as it was); -1 with errno. */
 int pm_output_resume(pm_output *o, uint64_t offset, uint64_t next_line);
 /* Hands over the output of lines [first_line, first_line + n_lines): written now or held. */
 void pm_output_piece(pm_output *o, uint64_t first_line, uint32_t n_lines, const void *data,

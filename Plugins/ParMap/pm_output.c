@@ -78,12 +78,20 @@ int pm_output_open(pm_output *o, const char *path, int ordered, const pm_file_id
 void pm_output_start(pm_output *o) {
     if (!o->truncate_on_start) return;
     o->truncate_on_start = 0;
-    if (ftruncate(o->fd, 0) != 0 && o->error == 0) o->error = errno;
+    if ((ftruncate(o->fd, (off_t)o->start_offset) != 0 || lseek(o->fd, (off_t)o->start_offset, SEEK_SET) < 0) &&
+        o->error == 0)
+        o->error = errno;
 }
 
 int pm_output_resume(pm_output *o, uint64_t offset, uint64_t next_line) {
-    if (ftruncate(o->fd, (off_t)offset) != 0 || lseek(o->fd, (off_t)offset, SEEK_SET) < 0) return -1;
-    o->truncate_on_start = 0;
+    struct stat st;
+    if (offset > (uint64_t)INT64_MAX || fstat(o->fd, &st) != 0) return -1;
+    if (!S_ISREG(st.st_mode)) {
+        errno = ESPIPE;
+        return -1;
+    }
+    o->truncate_on_start = 1; /* cut at `offset` by pm_output_start: a refused run leaves it */
+    o->start_offset = offset;
     o->next_line = next_line;
     return 0;
 }

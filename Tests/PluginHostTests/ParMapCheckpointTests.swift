@@ -134,4 +134,31 @@ struct ParMapCheckpointTests {
         #expect(contents.checkpointRecords == 0)
         #expect(!contents.entries.isEmpty, "no task end journaled")
     }
+    @Test("a resume refused by a later checkpointed kind of the job file leaves an earlier kind's output as it was (cut only at the first pull)")
+    func refusedAfterAnAcceptedResume() async throws {
+        let setup = Setup(killsAt: [])
+        let reference = try await setup.reference()
+        let second = setup.directory.file("out2")
+        let line = { (output: String) in
+            setup.arguments.map { $0 == setup.output ? output : $0 }.map { "'\($0)'" }.joined(separator: " ")
+        }
+        let jobs = setup.directory.write("jobs.txt", line(setup.output) + "\n" + line(second) + "\n")
+        let journal = setup.directory.file("journal")
+        let first = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--journal", journal, "--job-file", jobs])
+        #expect(first.status == 1, "stderr: \(first.stderr)")
+        let whole = ProcessProbe.readFile(setup.output)
+        #expect(whole == reference.output)
+        // Bytes past the first kind's last checkpoint (a resume would cut them), and a second
+        // output that is not the journal's (its kind refuses the resume).
+        let grown = (whole ?? []) + Array("past the last checkpoint\n".utf8)
+        try Data(grown).write(to: URL(fileURLWithPath: setup.output))
+        _ = setup.directory.write("out2", "not the output\n")
+        let refused = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--resume", journal, "--job-file", jobs])
+        #expect(refused.status == 2)
+        #expect(refused.errorLines.count == 1, "stderr: \(refused.stderr)")
+        #expect(refused.stderr.contains("\(second): --output holds 15 bytes"), "stderr: \(refused.stderr)")
+        let untouched = ProcessProbe.readFile(setup.output) == grown
+        #expect(untouched, "the refused run changed the first kind's output")
+        #expect(ProcessProbe.readFile(second) == Array("not the output\n".utf8))
+    }
 }
