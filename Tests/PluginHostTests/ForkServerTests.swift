@@ -138,9 +138,9 @@ struct ForkServerTests {
         #expect(parents.withLock { $0 } == [getpid()], "spawned by the host itself, not forked by a server")
     }
 
-    @Test("a spare killed before it is used: the slot forks a fresh worker instead and the run ends",
-          .timeLimit(.minutes(1)))
-    func killedSpareIsReplaced() async throws {
+    /// A one-slot run of `hang` then `echo:b`, once its first worker runs `hang` and the slot's
+    /// spare waits beside it: the run, the fork server and the spare's pid.
+    static func runWithASpare() async throws -> (TestRun, server: Int32, spare: Int32) {
         let test = try TestRun(chaos: ["hang", "echo:b"], policy: .oneShot, .test(jobs: 1, forkServer: true, agent: false))
         test.start()
         let first = try #require(await test.log.waitForStart(of: 1)).worker
@@ -150,7 +150,13 @@ struct ForkServerTests {
             spares = ProcessProbe.children(of: server, containing: "--spare")
             return spares.count == 1
         }, "one spare for the one slot")
-        let spare = try #require(spares.first)
+        return (test, server, try #require(spares.first))
+    }
+
+    @Test("a spare killed before it is used: the slot forks a fresh worker instead and the run ends",
+          .timeLimit(.minutes(1)))
+    func killedSpareIsReplaced() async throws {
+        let (test, _, spare) = try await Self.runWithASpare()
         // (Its server reaps it only when the master asks, so the pid cannot be reused meanwhile.)
         #expect(Glibc.kill(spare, SIGKILL) == 0)
         #expect(try await Self.eventually { ProcessProbe.state(of: spare) == "Z" }, "the spare died")
@@ -165,17 +171,7 @@ struct ForkServerTests {
 
     @Test("each slot's next worker is forked ahead (a spare, no plugin code run yet) and handed over when needed")
     func spareIsHandedOver() async throws {
-        let test = try TestRun(chaos: ["hang", "echo:b"], policy: .oneShot, .test(jobs: 1, forkServer: true, agent: false))
-        test.start()
-        let first = try #require(await test.log.waitForStart(of: 1)).worker
-        let firstPid = try #require(test.log.pid(of: first))
-        let server = try #require(ProcessProbe.parent(of: firstPid))
-        var spares: [Int32] = []
-        #expect(try await Self.eventually {
-            spares = ProcessProbe.children(of: server, containing: "--spare")
-            return spares.count == 1
-        }, "one spare for the one slot")
-        let spare = try #require(spares.first)
+        let (test, server, spare) = try await Self.runWithASpare()
         #expect(ProcessProbe.commandLine(of: spare)?.contains("--name") == false, "not a worker yet")
         #expect(test.run.cancel(task: 1))
         let second = try #require(await test.log.waitForStart(of: 2)).worker
