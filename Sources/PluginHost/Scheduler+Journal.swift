@@ -55,10 +55,13 @@ extension Scheduler {
 
     /// Writes a task's end to the journal (done, failed and expired; not a replayed task, whose
     /// end is in the journal already, nor cancelled or skipped ones, which a resume runs again,
-    /// nor a checkpointed kind's, whose checkpoints stand for them).
+    /// nor a checkpointed kind's, whose checkpoints stand for them, nor a failure or expiry the
+    /// plugin judged without a response: replaying it would skip the plugin's judgement, so a
+    /// resume runs it again; see ``TaskRecord/judgedWithoutResponse``).
     func journalEndLocked(_ task: TaskRecord, _ outcome: TaskOutcome, _ message: String?) {
         guard let journal, !task.replayed, !task.kind.checkpointed, let key = task.key,
-              outcome == .done || outcome == .failed || outcome == .expired else { return }
+              outcome == .done || outcome == .failed || outcome == .expired,
+              outcome == .done || task.evidence != nil || !task.judgedWithoutResponse else { return }
         journal.writer.append(JournalEntry(key: key, outcome: outcome, message: message, evidence: task.evidence))
         task.evidence = nil
         task.feedback = []

@@ -13,6 +13,7 @@ extension Scheduler {
                                     willRetry: Bool) -> Decision {
         let decision = task.kind.plugin.taskLost(task.bytes, reason: reason, message: message, willRetry: willRetry,
                                                   taskID: task.id)
+        if !willRetry || decision.resolution != nil { task.judgedWithoutResponse = true }
         absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
         return decision
     }

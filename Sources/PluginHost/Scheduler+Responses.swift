@@ -119,6 +119,7 @@ extension Scheduler {
 
     func resolveMarshalErrorLocked(_ task: TaskRecord, message: String) {
         let decision = task.kind.plugin.marshalError(message, task: task.bytes, taskID: task.id)
+        task.judgedWithoutResponse = true
         absorbSideEffectsLocked(task.kind, parent: task, origin: nil)
         settleLocked(task, decision, otherwise: .failed, "marshal error: \(message)")
     }

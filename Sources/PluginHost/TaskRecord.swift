@@ -34,6 +34,11 @@ final class TaskRecord {
     var replayed = false
     var feedback: [[UInt8]] = []
     var evidence: ReplayEvidence?
+    /// Journal only: the plugin judged this task in the master without a response (its
+    /// `on_task_lost` without a retry, or its `on_marshal_error`). What that did to the plugin's
+    /// state (a ParMap line's `#error` output) is not in the journal, so a failure or expiry
+    /// decided there is not journaled: a resume runs the task again, and the plugin judges it again.
+    var judgedWithoutResponse = false
 
     init(id: UInt64, kind: KindState, bytes: [UInt8], priority: Int32, timeoutNanoseconds: UInt64,
          parent: TaskRecord?, origin: WorkerState?) {

@@ -1,0 +1,50 @@
+// A ParMap run journaled by its responses (output to standard output, so no checkpoints) whose
+// input had a failed line: the chunk holding it lost its worker, was split down to the line, and
+// the line failed in `on_task_lost`, which writes its `#error` line into the ordered output.
+// Resuming the finished run used to end that line from the journal without telling ParMap, so
+// its ordered output waited for the line forever (the run hung after the lines before it).
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("ParMap resumes a journaled run that had a failed line")
+struct ParMapResumeFailedLineTests {
+    /// Runs `arguments` journaled, then resumes the finished journal (with and without
+    /// `--resume-failed`): each resumed run gives the first run's standard output and status.
+    static func resumesLikeTheFirstRun(_ arguments: [String], in directory: TemporaryDirectory) async throws {
+        let journal = directory.file("j")
+        let first = try await HostProcess.run(["run", "-j", "2", "--quiet", "--journal", journal] + arguments)
+        #expect(first.status == 1)
+        #expect(first.stdout.contains("#error: line "))
+        for extra in [[], ["--resume-failed"]] {
+            let again = try await HostProcess.run(["run", "-j", "2", "--quiet", "--resume", journal] + extra + arguments)
+            #expect(again.status == first.status, "\(extra)")
+            #expect(again.stdout == first.stdout, "\(extra)")
+            #expect(again.stderr == first.stderr, "\(extra)")
+        }
+    }
+
+    @Test("a line that crashed its worker (SIGSEGV): the resumed run's output is the first run's",
+          .timeLimit(.minutes(1)))
+    func crashedLine() async throws {
+        let directory = TemporaryDirectory()
+        var lines = (1...300).map { "x\($0)" }
+        lines.insert("segv", at: 50)  // After x50, in the 7th chunk of 8.
+        let input = directory.write("in", lines.joined(separator: "\n") + "\n")
+        try await Self.resumesLikeTheFirstRun(
+            ["parmap", "--library", TestPaths.binDirectory + "/libParMapFixture.so", "--symbol", "pmf_kill_master_once",
+             "--signature", "string(string)", "--chunk", "8", "--input", input],
+            in: directory)
+    }
+
+    @Test("a line that timed out (--timeout): the resumed run's output is the first run's",
+          .timeLimit(.minutes(1)))
+    func expiredLine() async throws {
+        let directory = TemporaryDirectory()
+        let input = directory.write("in", (1...150).map { "\($0)" }.joined(separator: "\n") + "\n")
+        try await Self.resumesLikeTheFirstRun(
+            ["--timeout", "1", "parmap", "--library", TestPaths.binDirectory + "/libParMapFixture.so", "--symbol", "pmf_hang_on_99",
+             "--signature", "double(double)", "--chunk", "8", "--input", input],
+            in: directory)
+    }
+}
