@@ -7,15 +7,16 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("ParMap resumes a journaled run that had a failed line")
+@Suite("A resumed run has the plugin judge its lost tasks again (ParMap failed lines, chaos losses)")
 struct ParMapResumeFailedLineTests {
     /// Runs `arguments` journaled, then resumes the finished journal (with and without
     /// `--resume-failed`): each resumed run gives the first run's standard output and status.
-    static func resumesLikeTheFirstRun(_ arguments: [String], in directory: TemporaryDirectory) async throws {
+    static func resumesLikeTheFirstRun(_ arguments: [String], in directory: TemporaryDirectory,
+                                       firstRunShows expected: String = "#error: line ") async throws {
         let journal = directory.file("j")
         let first = try await HostProcess.run(["run", "-j", "2", "--quiet", "--journal", journal] + arguments)
         #expect(first.status == 1)
-        #expect(first.stdout.contains("#error: line "))
+        #expect(first.stdout.contains(expected))
         for extra in [[], ["--resume-failed"]] {
             let again = try await HostProcess.run(["run", "-j", "2", "--quiet", "--resume", journal] + extra + arguments)
             #expect(again.status == first.status, "\(extra)")
@@ -46,5 +47,13 @@ struct ParMapResumeFailedLineTests {
             ["--timeout", "1", "parmap", "--library", TestPaths.binDirectory + "/libParMapFixture.so", "--symbol", "pmf_hang_on_99",
              "--signature", "double(double)", "--chunk", "8", "--input", input],
             in: directory)
+    }
+
+    @Test("chaos: a crashed and a timed-out task judged by on_task_lost are judged again on resume (its report counts the losses)",
+          .timeLimit(.minutes(1)))
+    func chaosLosses() async throws {
+        let directory = TemporaryDirectory()
+        try await Self.resumesLikeTheFirstRun(["--timeout", "1", "chaos", "followup:2", "segv", "echo:a", "hang", "echo:b"],
+                                              in: directory, firstRunShows: "lost 4\n")
     }
 }
