@@ -25,6 +25,12 @@ struct ParMapResumeFailedLineTests {
         }
     }
 
+    /// ParMap over the fixture's `symbol`, 8 lines to a chunk, output to standard output.
+    static func parmap(_ symbol: String, _ signature: String, _ input: String) -> [String] {
+        ["parmap", "--library", TestPaths.binDirectory + "/libParMapFixture.so", "--symbol", symbol, "--signature", signature,
+         "--chunk", "8", "--input", input]
+    }
+
     @Test("a line that crashed its worker (SIGSEGV): the resumed run's output is the first run's",
           .timeLimit(.minutes(1)))
     func crashedLine() async throws {
@@ -32,10 +38,7 @@ struct ParMapResumeFailedLineTests {
         var lines = (1...300).map { "x\($0)" }
         lines.insert("segv", at: 50)  // After x50, in the 7th chunk of 8.
         let input = directory.write("in", lines.joined(separator: "\n") + "\n")
-        try await Self.resumesLikeTheFirstRun(
-            ["parmap", "--library", TestPaths.binDirectory + "/libParMapFixture.so", "--symbol", "pmf_kill_master_once",
-             "--signature", "string(string)", "--chunk", "8", "--input", input],
-            in: directory)
+        try await Self.resumesLikeTheFirstRun(Self.parmap("pmf_kill_master_once", "string(string)", input), in: directory)
     }
 
     @Test("a line that timed out (--timeout): the resumed run's output is the first run's",
@@ -43,10 +46,7 @@ struct ParMapResumeFailedLineTests {
     func expiredLine() async throws {
         let directory = TemporaryDirectory()
         let input = directory.write("in", (1...150).map { "\($0)" }.joined(separator: "\n") + "\n")
-        try await Self.resumesLikeTheFirstRun(
-            ["--timeout", "1", "parmap", "--library", TestPaths.binDirectory + "/libParMapFixture.so", "--symbol", "pmf_hang_on_99",
-             "--signature", "double(double)", "--chunk", "8", "--input", input],
-            in: directory)
+        try await Self.resumesLikeTheFirstRun(["--timeout", "1"] + Self.parmap("pmf_hang_on_99", "double(double)", input), in: directory)
     }
 
     @Test("chaos: a crashed and a timed-out task judged by on_task_lost are judged again on resume (its report counts the losses)",
