@@ -52,12 +52,13 @@ extension Scheduler {
         for kind in kinds { keyInitialTasksLocked(kind) }
     }
 
-    /// Hands each checkpointed kind its last checkpoint that its output bears out, newest first
-    /// (one written after the journal's last sync may claim output an operating system crash
-    /// lost); none recorded: an empty one. Throws the newest refusal if the kind takes none.
+    /// Hands each checkpointed kind its last checkpoint that its output bears out, newest first,
+    /// among those this boot may trust (after a reboot, only those whose output was synced: see
+    /// ``JournalContents/trustedCheckpoints(kind:boot:)``); none: an empty one. Throws the newest
+    /// refusal if the kind takes none.
     func resumeCheckpointedLocked(_ contents: JournalContents) throws(HostError) {
         for kind in kinds where kind.checkpointed {
-            let checkpoints = contents.checkpoints[kind.journalIndex] ?? []
+            let checkpoints = contents.trustedCheckpoints(kind: kind.journalIndex, boot: BootID.current)
             var refusal: HostError?
             for checkpoint in (checkpoints.isEmpty ? [[]] : checkpoints).reversed() {
                 do {

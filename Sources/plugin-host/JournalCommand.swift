@@ -15,6 +15,7 @@ struct JournalCommand: ParsableCommand {
         printLine("\(file): \(e.total) task ends (\(e.done) done, \(e.failed) failed, \(e.expired) expired); "
                   + "\(summary.tasks) tasks, \(summary.endedMoreThanOnce) ended more than once"
                   + (summary.checkpoints > 0 ? "; \(summary.checkpoints) checkpoints" : "")
+                  + (summary.checkpoints > 0 ? summary.syncedCheckpoints.map { " (\($0) synced with their output)" } ?? "" : "")
                   + (summary.tornLastRecord ? "; a torn last record (a resume drops it)" : ""))
         let width = summary.identity.map(\.name.count).max() ?? 0
         for field in summary.identity { printLine("  " + field.name.padding(to: width + 2) + field.value) }

@@ -113,6 +113,59 @@ struct ParMapCheckpointTests {
         let unchanged = ProcessProbe.readFile(journal) == journalBefore
         #expect(unchanged, "the refused run changed the journal")
     }
+    /// The journal at `path` as if written in another boot, its outputs synced once, after
+    /// records 0..<`through`: segment boot ids replaced, markers set to 0 (record numbers kept),
+    /// one marker appended.
+    static func rebooted(_ path: String, syncedThrough through: Int) throws {
+        let bytes = ProcessProbe.readFile(path) ?? []
+        var rewritten: [UInt8] = []
+        var offset = 0
+        while offset + JournalCodec.framing <= bytes.count {
+            let length = bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+            let record = Array(bytes[offset..<offset + JournalCodec.framing + length])
+            switch record[JournalCodec.framing] {
+            case JournalCodec.segmentType: rewritten += JournalCodec.record(segmentBoot: "another-boot")
+            case JournalCodec.syncedType: rewritten += JournalCodec.record(syncedThrough: 0)
+            default: rewritten += record
+            }
+            offset += record.count
+        }
+        rewritten += JournalCodec.record(syncedThrough: through)
+        try Data(rewritten).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("a resume after a reboot (the journal's segment in another boot) starts from the last checkpoint synced with its output, and ends with the same output")
+    func rebootTrustsSyncedCheckpoints() async throws {
+        let setup = Setup(killsAt: [])
+        let reference = try await setup.reference()
+        let journal = setup.directory.file("journal")
+        let first = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--journal", journal] + setup.arguments)
+        #expect(first.status == 1, "stderr: \(first.stderr)")
+        let written = try JournalReader.read(path: journal)
+        #expect(written.segments.count == 1)
+        let numbers = try #require(written.checkpointRecordNumbers[0])
+        try #require(numbers.count >= 4)
+        // The same boot: the newest checkpoint counts.
+        let sameEvents = setup.directory.file("same.events")
+        let same = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--events", sameEvents, "--resume", journal] + setup.arguments)
+        #expect(same.status == 1, "stderr: \(same.stderr)")
+        #expect(same.stdout == reference.result.stdout)
+        // Another boot, the outputs synced after the first half of the checkpoints: the newest of those counts.
+        try Self.rebooted(journal, syncedThrough: numbers[numbers.count / 2 - 1] + 1)
+        let otherEvents = setup.directory.file("other.events")
+        let other = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--events", otherEvents, "--resume", journal] + setup.arguments)
+        #expect(other.status == 1, "stderr: \(other.stderr)")
+        #expect(other.stdout == reference.result.stdout)
+        let identical = ProcessProbe.readFile(setup.output) == reference.output
+        #expect(identical, "the output file differs from an uninterrupted run's")
+        let (sameRedone, otherRedone) = (Self.startedTasks(sameEvents), Self.startedTasks(otherEvents))
+        #expect(otherRedone > sameRedone, "redone: same boot \(sameRedone), another boot \(otherRedone)")
+        #expect(otherRedone < reference.started, "redone \(otherRedone) of \(reference.started): not from the synced checkpoint")
+        // Written in this boot now: the resume's segment is this boot's.
+        let resumed = try JournalReader.read(path: journal)
+        #expect(resumed.segments.map(\.boot).last == BootID.current)
+    }
+
     @Test("a format 1 journal (written before checkpoints) resumes journaled by responses: no checkpoint appended, and it reads back")
     func formatOneJournal() async throws {
         let setup = Setup(killsAt: [])

@@ -5,6 +5,8 @@
 ///     end body:    u8 2 | u16 kind | u32 depth | depth × u64 path | u8 outcome | message | u8 has evidence
 ///                  [ u8 is old | bytes competence | string worker | u32 n | n × bytes feedback | bytes response | u64 first, u64 end pinned follow-ups ]
 ///     checkpoint body (version 2): u8 3 | u16 kind | the kind's bytes (to the end of the body)
+///     segment body (version 3):    u8 4 | string boot id (a run or resume starts writing in this boot)
+///     synced body (version 3):     u8 5 | u64 n (the outputs were synced after records 0..<n were written)
 ///     string, bytes: u32 length | data;  message: u32 0xFFFF_FFFF for none, else a string
 ///
 /// A record is written with one `write`, so a master killed mid-write leaves at most one torn
@@ -14,6 +16,8 @@ enum JournalCodec {
     static let headerType: UInt8 = 1
     static let endType: UInt8 = 2
     static let checkpointType: UInt8 = 3
+    static let segmentType: UInt8 = 4
+    static let syncedType: UInt8 = 5
     /// Bytes before a record's body.
     static let framing = 8
     /// No record is longer (a response is at most a frame's 64 MiB, plus feedback).
@@ -71,6 +75,22 @@ enum JournalCodec {
         body.append(checkpointType)
         put(&body, checkpoint.kind)
         body += checkpoint.state
+        finishRecord(&body)
+        return body
+    }
+
+    static func record(segmentBoot boot: String) -> [UInt8] {
+        var body = startRecord(capacity: 5 + boot.utf8.count)
+        body.append(segmentType)
+        putBytes(&body, Array(boot.utf8))
+        finishRecord(&body)
+        return body
+    }
+
+    static func record(syncedThrough records: Int) -> [UInt8] {
+        var body = startRecord(capacity: 9)
+        body.append(syncedType)
+        put(&body, UInt64(records))
         finishRecord(&body)
         return body
     }
@@ -156,6 +176,21 @@ extension JournalCodec {
         var reader = JournalBodyReader(body)
         guard reader.integer(UInt8.self) == checkpointType, let kind = reader.integer(UInt16.self) else { return nil }
         return JournalCheckpoint(kind: kind, state: Array(body[reader.position...]))
+    }
+
+    /// Decodes a segment body (the boot id it was written in); nil if it is not one.
+    static func segmentBoot(_ body: ArraySlice<UInt8>) -> String? {
+        var reader = JournalBodyReader(body)
+        guard reader.integer(UInt8.self) == segmentType, let boot = reader.string(), reader.atEnd else { return nil }
+        return boot
+    }
+
+    /// Decodes a synced-through body (records before it whose outputs were synced); nil if it is not one.
+    static func syncedThrough(_ body: ArraySlice<UInt8>) -> Int? {
+        var reader = JournalBodyReader(body)
+        guard reader.integer(UInt8.self) == syncedType, let records = reader.integer(UInt64.self), reader.atEnd,
+              records <= UInt64(Int.max) else { return nil }
+        return Int(records)
     }
 
     /// Decodes a task-end body; nil if it is malformed.

@@ -25,9 +25,10 @@ struct JournalEntry: Equatable, Sendable {
 
 /// The journal's first record: the format and what the run's identity is made of.
 struct JournalHeader: Equatable, Sendable {
-    /// Version 2 added checkpoint records; version 1 journals are read as ever.
-    static let formatVersion: UInt16 = 2
-    static let readableVersions: ClosedRange<UInt16> = 1...2
+    /// Version 2 added checkpoint records, version 3 segment (boot id) and synced-through records
+    /// (a version 2 reader would take them for damage); older journals are read as ever.
+    static let formatVersion: UInt16 = 3
+    static let readableVersions: ClosedRange<UInt16> = 1...3
     var version: UInt16 = JournalHeader.formatVersion
     /// Named digests (hexadecimal) of what makes a run the same run: plugin builds, arguments,
     /// job file, the kinds' own input identities. Compared field by field on resume.

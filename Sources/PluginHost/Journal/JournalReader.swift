@@ -9,10 +9,37 @@ struct JournalContents: Sendable {
     var checkpoints: [UInt16: [[UInt8]]] = [:]
     /// Checkpoint records read.
     var checkpointRecords: Int { checkpoints.values.reduce(0) { $0 + $1.count } }
+    /// Each checkpoint's record number (the header is 0), parallel to ``checkpoints``.
+    var checkpointRecordNumbers: [UInt16: [Int]] = [:]
+    /// Format 3: the boot each run segment (the first run, each resume) was written in, by the
+    /// record number it starts at.
+    var segments: [(record: Int, boot: String)] = []
+    /// Format 3: the last synced-through record's count: the outputs were synced after records
+    /// 0..<n had been written (0: never).
+    var outputsSyncedThrough = 0
+    /// Whole records read (the number the next one appended gets).
+    var records = 0
     /// Bytes of whole records; a resumed run truncates the file here before appending.
     var validLength: Int
     /// True when a torn last record was dropped.
     var droppedTornRecord: Bool
+}
+
+extension JournalContents {
+    /// The checkpoints of kind `kind` a resume in boot `boot` may trust, oldest first. A
+    /// checkpoint was written to the journal at once, its output maybe not yet to the disk: a
+    /// killed process loses neither (the page cache stays), but an operating system crash or power
+    /// loss may lose the output. So after a reboot (`boot` is not the boot a segment was written
+    /// in) only checkpoints the outputs were synced after count, and those of segments written in
+    /// this boot (a resume since the reboot started from a synced one). A journal without
+    /// segments (format 2) trusts all, as it was written.
+    func trustedCheckpoints(kind: UInt16, boot: String) -> [[UInt8]] {
+        let all = checkpoints[kind] ?? []
+        guard !segments.isEmpty else { return all }
+        let thisBoot = segments.first { $0.boot == boot }?.record ?? Int.max
+        let numbers = checkpointRecordNumbers[kind] ?? []
+        return zip(all, numbers).filter { $0.1 < outputsSyncedThrough || $0.1 >= thisBoot }.map(\.0)
+    }
 }
 
 /// Reads a journal file (see ``JournalCodec`` for the format).
@@ -41,6 +68,9 @@ enum JournalReader {
         var header: JournalHeader?
         var entries: [JournalEntry] = []
         var checkpoints: [UInt16: [[UInt8]]] = [:]
+        var checkpointRecordNumbers: [UInt16: [Int]] = [:]
+        var segments: [(record: Int, boot: String)] = []
+        var syncedThrough = 0
         var torn = false
         while offset < bytes.count {
             // A record whose framing or body runs past the end was torn by a kill mid-write.
@@ -73,6 +103,15 @@ enum JournalReader {
             } else if header!.version >= 2, body.first == JournalCodec.checkpointType {
                 guard let checkpoint = JournalCodec.checkpoint(body) else { throw .corrupted(path, offset: offset, record: records) }
                 checkpoints[checkpoint.kind, default: []].append(checkpoint.state)
+                checkpointRecordNumbers[checkpoint.kind, default: []].append(records)
+            } else if header!.version >= 3, body.first == JournalCodec.segmentType {
+                guard let boot = JournalCodec.segmentBoot(body) else { throw .corrupted(path, offset: offset, record: records) }
+                segments.append((records, boot))
+            } else if header!.version >= 3, body.first == JournalCodec.syncedType {
+                guard let through = JournalCodec.syncedThrough(body), through <= records else {
+                    throw .corrupted(path, offset: offset, record: records)
+                }
+                syncedThrough = max(syncedThrough, through)
             } else {
                 guard let entry = JournalCodec.entry(body) else { throw .corrupted(path, offset: offset, record: records) }
                 entries.append(entry)
@@ -88,6 +127,8 @@ enum JournalReader {
             throw .truncatedHeader(path, size: bytes.count)
         }
         return JournalContents(header: header, entries: entries, checkpoints: checkpoints,
+                               checkpointRecordNumbers: checkpointRecordNumbers, segments: segments,
+                               outputsSyncedThrough: syncedThrough, records: records,
                                validLength: offset, droppedTornRecord: torn)
     }
 

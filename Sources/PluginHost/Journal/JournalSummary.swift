@@ -11,6 +11,9 @@ public struct JournalSummary: Sendable {
     public let endedMoreThanOnce: Int
     /// Checkpoints of checkpointed kinds ("ph.checkpoint/1"), which journal no task ends.
     public let checkpoints: Int
+    /// Format 3: checkpoints written before the last sync of their outputs (those a resume after
+    /// a reboot may trust); nil for older formats, which do not record it.
+    public let syncedCheckpoints: Int?
     /// True when the last record was torn (a master killed while writing it); a resume drops it.
     public let tornLastRecord: Bool
 
@@ -30,5 +33,7 @@ public struct JournalSummary: Sendable {
         endedMoreThanOnce = seen.values.filter { $0 > 1 }.count
         tornLastRecord = contents.droppedTornRecord
         checkpoints = contents.checkpointRecords
+        syncedCheckpoints = contents.header.version >= 3
+            ? contents.checkpointRecordNumbers.values.joined().filter { $0 < contents.outputsSyncedThrough }.count : nil
     }
 }
