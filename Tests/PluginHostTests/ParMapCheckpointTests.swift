@@ -43,6 +43,15 @@ struct ParMapCheckpointTests {
                          "string(string)", "--chunk", "8", "--input", input, "--output", output]
         }
 
+        /// The uninterrupted run, then the same with a journal (at "journal" in the directory).
+        func referenceAndJournaledRun() async throws -> (reference: (result: CLIResult, output: [UInt8], started: Int), journal: String) {
+            let reference = try await reference()
+            let journal = directory.file("journal")
+            let first = try await HostProcess.run(["run", "-j", "\(jobs)", "--quiet", "--journal", journal] + arguments)
+            #expect(first.status == 1, "stderr: \(first.stderr)")
+            return (reference, journal)
+        }
+
         /// An uninterrupted run (every marker there: no worker kills the master).
         func reference() async throws -> (result: CLIResult, output: [UInt8], started: Int) {
             for marker in markers { _ = directory.write(marker.split(separator: "/").last.map(String.init)!, "") }
@@ -137,10 +146,7 @@ struct ParMapCheckpointTests {
     @Test("a resume after a reboot (the journal's segment in another boot) starts from the last checkpoint synced with its output, and ends with the same output")
     func rebootTrustsSyncedCheckpoints() async throws {
         let setup = Setup(killsAt: [])
-        let reference = try await setup.reference()
-        let journal = setup.directory.file("journal")
-        let first = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--journal", journal] + setup.arguments)
-        #expect(first.status == 1, "stderr: \(first.stderr)")
+        let (reference, journal) = try await setup.referenceAndJournaledRun()
         let written = try JournalReader.read(path: journal)
         #expect(written.segments.count == 1)
         let numbers = try #require(written.checkpointRecordNumbers[0])
@@ -152,6 +158,8 @@ struct ParMapCheckpointTests {
         #expect(same.stdout == reference.result.stdout)
         // Another boot, the outputs synced after the first half of the checkpoints: the newest of those counts.
         try Self.rebooted(journal, syncedThrough: numbers[numbers.count / 2 - 1] + 1)
+        let shown = try await HostProcess.run(["journal", journal])
+        #expect(shown.stdout.contains(" checkpoints (\(numbers.count / 2) synced with their output)"), "stdout: \(shown.stdout)")
         let otherEvents = setup.directory.file("other.events")
         let other = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--events", otherEvents, "--resume", journal] + setup.arguments)
         #expect(other.status == 1, "stderr: \(other.stderr)")
@@ -169,10 +177,7 @@ struct ParMapCheckpointTests {
     @Test("a format 1 journal (written before checkpoints) resumes journaled by responses: no checkpoint appended, and it reads back")
     func formatOneJournal() async throws {
         let setup = Setup(killsAt: [])
-        let reference = try await setup.reference()
-        let journal = setup.directory.file("journal")
-        let first = try await HostProcess.run(["run", "-j", "\(Self.jobs)", "--quiet", "--journal", journal] + setup.arguments)
-        #expect(first.status == 1, "stderr: \(first.stderr)")
+        let (reference, journal) = try await setup.referenceAndJournaledRun()
         // The same run's journal as format 1 wrote it before any task ended: its header alone.
         var header = try JournalReader.read(path: journal).header
         header.version = 1
