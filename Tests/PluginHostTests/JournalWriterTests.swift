@@ -83,6 +83,11 @@ struct JournalWriterTests {
         #expect(contents.segments.map(\.record) == [1, 3])
         #expect(contents.trustedCheckpoints(kind: 0, boot: "boot-b") == [Self.during.state])
         #expect(contents.trustedCheckpoints(kind: 0, boot: "boot-c").isEmpty)
+        // A boot the kernel did not tell is never the same boot.
+        let unknown = try JournalWriter.create(path: directory.file("unknown"), header: JournalHeader(identity: []), boot: BootID.unknown)
+        unknown.append(checkpoint: Self.first)
+        unknown.close()
+        #expect(try JournalReader.read(path: directory.file("unknown")).trustedCheckpoints(kind: 0, boot: BootID.unknown).isEmpty)
         // Cut at any byte, the journal reads back (a torn last record dropped), never misread.
         let bytes = ProcessProbe.readFile(path) ?? []
         for cut in 0..<bytes.count {

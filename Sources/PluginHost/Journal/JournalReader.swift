@@ -36,7 +36,7 @@ extension JournalContents {
     func trustedCheckpoints(kind: UInt16, boot: String) -> [[UInt8]] {
         let all = checkpoints[kind] ?? []
         guard !segments.isEmpty else { return all }
-        let thisBoot = segments.first { $0.boot == boot }?.record ?? Int.max
+        let thisBoot = segments.first { $0.boot == boot && boot != BootID.unknown }?.record ?? Int.max
         let numbers = checkpointRecordNumbers[kind] ?? []
         return zip(all, numbers).filter { $0.1 < outputsSyncedThrough || $0.1 >= thisBoot }.map(\.0)
     }
