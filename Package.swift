@@ -103,7 +103,9 @@ let package = Package(
             path: "Benchmarks/metamath-verify"
         ),
         // Fixture plugins used by the tests and the demo.
-        .target(name: "ChaosPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/ChaosPlugin"),
+        .target(name: "ChaosPlugin", dependencies: ["PluginABI", "FixtureSupport"], path: "Tests/Fixtures/ChaosPlugin"),
+        // What the fixture plugins share (finding the master from a worker).
+        .target(name: "FixtureSupport", path: "Tests/Fixtures/FixtureSupport"),
         .target(name: "EchoSwiftPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/EchoSwiftPlugin"),
         .target(name: "FutureABIPlugin", dependencies: ["PluginABI"], path: "Tests/Fixtures/FutureABIPlugin"),
         // The parmap task kind, in C: any C function over lines of input, through libffi (libffi-dev).
@@ -113,7 +115,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ffi"), .linkedLibrary("dl")]
         ),
         // Functions the parmap tests and benchmarks call (crash, hang, strings, mixed types, ~1 µs work).
-        .target(name: "ParMapFixture", path: "Tests/Fixtures/ParMapFixture"),
+        .target(name: "ParMapFixture", dependencies: ["FixtureSupport"], path: "Tests/Fixtures/ParMapFixture"),
         // Tests, one target per module. The CLI-level tests run the built `plugin-host`, which
         // finds the plugins beside itself: `swift build --build-tests` builds every product.
         // Helpers shared by several test targets: paths, processes, files, runs under test.

@@ -20,6 +20,7 @@
 #include "ph/ext/task-failure.h"
 #include "ph/ext/journal.h"
 #include "ph/util/options.h"
+#include "fixture_support.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1197,29 +1198,6 @@ static void die_by_signal(int sig) {
     _exit(128 + sig); /* not reached */
 }
 
-/* The master's pid: the parent, or the parent's parent when a fork server forked this worker
- * (its command line says --fork-server). */
-static pid_t master_pid(void) {
-    pid_t parent = getppid();
-    char path[64], line[4096] = {0};
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)parent);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(line, 1, sizeof line - 1, f) : 0;
-    if (f) fclose(f);
-    for (size_t i = 0; i < n; i++) if (line[i] == 0) line[i] = ' ';
-    if (strstr(line, "--fork-server") == NULL) return parent;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)parent);
-    f = fopen(path, "r");
-    int grandparent = 0;
-    /* pid (comm) state ppid: comm may hold spaces, so read from its closing parenthesis. */
-    n = f ? fread(line, 1, sizeof line - 1, f) : 0;
-    if (f) fclose(f);
-    line[n] = 0;
-    char *paren = strrchr(line, ')');
-    if (paren == NULL || sscanf(paren + 1, " %*c %d", &grandparent) != 1) return parent;
-    return (pid_t)grandparent;
-}
-
 static void sleep_forever(void) {
     for (;;) pause();
 }
@@ -1566,7 +1544,7 @@ static int worker_perform(void *worker, ph_bytes request, const ph_perform_conte
         if (fd >= 0) {
             close(fd);
             if (a.id == A_KILL_MASTER) {
-                kill(master_pid(), SIGKILL); /* the worker then dies with its master */
+                kill(fixture_master_pid(), SIGKILL); /* the worker then dies with its master */
                 sleep_forever();
             }
             die_by_signal(SIGSEGV);

@@ -4,10 +4,10 @@
 #endif
 
 #include "include/parmap_fixture.h"
+#include "fixture_support.h"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,29 +97,6 @@ const char *pmf_controls(void) {
     return "a\x1b[2Jb\x07" "c\x7f" "d\xc3\xa9" "e\xc2\x9b" "f\xff" "g\xe2\x82";
 }
 
-/* The master: the parent, or the parent's parent when a fork server forked this worker (the
- * parent's command line says --fork-server). */
-static pid_t pmf_master(void) {
-    pid_t parent = getppid();
-    char path[64], text[4096] = {0};
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)parent);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f) fclose(f);
-    int forked = 0;
-    for (size_t i = 0; i < n; i += strlen(text + i) + 1) if (strcmp(text + i, "--fork-server") == 0) forked = 1;
-    if (!forked) return parent;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)parent);
-    f = fopen(path, "r");
-    n = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f) fclose(f);
-    text[n] = 0;
-    char *paren = strrchr(text, ')'); /* pid (comm) state ppid: comm may hold anything */
-    int grandparent = 0;
-    if (paren == NULL || sscanf(paren + 1, " %*c %d", &grandparent) != 1) return parent;
-    return (pid_t)grandparent;
-}
-
 const char *pmf_kill_master_once(const char *s) {
     static const char prefix[] = "kill-master:";
     if (strcmp(s, "segv") == 0) raise(SIGSEGV);
@@ -127,7 +104,7 @@ const char *pmf_kill_master_once(const char *s) {
         int fd = open(s + sizeof prefix - 1, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd >= 0) {
             close(fd);
-            kill(pmf_master(), SIGKILL); /* the worker then dies with its master */
+            kill(fixture_master_pid(), SIGKILL); /* the worker then dies with its master */
             for (;;) pause();
         }
     }
