@@ -108,11 +108,16 @@ struct InMemoryJobserverTests {
         #expect(try MakeJobserver.fromMakeflags("ks -j") == nil)
         #expect(throws: HostError.self) { try MakeJobserver.fromMakeflags("--jobserver-auth=x,y") }
         #expect(throws: HostError.self) { try MakeJobserver.fromMakeflags("--jobserver-auth=fifo:/nonexistent/jobserver") }
+        // Descriptor numbers at the hard limit are never open (a fixed number such as 900 can be
+        // another test's, running at the same time).
+        var limit = rlimit()
+        try #require(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let unused = min(UInt64(limit.rlim_max), UInt64(Int32.max - 1))
         do {
-            _ = try MakeJobserver.fromMakeflags("--jobserver-auth=900,901")
+            _ = try MakeJobserver.fromMakeflags("--jobserver-auth=\(unused),\(unused + 1)")
             Issue.record("descriptors that are not open were accepted")
         } catch {
-            #expect(error.description == "MAKEFLAGS names the jobserver pipe 900,901, but descriptor 900 is not an open pipe here "
+            #expect(error.description == "MAKEFLAGS names the jobserver pipe \(unused),\(unused + 1), but descriptor \(unused) is not an open pipe here "
                     + "(make passes it only to a recipe line that starts with '+' or runs $(MAKE))")
         }
     }
