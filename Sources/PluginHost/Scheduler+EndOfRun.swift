@@ -56,6 +56,7 @@ extension Scheduler {
     func finishIfDoneLocked() -> (RunReport, [@Sendable (RunReport) -> Void])? {
         guard liveSlotThreads == 0, reapsPending == 0, self.report == nil else { return nil }
         watchdog.stop()
+        reapers.stop()
         transport.runFinished()
         var reports: [(String, String)] = []
         var pluginStatus: Int32?

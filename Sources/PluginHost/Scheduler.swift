@@ -23,6 +23,8 @@ final class Scheduler: @unchecked Sendable {
     let watchdog: Watchdog
     /// Warns when a master callback holds the host (and so this lock) too long.
     let callMonitor = MasterCallMonitor()
+    /// The threads that reap released workers (see ``ReaperThreads``).
+    let reapers = ReaperThreads()
     /// The machines workers run on; `slotHosts[slot]` indexes this for each slot.
     let hosts: [WorkerMachine]
     let slotHosts: [Int]

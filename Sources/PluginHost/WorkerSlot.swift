@@ -174,7 +174,7 @@ struct WorkerSlot: Sendable {
             // The worker has ended for the scheduler; a reaper waits for its process while this
             // slot goes on to its next worker. The run does not finish before the reaper does.
             let scheduler = self.scheduler
-            startThread {
+            scheduler.reapers.submit {
                 _ = link.waitForExit()
                 _ = link.stderrTail(waitingUntil: monotonicNanoseconds() + WorkerSlot.stderrDrainNanoseconds)
                 link.close()
