@@ -18,10 +18,10 @@ import Glibc
 ///   CPU (empty for any) and exchanges heartbeats every HEARTBEAT seconds (empty for none; MISSES
 ///   missed ones end it). Answer `f SEQ PID`, or `e SEQ REASON` when the fork failed.
 /// - master → server `S SEQ CGROUP CPU` with three descriptors: fork a *spare*, a worker ready
-///   ahead of need (in CGROUP, on CPU, its protocol descriptors set up) that runs no plugin code
-///   until the master writes its name and heartbeats to its stdin (``SpareWorkerStart``), or
-///   exits at end of file there. Answered as `F`. It is still a fresh worker: forked from this
-///   server, which never ran a job, and it never ran one before.
+///   ahead of need (in CGROUP, on CPU, its protocol descriptors set up, its hello written) that
+///   runs no plugin code until the master writes its name and heartbeats to its stdin
+///   (``SpareWorkerStart``), or exits at end of file there. Answered as `F`. It is still a fresh
+///   worker: forked from this server, which never ran a job, and it never ran one before.
 /// - master → server `W PID`: the master is done with worker PID; reap it once it ended and answer
 ///   `w PID x STATUS` (exited) or `w PID s SIGNAL` (killed), or `w PID u 0` for a pid it does not
 ///   know. A worker is never reaped before the master asks, so its pid cannot be reused while the

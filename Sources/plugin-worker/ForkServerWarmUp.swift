@@ -26,11 +26,10 @@ func warmUpWorkerPaths(_ plugin: PluginLibrary) {
         _ = message.withUnsafeBytes { output.writeAllResult($0) }
         _ = SpareWorkerStart.read(from: input)
     }
-    let hello = Hello(abiMajor: plugin.descriptor.abi_major, abiMinor: plugin.descriptor.abi_minor, pid: getpid(),
-                      pluginDigest: plugin.digest, pluginName: plugin.name, pluginVersion: plugin.version)
+    let greeting = hello(of: plugin)
     let source = FrameSource(input: input, link: nil)
     let session = PerformSession(writer: FrameWriter(descriptor: output), writeLock: nil, source: source)
-    try? session.write(type: .hello, id: 0, bytes: hello.encoded())
+    try? session.write(type: .hello, id: 0, bytes: greeting.encoded())
     _ = source.next()
     try? session.write(type: .response, id: 1, bytes: Array("warm-up".utf8))
     _ = source.next()

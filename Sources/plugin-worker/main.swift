@@ -132,12 +132,25 @@ func forkedWorkerMain(_ plugin: PluginLibrary, cgroup: String, addressSpaceLimit
         printError("plugin-worker: cannot set the address-space limit of \(addressSpaceLimit) bytes: \(SystemError(code: errno))")
         exit(2)
     }
+    // A spare says hello now, while it waits: the master reads it at the hand-over without a
+    // round trip, and sends the start message and the first request back to back. (The hello
+    // names no worker: the plugin, its digest and this pid, all known here.)
+    var writer = FrameWriter(descriptor: descriptors.output)
+    if given == nil {
+        do { try writer.write(Frame(type: .hello, payload: hello(of: plugin).encoded())) } catch { exit(2) }
+    }
     guard let start = given ?? SpareWorkerStart.read(from: descriptors.input) else { exit(0) }
     // As a spawned worker's, its command line names it (for ps, and for tests that must tell a
     // live worker from a reused pid).
     setCommandLine(["--name", start.name, "--plugin", plugin.path])
     serveWorker(plugin, name: start.name, descriptors: descriptors, heartbeat: start.heartbeat,
-                heartbeatMisses: start.heartbeatMisses)
+                heartbeatMisses: start.heartbeatMisses, writer: given == nil ? writer : nil)
+}
+
+/// This process's hello for `plugin`.
+func hello(of plugin: PluginLibrary) -> Hello {
+    Hello(abiMajor: plugin.descriptor.abi_major, abiMinor: plugin.descriptor.abi_minor, pid: getpid(),
+          pluginDigest: plugin.digest, pluginName: plugin.name, pluginVersion: plugin.version)
 }
 
 /// `words`, each ended by a NUL byte.
@@ -160,23 +173,23 @@ func setCommandLine(_ words: [String]) {
 }
 
 /// The worker's life once its plugin is loaded: `worker_init`, the handshake, then requests until
-/// the master closes the pipe.
+/// the master closes the pipe. A spare said hello already, on `writer` (nil: say it now, after
+/// `worker_init`).
 func serveWorker(_ plugin: PluginLibrary, name workerName: String, descriptors: (input: Descriptor, output: Descriptor),
-                 heartbeat: Double?, heartbeatMisses: Int) -> Never {
-    let writer = FrameWriter(descriptor: descriptors.output)
+                 heartbeat: Double?, heartbeatMisses: Int, writer greeted: FrameWriter? = nil) -> Never {
     let workerInstance: UnsafeMutableRawPointer? = workerName.withCString { name in
         // get_extension is never NULL (ABI 2); no extension is offered at start-up yet.
         var params = ph_worker_params(worker_name: name, host_data: nil, get_extension: { _, _ in nil })
         return plugin.descriptor.worker_init?(&params)
     }
 
-    let hello = Hello(abiMajor: plugin.descriptor.abi_major, abiMinor: plugin.descriptor.abi_minor, pid: getpid(),
-                      pluginDigest: plugin.digest, pluginName: plugin.name, pluginVersion: plugin.version)
-    var helloWriter = writer
-    do {
-        try helloWriter.write(Frame(type: .hello, payload: hello.encoded()))
-    } catch {
-        exit(2)
+    var helloWriter = greeted ?? FrameWriter(descriptor: descriptors.output)
+    if greeted == nil {
+        do {
+            try helloWriter.write(Frame(type: .hello, payload: hello(of: plugin).encoded()))
+        } catch {
+            exit(2)
+        }
     }
 
     // With heartbeats (a launched worker), a reader thread takes the master's frames as they come.
