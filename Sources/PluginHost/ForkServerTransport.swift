@@ -5,8 +5,9 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Starts this machine's workers from fork servers (see ``ForkServer``), one per plugin, started
-/// when its kind first needs a worker; workers on other machines go through ``ProcessTransport``,
+/// Starts this machine's workers from fork servers (see ``ForkServer``), one per plugin and core
+/// of pinned slots (one per plugin when slots are not pinned), started when a slot there first
+/// needs a worker; workers on other machines go through ``ProcessTransport``,
 /// and so do the workers of a plugin its fork server refused (one that runs threads once loaded).
 ///
 /// Each slot keeps a spare (``SpareWorker``): once a slot's worker has sent its hello and has its
@@ -14,6 +15,11 @@ import Glibc
 /// start is a hand-over (one write of its name) instead of a round trip to the server and a fork.
 /// (Asked for only after the hello, the spare's pipes, cgroup and request stay off the path to
 /// the current worker's first response.)
+///
+/// A server runs on its slots' core, as their workers do: each slot's lane (its thread, its
+/// worker, the server forking its spare) stays on one core, so a fork neither waits for the other
+/// core's lane nor moves the child to another core (measured: one server for two pinned slots
+/// left a third of the cores' time idle in one-shot runs).
 ///
 /// A forked worker is the same process a spawned one is to the rest of the host: its own pipes,
 /// process group and cgroup, read by its slot thread, signalled by pid. Only its end is learned
@@ -23,8 +29,8 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
     private let configuration: HostConfiguration
     private let processes: ProcessTransport
     private let lock = ConditionLock()
-    /// Fork servers by plugin path (guarded by `lock`).
-    private var servers: [String: ForkServer] = [:]
+    /// Fork servers by plugin path and core (guarded by `lock`).
+    private var servers: [ServerKey: ForkServer] = [:]
     /// Plugins whose fork server refused them: spawned instead (guarded by `lock`).
     private var refused: Set<String> = []
     /// Each slot's next worker, forked ahead of need (guarded by `lock`).
@@ -45,17 +51,22 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
 
     func spawn(_ launch: WorkerLaunch) throws(WorkerSpawnError) -> any WorkerLink {
         if launch.machine.isRemote { return try processes.spawn(launch) }
-        guard let server = try server(for: launch.pluginPath) else { return try processes.spawn(launch) }
+        let cpu = Self.pinnedCPU()
+        guard let server = try server(for: ServerKey(pluginPath: launch.pluginPath, cpu: cpu)) else {
+            return try processes.spawn(launch)
+        }
         let key = SpareKey(pluginPath: launch.pluginPath, slot: launch.slot)
         if let spare = handOverSpare(key, to: launch, from: server) { return spare }
-        return try fork(launch, from: server, cpu: Self.pinnedCPU())
+        return try fork(launch, from: server, cpu: cpu)
     }
 
     /// The slot's next worker is forked now, while this one works.
     func workerGreeted(_ launch: WorkerLaunch) {
-        guard !launch.machine.isRemote, let server = lock.withLock({ servers[launch.pluginPath] }),
+        let cpu = Self.pinnedCPU()
+        guard !launch.machine.isRemote,
+              let server = lock.withLock({ servers[ServerKey(pluginPath: launch.pluginPath, cpu: cpu)] }),
               server.isUsable else { return }
-        prepareSpare(SpareKey(pluginPath: launch.pluginPath, slot: launch.slot), from: server, cpu: Self.pinnedCPU())
+        prepareSpare(SpareKey(pluginPath: launch.pluginPath, slot: launch.slot), from: server, cpu: cpu)
     }
 
     func runFinished() {
@@ -149,24 +160,25 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         return csupport_allowed_cpus(&cpus, 2) == 1 ? cpus[0] : nil
     }
 
-    /// The usable fork server of `pluginPath`, started now if there is none (one start at a time);
-    /// nil when its server refused the plugin (it runs threads once loaded, or does not load):
-    /// its workers are spawned.
-    private func server(for pluginPath: String) throws(WorkerSpawnError) -> ForkServer? {
+    /// The usable fork server of `key`, started now if there is none (one start at a time), from
+    /// the calling slot thread: it inherits the thread's core. Nil when a server refused the
+    /// plugin (it runs threads once loaded, or does not load): its workers are spawned.
+    private func server(for key: ServerKey) throws(WorkerSpawnError) -> ForkServer? {
+        let pluginPath = key.pluginPath
         lock.lock()
         defer { lock.unlock() }
         if refused.contains(pluginPath) { return nil }
-        if let server = servers[pluginPath] {
+        if let server = servers[key] {
             if server.isUsable { return server }
             server.stop()
-            servers[pluginPath] = nil
+            servers[key] = nil
         }
         do throws(ForkServer.StartFailure) {
             let server = try ForkServer.start(executable: configuration.workerExecutable, pluginPath: pluginPath,
                                               cgroup: processes.cgroup?.makeWorkerGroup(),
                                               addressSpaceLimit: processes.addressSpaceLimit,
                                               timeout: configuration.handshakeTimeout)
-            servers[pluginPath] = server
+            servers[key] = server
             return server
         } catch {
             switch error {
@@ -178,4 +190,10 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
             }
         }
     }
+}
+
+/// Which fork server: one per plugin and core (`cpu` nil: slots are not pinned, one for all).
+private struct ServerKey: Hashable {
+    let pluginPath: String
+    let cpu: Int32?
 }

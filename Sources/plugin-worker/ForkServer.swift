@@ -86,6 +86,9 @@ struct ForkServerState {
     let control: Int32
     /// The address-space limit each worker sets after the fork (nil: none).
     let addressSpaceLimit: UInt64?
+    /// The one CPU this server runs on, if it is pinned (it is started by a pinned slot's thread):
+    /// a worker asked for on that CPU is already there.
+    private let ownCPU: Int32?
     /// Workers not yet reaped: their pidfds, and whether the master asked for their end.
     private var children: [Int32: (pidfd: Int32, awaited: Bool)] = [:]
 
@@ -93,6 +96,8 @@ struct ForkServerState {
         self.plugin = plugin
         self.control = control
         self.addressSpaceLimit = addressSpaceLimit
+        var cpus: [Int32] = [0, 0]
+        ownCPU = csupport_allowed_cpus(&cpus, 2) == 1 ? cpus[0] : nil
     }
 
     mutating func run() -> Never {
@@ -144,7 +149,7 @@ struct ForkServerState {
                                start: SpareWorkerStart?) {
         let pid = csupport_fork_worker(fds, getpid())
         if pid == 0 {
-            if let cpu = Int32(cpu) { _ = csupport_pin_thread_to_cpu(cpu) }
+            if let cpu = Int32(cpu), cpu != ownCPU { _ = csupport_pin_thread_to_cpu(cpu) }
             forkedWorkerMain(plugin, cgroup: cgroup, addressSpaceLimit: addressSpaceLimit, start: start)
         }
         let error = errno

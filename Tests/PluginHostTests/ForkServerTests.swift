@@ -23,7 +23,7 @@ struct ForkServerTests {
         return condition()
     }
 
-    @Test("one fork server per plugin forks all its workers (two kinds of one plugin share it), each a fresh process")
+    @Test("one fork server per plugin and slot core forks all its workers (two kinds of one plugin share it), each a fresh process")
     func oneServerPerKind() async throws {
         let test = TestRun(.test(jobs: 2, forkServer: true, agent: false))
         try test.addChaos((1...6).map { "echo:a\($0)" }, policy: .oneShot)
@@ -39,11 +39,17 @@ struct ForkServerTests {
         #expect(report.counts.done == 9)
         let oneShotPids = Set(report.results.filter { $0.response?.result.hasPrefix("a") == true }.compactMap { $0.response?.pid })
         #expect(oneShotPids.count == 6, "one fresh process per one-shot task")
-        let byKind = Dictionary(grouping: parents.withLock { $0 }) { $0.key.split(separator: ":").first.map(String.init) ?? "" }
+        let seen = parents.withLock { $0 }
+        let byKind = Dictionary(grouping: seen) { $0.key.split(separator: ":").first.map(String.init) ?? "" }
             .mapValues { Set($0.map(\.value)) }
         #expect(byKind.count == 2, "\(byKind)")
+        // A server per core of pinned slots (one for both slots when they are not pinned): the
+        // workers of one slot, of both kinds, come from one server.
+        let bySlot = Dictionary(grouping: seen) { $0.key.split(separator: ":").dropFirst().first.map(String.init) ?? "" }
+            .mapValues { Set($0.map(\.value)) }
+        #expect(bySlot.values.allSatisfy { $0.count == 1 }, "one server per slot for the plugin: \(bySlot)")
         let servers = Set(byKind.values.flatMap { $0 })
-        #expect(servers.count == 1 && !servers.contains(getpid()), "one server for the plugin: \(byKind)")
+        #expect((1...2).contains(servers.count) && !servers.contains(getpid()), "\(byKind)")
     }
 
     @Test("a forked worker's parent is its kind's fork server, and its command line names it")
@@ -53,18 +59,20 @@ struct ForkServerTests {
         test.start()
         _ = await test.log.waitForStart(of: 1)
         _ = await test.log.waitForStart(of: 2)
-        let first = try #require(test.log.workersStarted.first)
-        let server = try #require(ProcessProbe.parent(of: first.pid))
-        #expect(ProcessProbe.parent(of: server) == getpid(), "the fork server is this host's child")
-        #expect(ProcessProbe.commandLine(of: server)?.contains("--fork-server") == true)
+        var servers: Set<Int32> = []
         for started in test.log.workersStarted {
-            #expect(ProcessProbe.parent(of: started.pid) == server)
+            let server = try #require(ProcessProbe.parent(of: started.pid))
+            servers.insert(server)
+            #expect(ProcessProbe.parent(of: server) == getpid(), "the fork server is this host's child")
+            #expect(ProcessProbe.commandLine(of: server)?.contains("--fork-server") == true)
             #expect(ProcessProbe.isAlive(pid: started.pid, name: started.name), "\(started.name) is named on its command line")
             #expect(ProcessProbe.processGroup(of: started.pid) == started.pid, "in a process group of its own")
         }
         test.run.cancelAll()
         _ = try await test.finish()
-        #expect(try await Self.eventually { ProcessProbe.state(of: server) == nil }, "the fork server ended with the run")
+        for server in servers {
+            #expect(try await Self.eventually { ProcessProbe.state(of: server) == nil }, "the fork server ended with the run")
+        }
     }
 
     @Test("kill -9 of the fork server: its workers die with it, their tasks are retried on a new server's workers")
@@ -343,15 +351,15 @@ struct ForkServerTests {
         let host = try HostProcess(["run", "-j", "2", "--fork-server", "--progress", "chaos", "hang", "hang"])
         let running = try await host.waitForStderr(containing: "2/2 workers busy")
         try #require(running, "the hang tasks never showed as running")
+        // One server per core of pinned slots, or one for both.
         let servers = ProcessProbe.children(of: host.pid, containing: "--fork-server")
-        #expect(servers.count == 1)
-        let server = try #require(servers.first)
-        let workers = ProcessProbe.children(of: server, containing: "--name")
+        #expect((1...2).contains(servers.count))
+        let workers = servers.flatMap { ProcessProbe.children(of: $0, containing: "--name") }
         #expect(workers.count == 2)
         kill(host.pid, SIGKILL)
         let result = await host.result()
         #expect(result.signalled)
-        for pid in [server] + workers {
+        for pid in servers + workers {
             #expect(try await Self.eventually { Glibc.kill(pid, 0) != 0 }, "pid \(pid) outlived its master")
         }
     }
