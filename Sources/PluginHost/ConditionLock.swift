@@ -52,4 +52,7 @@ final class ConditionLock: @unchecked Sendable {
 
     /// Wakes every waiter.
     func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// Wakes one waiter (for waiters that all wait for the same thing, any one of which will do).
+    func signal() { pthread_cond_signal(condition) }
 }

@@ -30,7 +30,7 @@ final class ReaperThreads: @unchecked Sendable {
             }
             waiting -= 1
             handedOut += 1
-            lock.broadcast()
+            lock.signal()  // (One: every waiting thread waits for the same thing.)
             return false
         }
         if needsThread { startThread { self.serve() } }
