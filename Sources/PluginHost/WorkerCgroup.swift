@@ -165,9 +165,16 @@ final class WorkerCgroup: @unchecked Sendable {
     /// `oom_kill` of `memory.events` when the current worker got the cgroup (nil: no memory
     /// limit, or no memory controller here).
     private var outOfMemoryKillsBefore: Int?
+    /// `cgroup.events`, opened at the first release and kept while the cgroup is reused (-1: not
+    /// open): a one-shot run releases a cgroup per task.
+    private var events: Int32 = -1
 
     private init(path: String) {
         self.path = path
+    }
+
+    deinit {
+        if events >= 0 { close(events) }
     }
 
     /// Makes (or, with `creating: false`, opens) the cgroup at `path`; nil on failure.
@@ -221,6 +228,10 @@ final class WorkerCgroup: @unchecked Sendable {
     /// Removes the cgroup once the worker was reaped; whatever is still in it (what the worker
     /// left behind) is killed first, and the removal waits for it to go (up to 2 s). Call once.
     func remove() {
+        defer {
+            if events >= 0 { close(events) }
+            events = -1
+        }
         if rmdir(path) == 0 || errno != EBUSY { return }  // (The usual case: nothing was left.)
         if emptied() { _ = rmdir(path) }
     }
@@ -228,21 +239,33 @@ final class WorkerCgroup: @unchecked Sendable {
     /// Kills what is in the cgroup until `cgroup.events` says it is empty, waiting for each change
     /// (or 10 ms) in between, for at most 2 s. True when it emptied.
     private func emptied() -> Bool {
-        let events = open(path + "/cgroup.events", O_RDONLY | O_CLOEXEC)
+        if events < 0 { events = open(path + "/cgroup.events", O_RDONLY | O_CLOEXEC) }
         guard events >= 0 else { return false }
-        defer { close(events) }
         let deadline = monotonicNanoseconds() &+ 2_000_000_000
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while true {
-            let count = pread(events, &buffer, buffer.count, 0)
-            guard count > 0 else { return false }
-            if String(decoding: buffer[0..<count], as: UTF8.self).contains("populated 0") { return true }
-            guard monotonicNanoseconds() < deadline else { return false }
-            killAll()
-            // cgroup.events signals each change of "populated": wait for one (or 10 ms).
-            var poller = pollfd(fd: events, events: Int16(POLLPRI), revents: 0)
-            _ = poll(&poller, 1, 10)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buffer in
+            while true {
+                let count = pread(events, buffer.baseAddress, buffer.count, 0)
+                guard count > 0 else { return false }
+                if Self.saysUnpopulated(UnsafeBufferPointer(rebasing: buffer[0..<count])) { return true }
+                guard monotonicNanoseconds() < deadline else { return false }
+                killAll()
+                // cgroup.events signals each change of "populated": wait for one (or 10 ms).
+                var poller = pollfd(fd: events, events: Int16(POLLPRI), revents: 0)
+                _ = poll(&poller, 1, 10)
+            }
         }
+    }
+
+    private static let unpopulatedLine = Array("populated 0".utf8)
+
+    /// True when `cgroup.events` text holds the line `populated 0`.
+    static func saysUnpopulated(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        let line = unpopulatedLine
+        guard text.count >= line.count else { return false }
+        for start in 0...(text.count - line.count) where start == 0 || text[start - 1] == UInt8(ascii: "\n") {
+            if text[start..<(start + line.count)].elementsEqual(line) { return true }
+        }
+        return false
     }
 }
 

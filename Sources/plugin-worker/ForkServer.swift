@@ -91,6 +91,9 @@ struct ForkServerState {
     private let ownCPU: Int32?
     /// Workers not yet reaped: their pidfds, and whether the master asked for their end.
     private var children: [Int32: (pidfd: Int32, awaited: Bool)] = [:]
+    /// Open `cgroup.procs` files by cgroup path: the master reuses its worker cgroups, so a
+    /// worker joins its own with one write instead of an open, a write and a close.
+    private var procsFiles: [String: Int32] = [:]
 
     init(plugin: PluginLibrary, control: Int32, addressSpaceLimit: UInt64?) {
         self.plugin = plugin
@@ -147,10 +150,12 @@ struct ForkServerState {
     /// answers `f SEQ PID` or `e SEQ REASON`.
     private mutating func fork(sequence: String, descriptors fds: [Int32], cgroup: String, cpu: String,
                                start: SpareWorkerStart?) {
-        let pid = csupport_fork_worker(fds, getpid())
+        let procs = procsFile(of: cgroup)
+        let pid = csupport_fork_worker(fds, getpid(), procs)
         if pid == 0 {
             if let cpu = Int32(cpu), cpu != ownCPU { _ = csupport_pin_thread_to_cpu(cpu) }
-            forkedWorkerMain(plugin, cgroup: cgroup, addressSpaceLimit: addressSpaceLimit, start: start)
+            // (Joined already when its cgroup.procs is open here.)
+            forkedWorkerMain(plugin, cgroup: procs >= 0 ? "" : cgroup, addressSpaceLimit: addressSpaceLimit, start: start)
         }
         let error = errno
         for fd in fds { close(fd) }
@@ -161,6 +166,20 @@ struct ForkServerState {
         let pidfd = csupport_pidfd_open(pid)
         children[pid] = (pidfd, false)
         ForkServerChannel.send(["f", sequence, String(pid)], on: control)
+    }
+
+    /// The open `cgroup.procs` of `cgroup` (opened now if it is not yet), or -1 for none or when it
+    /// cannot be opened. At most 64 are kept: a run's cgroups that were not reused are closed.
+    private mutating func procsFile(of cgroup: String) -> Int32 {
+        if cgroup.isEmpty { return -1 }
+        if let open = procsFiles[cgroup] { return open }
+        if procsFiles.count >= 64 {
+            for descriptor in procsFiles.values { close(descriptor) }
+            procsFiles.removeAll()
+        }
+        let descriptor = open(cgroup + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+        if descriptor >= 0 { procsFiles[cgroup] = descriptor }
+        return descriptor
     }
 
     /// Reaps worker `pid`, which has ended, and tells the master how.

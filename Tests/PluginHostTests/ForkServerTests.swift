@@ -52,6 +52,42 @@ struct ForkServerTests {
         #expect((1...2).contains(servers.count) && !servers.contains(getpid()), "\(byKind)")
     }
 
+    /// The cgroup v2 path of `pid` ("0::PATH" of /proc/PID/cgroup), nil if unreadable.
+    static func cgroup(of pid: Int32) -> String? {
+        guard let bytes = ProcessProbe.readFile("/proc/\(pid)/cgroup") else { return nil }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("0::") }
+            .map { String($0.dropFirst(3)) }
+    }
+
+    /// A forked worker writes itself into its cgroup first thing, through the `cgroup.procs` its
+    /// server keeps open for each (reused) worker cgroup.
+    @Test("each forked worker is in a cgroup of its own, also when its cgroup is a reused one")
+    func forkedWorkersJoinTheirCgroups() async throws {
+        let test = TestRun(.test(jobs: 2, forkServer: true, agent: false))
+        // Six one-shot workers end first: the two that hang get reused cgroups.
+        try test.addChaos((1...6).map { "echo:\($0)" } + ["hang", "hang"], policy: .oneShot)
+        test.start()
+        _ = await test.log.waitForStart(of: 7)
+        _ = await test.log.waitForStart(of: 8)
+        let hanging = [UInt64(7), 8].compactMap { test.log.workers(of: $0).last.flatMap(test.log.pid(of:)) }
+        try #require(hanging.count == 2)
+        let groups = hanging.map(Self.cgroup(of:))
+        let server = try #require(ProcessProbe.parent(of: hanging[0]))
+        let serverGroup = Self.cgroup(of: server)
+        test.run.cancelAll()
+        _ = try await test.finish()
+        if serverGroup?.contains("/plugin-host.\(getpid()).") == true {
+            // Cgroups are made here: each worker has its own, apart from its server's.
+            #expect(Set(groups).count == 2 && !groups.contains(serverGroup), "\(groups) server \(serverGroup ?? "?")")
+            for group in groups {
+                #expect(group?.contains("/plugin-host.\(getpid()).") == true && group?.split(separator: "/").last?.hasPrefix("w") == true,
+                        "\(group ?? "?")")
+            }
+        } else {
+            #expect(groups.allSatisfy { $0 == serverGroup }, "no worker cgroups here: \(groups)")
+        }
+    }
+
     @Test("a forked worker's parent is its kind's fork server, and its command line names it")
     func forkedWorkersAreNamed() async throws {
         let test = TestRun(.test(jobs: 2, forkServer: true, agent: false))
