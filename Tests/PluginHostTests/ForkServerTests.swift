@@ -349,6 +349,31 @@ struct ForkServerTests {
         #expect(written == workers, "workers that finished worker_fini: \(written.sorted()) of \(workers.sorted())")
     }
 
+    /// A spare says hello before its hand-over, and runs worker_init after it (with the first
+    /// request already in its pipe): a worker_init that crashes there is a death during that
+    /// task, retried under --retries and then failed with the death as its reason.
+    @Test("a worker_init that crashes in a handed-over spare: its task is retried, then fails naming the death")
+    func workerInitCrashesInSpare() async throws {
+        let directory = TemporaryDirectory()
+        // One slot: its first worker (forked on demand) starts; every later one is a spare, and crashes.
+        let library = try Self.plugin(named: "initcrash", extra: """
+            static void *worker_init(const ph_worker_params *params) {
+                const char *uid = strrchr(params->worker_name, ':');
+                if (uid != NULL && atoi(uid + 1) >= 1) abort();
+                return NULL;
+            }
+            """, descriptorFields: ", .worker_init = worker_init", in: directory)
+        let test = TestRun(.test(jobs: 1, retries: 1, forkServer: true, agent: false))
+        try test.run.addKind(try PluginLibrary(path: library), arguments: ["a", "b", "c"], policy: .oneShot)
+        let report = try await test.startAndFinish()
+        #expect(report.results.count == 3, "every task ended once")
+        #expect(report.counts.done == 1 && report.counts.failed == 2, "\(report.results.map { $0.message ?? "-" })")
+        for result in report.results where result.outcome == .failed {
+            #expect(result.message?.contains("SIGABRT") == true, "\(result.message ?? "-")")
+        }
+        #expect(test.log.retries.count == 2, "each failed task was retried once: \(test.log.retries)")
+    }
+
     @Test("workers forked with heartbeats (--heartbeat on this machine) answer them")
     func forkedWorkersWithHeartbeats() async throws {
         var configuration = HostConfiguration.test(jobs: 1, forkServer: true, agent: false)
