@@ -17,8 +17,9 @@ final class ReaperThreads: @unchecked Sendable {
     /// Reaps handed to waiting threads, not yet taken.
     private var handedOut = 0
     private var stopping = false
-    /// Threads started, for tests.
+    /// Threads started, and those not ended yet.
     private var started = 0
+    private var live = 0
 
     /// Runs `reap` on a thread of the pool now: an idle one, or a new one when all are busy.
     func submit(_ reap: @escaping @Sendable () -> Void) {
@@ -26,6 +27,7 @@ final class ReaperThreads: @unchecked Sendable {
             work.append(reap)
             guard waiting > 0 else {
                 started += 1
+                live += 1
                 return true
             }
             waiting -= 1
@@ -38,6 +40,12 @@ final class ReaperThreads: @unchecked Sendable {
 
     /// How many threads the pool has started so far.
     var threadsStarted: Int { lock.withLock { started } }
+
+    /// How many of its threads have not ended.
+    var liveThreads: Int { lock.withLock { live } }
+
+    /// How many of its threads wait for work.
+    var idleThreads: Int { lock.withLock { waiting } }
 
     /// Ends every thread once the reaps given to it are done (the run is over: no more come).
     func stop() {
@@ -65,6 +73,7 @@ final class ReaperThreads: @unchecked Sendable {
                 waiting -= 1  // (Stopping, with nothing handed to this thread.)
             }
         }
+        live -= 1
         lock.unlock()
     }
 }
