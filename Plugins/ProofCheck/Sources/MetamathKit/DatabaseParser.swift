@@ -67,7 +67,12 @@ struct DatabaseParser {
 
     /// Opens the database's main file.
     init(path: String) throws(DatabaseError) {
-        stream = try TokenStream(path: path)
+        self.init(path: path, main: try TokenStream.readMainFile(path))
+    }
+
+    /// The database whose main file at `path` is already read.
+    init(path: String, main: FileContents) {
+        stream = TokenStream(path: path, main: main)
         frameEvents = EventRing.Writer(ring: frameRing)
         // Room for a typical database of this size, so the big arrays rarely grow (includes
         // may still make them grow).
@@ -475,6 +480,9 @@ struct DatabaseParser {
     /// database, 1.5 times for iset.mm with its comments): space reserved for it early. Pages
     /// reserved beyond the image are zeroed for nothing; pages missing are allocated as the
     /// image is written, at about the same cost, so the guess leans low.
+    /// Whether the database has an include: then its main file alone does not determine it.
+    var hasInclude: Bool { stream.hasInclude }
+
     var imageSizeEstimate: Int { stream.mainFileSize / 5 * 11 + (1 << 16) }
 
     /// The file names, by index.

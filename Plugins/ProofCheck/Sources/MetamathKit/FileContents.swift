@@ -23,6 +23,9 @@ final class FileContents {
     let bytes: UnsafeRawBufferPointer
     /// The anonymous mapping that holds them.
     private let buffer: AnonymousBuffer
+    /// The file's device, inode, size and modification time (seconds, nanoseconds) as read: a
+    /// hint to find what was derived from it before (``ImageCache``), never proof of content.
+    let stamp: [UInt64]
 
     /// Reads the regular file at `path`; throws the `errno` text ("No such file or directory"),
     /// "not a regular file", or ``FileReadError/changedWhileRead``.
@@ -74,6 +77,8 @@ final class FileContents {
         }
         self.buffer = buffer
         bytes = UnsafeRawBufferPointer(start: buffer.base, count: count)
+        stamp = [UInt64(before.st_dev), UInt64(before.st_ino), UInt64(count),
+                 UInt64(bitPattern: Int64(before.st_mtim.tv_sec)), UInt64(bitPattern: Int64(before.st_mtim.tv_nsec))]
     }
 }
 

@@ -18,19 +18,31 @@ struct TokenStream {
     /// The size of the main file in bytes.
     let mainFileSize: Int
 
+    /// Whether the database has an include (`$[ $]`), followed or skipped: then the main file
+    /// alone does not determine the database.
+    private(set) var hasInclude = false
+
     /// Opens the main file. A failure names the file with line 0.
     init(path: String) throws(DatabaseError) {
-        let file: FileContents
-        do {
-            file = try FileContents(path: path)
-        } catch {
-            throw DatabaseError(file: path, line: 0, message: error.isChange ? error.message : "cannot read the database: \(error.message)")
-        }
+        self.init(path: path, main: try TokenStream.readMainFile(path))
+    }
+
+    /// The main file at `path`, already read (see ``readMainFile(_:)``).
+    init(path: String, main file: FileContents) {
         contents = [file]
         mainFileSize = file.bytes.count
         fileNames = [path]
         current = Lexer(bytes: file.bytes, file: 0, fileName: path)
         if let real = TokenStream.realPath(path) { realPaths.insert(real) }
+    }
+
+    /// Reads a database's main file. A failure names the file with line 0.
+    static func readMainFile(_ path: String) throws(DatabaseError) -> FileContents {
+        do {
+            return try FileContents(path: path)
+        } catch {
+            throw DatabaseError(file: path, line: 0, message: error.isChange ? error.message : "cannot read the database: \(error.message)")
+        }
     }
 
     /// The next token of the database, or nil at its end.
@@ -66,6 +78,7 @@ struct TokenStream {
 
     /// Reads `name $]` after a `$[` and starts reading the named file.
     private mutating func include(at open: Token) throws(DatabaseError) {
+        hasInclude = true
         let includer = current.fileName
         guard let name = try current.next() else {
             throw DatabaseError(file: includer, line: Int(open.line), message: "\"$[\" is not followed by a file name and \"$]\"")

@@ -1,0 +1,163 @@
+import CMetamath
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One entry of an ``ImageCache``: the image compiled from a database, beside a copy of the
+/// database's main file. Layout (little-endian words):
+///
+///     key:   magic, build, source byte count, path byte count, path (padded to 8 bytes)
+///     image byte count, image digest
+///     the source bytes (padded to 8 bytes)
+///     the image
+///
+/// Loading checks, in this order: a regular file of this user that no one else may write;
+/// the key equal to this database's (same build, path and size); the file's size; the source
+/// copy equal, byte for byte, to the main file just read; the image copied (in the kernel)
+/// into a new sealed memory file, whose header, section table and digest (recomputed over
+/// every byte of that copy) must match. Anything else is a miss, and an entry of this user
+/// that fails is removed (damaged, stale or planted).
+struct ImageCacheEntry {
+    /// The entry file.
+    let file: String
+    /// The database's path, as given (the image names its files so).
+    let path: String
+    /// The database's main file, as read.
+    let source: FileContents
+    /// ``ImageCache/build``.
+    let build: UInt64
+
+    private static let magic: UInt64 = 0x3145_4741_4D49_4350  // "PCIMAGE1"
+
+    /// The key words and the path, padded.
+    private var key: [UInt8] {
+        var bytes: [UInt8] = []
+        let path = Array(self.path.utf8)
+        for word in [Self.magic, build, UInt64(source.bytes.count), UInt64(path.count)] {
+            withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        bytes += path + [UInt8](repeating: 0, count: Self.padding(path.count))
+        return bytes
+    }
+
+    private static func padding(_ count: Int) -> Int { ((count + 7) & ~7) - count }
+
+    /// The verified image in a sealed memory file, or nil (a miss).
+    func load() -> ImageStorage? {
+        let descriptor = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+              status.st_uid == geteuid(), status.st_mode & 0o022 == 0 else { return nil }
+        let key = self.key
+        var head = [UInt8](repeating: 0, count: key.count + 16)
+        guard Self.read(descriptor, into: &head, at: 0), head.prefix(key.count).elementsEqual(key) else { return reject() }
+        let (imageCount, digest) = head.withUnsafeBytes { raw in
+            (Int(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: key.count, as: UInt64.self))),
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: key.count + 8, as: UInt64.self)))
+        }
+        let sourceOffset = key.count + 16
+        let imageOffset = sourceOffset + source.bytes.count + Self.padding(source.bytes.count)
+        guard imageCount >= ImageLayout.dataOffset, Int(status.st_size) == imageOffset + imageCount else { return reject() }
+        // The image is copied and hashed on a helper thread while the source is compared here.
+        let copy = HandOver<ImageStorage>()
+        let helper = HelperThread {
+            copy.value = Self.sealedCopy(of: descriptor, at: imageOffset, count: imageCount, digest: digest)
+        }
+        let sameSource = sourceMatches(descriptor, at: sourceOffset)
+        helper.join()
+        guard sameSource, let storage = copy.value else { return reject() }
+        _ = futimens(descriptor, nil)  // Its use time, for eviction.
+        return storage
+    }
+
+    /// Removes an entry that failed verification; nil.
+    private func reject() -> ImageStorage? {
+        unlink(file)
+        return nil
+    }
+
+    /// Whether the bytes at `offset` equal the source's.
+    private func sourceMatches(_ descriptor: Int32, at offset: Int) -> Bool {
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var done = 0
+        let bytes = source.bytes
+        while done < bytes.count {
+            let want = min(chunk, bytes.count - done)
+            var got = 0
+            while got < want {
+                let count = retryingOnInterrupt { pread(descriptor, buffer + got, want - got, off_t(offset + done + got)) }
+                guard count > 0 else { return false }
+                got += count
+            }
+            guard memcmp(buffer, bytes.baseAddress! + done, want) == 0 else { return false }
+            done += want
+        }
+        return true
+    }
+
+    /// The `count` image bytes at `offset` of `descriptor`, copied into a sealed memory file and
+    /// verified (header, section table, digest over every byte); nil if anything fails.
+    private static func sealedCopy(of descriptor: Int32, at offset: Int, count: Int, digest: UInt64) -> ImageStorage? {
+        guard let memory = try? ImageStorage.createMemoryFile() else { return nil }
+        guard cm_copy_file(descriptor, Int64(offset), memory, count) == count, ImageStorage.seal(memory) else {
+            close(memory)
+            return nil
+        }
+        let storage: ImageStorage
+        do {
+            storage = try ImageStorage(mapping: memory, count: count)
+        } catch {
+            close(memory)
+            return nil
+        }
+        guard let view = try? ImageView(bytes: storage.bytes), view.digest == digest,
+              ImageDigest.of(image: storage.bytes) == digest else { return nil }
+        return storage
+    }
+
+    /// Writes the entry for `image` (compiled from ``source``) to an unnamed file, then names
+    /// it; an entry already there stays. Failures are silent: the cache is only a shortcut.
+    func store(_ image: DatabaseImage, in cache: ImageCache) {
+        let descriptor = cm_open_unnamed(cache.directory)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        var head = key
+        for word in [UInt64(image.byteCount), image.digest] {
+            withUnsafeBytes(of: word.littleEndian) { head.append(contentsOf: $0) }
+        }
+        let padding = [UInt8](repeating: 0, count: Self.padding(source.bytes.count))
+        let written = head.withUnsafeBytes { Self.write(descriptor, $0) }
+            && Self.write(descriptor, source.bytes)
+            && padding.withUnsafeBytes { Self.write(descriptor, $0) }
+            && image.withBytes { Self.write(descriptor, $0) }
+        guard written, cm_link_unnamed(descriptor, file) == 0 else { return }
+        cache.evict()
+    }
+
+    private static func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let count = retryingOnInterrupt { Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done) }
+            guard count > 0 else { return false }
+            done += count
+        }
+        return true
+    }
+
+    private static func read(_ descriptor: Int32, into bytes: inout [UInt8], at offset: Int) -> Bool {
+        bytes.withUnsafeMutableBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let count = retryingOnInterrupt { pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done)) }
+                guard count > 0 else { return false }
+                done += count
+            }
+            return true
+        }
+    }
+}
