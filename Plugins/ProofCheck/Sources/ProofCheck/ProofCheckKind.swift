@@ -47,7 +47,9 @@ struct ProofCheckKind: TaskKind {
     init(arguments: [String], context: OpenContext<ProofCheckKind>) throws {
         let started = ProofCheckWorker.now()
         let options = try ProofCheckOptions(arguments: arguments)
-        let database = try CompiledDatabase.compile(path: options.path, placement: ImageFile.placement)
+        let database = try options.imageCache.map { directory throws(DatabaseError) in
+            try CompiledDatabase.compile(path: options.path, placement: ImageFile.placement, cache: ImageCache(directory: directory))
+        } ?? CompiledDatabase.compile(path: options.path, placement: ImageFile.placement)
         var theorems = database.theorems
         if let label = options.theorem {
             guard let position = theorems.position(labeled: label) else {
@@ -245,6 +247,7 @@ struct ProofCheckKind: TaskKind {
     }
 
     mutating func finish(summary: RunSummary) -> KindReport {
+        database.waitForCache()
         let seconds = Double(ProofCheckWorker.now() &- started) / 1e9
         let report = ProofCheckReport(
             path: options.path, theorems: theorems, outcomes: outcomes, failures: failures,

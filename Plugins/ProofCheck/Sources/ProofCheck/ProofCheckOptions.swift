@@ -15,9 +15,12 @@ struct ProofCheckOptions: Equatable {
     var json = false
     /// Fixed number of batches per worker instead of the adaptive plan (tests and benchmarks).
     var batchesPerWorker: Int?
+    /// The directory of compiled images to reuse (see ``ImageCache``), if any.
+    var imageCache: String?
 
     static let usage = """
-        proofcheck [--theorem LABEL] [--persistent] [--strict] [--json] [--batches-per-worker N] FILE.mm
+        proofcheck [--theorem LABEL] [--persistent] [--strict] [--json] [--batches-per-worker N]
+                   [--image-cache DIR] FILE.mm
           FILE.mm                 the Metamath database ($[ $] includes are followed)
           --theorem LABEL         verify this theorem only
           --persistent            keep workers between batches (default: a fresh worker per batch)
@@ -25,6 +28,9 @@ struct ProofCheckOptions: Equatable {
           --json                  print the report as one JSON object on stdout
           --batches-per-worker N  split the proofs into N equal-cost batches per worker
                                   (default: guided batches, large first, smaller towards the end)
+          --image-cache DIR       keep the compiled database image in DIR (private, mode 700,
+                                  created if missing) and reuse it when the same database is
+                                  checked again (a resumed run, say): verified before use
         Exit status: 0 every proof verified (incomplete ones too, unless --strict), 1 a proof
         failed, 2 the database cannot be read or parsed, or a usage error.
         """
@@ -46,6 +52,9 @@ struct ProofCheckOptions: Equatable {
                     throw UsageError("--batches-per-worker needs a number of at least 1")
                 }
                 batchesPerWorker = count
+            case "--image-cache":
+                guard let directory = remaining.popFirst(), !directory.isEmpty else { throw UsageError("--image-cache needs a directory") }
+                imageCache = directory
             case "--":
                 guard let file = remaining.popFirst(), remaining.isEmpty, path == nil else {
                     throw UsageError("give exactly one database file")
