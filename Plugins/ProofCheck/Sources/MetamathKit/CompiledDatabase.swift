@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The parsed database, compiled into one flat, position-independent image.
 public final class CompiledDatabase: Sendable {
     /// Every `$p` of the database, in database order.
@@ -35,20 +39,28 @@ public final class CompiledDatabase: Sendable {
     public static func compile(path: String, placement: ImagePlacement, cache: ImageCache) throws(DatabaseError) -> CompiledDatabase {
         guard case .sealedMemoryFile = placement else { return try compile(path: path, placement: placement) }
         try cache.prepare()
-        let source = try TokenStream.readMainFile(path)
-        let entry = cache.entry(path: path, source: source)
-        if let storage = entry?.load() {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        var status = stat()
+        guard descriptor >= 0 else { return try compile(path: path, placement: placement) }  // (Which says why.)
+        defer { close(descriptor) }
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            return try compile(path: path, placement: placement)
+        }
+        let entry = cache.entry(path: path, status: status)
+        if let storage = entry?.load(source: descriptor, status: status) {
             do {
                 return CompiledDatabase(theorems: try TheoremList(storage: storage), image: DatabaseImage(storage: storage), cameFromCache: true)
             } catch {
                 throw DatabaseError(file: path, line: 0, message: error.message)
             }
         }
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else { return try compile(path: path, placement: placement) }
+        let source = try TokenStream.readMainFile(path, descriptor: descriptor)
         var hasInclude = false
         let compiled = try compile(path: path, placement: placement, parser: DatabaseParser(path: path, main: source), hasInclude: &hasInclude)
         guard let entry, !hasInclude else { return compiled }
         let image = compiled.image
-        let writer = HelperThread { entry.store(image, in: cache) }
+        let writer = HelperThread { entry.store(image, source: source, in: cache) }
         return CompiledDatabase(theorems: compiled.theorems, image: image, cacheWriter: writer)
     }
 

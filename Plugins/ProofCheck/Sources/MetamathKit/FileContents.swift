@@ -23,9 +23,6 @@ final class FileContents {
     let bytes: UnsafeRawBufferPointer
     /// The anonymous mapping that holds them.
     private let buffer: AnonymousBuffer
-    /// The file's device, inode, size and modification time (seconds, nanoseconds) as read: a
-    /// hint to find what was derived from it before (``ImageCache``), never proof of content.
-    let stamp: [UInt64]
 
     /// Reads the regular file at `path`; throws the `errno` text ("No such file or directory"),
     /// "not a regular file", or ``FileReadError/changedWhileRead``.
@@ -66,19 +63,23 @@ final class FileContents {
                 afterFirstRead?()
             }
         }
-        var after = stat()
-        guard fstat(descriptor, &after) == 0 else { throw FileReadError.current }
-        var named = stat()
-        let replaced = stat(path, &named) == 0 && (named.st_ino != before.st_ino || named.st_dev != before.st_dev)
-        if replaced || (size > 0 && count != size) || after.st_size != before.st_size
-            || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec
-            || after.st_ctim.tv_sec != before.st_ctim.tv_sec || after.st_ctim.tv_nsec != before.st_ctim.tv_nsec {
+        if try FileContents.changed(descriptor, path: path, since: before) || (size > 0 && count != size) {
             throw FileReadError.changedWhileRead
         }
         self.buffer = buffer
         bytes = UnsafeRawBufferPointer(start: buffer.base, count: count)
-        stamp = [UInt64(before.st_dev), UInt64(before.st_ino), UInt64(count),
-                 UInt64(bitPattern: Int64(before.st_mtim.tv_sec)), UInt64(bitPattern: Int64(before.st_mtim.tv_nsec))]
+    }
+
+    /// Whether the file open as `descriptor` from `path` changed since `fstat` gave `before`:
+    /// another size, modification or status-change time, or its path names another file now.
+    static func changed(_ descriptor: Int32, path: String, since before: stat) throws(FileReadError) -> Bool {
+        var after = stat()
+        guard fstat(descriptor, &after) == 0 else { throw FileReadError.current }
+        var named = stat()
+        let replaced = stat(path, &named) == 0 && (named.st_ino != before.st_ino || named.st_dev != before.st_dev)
+        return replaced || after.st_size != before.st_size
+            || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec
+            || after.st_ctim.tv_sec != before.st_ctim.tv_sec || after.st_ctim.tv_nsec != before.st_ctim.tv_nsec
     }
 }
 

@@ -11,7 +11,7 @@ import Glibc
 /// An entry is found by a hint (this code's build, the database's path, and its main file's
 /// device, inode, size and modification time) and used only once verified (see
 /// ``ImageCacheEntry``): it holds a copy of the database's bytes, compared byte for byte with
-/// the file just read, and the image, whose digest is recomputed over the sealed copy this
+/// the file as it is read now (and found unchanged meanwhile), and the image, whose digest is recomputed over the sealed copy this
 /// process uses. The hint alone is never trusted: a file changed in place, even to the same
 /// size and time, is compiled again. A database with includes (`$[ $]`) is not cached (its
 /// main file alone does not determine it). An entry is written to an unnamed file and named
@@ -55,15 +55,17 @@ public struct ImageCache: Sendable {
         }
     }
 
-    /// The entry of the database at `path` whose main file was read as `source`.
-    func entry(path: String, source: FileContents) -> ImageCacheEntry? {
+    /// The entry of the database at `path` whose main file `fstat` described as `status`.
+    func entry(path: String, status: stat) -> ImageCacheEntry? {
         guard let build = ImageCache.build else { return nil }
+        let stamp = [build, UInt64(status.st_dev), UInt64(status.st_ino), UInt64(status.st_size),
+                     UInt64(bitPattern: Int64(status.st_mtim.tv_sec)), UInt64(bitPattern: Int64(status.st_mtim.tv_nsec))]
         var hint = Digest.Stream()
-        ([build] + source.stamp).withUnsafeBytes { hint.update($0) }
+        stamp.withUnsafeBytes { hint.update($0) }
         Array(path.utf8).withUnsafeBytes { hint.update($0) }
         let hex = String(hint.finish(), radix: 16)
         let name = String(repeating: "0", count: 16 - hex.count) + hex + ImageCache.suffix
-        return ImageCacheEntry(file: directory + "/" + name, path: path, source: source, build: build)
+        return ImageCacheEntry(file: directory + "/" + name, path: path, sourceCount: Int(status.st_size), build: build)
     }
 
     /// What entry files are named with (after the hint's digest).

@@ -14,7 +14,8 @@ import Glibc
 ///
 /// Loading checks, in this order: a regular file of this user that no one else may write;
 /// the key equal to this database's (same build, path and size); the file's size; the source
-/// copy equal, byte for byte, to the main file just read; the image copied (in the kernel)
+/// copy equal, byte for byte, to the main file read now, in pieces (nothing of it is kept), and
+/// that file unchanged meanwhile (as ``FileContents`` checks); the image copied (in the kernel)
 /// into a new sealed memory file, whose header, section table and digest (recomputed over
 /// every byte of that copy) must match. Anything else is a miss, and an entry of this user
 /// that fails is removed (damaged, stale or planted).
@@ -23,8 +24,8 @@ struct ImageCacheEntry {
     let file: String
     /// The database's path, as given (the image names its files so).
     let path: String
-    /// The database's main file, as read.
-    let source: FileContents
+    /// The size of the database's main file.
+    let sourceCount: Int
     /// ``ImageCache/build``.
     let build: UInt64
 
@@ -34,7 +35,7 @@ struct ImageCacheEntry {
     private var key: [UInt8] {
         var bytes: [UInt8] = []
         let path = Array(self.path.utf8)
-        for word in [Self.magic, build, UInt64(source.bytes.count), UInt64(path.count)] {
+        for word in [Self.magic, build, UInt64(sourceCount), UInt64(path.count)] {
             withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) }
         }
         bytes += path + [UInt8](repeating: 0, count: Self.padding(path.count))
@@ -43,8 +44,10 @@ struct ImageCacheEntry {
 
     private static func padding(_ count: Int) -> Int { ((count + 7) & ~7) - count }
 
-    /// The verified image in a sealed memory file, or nil (a miss).
-    func load() -> ImageStorage? {
+    /// The verified image in a sealed memory file, or nil (a miss), for the main file open as
+    /// `source` (at its start) from ``path``, which `fstat` described as `status` (read on:
+    /// the caller seeks back to its start).
+    func load(source: Int32, status sourceStatus: stat) -> ImageStorage? {
         let descriptor = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -59,14 +62,15 @@ struct ImageCacheEntry {
              UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: key.count + 8, as: UInt64.self)))
         }
         let sourceOffset = key.count + 16
-        let imageOffset = sourceOffset + source.bytes.count + Self.padding(source.bytes.count)
+        let imageOffset = sourceOffset + sourceCount + Self.padding(sourceCount)
         guard imageCount >= ImageLayout.dataOffset, Int(status.st_size) == imageOffset + imageCount else { return reject() }
         // The image is copied and hashed on a helper thread while the source is compared here.
         let copy = HandOver<ImageStorage>()
         let helper = HelperThread {
             copy.value = Self.sealedCopy(of: descriptor, at: imageOffset, count: imageCount, digest: digest)
         }
-        let sameSource = sourceMatches(descriptor, at: sourceOffset)
+        let sameSource = sourceMatches(source, copyIn: descriptor, at: sourceOffset)
+            && (try? FileContents.changed(source, path: path, since: sourceStatus)) == false
         helper.join()
         guard sameSource, let storage = copy.value else { return reject() }
         _ = futimens(descriptor, nil)  // Its use time, for eviction.
@@ -79,25 +83,27 @@ struct ImageCacheEntry {
         return nil
     }
 
-    /// Whether the bytes at `offset` equal the source's.
-    private func sourceMatches(_ descriptor: Int32, at offset: Int) -> Bool {
+    /// Whether `source`, read from its current offset to its end, holds ``sourceCount`` bytes
+    /// equal to those at `offset` of `copy`.
+    private func sourceMatches(_ source: Int32, copyIn copy: Int32, at offset: Int) -> Bool {
         let chunk = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
+        let buffers = UnsafeMutableRawPointer.allocate(byteCount: 2 * chunk, alignment: 16)
+        defer { buffers.deallocate() }
+        let copied = buffers + chunk
         var done = 0
-        let bytes = source.bytes
-        while done < bytes.count {
-            let want = min(chunk, bytes.count - done)
+        while true {
+            let count = retryingOnInterrupt { Glibc.read(source, buffers, chunk) }
+            guard count >= 0, done + count <= sourceCount else { return false }
+            if count == 0 { return done == sourceCount }
             var got = 0
-            while got < want {
-                let count = retryingOnInterrupt { pread(descriptor, buffer + got, want - got, off_t(offset + done + got)) }
-                guard count > 0 else { return false }
-                got += count
+            while got < count {
+                let piece = retryingOnInterrupt { pread(copy, copied + got, count - got, off_t(offset + done + got)) }
+                guard piece > 0 else { return false }
+                got += piece
             }
-            guard memcmp(buffer, bytes.baseAddress! + done, want) == 0 else { return false }
-            done += want
+            guard memcmp(buffers, copied, count) == 0 else { return false }
+            done += count
         }
-        return true
     }
 
     /// The `count` image bytes at `offset` of `descriptor`, copied into a sealed memory file and
@@ -120,9 +126,11 @@ struct ImageCacheEntry {
         return storage
     }
 
-    /// Writes the entry for `image` (compiled from ``source``) to an unnamed file, then names
-    /// it; an entry already there stays. Failures are silent: the cache is only a shortcut.
-    func store(_ image: DatabaseImage, in cache: ImageCache) {
+    /// Writes the entry for `image`, compiled from the main file read as `source`, to an unnamed
+    /// file, then names it; an entry already there stays. Failures are silent: the cache is
+    /// only a shortcut.
+    func store(_ image: DatabaseImage, source: FileContents, in cache: ImageCache) {
+        guard source.bytes.count == sourceCount else { return }
         let descriptor = cm_open_unnamed(cache.directory)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }

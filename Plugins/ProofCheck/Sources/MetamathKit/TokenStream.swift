@@ -36,9 +36,11 @@ struct TokenStream {
         if let real = TokenStream.realPath(path) { realPaths.insert(real) }
     }
 
-    /// Reads a database's main file. A failure names the file with line 0.
-    static func readMainFile(_ path: String) throws(DatabaseError) -> FileContents {
+    /// Reads a database's main file (already open as `descriptor`, at its start, when given).
+    /// A failure names the file with line 0.
+    static func readMainFile(_ path: String, descriptor: Int32? = nil) throws(DatabaseError) -> FileContents {
         do {
+            if let descriptor { return try FileContents(descriptor: descriptor, path: path) }
             return try FileContents(path: path)
         } catch {
             throw DatabaseError(file: path, line: 0, message: error.isChange ? error.message : "cannot read the database: \(error.message)")
