@@ -3,7 +3,9 @@
 # invocation (these machines are noisy), for ParMap `cos` over many items (which resumes from
 # checkpoints, ph.checkpoint/1) and ProofCheck on iset.mm (set.mm too where Debian's
 # metamath-databases is installed); then a run killed with SIGKILL once its journal reached 90 %
-# of its full size, resumed: the resume's wall time against the full run's. Prints times and
+# of its full size, resumed: the resume's wall time against the full run's (medians of
+# $BENCH_JOURNAL_ROUNDS kills); ProofCheck also with --image-cache (full and resumed runs alike
+# reuse the compiled image). Prints times and
 # ratios beside issue 14's targets (journal <= 1.05x, resume <= 0.15x); asserts nothing.
 #
 # usage: Benchmarks/journal/run.sh RELEASE_BIN_DIR
@@ -45,25 +47,34 @@ print(f"{name}: without journal {a:.3f} s, with {b:.3f} s (median of {len(off)})
 PY
 }
 
-# resume90 NAME ARGS...: full journaled run; then a run killed at 90 % of that journal's size,
-# and its resume: the resume's wall time over the full run's.
+# resume90 NAME ARGS...: a full journaled run; then a run killed at 90 % of that journal's
+# size, and its resume: the resume's wall time over the full run's. Rounds alternate a full run,
+# a kill and a resume; the figures are medians over the rounds (one kill is a noisy sample).
 resume90() {
   local name=$1
   shift
-  rm -f "$work/full"
-  local full
-  full=$(wall --journal "$work/full" "$@")
-  local target=$(( $(stat -c %s "$work/full") * 9 / 10 ))
-  rm -f "$work/killed"
-  "$host" run --no-progress --quiet --journal "$work/killed" "$@" >/dev/null 2>&1 &
-  local pid=$!
-  while kill -0 $pid 2>/dev/null && [ "$(stat -c %s "$work/killed" 2>/dev/null || echo 0)" -lt $target ]; do sleep 0.005; done
-  kill -9 $pid 2>/dev/null || true
-  wait $pid 2>/dev/null || true
-  local at resumed
-  at=$(stat -c %s "$work/killed")
-  resumed=$(wall --resume "$work/killed" "$@")
-  python3 -c "print(f'$name: full run {$full:.3f} s; killed at {100 * $at / ($target * 10 / 9):.0f} % of its journal, resumed in {$resumed:.3f} s: {$resumed / $full:.3f}x the full run (target <= 0.15x)')"
+  local fulls=() resumes=() ats=()
+  for round in $(seq "$rounds"); do
+    rm -f "$work/full"
+    fulls+=("$(wall --journal "$work/full" "$@")")
+    local target=$(( $(stat -c %s "$work/full") * 9 / 10 ))
+    rm -f "$work/killed"
+    "$host" run --no-progress --quiet --journal "$work/killed" "$@" >/dev/null 2>&1 &
+    local pid=$!
+    while kill -0 $pid 2>/dev/null && [ "$(stat -c %s "$work/killed" 2>/dev/null || echo 0)" -lt $target ]; do sleep 0.005; done
+    kill -9 $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    ats+=("$(( 100 * $(stat -c %s "$work/killed") * 9 / 10 / target ))")
+    resumes+=("$(wall --resume "$work/killed" "$@")")
+  done
+  python3 - "$name" "${fulls[*]}" "${resumes[*]}" "${ats[*]}" <<'PY'
+import statistics, sys
+name, fulls, resumes, ats = sys.argv[1], list(map(float, sys.argv[2].split())), list(map(float, sys.argv[3].split())), sys.argv[4].split()
+full, resumed = statistics.median(fulls), statistics.median(resumes)
+print(f"{name}: full run {full:.3f} s; killed at {'/'.join(ats)} % of its journal, resumed in {resumed:.3f} s "
+      f"(medians of {len(fulls)}): {resumed / full:.3f}x the full run (target <= 0.15x)"
+      f"  [full {' '.join(map(str, fulls))}; resumed {' '.join(map(str, resumes))}]")
+PY
 }
 
 seq 1 "$items" >"$work/items"
@@ -80,5 +91,9 @@ echo
 echo "== resume of a run killed at 90 % =="
 resume90 "parmap cos, $items items" "${parmap[@]}"
 resume90 "proofcheck iset.mm" "${proofcheck[@]}"
-if [ -r "$setmm" ]; then resume90 "proofcheck set.mm" -j 2 proofcheck "$setmm"; fi
+resume90 "proofcheck iset.mm --image-cache" -j 2 proofcheck --image-cache "$work/images" "$iset"
+if [ -r "$setmm" ]; then
+  resume90 "proofcheck set.mm" -j 2 proofcheck "$setmm"
+  resume90 "proofcheck set.mm --image-cache" -j 2 proofcheck --image-cache "$work/images" "$setmm"
+fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
