@@ -171,4 +171,16 @@ import Glibc
         #expect(setting.entries.count == 2)
         #expect(try setting.compile(limit: 2).cameFromCache)
     }
+
+    /// The digest hashed on two threads is the digest (the split falls between any sections).
+    @Test func theDigestOnTwoThreadsIsTheDigest() throws {
+        var images = [try compile(ProofFixtures.a1i(ProofFixtures.a1iProof))]
+        if let path = SharedData.path("iset.mm") { images.append(try CompiledDatabase.compile(path: path)) }
+        for database in images {
+            database.image.withBytes { bytes in
+                #expect(ImageDigest.ofInParallel(image: bytes) == ImageDigest.of(image: bytes))
+                #expect(ImageDigest.ofInParallel(image: bytes) == database.image.digest)
+            }
+        }
+    }
 }

@@ -64,15 +64,20 @@ struct ImageCacheEntry {
         let sourceOffset = key.count + 16
         let imageOffset = sourceOffset + sourceCount + Self.padding(sourceCount)
         guard imageCount >= ImageLayout.dataOffset, Int(status.st_size) == imageOffset + imageCount else { return reject() }
-        // The image is copied and hashed on a helper thread while the source is compared here.
-        let copy = HandOver<ImageStorage>()
-        let helper = HelperThread {
-            copy.value = Self.sealedCopy(of: descriptor, at: imageOffset, count: imageCount, digest: digest)
-        }
+        // A helper thread has the kernel copy the image into a new memory file while this thread
+        // compares the source (splitting the copy between two threads gains nothing: writes to
+        // one file take turns); the file is then sealed and hashed on two threads.
+        guard let memory = try? ImageStorage.createMemoryFile() else { return nil }
+        let copied = HandOver<Bool>()
+        let helper = HelperThread { copied.value = cm_copy_file(descriptor, Int64(imageOffset), memory, imageCount) == imageCount }
         let sameSource = sourceMatches(source, copyIn: descriptor, at: sourceOffset)
             && (try? FileContents.changed(source, path: path, since: sourceStatus)) == false
         helper.join()
-        guard sameSource, let storage = copy.value else { return reject() }
+        guard sameSource, copied.value == true else {
+            close(memory)
+            return reject()
+        }
+        guard let storage = Self.sealedAndVerified(memory, count: imageCount, digest: digest) else { return reject() }
         _ = futimens(descriptor, nil)  // Its use time, for eviction.
         return storage
     }
@@ -106,11 +111,11 @@ struct ImageCacheEntry {
         }
     }
 
-    /// The `count` image bytes at `offset` of `descriptor`, copied into a sealed memory file and
-    /// verified (header, section table, digest over every byte); nil if anything fails.
-    private static func sealedCopy(of descriptor: Int32, at offset: Int, count: Int, digest: UInt64) -> ImageStorage? {
-        guard let memory = try? ImageStorage.createMemoryFile() else { return nil }
-        guard cm_copy_file(descriptor, Int64(offset), memory, count) == count, ImageStorage.seal(memory) else {
+    /// The image of `count` bytes written to `memory`, sealed, mapped and verified (header,
+    /// section table, digest over every byte); nil (`memory` closed) if anything fails.
+    private static func sealedAndVerified(_ memory: Int32, count: Int, digest: UInt64) -> ImageStorage? {
+        var status = stat()
+        guard fstat(memory, &status) == 0, Int(status.st_size) == count, ImageStorage.seal(memory) else {
             close(memory)
             return nil
         }
@@ -122,7 +127,7 @@ struct ImageCacheEntry {
             return nil
         }
         guard let view = try? ImageView(bytes: storage.bytes), view.digest == digest,
-              ImageDigest.of(image: storage.bytes) == digest else { return nil }
+              ImageDigest.ofInParallel(image: storage.bytes) == digest else { return nil }
         return storage
     }
 
