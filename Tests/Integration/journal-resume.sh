@@ -2,7 +2,8 @@
 # Integration test (release build, run by `make test`): plugin-host killed with SIGKILL at
 # seeded random moments and resumed with --resume until done, for chaos (tasks with follow-ups
 # pinned to their worker, feedback, failures), ParMap (ordered output file, resumed from its own
-# checkpoints) and ProofCheck (iset.mm, and Debian's set.mm where installed, --json). Each final
+# checkpoints) and ProofCheck (iset.mm, also through --image-cache, and Debian's set.mm where
+# installed, --json). Each final
 # result must equal an uninterrupted run's: the same exit status,
 # the same stdout (ProofCheck's elapsed seconds and worker count masked: they differ between any
 # two runs) and the same output file byte for byte. Work redone must stay within the tasks in
@@ -124,6 +125,9 @@ if [ "${JOURNAL_ISET:-1}" != 0 ]; then
   iset=$(realpath -m "$here/../../../shared/data/metamath/iset.mm")
   if [ -r "$iset" ]; then
     check proofcheck 2 - -- proofcheck --json --batches-per-worker 16 "$iset"
+    # The same through a compiled-image cache: kills land in its first write too (an entry is
+    # named only once complete), and every later run and resume copies the image from it.
+    check proofcheck-cached 2 - -- proofcheck --json --batches-per-worker 16 --image-cache "$work/images" "$iset"
   else
     echo "journal-resume: FAIL: $iset is missing (../shared must sit beside the package)" >&2
     status=1
