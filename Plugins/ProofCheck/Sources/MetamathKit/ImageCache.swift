@@ -76,9 +76,20 @@ public struct ImageCache: Sendable {
     static let build: UInt64? = {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard cm_code_path(&buffer, buffer.count) == 0 else { return nil }
-        let path = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let code = try? FileContents(path: path) else { return nil }
-        return Digest.of(code.bytes)
+        let descriptor = open(buffer, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        // Read in pieces into one buffer: a whole copy would cost a page fault per page.
+        let chunk = 1 << 20
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { bytes.deallocate() }
+        var digest = Digest.Stream()
+        while true {
+            let count = retryingOnInterrupt { read(descriptor, bytes, chunk) }
+            guard count >= 0 else { return nil }
+            if count == 0 { return digest.finish() }
+            digest.update(UnsafeRawBufferPointer(start: bytes, count: count))
+        }
     }()
 
     /// Removes the least recently used entries beyond ``entryLimit``.
