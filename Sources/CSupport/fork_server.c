@@ -81,8 +81,10 @@ int csupport_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs) {
-    pid_t pid = fork();
+pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs, int group) {
+    pid_t pid = csupport_clone_into_cgroup(group);
+    const int joined = pid == 0;
+    if (pid < 0 && errno == ENOSYS) pid = fork();
     if (pid > 0) {
         /* Also from this side, so the group exists before the master hears the pid and may
            signal it (the child may not have run yet). */
@@ -91,7 +93,7 @@ pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs) {
     }
     if (pid < 0) return pid;
     /* Into its cgroup before anything else runs in it ("0": the writing process). */
-    if (procs >= 0) (void)!write(procs, "0", 1);
+    if (procs >= 0 && !joined) (void)!write(procs, "0", 1);
     /* The child: a worker in its own process group, dying with the fork server, its protocol
        and stderr on 0, 1 and 2 and nothing else open, default signal handling and an empty
        signal mask. */

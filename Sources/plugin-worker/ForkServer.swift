@@ -91,9 +91,9 @@ struct ForkServerState {
     private let ownCPU: Int32?
     /// Workers not yet reaped: their pidfds, and whether the master asked for their end.
     private var children: [Int32: (pidfd: Int32, awaited: Bool)] = [:]
-    /// Open `cgroup.procs` files by cgroup path: the master reuses its worker cgroups, so a
-    /// worker joins its own with one write instead of an open, a write and a close.
-    private var procsFiles: [String: Int32] = [:]
+    /// Each (reused) worker cgroup's directory and `cgroup.procs`, open, by path: a worker is
+    /// cloned straight into its cgroup, or joins it with one write (see `csupport_fork_worker`).
+    private var cgroupFiles: [String: (procs: Int32, directory: Int32)] = [:]
 
     init(plugin: PluginLibrary, control: Int32, addressSpaceLimit: UInt64?) {
         self.plugin = plugin
@@ -150,11 +150,11 @@ struct ForkServerState {
     /// answers `f SEQ PID` or `e SEQ REASON`.
     private mutating func fork(sequence: String, descriptors fds: [Int32], cgroup: String, cpu: String,
                                start: SpareWorkerStart?) {
-        let procs = procsFile(of: cgroup)
-        let pid = csupport_fork_worker(fds, getpid(), procs)
+        let (procs, group) = cgroupFiles(of: cgroup)
+        let pid = csupport_fork_worker(fds, getpid(), procs, group)
         if pid == 0 {
             if let cpu = Int32(cpu), cpu != ownCPU { _ = csupport_pin_thread_to_cpu(cpu) }
-            // (Joined already when its cgroup.procs is open here.)
+            // (In its cgroup already, cloned there or joined through the open cgroup.procs.)
             forkedWorkerMain(plugin, cgroup: procs >= 0 ? "" : cgroup, addressSpaceLimit: addressSpaceLimit, start: start)
         }
         let error = errno
@@ -168,18 +168,23 @@ struct ForkServerState {
         ForkServerChannel.send(["f", sequence, String(pid)], on: control)
     }
 
-    /// The open `cgroup.procs` of `cgroup` (opened now if it is not yet), or -1 for none or when it
-    /// cannot be opened. At most 64 are kept: a run's cgroups that were not reused are closed.
-    private mutating func procsFile(of cgroup: String) -> Int32 {
-        if cgroup.isEmpty { return -1 }
-        if let open = procsFiles[cgroup] { return open }
-        if procsFiles.count >= 64 {
-            for descriptor in procsFiles.values { close(descriptor) }
-            procsFiles.removeAll()
+    /// The open `cgroup.procs` and directory of `cgroup` (opened now if they are not yet), -1 for
+    /// none or what cannot be opened. At most 64 are kept: a run's cgroups that were not reused
+    /// are closed.
+    private mutating func cgroupFiles(of cgroup: String) -> (procs: Int32, directory: Int32) {
+        if cgroup.isEmpty { return (-1, -1) }
+        if let open = cgroupFiles[cgroup] { return open }
+        if cgroupFiles.count >= 64 {
+            for files in cgroupFiles.values {
+                if files.procs >= 0 { close(files.procs) }
+                if files.directory >= 0 { close(files.directory) }
+            }
+            cgroupFiles.removeAll()
         }
-        let descriptor = open(cgroup + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
-        if descriptor >= 0 { procsFiles[cgroup] = descriptor }
-        return descriptor
+        let files = (procs: open(cgroup + "/cgroup.procs", O_WRONLY | O_CLOEXEC),
+                     directory: open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+        if files.procs >= 0 || files.directory >= 0 { cgroupFiles[cgroup] = files }
+        return files
     }
 
     /// Reaps worker `pid`, which has ended, and tells the master how.

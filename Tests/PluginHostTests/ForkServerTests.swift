@@ -374,6 +374,30 @@ struct ForkServerTests {
         #expect(test.log.retries.count == 2, "each failed task was retried once: \(test.log.retries)")
     }
 
+    /// A worker is cloned straight into its cgroup only where that is as safe as glibc's fork():
+    /// not when a loaded library registers pthread_atfork handlers, which a raw clone would skip
+    /// (a library reseeding its random generator in the child, say). Here a plugin registers one
+    /// at load, in the server, and each worker checks it ran.
+    @Test("a plugin's pthread_atfork child handler runs in every forked worker")
+    func atforkHandlersRunInWorkers() async throws {
+        let directory = TemporaryDirectory()
+        let library = try Self.plugin(named: "atfork", extra: """
+            #include <pthread.h>
+            static int in_forked_child = 0;
+            static void child_handler(void) { in_forked_child = 1; }
+            __attribute__((constructor)) static void register_handler(void) { pthread_atfork(NULL, NULL, child_handler); }
+            static void *worker_init(const ph_worker_params *params) {
+                (void)params;
+                if (!in_forked_child) abort();  /* forked without its fork handlers */
+                return NULL;
+            }
+            """, descriptorFields: ", .worker_init = worker_init", in: directory)
+        let test = TestRun(.test(jobs: 2, retries: 0, forkServer: true, agent: false))
+        try test.run.addKind(try PluginLibrary(path: library), arguments: ["a", "b", "c", "d"], policy: .oneShot)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 4, "\(report.results.map { $0.message ?? "-" }) \(report.setupErrors)")
+    }
+
     @Test("workers forked with heartbeats (--heartbeat on this machine) answer them")
     func forkedWorkersWithHeartbeats() async throws {
         var configuration = HostConfiguration.test(jobs: 1, forkServer: true, agent: false)
