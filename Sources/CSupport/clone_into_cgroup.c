@@ -6,7 +6,8 @@
  * more jobs/s cloning into the cgroup. But a raw clone3 skips what glibc's fork() does in the
  * child, so it is used only when that is nothing that matters here:
  *  - the child's thread id in glibc's thread descriptor (raise() and abort() signal it): the
- *    kernel writes it there (CLONE_CHILD_SETTID), once its place is found (below);
+ *    kernel writes it there (CLONE_CHILD_SETTID), once its place is found (below), and its
+ *    robust-mutex list is registered again, as glibc's fork does;
  *  - pthread_atfork handlers (a library reseeding a random generator in the child, say): used
  *    only when no loaded object but libc, the dynamic loader and plugin-worker itself (which
  *    registers one in workers only, after the fork) refers to pthread_atfork or
@@ -27,24 +28,55 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-/* Where glibc keeps the calling thread's id, in the thread descriptor pthread_self() points to:
-   the one aligned slot of its first 1,024 bytes that holds the id, or NULL. */
-static pid_t *thread_id_slot(void) {
+/* The aligned offsets, in the first 1,024 bytes of the calling thread's descriptor (what
+   pthread_self() points to), that hold its thread id: up to `capacity` of them, how many found. */
+static int thread_id_offsets(long *offsets, int capacity) {
     pid_t tid = (pid_t)syscall(SYS_gettid);
-    char *self = (char *)pthread_self();
-    long found = -1;
-    int matches = 0;
+    const char *self = (const char *)pthread_self();
+    int count = 0;
     for (long at = 0; at < 1024; at += (long)sizeof(pid_t)) {
         pid_t value;
         memcpy(&value, self + at, sizeof value);
         if (value == tid) {
-            matches++;
-            found = at;
+            if (count < capacity) offsets[count] = at;
+            count++;
         }
     }
-    return matches == 1 ? (pid_t *)(self + found) : NULL;
+    return count;
+}
+
+/* Where glibc keeps a thread's id in its descriptor: of the offsets holding this thread's id,
+   the one that glibc's own fork() rewrites with the child's id (a value that merely equals the
+   id is left as it was). Costs one fork, once. -1 unless exactly one offset qualifies. */
+static long thread_id_offset(void) {
+    long candidates[8];
+    int count = thread_id_offsets(candidates, 8);
+    if (count == 0 || count > 8) return -1;
+    pid_t child = fork();
+    if (child == 0) {
+        pid_t tid = (pid_t)syscall(SYS_gettid);
+        const char *self = (const char *)pthread_self();
+        int which = 0, matches = 0;
+        for (int i = 0; i < count; i++) {
+            pid_t value;
+            memcpy(&value, self + candidates[i], sizeof value);
+            if (value == tid) {
+                which = i + 1;
+                matches++;
+            }
+        }
+        _exit(matches == 1 ? which : 0);
+    }
+    if (child < 0) return -1;
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) < 1 || WEXITSTATUS(status) > count) return -1;
+    return candidates[WEXITSTATUS(status) - 1];
 }
 
 static int is_atfork_name(const char *name) {
@@ -113,11 +145,12 @@ static int refers_to_atfork(struct dl_phdr_info *info, size_t size, void *data) 
     return 0;
 }
 
-/* 1 when a clone into a cgroup is as safe as fork() in this process (see above), else 0.
-   Decided once, at the first call: in the fork server, once the plugin is loaded. */
+/* The calling thread's id slot when a clone into a cgroup is as safe as fork() in this process
+   (see above), else NULL. Decided once, at the first call: in the fork server, once the plugin
+   is loaded (it forks once to find glibc's thread id slot). */
 static pid_t *usable_thread_id_slot(void) {
     static int decided = 0;
-    static pid_t *slot = NULL;
+    static long offset = -1;
     if (!decided) {
         decided = 1;
         int major = 0, minor = 0;
@@ -125,9 +158,9 @@ static pid_t *usable_thread_id_slot(void) {
         int atfork = 0;
         dl_iterate_phdr(refers_to_atfork, &atfork);
         if (atfork) return NULL;
-        slot = thread_id_slot();
+        offset = thread_id_offset();
     }
-    return slot;
+    return offset >= 0 ? (pid_t *)((char *)pthread_self() + offset) : NULL;
 }
 
 static int refused = 0;
@@ -144,7 +177,16 @@ pid_t csupport_clone_into_cgroup(int group) {
     args.child_tid = (uint64_t)(uintptr_t)tid;
     args.exit_signal = SIGCHLD;
     args.cgroup = (uint64_t)group;
+    /* The child registers the parent's robust-mutex list head again (the same address there),
+       as glibc's fork does: the kernel starts a forked process without one. */
+    void *robust = NULL;
+    size_t robustLength = 0;
+    const int hasRobust = syscall(SYS_get_robust_list, 0, &robust, &robustLength) == 0 && robust != NULL;
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        if (hasRobust) syscall(SYS_set_robust_list, robust, robustLength);
+        return 0;
+    }
     if (pid < 0 && errno != EAGAIN && errno != ENOMEM) {
         /* Not here (an old kernel, a seccomp filter, a cgroup it cannot go into): fork. */
         if (errno == ENOSYS || errno == E2BIG || errno == EPERM) refused = 1;
