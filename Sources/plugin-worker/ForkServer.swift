@@ -81,6 +81,11 @@ func forkServerMain(_ arguments: [String]) -> Never {
 }
 
 /// The fork server's loop and the workers it forked.
+///
+/// After each fork every page the server writes is copied first (copy-on-write: the child still
+/// shares it), so the loop writes as few pages as it can: its buffers are allocated once, a
+/// command's fields are read where they lie, answers are formatted on the stack, and a cgroup's
+/// open files are found by a hash of its path's bytes, without making a String.
 struct ForkServerState {
     let plugin: PluginLibrary
     let control: Int32
@@ -91,9 +96,14 @@ struct ForkServerState {
     private let ownCPU: Int32?
     /// Workers not yet reaped: their pidfds, and whether the master asked for their end.
     private var children: [Int32: (pidfd: Int32, awaited: Bool)] = [:]
-    /// Each (reused) worker cgroup's directory and `cgroup.procs`, open, by path: a worker is
-    /// cloned straight into its cgroup, or joins it with one write (see `csupport_fork_worker`).
-    private var cgroupFiles: [String: (procs: Int32, directory: Int32)] = [:]
+    /// Each (reused) worker cgroup's directory and `cgroup.procs`, open, by a hash of its path
+    /// (the path is kept to tell collisions): a worker is cloned straight into its cgroup, or
+    /// joins it with one write (see `csupport_fork_worker`).
+    private var cgroupFiles: [UInt64: (path: [UInt8], procs: Int32, directory: Int32)] = [:]
+    /// The receive buffer and the poll set, allocated once.
+    private let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 4096)
+    private var watched: [pollfd] = []
+    private var watchedPids: [Int32] = []
 
     init(plugin: PluginLibrary, control: Int32, addressSpaceLimit: UInt64?) {
         self.plugin = plugin
@@ -101,17 +111,25 @@ struct ForkServerState {
         self.addressSpaceLimit = addressSpaceLimit
         var cpus: [Int32] = [0, 0]
         ownCPU = csupport_allowed_cpus(&cpus, 2) == 1 ? cpus[0] : nil
+        children.reserveCapacity(256)
+        cgroupFiles.reserveCapacity(64)
+        watched.reserveCapacity(257)
+        watchedPids.reserveCapacity(256)
     }
 
     mutating func run() -> Never {
         while true {
-            var watched = [pollfd(fd: control, events: Int16(POLLIN), revents: 0)]
-            let awaited = children.filter { $0.value.awaited }.map { (pid: $0.key, pidfd: $0.value.pidfd) }
-            for child in awaited { watched.append(pollfd(fd: child.pidfd, events: Int16(POLLIN), revents: 0)) }
+            watched.removeAll(keepingCapacity: true)
+            watchedPids.removeAll(keepingCapacity: true)
+            watched.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0))
+            for (pid, child) in children where child.awaited {
+                watched.append(pollfd(fd: child.pidfd, events: Int16(POLLIN), revents: 0))
+                watchedPids.append(pid)
+            }
             let ready = retryingOnInterrupt { poll(&watched, nfds_t(watched.count), -1) }
             if ready < 0 { shutDown() }
-            for (offset, child) in awaited.enumerated() where watched[offset + 1].revents != 0 {
-                reap(child.pid)
+            for index in watchedPids.indices where watched[index + 1].revents != 0 {
+                reap(watchedPids[index])
             }
             if watched[0].revents != 0 { readCommand() }
         }
@@ -119,72 +137,84 @@ struct ForkServerState {
 
     /// Reads and carries out one command from the master.
     private mutating func readCommand() {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var fds = [Int32](repeating: -1, count: 3)
+        var fds: (Int32, Int32, Int32) = (-1, -1, -1)
         var count: Int32 = 0
-        let received = csupport_receive_with_fds(control, &buffer, buffer.count, &fds, 3, &count)
+        let received = withUnsafeMutableBytes(of: &fds) { raw in
+            csupport_receive_with_fds(control, buffer.baseAddress, buffer.count, raw.baseAddress!.assumingMemoryBound(to: Int32.self),
+                                      3, &count)
+        }
         if received <= 0 { shutDown() }
-        let fields = buffer[0..<received].split(separator: 0, omittingEmptySubsequences: false)
-            .map { String(decoding: $0, as: UTF8.self) }
-        switch fields.first {
-        case "F" where fields.count == 7 && count == 3:
-            let start = SpareWorkerStart(name: fields[2], heartbeat: Double(fields[5]), heartbeatMisses: Int(fields[6]) ?? 3)
-            fork(sequence: fields[1], descriptors: fds, cgroup: fields[3], cpu: fields[4], start: start)
-        case "S" where fields.count == 4 && count == 3:
-            fork(sequence: fields[1], descriptors: fds, cgroup: fields[2], cpu: fields[3], start: nil)
-        case "W" where fields.count == 2:
-            guard let pid = Int32(fields[1]), let child = children[pid] else {
-                ForkServerChannel.send(["w", fields[1], "u", "0"], on: control)  // Never ours, or reaped.
+        let command = CommandFields(UnsafeBufferPointer(rebasing: buffer[0..<received]))
+        let descriptors = [fds.0, fds.1, fds.2]
+        switch (command.first, command.count) {
+        case (UInt8(ascii: "F"), 7) where count == 3:
+            let start = SpareWorkerStart(name: command.text(2), heartbeat: Double(command.text(5)),
+                                         heartbeatMisses: Int(command.text(6)) ?? 3)
+            fork(sequence: command.bytes(1), descriptors: descriptors, cgroup: command.bytes(3), cpu: command.integer(4),
+                 start: start)
+        case (UInt8(ascii: "S"), 4) where count == 3:
+            fork(sequence: command.bytes(1), descriptors: descriptors, cgroup: command.bytes(2), cpu: command.integer(3),
+                 start: nil)
+        case (UInt8(ascii: "W"), 2):
+            guard let value = command.integer(1), let pid = Int32(exactly: value), let child = children[pid] else {
+                ForkServerChannel.send(["w", command.text(1), "u", "0"], on: control)  // Never ours, or reaped.
                 return
             }
             children[pid] = (child.pidfd, true)
             if child.pidfd < 0 { reap(pid) }  // No pidfd (old kernel): wait for it now.
         default:
-            for fd in fds[0..<Int(count)] { close(fd) }
+            for fd in descriptors.prefix(Int(count)) { close(fd) }
             printError("plugin-worker: fork server: unexpected command from the master")
         }
     }
 
-    /// Forks a worker on `descriptors` (closed here afterwards) that joins `cgroup` and runs on
-    /// `cpu` (empty: any), named by `start`, or a spare that waits for its start message when nil;
-    /// answers `f SEQ PID` or `e SEQ REASON`.
-    private mutating func fork(sequence: String, descriptors fds: [Int32], cgroup: String, cpu: String,
-                               start: SpareWorkerStart?) {
+    /// Forks a worker on `descriptors` (closed here afterwards) that joins `cgroup` (empty: none)
+    /// and runs on `cpu` (nil: any), named by `start`, or a spare that waits for its start
+    /// message when nil; answers `f SEQ PID` or `e SEQ REASON`.
+    private mutating func fork(sequence: UnsafeBufferPointer<UInt8>, descriptors fds: [Int32], cgroup: UnsafeBufferPointer<UInt8>,
+                               cpu: Int64?, start: SpareWorkerStart?) {
         let (procs, group) = cgroupFiles(of: cgroup)
         let pid = csupport_fork_worker(fds, getpid(), procs, group)
         if pid == 0 {
-            if let cpu = Int32(cpu), cpu != ownCPU { _ = csupport_pin_thread_to_cpu(cpu) }
+            if let cpu, let core = Int32(exactly: cpu), core != ownCPU { _ = csupport_pin_thread_to_cpu(core) }
             // (In its cgroup already, cloned there or joined through the open cgroup.procs.)
-            forkedWorkerMain(plugin, cgroup: procs >= 0 ? "" : cgroup, addressSpaceLimit: addressSpaceLimit, start: start)
+            forkedWorkerMain(plugin, cgroup: procs >= 0 ? "" : String(decoding: cgroup, as: UTF8.self),
+                             addressSpaceLimit: addressSpaceLimit, start: start)
         }
         let error = errno
         for fd in fds { close(fd) }
         guard pid > 0 else {
-            ForkServerChannel.send(["e", sequence, "fork: \(SystemError(code: error))"], on: control)
+            ForkServerChannel.send(["e", String(decoding: sequence, as: UTF8.self), "fork: \(SystemError(code: error))"], on: control)
             return
         }
         let pidfd = csupport_pidfd_open(pid)
         children[pid] = (pidfd, false)
-        ForkServerChannel.send(["f", sequence, String(pid)], on: control)
+        ForkServerChannel.answer(UInt8(ascii: "f"), sequence, Int64(pid), on: control)
     }
 
-    /// The open `cgroup.procs` and directory of `cgroup` (opened now if they are not yet), -1 for
-    /// none or what cannot be opened. At most 64 are kept: a run's cgroups that were not reused
-    /// are closed.
-    private mutating func cgroupFiles(of cgroup: String) -> (procs: Int32, directory: Int32) {
+    /// The open `cgroup.procs` and directory of the cgroup at path `cgroup` (opened now if they
+    /// are not yet), -1 for none or what cannot be opened. At most 64 are kept: a run's cgroups
+    /// that were not reused are closed.
+    private mutating func cgroupFiles(of cgroup: UnsafeBufferPointer<UInt8>) -> (procs: Int32, directory: Int32) {
         if cgroup.isEmpty { return (-1, -1) }
-        if let open = cgroupFiles[cgroup] { return open }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for byte in cgroup { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        if let open = cgroupFiles[hash], open.path.elementsEqual(cgroup) { return (open.procs, open.directory) }
+        if let stale = cgroupFiles.removeValue(forKey: hash) { Self.closeFiles(stale) }  // (A collision.)
         if cgroupFiles.count >= 64 {
-            for files in cgroupFiles.values {
-                if files.procs >= 0 { close(files.procs) }
-                if files.directory >= 0 { close(files.directory) }
-            }
-            cgroupFiles.removeAll()
+            for files in cgroupFiles.values { Self.closeFiles(files) }
+            cgroupFiles.removeAll(keepingCapacity: true)
         }
-        let files = (procs: open(cgroup + "/cgroup.procs", O_WRONLY | O_CLOEXEC),
-                     directory: open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
-        if files.procs >= 0 || files.directory >= 0 { cgroupFiles[cgroup] = files }
-        return files
+        let path = String(decoding: cgroup, as: UTF8.self)
+        let files = (path: Array(cgroup), procs: open(path + "/cgroup.procs", O_WRONLY | O_CLOEXEC),
+                     directory: open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+        if files.procs >= 0 || files.directory >= 0 { cgroupFiles[hash] = files }
+        return (files.procs, files.directory)
+    }
+
+    private static func closeFiles(_ files: (path: [UInt8], procs: Int32, directory: Int32)) {
+        if files.procs >= 0 { close(files.procs) }
+        if files.directory >= 0 { close(files.directory) }
     }
 
     /// Reaps worker `pid`, which has ended, and tells the master how.
@@ -193,13 +223,15 @@ struct ForkServerState {
         let rc = retryingOnInterrupt { waitpid(pid, &status, 0) }
         if let child = children.removeValue(forKey: pid), child.pidfd >= 0 { close(child.pidfd) }
         var value: Int32 = 0
-        let how: [String]
+        let how: UInt8
         switch rc < 0 ? 0 : csupport_decode_wait_status(status, &value) {
-        case 1: how = ["x", String(value)]
-        case 2: how = ["s", String(value)]
-        default: how = ["u", "0"]
+        case 1: how = UInt8(ascii: "x")
+        case 2: how = UInt8(ascii: "s")
+        default:
+            how = UInt8(ascii: "u")
+            value = 0
         }
-        ForkServerChannel.send(["w", String(pid)] + how, on: control)
+        ForkServerChannel.answer(UInt8(ascii: "w"), pid: Int64(pid), how: how, Int64(value), on: control)
     }
 
     /// The master is gone or done: every worker goes, then the server.
@@ -209,12 +241,133 @@ struct ForkServerState {
     }
 }
 
+/// The NUL-separated fields of one command, read where they lie in the receive buffer.
+private struct CommandFields {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    /// Each field's start and end in `bytes` (at most 8 fields are told apart: the protocol's
+    /// commands have at most 7).
+    private var bounds: (Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+    /// How many fields (9 or more: too many for any command).
+    private(set) var count = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+        count = 1
+        withUnsafeMutableBytes(of: &bounds) { raw in
+            let edges = raw.bindMemory(to: Int.self)
+            edges[0] = 0
+            for index in bytes.indices where bytes[index] == 0 {
+                if count < 9 { edges[count] = index + 1 }
+                count += 1
+            }
+            if count < 9 { edges[count] = bytes.count + 1 }
+        }
+    }
+
+    /// The first byte of the first field (the command's letter), 0 when it is empty.
+    var first: UInt8 { field(0).first ?? 0 }
+
+    /// Field `index`'s bytes.
+    func bytes(_ index: Int) -> UnsafeBufferPointer<UInt8> { field(index) }
+
+    /// Field `index` as text.
+    func text(_ index: Int) -> String { String(decoding: field(index), as: UTF8.self) }
+
+    /// Field `index` as a decimal integer (an optional minus sign, digits), nil otherwise.
+    func integer(_ index: Int) -> Int64? {
+        let digits = field(index)
+        guard !digits.isEmpty else { return nil }
+        var value: Int64 = 0
+        var negative = false
+        for (offset, byte) in digits.enumerated() {
+            if offset == 0 && byte == UInt8(ascii: "-") && digits.count > 1 {
+                negative = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            if overflow1 || overflow2 { return nil }
+            value = sum
+        }
+        return negative ? -value : value
+    }
+
+    private func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        guard index < count, index < 8 else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return withUnsafeBytes(of: bounds) { raw in
+            let edges = raw.bindMemory(to: Int.self)
+            return UnsafeBufferPointer(rebasing: bytes[edges[index]..<(edges[index + 1] - 1)])
+        }
+    }
+}
+
 /// Sends one message of the fork server's protocol.
 enum ForkServerChannel {
     /// Sends `fields`, separated by NUL bytes.
     static func send(_ fields: [String], on socket: Int32) {
         var bytes = Array(fields.joined(separator: "\0").utf8)
         _ = csupport_send_with_fds(socket, &bytes, bytes.count, nil, 0)
+    }
+
+    /// Sends `LETTER SEQUENCE NUMBER` (`f SEQ PID`), formatted on the stack: `sequence` is the
+    /// request's field as it came.
+    static func answer(_ letter: UInt8, _ sequence: UnsafeBufferPointer<UInt8>, _ number: Int64, on socket: Int32) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: sequence.count + 32) { buffer in
+            var used = 0
+            buffer[used] = letter
+            buffer[used + 1] = 0
+            used += 2
+            for byte in sequence {
+                buffer[used] = byte
+                used += 1
+            }
+            buffer[used] = 0
+            used += 1
+            used += decimal(number, into: UnsafeMutableBufferPointer(rebasing: buffer[used...]))
+            _ = csupport_send_with_fds(socket, buffer.baseAddress, used, nil, 0)
+        }
+    }
+
+    /// Sends `LETTER PID HOW VALUE` (`w PID x STATUS`), formatted on the stack.
+    static func answer(_ letter: UInt8, pid: Int64, how: UInt8, _ value: Int64, on socket: Int32) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+            var used = 0
+            buffer[used] = letter
+            buffer[used + 1] = 0
+            used += 2
+            used += decimal(pid, into: UnsafeMutableBufferPointer(rebasing: buffer[used...]))
+            buffer[used] = 0
+            buffer[used + 1] = how
+            buffer[used + 2] = 0
+            used += 3
+            used += decimal(value, into: UnsafeMutableBufferPointer(rebasing: buffer[used...]))
+            _ = csupport_send_with_fds(socket, buffer.baseAddress, used, nil, 0)
+        }
+    }
+
+    /// Writes `value` in decimal at the start of `buffer` (room for 20 bytes); returns how many.
+    private static func decimal(_ value: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, reversed digits
+        return withUnsafeMutableBytes(of: &digits) { scratch in
+            var count = 0
+            repeat {
+                scratch[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            var used = 0
+            if value < 0 {
+                buffer[0] = UInt8(ascii: "-")
+                used = 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                buffer[used] = scratch[index]
+                used += 1
+            }
+            return used
+        }
     }
 }
 
