@@ -100,6 +100,8 @@ struct ForkServerState {
     /// (the path is kept to tell collisions): a worker is cloned straight into its cgroup, or
     /// joins it with one write (see `csupport_fork_worker`).
     private var cgroupFiles: [UInt64: (path: [UInt8], procs: Int32, directory: Int32)] = [:]
+    /// Its workers' command lines, made once.
+    private let commandLines: ForkedCommandLines
     /// The receive buffer and the poll set, allocated once.
     private let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 4096)
     private var watched: [pollfd] = []
@@ -109,6 +111,9 @@ struct ForkServerState {
         self.plugin = plugin
         self.control = control
         self.addressSpaceLimit = addressSpaceLimit
+        commandLines = ForkedCommandLines(pluginPath: plugin.path)
+        // Each worker's protocol output is descriptor 4 (see takeProtocolDescriptors).
+        setenv("PLUGIN_HOST_PROTOCOL_FD", "4", 1)
         var cpus: [Int32] = [0, 0]
         ownCPU = csupport_allowed_cpus(&cpus, 2) == 1 ? cpus[0] : nil
         children.reserveCapacity(256)
@@ -178,7 +183,7 @@ struct ForkServerState {
         if pid == 0 {
             if let cpu, let core = Int32(exactly: cpu), core != ownCPU { _ = csupport_pin_thread_to_cpu(core) }
             // (In its cgroup already, cloned there or joined through the open cgroup.procs.)
-            forkedWorkerMain(plugin, cgroup: procs >= 0 ? "" : String(decoding: cgroup, as: UTF8.self),
+            forkedWorkerMain(plugin, commandLines: commandLines, cgroup: procs >= 0 ? "" : String(decoding: cgroup, as: UTF8.self),
                              addressSpaceLimit: addressSpaceLimit, start: start)
         }
         let error = errno

@@ -26,7 +26,12 @@ func takeProtocolDescriptors() -> (input: Descriptor, output: Descriptor) {
         dup2(null, 0)
         close(null)
     }
-    setenv("PLUGIN_HOST_PROTOCOL_FD", String(output), 1)
+    // (A fork server sets it for its workers, whose output is always descriptor 4: no setenv,
+    // which copies the environment, in each of them.)
+    let named = String(output)
+    if getenv("PLUGIN_HOST_PROTOCOL_FD").map({ String(cString: $0) }) != named {
+        setenv("PLUGIN_HOST_PROTOCOL_FD", named, 1)
+    }
     return (Descriptor(input), Descriptor(output))
 }
 
@@ -121,9 +126,9 @@ func workerMain() -> Never {
 /// was given for its workers (nil: none), then serves like any worker, named by `start`. A spare
 /// (`start` nil) is ready at that point and waits for its start message from the master: until
 /// then no plugin code runs in it, and at end of file it exits.
-func forkedWorkerMain(_ plugin: PluginLibrary, cgroup: String, addressSpaceLimit: UInt64?,
+func forkedWorkerMain(_ plugin: PluginLibrary, commandLines: ForkedCommandLines, cgroup: String, addressSpaceLimit: UInt64?,
                       start given: SpareWorkerStart?) -> Never {
-    if given == nil { setCommandLine(["--spare", "--plugin", plugin.path]) }
+    if given == nil { setCommandLine(bytes: commandLines.spare) }
     let descriptors = takeProtocolDescriptors()
     csupport_close_in_forked_children(descriptors.input.rawValue, descriptors.output.rawValue)
     csupport_install_stop_handler()
@@ -142,7 +147,7 @@ func forkedWorkerMain(_ plugin: PluginLibrary, cgroup: String, addressSpaceLimit
     guard let start = given ?? SpareWorkerStart.read(from: descriptors.input) else { exit(0) }
     // As a spawned worker's, its command line names it (for ps, and for tests that must tell a
     // live worker from a reused pid).
-    setCommandLine(["--name", start.name, "--plugin", plugin.path])
+    commandLines.setNamed(start.name)
     serveWorker(plugin, name: start.name, descriptors: descriptors, heartbeat: start.heartbeat,
                 heartbeatMisses: start.heartbeatMisses, writer: given == nil ? writer : nil)
 }
@@ -165,9 +170,54 @@ func commandLineBytes(_ words: [String]) -> [UInt8] {
 
 /// Rewrites this process's command line (what `ps` shows) to its executable and `words`.
 func setCommandLine(_ words: [String]) {
-    _ = commandLineBytes(words).withUnsafeBufferPointer { buffer in
-        buffer.withMemoryRebound(to: CChar.self) {
-            csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, $0.baseAddress, $0.count)
+    setCommandLine(bytes: commandLineBytes(words))
+}
+
+/// Rewrites this process's command line to its executable and `bytes` (words each ended by NUL).
+func setCommandLine(bytes: [UInt8]) {
+    bytes.withUnsafeBufferPointer { setCommandLine(raw: $0) }
+}
+
+private func setCommandLine(raw buffer: UnsafeBufferPointer<UInt8>) {
+    _ = buffer.withMemoryRebound(to: CChar.self) {
+        csupport_set_command_line(CommandLine.unsafeArgv, CommandLine.argc, $0.baseAddress, $0.count)
+    }
+}
+
+/// The command lines of a fork server's workers, made once in the server: a waiting spare's
+/// (`--spare --plugin PATH`) and the end of a named worker's (`--plugin PATH`).
+struct ForkedCommandLines {
+    let spare: [UInt8]
+    let suffix: [UInt8]
+
+    init(pluginPath: String) {
+        spare = commandLineBytes(["--spare", "--plugin", pluginPath])
+        suffix = commandLineBytes(["--plugin", pluginPath])
+    }
+
+    /// Names this worker on its command line, `--name NAME --plugin PATH`, built on the stack.
+    func setNamed(_ name: String) {
+        var name = name
+        name.withUTF8 { nameBytes in
+            let prefix: StaticString = "--name"
+            let total = prefix.utf8CodeUnitCount + 1 + nameBytes.count + 1 + suffix.count
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { buffer in
+                var used = 0
+                func append(_ bytes: UnsafeBufferPointer<UInt8>, ended: Bool) {
+                    for byte in bytes {
+                        buffer[used] = byte
+                        used += 1
+                    }
+                    if ended {
+                        buffer[used] = 0
+                        used += 1
+                    }
+                }
+                append(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), ended: true)
+                append(nameBytes, ended: true)
+                suffix.withUnsafeBufferPointer { append($0, ended: false) }
+                setCommandLine(raw: UnsafeBufferPointer(rebasing: buffer[0..<used]))
+            }
         }
     }
 }
