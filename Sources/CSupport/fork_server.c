@@ -5,6 +5,7 @@
 #include "csupport.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -81,10 +82,8 @@ int csupport_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs, int group) {
-    pid_t pid = csupport_clone_into_cgroup(group);
-    const int joined = pid == 0;
-    if (pid < 0 && errno == ENOSYS) pid = fork();
+pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs) {
+    pid_t pid = fork();
     if (pid > 0) {
         /* Also from this side, so the group exists before the master hears the pid and may
            signal it (the child may not have run yet). */
@@ -93,7 +92,7 @@ pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs, int group)
     }
     if (pid < 0) return pid;
     /* Into its cgroup before anything else runs in it ("0": the writing process). */
-    if (procs >= 0 && !joined) (void)!write(procs, "0", 1);
+    const int joinError = procs >= 0 && write(procs, "0", 1) != 1 ? errno : 0;
     /* The child: a worker in its own process group, dying with the fork server, its protocol
        and stderr on 0, 1 and 2 and nothing else open, default signal handling and an empty
        signal mask. */
@@ -110,6 +109,12 @@ pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs, int group)
         if (dup2(moved[i], i) < 0) _exit(2);
     }
     /* Nothing else of the server's (its socket to the master, its siblings' pidfds) stays open. */
+    if (joinError != 0) {
+        /* Never run plugin code outside its cgroup (no limit, not killed with it): a start
+           failure the master reports, with this line as the worker's last stderr. */
+        dprintf(2, "plugin-worker: cannot join its cgroup: %s\n", strerror(joinError));
+        _exit(2);
+    }
     if (syscall(SYS_close_range, 3, ~0U, 0) != 0) {
         /* Kernels before 5.9: one by one. */
         long highest = sysconf(_SC_OPEN_MAX);

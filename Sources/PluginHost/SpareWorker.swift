@@ -10,10 +10,10 @@ struct SpareKey: Hashable {
 
 /// A worker a fork server forked ahead of need for one slot (`S`, see the worker's
 /// `ForkServer.swift`): a new process with clean memory that never ran a job, in its cgroup and
-/// on the slot's core, its pipes ready and its hello written, blocked until the master writes its
-/// name (``SpareWorkerStart``). No plugin code has run in it yet: `worker_init` runs after the
-/// start message, so a hand-over costs no round trip (the master reads the hello that waits in
-/// the pipe and writes the first request right after the start message).
+/// on the slot's core, its pipes ready, blocked until the master writes its name
+/// (``SpareWorkerStart``). No plugin code has run in it yet: it runs `worker_init` and says hello
+/// after the start message, so its first task's clock starts once it is ready, and a crash in
+/// `worker_init` is a start failure, as in any worker.
 struct SpareWorker {
     /// The server that forks it (a spare of a replaced server is dropped).
     let server: ForkServer

@@ -18,10 +18,10 @@ import Glibc
 ///   CPU (empty for any) and exchanges heartbeats every HEARTBEAT seconds (empty for none; MISSES
 ///   missed ones end it). Answer `f SEQ PID`, or `e SEQ REASON` when the fork failed.
 /// - master → server `S SEQ CGROUP CPU` with three descriptors: fork a *spare*, a worker ready
-///   ahead of need (in CGROUP, on CPU, its protocol descriptors set up, its hello written) that
-///   runs no plugin code until the master writes its name and heartbeats to its stdin
-///   (``SpareWorkerStart``), or exits at end of file there. Answered as `F`. It is still a fresh
-///   worker: forked from this server, which never ran a job, and it never ran one before.
+///   ahead of need (in CGROUP, on CPU, its protocol descriptors set up) that runs no plugin code
+///   until the master writes its name and heartbeats to its stdin (``SpareWorkerStart``), or
+///   exits at end of file there. Answered as `F`. It is still a fresh worker: forked from this
+///   server, which never ran a job, and it never ran one before.
 /// - master → server `W PID`: the master is done with worker PID; reap it once it ended and answer
 ///   `w PID x STATUS` (exited) or `w PID s SIGNAL` (killed), or `w PID u 0` for a pid it does not
 ///   know. A worker is never reaped before the master asks, so its pid cannot be reused while the
@@ -96,10 +96,9 @@ struct ForkServerState {
     private let ownCPU: Int32?
     /// Workers not yet reaped: their pidfds, and whether the master asked for their end.
     private var children: [Int32: (pidfd: Int32, awaited: Bool)] = [:]
-    /// Each (reused) worker cgroup's directory and `cgroup.procs`, open, by a hash of its path
-    /// (the path is kept to tell collisions): a worker is cloned straight into its cgroup, or
-    /// joins it with one write (see `csupport_fork_worker`).
-    private var cgroupFiles: [UInt64: (path: [UInt8], procs: Int32, directory: Int32)] = [:]
+    /// Each (reused) worker cgroup's `cgroup.procs`, open, by a hash of its path (the path is kept
+    /// to tell collisions): a worker joins its cgroup with one write (see `csupport_fork_worker`).
+    private var procsFiles: [UInt64: (path: [UInt8], descriptor: Int32)] = [:]
     /// Its workers' command lines, made once.
     private let commandLines: ForkedCommandLines
     /// The receive buffer and the poll set, allocated once.
@@ -117,7 +116,7 @@ struct ForkServerState {
         var cpus: [Int32] = [0, 0]
         ownCPU = csupport_allowed_cpus(&cpus, 2) == 1 ? cpus[0] : nil
         children.reserveCapacity(256)
-        cgroupFiles.reserveCapacity(64)
+        procsFiles.reserveCapacity(64)
         watched.reserveCapacity(257)
         watchedPids.reserveCapacity(256)
     }
@@ -178,11 +177,11 @@ struct ForkServerState {
     /// message when nil; answers `f SEQ PID` or `e SEQ REASON`.
     private mutating func fork(sequence: UnsafeBufferPointer<UInt8>, descriptors fds: [Int32], cgroup: UnsafeBufferPointer<UInt8>,
                                cpu: Int64?, start: SpareWorkerStart?) {
-        let (procs, group) = cgroupFiles(of: cgroup)
-        let pid = csupport_fork_worker(fds, getpid(), procs, group)
+        let procs = procsFile(of: cgroup)
+        let pid = csupport_fork_worker(fds, getpid(), procs)
         if pid == 0 {
             if let cpu, let core = Int32(exactly: cpu), core != ownCPU { _ = csupport_pin_thread_to_cpu(core) }
-            // (In its cgroup already, cloned there or joined through the open cgroup.procs.)
+            // (Joined already, through the open cgroup.procs.)
             forkedWorkerMain(plugin, commandLines: commandLines, cgroup: procs >= 0 ? "" : String(decoding: cgroup, as: UTF8.self),
                              addressSpaceLimit: addressSpaceLimit, start: start)
         }
@@ -197,29 +196,25 @@ struct ForkServerState {
         ForkServerChannel.answer(UInt8(ascii: "f"), sequence, Int64(pid), on: control)
     }
 
-    /// The open `cgroup.procs` and directory of the cgroup at path `cgroup` (opened now if they
-    /// are not yet), -1 for none or what cannot be opened. At most 64 are kept: a run's cgroups
-    /// that were not reused are closed.
-    private mutating func cgroupFiles(of cgroup: UnsafeBufferPointer<UInt8>) -> (procs: Int32, directory: Int32) {
-        if cgroup.isEmpty { return (-1, -1) }
+    /// The open `cgroup.procs` of the cgroup at path `cgroup` (opened now if it is not yet), or -1
+    /// for none or when it cannot be opened (not kept: the next worker tries again). At most 64
+    /// are kept: past that, one goes for each new one.
+    private mutating func procsFile(of cgroup: UnsafeBufferPointer<UInt8>) -> Int32 {
+        if cgroup.isEmpty { return -1 }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in cgroup { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        if let open = cgroupFiles[hash], open.path.elementsEqual(cgroup) { return (open.procs, open.directory) }
-        if let stale = cgroupFiles.removeValue(forKey: hash) { Self.closeFiles(stale) }  // (A collision.)
-        if cgroupFiles.count >= 64 {
-            for files in cgroupFiles.values { Self.closeFiles(files) }
-            cgroupFiles.removeAll(keepingCapacity: true)
+        if let open = procsFiles[hash] {
+            if open.path.elementsEqual(cgroup) { return open.descriptor }
+            close(open.descriptor)  // (A collision: the newer path takes the place.)
+            procsFiles[hash] = nil
         }
-        let path = String(decoding: cgroup, as: UTF8.self)
-        let files = (path: Array(cgroup), procs: open(path + "/cgroup.procs", O_WRONLY | O_CLOEXEC),
-                     directory: open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
-        if files.procs >= 0 || files.directory >= 0 { cgroupFiles[hash] = files }
-        return (files.procs, files.directory)
-    }
-
-    private static func closeFiles(_ files: (path: [UInt8], procs: Int32, directory: Int32)) {
-        if files.procs >= 0 { close(files.procs) }
-        if files.directory >= 0 { close(files.directory) }
+        if procsFiles.count >= 64, let oldest = procsFiles.first {
+            close(oldest.value.descriptor)
+            procsFiles.removeValue(forKey: oldest.key)
+        }
+        let descriptor = open(String(decoding: cgroup, as: UTF8.self) + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+        if descriptor >= 0 { procsFiles[hash] = (Array(cgroup), descriptor) }
+        return descriptor
     }
 
     /// Reaps worker `pid`, which has ended, and tells the master how.

@@ -137,19 +137,14 @@ func forkedWorkerMain(_ plugin: PluginLibrary, commandLines: ForkedCommandLines,
         printError("plugin-worker: cannot set the address-space limit of \(addressSpaceLimit) bytes: \(SystemError(code: errno))")
         exit(2)
     }
-    // A spare says hello now, while it waits: the master reads it at the hand-over without a
-    // round trip, and sends the start message and the first request back to back. (The hello
-    // names no worker: the plugin, its digest and this pid, all known here.)
-    var writer = FrameWriter(descriptor: descriptors.output)
-    if given == nil {
-        do { try writer.write(Frame(type: .hello, payload: hello(of: plugin).encoded())) } catch { exit(2) }
-    }
+    // (Its hello comes after worker_init, as every worker's: the master starts the clock of its
+    // first task, and counts a crash in worker_init as a start failure, only then.)
     guard let start = given ?? SpareWorkerStart.read(from: descriptors.input) else { exit(0) }
     // As a spawned worker's, its command line names it (for ps, and for tests that must tell a
     // live worker from a reused pid).
     commandLines.setNamed(start.name)
     serveWorker(plugin, name: start.name, descriptors: descriptors, heartbeat: start.heartbeat,
-                heartbeatMisses: start.heartbeatMisses, writer: given == nil ? writer : nil)
+                heartbeatMisses: start.heartbeatMisses)
 }
 
 /// This process's hello for `plugin`.
@@ -223,23 +218,20 @@ struct ForkedCommandLines {
 }
 
 /// The worker's life once its plugin is loaded: `worker_init`, the handshake, then requests until
-/// the master closes the pipe. A spare said hello already, on `writer` (nil: say it now, after
-/// `worker_init`).
+/// the master closes the pipe.
 func serveWorker(_ plugin: PluginLibrary, name workerName: String, descriptors: (input: Descriptor, output: Descriptor),
-                 heartbeat: Double?, heartbeatMisses: Int, writer greeted: FrameWriter? = nil) -> Never {
+                 heartbeat: Double?, heartbeatMisses: Int) -> Never {
     let workerInstance: UnsafeMutableRawPointer? = workerName.withCString { name in
         // get_extension is never NULL (ABI 2); no extension is offered at start-up yet.
         var params = ph_worker_params(worker_name: name, host_data: nil, get_extension: { _, _ in nil })
         return plugin.descriptor.worker_init?(&params)
     }
 
-    var helloWriter = greeted ?? FrameWriter(descriptor: descriptors.output)
-    if greeted == nil {
-        do {
-            try helloWriter.write(Frame(type: .hello, payload: hello(of: plugin).encoded()))
-        } catch {
-            exit(2)
-        }
+    var helloWriter = FrameWriter(descriptor: descriptors.output)
+    do {
+        try helloWriter.write(Frame(type: .hello, payload: hello(of: plugin).encoded()))
+    } catch {
+        exit(2)
     }
 
     // With heartbeats (a launched worker), a reader thread takes the master's frames as they come.

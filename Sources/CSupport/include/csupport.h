@@ -97,17 +97,12 @@ int csupport_pidfd_open(pid_t pid);
 /** pidfd_send_signal(pidfd, sig, NULL, 0): 0, or -1 with errno (ESRCH once that process ended). */
 int csupport_pidfd_send_signal(int pidfd, int sig);
 /** Forks a fresh worker of the fork server `server` (the caller's pid): in the child (returns 0)
-    it is in the cgroup whose directory is open as `group` (cloned straight into it where
-    csupport_clone_into_cgroup can) or else first joins the cgroup whose open `cgroup.procs` is
-    `procs` (-1: none; a failed write leaves it where it is), is in its own process group, gets SIGKILL when the server dies, has
-    fds[0..2] as its standard input, output and error and no other descriptor, default
-    SIGPIPE/SIGCHLD and an empty signal mask. The parent gets the child's pid, or -1 with errno.
-    The caller closes fds in the parent. */
-pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs, int group);
-/** fork() straight into the cgroup whose directory is open as `group` (clone3 with
-    CLONE_INTO_CGROUP), where that is as safe as fork() here (see clone_into_cgroup.c): the
-    child's pid, 0 in the child, or -1 with errno (ENOSYS: not here, fork instead). */
-pid_t csupport_clone_into_cgroup(int group);
+    it first joins the cgroup whose open `cgroup.procs` is `procs` (-1: none; if the write fails
+    it writes why to fds[2] and exits with status 2, before any plugin code runs), is in its own
+    process group, gets SIGKILL when the server dies, has fds[0..2] as its standard input, output
+    and error and no other descriptor, default SIGPIPE/SIGCHLD and an empty signal mask. The
+    parent gets the child's pid, or -1 with errno. The caller closes fds in the parent. */
+pid_t csupport_fork_worker(const int fds[3], pid_t server, int procs);
 /** Rewrites this process's command line (/proc/PID/cmdline) in the space its arguments took:
     argv[0] stays, then `words` (`length` bytes: arguments each ended by a NUL), as far as they
     fit. Returns 1 when all fit, 0 otherwise. */
