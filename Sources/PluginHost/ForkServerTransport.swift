@@ -35,6 +35,8 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
     private var refused: Set<String> = []
     /// Each slot's next worker, forked ahead of need (guarded by `lock`).
     private var spares: [SpareKey: SpareWorker] = [:]
+    /// Servers being started, by key, for callers of the same key to wait on (guarded by `lock`).
+    private var starting: [ServerKey: PendingStart] = [:]
 
     init(configuration: HostConfiguration) {
         self.configuration = configuration
@@ -160,34 +162,62 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
         return csupport_allowed_cpus(&cpus, 2) == 1 ? cpus[0] : nil
     }
 
-    /// The usable fork server of `key`, started now if there is none (one start at a time), from
-    /// the calling slot thread: it inherits the thread's core. Nil when a server refused the
-    /// plugin (it runs threads once loaded, or does not load): its workers are spawned.
+    /// The usable fork server of `key`, started now if there is none, from the calling slot thread
+    /// (it inherits the thread's core); nil when a server refused the plugin (it runs threads once
+    /// loaded, or does not load): its workers are spawned. A start runs outside `lock`: slots of
+    /// other cores start theirs at the same time and hand over their spares meanwhile; callers
+    /// for the same key wait for it.
     private func server(for key: ServerKey) throws(WorkerSpawnError) -> ForkServer? {
         let pluginPath = key.pluginPath
         lock.lock()
-        defer { lock.unlock() }
-        if refused.contains(pluginPath) { return nil }
-        if let server = servers[key] {
-            if server.isUsable { return server }
-            server.stop()
-            servers[key] = nil
-        }
-        do throws(ForkServer.StartFailure) {
-            let server = try ForkServer.start(executable: configuration.workerExecutable, pluginPath: pluginPath,
-                                              cgroup: processes.cgroup?.makeWorkerGroup(),
-                                              addressSpaceLimit: processes.addressSpaceLimit,
-                                              timeout: configuration.handshakeTimeout)
-            servers[key] = server
-            return server
-        } catch {
-            switch error {
-            case .failed(let failure):
-                throw failure
-            case .refused:
-                refused.insert(pluginPath)
+        while true {
+            if refused.contains(pluginPath) {
+                lock.unlock()
                 return nil
             }
+            if let server = servers[key] {
+                if server.isUsable {
+                    lock.unlock()
+                    return server
+                }
+                server.stop()
+                servers[key] = nil
+            }
+            guard let pending = starting[key] else { break }
+            lock.unlock()
+            _ = pending.wait()  // (Then look again: it is in `servers`, refused, or failed.)
+            lock.lock()
+            if case .failure(.failed(let failure)) = pending.wait() {
+                lock.unlock()
+                throw failure  // (This caller's start would fail the same way now.)
+            }
+        }
+        let pending = PendingStart()
+        starting[key] = pending
+        let cgroup = processes.cgroup?.makeWorkerGroup()
+        let addressSpaceLimit = processes.addressSpaceLimit
+        lock.unlock()
+        let result: Result<ForkServer, ForkServer.StartFailure>
+        do throws(ForkServer.StartFailure) {
+            result = .success(try ForkServer.start(executable: configuration.workerExecutable, pluginPath: pluginPath,
+                                                   cgroup: cgroup, addressSpaceLimit: addressSpaceLimit,
+                                                   timeout: configuration.handshakeTimeout))
+        } catch {
+            result = .failure(error)
+        }
+        lock.withLock {
+            starting[key] = nil
+            switch result {
+            case .success(let server): servers[key] = server
+            case .failure(.refused): refused.insert(pluginPath)
+            case .failure(.failed): break
+            }
+        }
+        pending.finish(result)
+        switch result {
+        case .success(let server): return server
+        case .failure(.refused): return nil
+        case .failure(.failed(let failure)): throw failure
         }
     }
 }
@@ -196,4 +226,26 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
 private struct ServerKey: Hashable {
     let pluginPath: String
     let cpu: Int32?
+}
+
+/// A fork server's start in progress (see ``ForkServerTransport/server(for:)``): its outcome, once
+/// it has one, for the callers that wait on it.
+private final class PendingStart: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var result: Result<ForkServer, ForkServer.StartFailure>?
+
+    func finish(_ outcome: Result<ForkServer, ForkServer.StartFailure>) {
+        lock.withLock {
+            result = outcome
+            lock.broadcast()
+        }
+    }
+
+    /// The start's outcome, once it has one.
+    func wait() -> Result<ForkServer, ForkServer.StartFailure> {
+        lock.withLock {
+            while result == nil { lock.wait() }
+            return result!
+        }
+    }
 }

@@ -414,6 +414,46 @@ struct ForkServerTests {
         #expect(report.counts.done == 4, "\(report.results.map { $0.message ?? "-" }) \(report.setupErrors)")
     }
 
+    /// Each pinned slot's core gets its own server, and they start at the same time, not one
+    /// after the other under one lock: here each server, as it loads the plugin, waits until
+    /// every slot's server is loading (a file each in a directory), at most 20 s, and says in a
+    /// file whether it saw them all. One at a time, the first would wait out the 20 s alone.
+    @Test("the fork servers of pinned slots start at the same time")
+    func serversStartTogether() async throws {
+        let directory = TemporaryDirectory()
+        let meeting = directory.file("meeting")
+        try #require(mkdir(meeting, 0o700) == 0)
+        let slots = min(2, ProcessInfo.processInfo.activeProcessorCount)
+        let library = try Self.plugin(named: "meet", extra: """
+            #include <time.h>
+            \(Self.inForkServer)
+            __attribute__((constructor)) static void meet(void) {
+                if (!in_fork_server()) return;
+                char path[4096];
+                snprintf(path, sizeof path, "\(meeting)/%d", (int)getpid());
+                FILE *mine = fopen(path, "w");
+                if (mine) fclose(mine);
+                int seen = 0;
+                for (int waited = 0; waited < 2000 && seen < \(slots); waited++) {
+                    seen = 0;
+                    FILE *list = popen("ls \(meeting) | grep -c '^[0-9]*$'", "r");
+                    if (list) { if (fscanf(list, "%d", &seen) != 1) seen = 0; pclose(list); }
+                    if (seen < \(slots)) usleep(10000);
+                }
+                snprintf(path, sizeof path, "\(meeting)/%s-%d", seen >= \(slots) ? "met" : "alone", (int)getpid());
+                FILE *verdict = fopen(path, "w");
+                if (verdict) fclose(verdict);
+            }
+            """, in: directory)
+        let test = TestRun(.test(jobs: slots, forkServer: true, agent: false))
+        try test.run.addKind(try PluginLibrary(path: library), arguments: (1...4).map { "t\($0)" }, policy: .oneShot)
+        let report = try await test.startAndFinish()
+        #expect(report.counts.done == 4)
+        let verdicts = (try? FileManager.default.contentsOfDirectory(atPath: meeting)) ?? []
+        #expect(!verdicts.contains { $0.hasPrefix("alone") }, "\(verdicts.sorted())")
+        #expect(verdicts.filter { $0.hasPrefix("met") }.count >= 1, "\(verdicts.sorted())")
+    }
+
     @Test("workers forked with heartbeats (--heartbeat on this machine) answer them")
     func forkedWorkersWithHeartbeats() async throws {
         var configuration = HostConfiguration.test(jobs: 1, forkServer: true, agent: false)
