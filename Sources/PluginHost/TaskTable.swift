@@ -49,6 +49,13 @@ struct TaskTable<Value> {
                     base += 1
                     trimFront()
                 }
+            } else if newValue != nil, id < base, base - id <= Self.growthLimit {
+                // Just before the window (a task put back after the window moved past it): the
+                // window grows at its front rather than sending the id to the dictionary.
+                for _ in 1..<(base - id) { window.prepend(nil) }
+                window.prepend(newValue)
+                base = id
+                held += 1
             } else if newValue != nil {
                 others[id] = newValue
             }
@@ -57,6 +64,8 @@ struct TaskTable<Value> {
 
     /// The slots in the window (for tests).
     var windowCount: Int { window.count }
+    /// The values outside the window (for tests).
+    var othersCount: Int { others.count }
 
     /// Drops the empty slots at the front.
     private mutating func trimFront() {

@@ -48,3 +48,24 @@ extension TaskTableTests {
         #expect(table.windowCount < 2 * TaskTable<Int>.sparseLimit, "window of \(table.windowCount) slots")
     }
 }
+
+extension TaskTableTests {
+    @Test("a task put back just after its removal moved the window past it takes a slot again, not the dictionary")
+    func putBackBeforeTheWindow() {
+        var table = TaskTable<Int>()
+        for id in UInt64(0)..<1_000 {
+            table[id] = Int(id)
+            table[id + 1] = Int(id + 1)
+            #expect(table.removeValue(forKey: id) == Int(id))
+            table[id] = Int(id)  // Kept after all (--results: its worker may still print).
+            #expect(table[id] == Int(id) && table[id + 1] == Int(id + 1))
+            #expect(table.othersCount == 0, "id \(id)")
+            #expect(table.removeValue(forKey: id) == Int(id))
+            #expect(table.removeValue(forKey: id + 1) == Int(id + 1))
+        }
+        table[200_000] = 1
+        table[200_000 - TaskTable<Int>.growthLimit - 1] = 2  // Far before the window: the dictionary.
+        #expect(table.othersCount == 1)
+        #expect(table[200_000] == 1 && table[200_000 - TaskTable<Int>.growthLimit - 1] == 2)
+    }
+}
