@@ -9,11 +9,7 @@ import Testing
 struct ReaperThreadsTests {
     /// Waits (polling, at most 10 s) until `condition` holds.
     private func eventually(_ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<1000 {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return condition()
+        try await ForkServerTests.eventually(condition)
     }
 
     @Test("a reap that blocks holds up no other: each gets a thread of its own")
