@@ -185,12 +185,9 @@ final class ForkServerTransport: WorkerTransport, @unchecked Sendable {
             }
             guard let pending = starting[key] else { break }
             lock.unlock()
-            _ = pending.wait()  // (Then look again: it is in `servers`, refused, or failed.)
+            // (Then look again: it is in `servers`, or refused; a failure is this caller's too.)
+            if case .failure(.failed(let failure)) = pending.wait() { throw failure }
             lock.lock()
-            if case .failure(.failed(let failure)) = pending.wait() {
-                lock.unlock()
-                throw failure  // (This caller's start would fail the same way now.)
-            }
         }
         let pending = PendingStart()
         starting[key] = pending

@@ -84,8 +84,9 @@ func forkServerMain(_ arguments: [String]) -> Never {
 ///
 /// After each fork every page the server writes is copied first (copy-on-write: the child still
 /// shares it), so the loop writes as few pages as it can: its buffers are allocated once, a
-/// command's fields are read where they lie, answers are formatted on the stack, and a cgroup's
-/// open files are found by a hash of its path's bytes, without making a String.
+/// command's fields and descriptors are read where they lie, answers are formatted on the stack,
+/// and a cgroup's open `cgroup.procs` is found by a hash of its path's bytes, without making a
+/// String.
 struct ForkServerState {
     let plugin: PluginLibrary
     let control: Int32
@@ -149,15 +150,14 @@ struct ForkServerState {
         }
         if received <= 0 { shutDown() }
         let command = CommandFields(UnsafeBufferPointer(rebasing: buffer[0..<received]))
-        let descriptors = [fds.0, fds.1, fds.2]
         switch (command.first, command.count) {
         case (UInt8(ascii: "F"), 7) where count == 3:
             let start = SpareWorkerStart(name: command.text(2), heartbeat: Double(command.text(5)),
                                          heartbeatMisses: Int(command.text(6)) ?? 3)
-            fork(sequence: command.bytes(1), descriptors: descriptors, cgroup: command.bytes(3), cpu: command.integer(4),
+            fork(sequence: command.bytes(1), descriptors: fds, cgroup: command.bytes(3), cpu: command.integer(4),
                  start: start)
         case (UInt8(ascii: "S"), 4) where count == 3:
-            fork(sequence: command.bytes(1), descriptors: descriptors, cgroup: command.bytes(2), cpu: command.integer(3),
+            fork(sequence: command.bytes(1), descriptors: fds, cgroup: command.bytes(2), cpu: command.integer(3),
                  start: nil)
         case (UInt8(ascii: "W"), 2):
             guard let value = command.integer(1), let pid = Int32(exactly: value), let child = children[pid] else {
@@ -167,7 +167,7 @@ struct ForkServerState {
             children[pid] = (child.pidfd, true)
             if child.pidfd < 0 { reap(pid) }  // No pidfd (old kernel): wait for it now.
         default:
-            for fd in descriptors.prefix(Int(count)) { close(fd) }
+            for fd in [fds.0, fds.1, fds.2].prefix(Int(count)) { close(fd) }  // (Rare: an Array will do.)
             printError("plugin-worker: fork server: unexpected command from the master")
         }
     }
@@ -175,10 +175,13 @@ struct ForkServerState {
     /// Forks a worker on `descriptors` (closed here afterwards) that joins `cgroup` (empty: none)
     /// and runs on `cpu` (nil: any), named by `start`, or a spare that waits for its start
     /// message when nil; answers `f SEQ PID` or `e SEQ REASON`.
-    private mutating func fork(sequence: UnsafeBufferPointer<UInt8>, descriptors fds: [Int32], cgroup: UnsafeBufferPointer<UInt8>,
-                               cpu: Int64?, start: SpareWorkerStart?) {
+    private mutating func fork(sequence: UnsafeBufferPointer<UInt8>, descriptors fds: (Int32, Int32, Int32),
+                               cgroup: UnsafeBufferPointer<UInt8>, cpu: Int64?, start: SpareWorkerStart?) {
         let procs = procsFile(of: cgroup)
-        let pid = csupport_fork_worker(fds, getpid(), procs)
+        var ends = fds
+        let pid = withUnsafePointer(to: &ends) {
+            $0.withMemoryRebound(to: Int32.self, capacity: 3) { csupport_fork_worker($0, getpid(), procs) }
+        }
         if pid == 0 {
             if let cpu, let core = Int32(exactly: cpu), core != ownCPU { _ = csupport_pin_thread_to_cpu(core) }
             // (Joined already, through the open cgroup.procs.)
@@ -186,7 +189,9 @@ struct ForkServerState {
                              addressSpaceLimit: addressSpaceLimit, start: start)
         }
         let error = errno
-        for fd in fds { close(fd) }
+        close(fds.0)
+        close(fds.1)
+        close(fds.2)
         guard pid > 0 else {
             ForkServerChannel.send(["e", String(decoding: sequence, as: UTF8.self), "fork: \(SystemError(code: error))"], on: control)
             return
