@@ -55,7 +55,10 @@ sdk=$(pkg-config --define-prefix --variable=sdkdir plugin-host)
   || fail "no SDK package (files, not links) in '$sdk'"
 cp -R "$package/Examples/plugins/swift-primecount" "$work/swift-primecount"
 rm -rf "$work/swift-primecount/.build"
-(cd "$work/swift-primecount" && PLUGIN_HOST_SDK="$sdk" swift build -c release >"$work/swift.log" 2>&1) \
+# (SwiftPM puts lock files named after the package's path in TMPDIR: here, inside $work, so the
+# trap removes them with the rest.)
+mkdir -p "$work/tmp"
+(cd "$work/swift-primecount" && TMPDIR="$work/tmp" PLUGIN_HOST_SDK="$sdk" swift build -c release >"$work/swift.log" 2>&1) \
   || { cat "$work/swift.log" >&2; fail "the Swift example does not build against $sdk"; }
 ! grep -q 'warning:' "$work/swift.log" || { cat "$work/swift.log" >&2; fail "the Swift example builds with warnings"; }
 [ ! -e "$work/swift-primecount/Package.resolved" ] && [ -z "$(ls -A "$work/swift-primecount/.build/checkouts" 2>/dev/null)" ] \
